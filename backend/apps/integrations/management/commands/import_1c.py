@@ -1,0 +1,73 @@
+"""`import_1c {catalog|images}`: run an import flow in this process and report the session."""
+import json
+import sys
+import time
+
+from django.core.management.base import BaseCommand
+
+from apps.integrations.exceptions import ImportAlreadyRunningError
+from apps.integrations.models import ImportSession
+from apps.integrations.services.sessions import import_session_create, import_session_settle
+
+
+class Command(BaseCommand):
+    help = "Run a 1C import (Prefect flow) in this process and print the session's report."
+
+    def add_arguments(self, parser):
+        from flows.registry import FLOWS_BY_IMPORT_TYPE
+
+        parser.add_argument("import_type", choices=sorted(FLOWS_BY_IMPORT_TYPE))
+        parser.add_argument("--data-dir", help="the 1C exchange directory (default: ONEC_DATA_DIR)")
+        parser.add_argument("--validate-images", action="store_true", help="decode every image before copying")
+        parser.add_argument("--chunk-size", type=int, help="products per image task (default: ONEC_IMAGE_CHUNK_SIZE)")
+        parser.add_argument("--json", action="store_true", help="print the final report as one JSON line")
+
+    def handle(self, *args, **options):
+        from flows.registry import FLOWS_BY_IMPORT_TYPE
+
+        import_type = options["import_type"]
+        parameters = {"data_dir": options["data_dir"]}
+        if import_type == ImportSession.ImportType.IMAGES:
+            parameters.update(validate_images=options["validate_images"], chunk_size=options["chunk_size"])
+        parameters = {key: value for key, value in parameters.items() if value is not None}
+        try:
+            session = import_session_create(
+                import_type=import_type, started_by=ImportSession.StartedBy.CLI, parameters=parameters
+            )
+        except ImportAlreadyRunningError as exc:
+            self._fail(str(exc) + "; wait for it to finish or cancel it in the admin")
+        started = time.monotonic()
+        try:
+            FLOWS_BY_IMPORT_TYPE[import_type](session_id=session.pk, **parameters, return_state=True)
+        except KeyboardInterrupt:
+            import_session_settle(
+                session_id=session.pk, status=ImportSession.Status.CANCELLED, error_message="interrupted (Ctrl-C)"
+            )
+            self._fail("interrupted")
+        except Exception as exc:  # Prefect itself failed (e.g. its server did not start)
+            import_session_settle(
+                session_id=session.pk, status=ImportSession.Status.FAILED, error_message=f"Prefect error: {exc}"
+            )
+        session.refresh_from_db()
+        if session.is_active:  # the flow ended without settling it: never leave it running
+            session = import_session_settle(
+                session_id=session.pk, status=ImportSession.Status.FAILED,
+                error_message="the flow ended without a result; see its logs in Prefect",
+            ) or session
+        self._report(session, time.monotonic() - started, as_json=options["json"])
+        if session.status != ImportSession.Status.COMPLETED:
+            self._fail(session.error_message or session.get_status_display())
+
+    def _report(self, session, seconds, *, as_json):
+        report = {key: value for key, value in session.report_details.items() if key != "error_details"}
+        if as_json:
+            self.stdout.write(json.dumps({**report, "status": session.status, "session_id": session.pk}, ensure_ascii=False))
+            return
+        self.stdout.write(f"{session.get_import_type_display()} — session #{session.pk}: {session.status} in {seconds:.1f} s")
+        for key, value in report.items():
+            if key != "last_updated":
+                self.stdout.write(f"  {key}: {value}")
+
+    def _fail(self, reason):
+        sys.stderr.write(f"import_1c: {reason}\n")
+        sys.exit(1)

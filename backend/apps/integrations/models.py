@@ -1,0 +1,81 @@
+from django.conf import settings
+from django.db import models
+
+
+class ImportSession(models.Model):
+    """One run of a 1C import, as the admin, the CLI and Prefect all see it.
+
+    Its status changes only through `services.sessions`; `running_slot` is True while the
+    session is pending or in progress, and its unique constraint lets the database itself
+    refuse a second concurrent import.
+    """
+
+    class ImportType(models.TextChoices):
+        CATALOG = "catalog", "Каталог товаров"
+        STOCKS = "stocks", "Остатки"
+        PRICES = "prices", "Цены"
+        CUSTOMERS = "customers", "Контрагенты"
+        IMAGES = "images", "Изображения товаров"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Ожидает"
+        IN_PROGRESS = "in_progress", "Выполняется"
+        COMPLETED = "completed", "Завершён"
+        FAILED = "failed", "Ошибка"
+        CANCELLED = "cancelled", "Отменён"
+
+    class StartedBy(models.TextChoices):
+        ADMIN = "admin", "Администратор"
+        SCHEDULE = "schedule", "Расписание"
+        CLI = "cli", "Командная строка"
+
+    ACTIVE_STATUSES = (Status.PENDING, Status.IN_PROGRESS)
+
+    import_type = models.CharField("тип импорта", max_length=20, choices=ImportType.choices)
+    status = models.CharField(
+        "статус", max_length=20, choices=Status.choices, default=Status.PENDING, db_index=True
+    )
+    running_slot = models.BooleanField(null=True, default=True, unique=True, editable=False)
+    created_at = models.DateTimeField("создан", auto_now_add=True, db_index=True)
+    started_at = models.DateTimeField("начат", null=True, blank=True)
+    finished_at = models.DateTimeField("завершён", null=True, blank=True)
+    report_details = models.JSONField("отчёт", default=dict, blank=True)
+    error_message = models.TextField("ошибка", blank=True)
+    flow_run_id = models.UUIDField("Prefect flow run", null=True, blank=True, unique=True)
+    started_by = models.CharField("кто запустил", max_length=20, choices=StartedBy.choices)
+    started_by_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    parameters = models.JSONField("параметры", default=dict, blank=True)
+
+    class Meta:
+        verbose_name = "сессия импорта"
+        verbose_name_plural = "сессии импорта"
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"{self.get_import_type_display()} #{self.pk} ({self.get_status_display()})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in self.ACTIVE_STATUSES
+
+
+class ImportChunk(models.Model):
+    """The recorded outcome of one chunk task; re-recording a retried chunk replaces it,
+    so the session's totals (sums over these rows) never count a chunk twice."""
+
+    session = models.ForeignKey(ImportSession, on_delete=models.CASCADE, related_name="chunks")
+    index = models.PositiveIntegerField()
+    processed = models.PositiveIntegerField(default=0)
+    copied = models.PositiveIntegerField(default=0)
+    replaced = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)
+    errors = models.PositiveIntegerField(default=0)
+    products_without_images = models.PositiveIntegerField(default=0)
+    error_details = models.JSONField(default=list, blank=True)
+    recorded_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["session", "index"], name="unique_chunk_per_session")]
+        ordering = ["session", "index"]

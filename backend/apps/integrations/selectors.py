@@ -1,0 +1,18 @@
+"""Read-only queries about import sessions."""
+from .models import ImportChunk, ImportSession
+
+
+def import_session_error_details(*, session_id: int, limit: int = 100) -> tuple[list[dict], int]:
+    """Per-file errors of a session in chunk order, at most `limit`, and the total count."""
+    details: list[dict] = []
+    total = 0
+    for chunk_errors in (
+        ImportChunk.objects.filter(session_id=session_id).order_by("index").values_list("error_details", flat=True)
+    ):
+        total += len(chunk_errors)
+        details.extend(chunk_errors[: max(0, limit - len(details))])
+    return details, total
+
+
+def import_session_active() -> ImportSession | None:
+    return ImportSession.objects.filter(running_slot=True).first()

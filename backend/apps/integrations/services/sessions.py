@@ -1,0 +1,129 @@
+"""ImportSession state changes: the only code that writes a session's status."""
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Sum
+from django.utils import timezone
+
+from ..exceptions import IllegalTransitionError, ImportAlreadyRunningError
+from ..models import ImportChunk, ImportSession
+
+logger = logging.getLogger(__name__)
+
+Status = ImportSession.Status
+
+_ALLOWED_TRANSITIONS = {
+    Status.PENDING: {Status.IN_PROGRESS, Status.FAILED, Status.CANCELLED},
+    Status.IN_PROGRESS: {Status.COMPLETED, Status.FAILED, Status.CANCELLED},
+}
+CHUNK_COUNTERS = ("processed", "copied", "replaced", "skipped", "errors", "products_without_images")
+
+
+def import_session_create(
+    *,
+    import_type: str,
+    started_by: str,
+    user=None,
+    parameters: dict[str, Any] | None = None,
+) -> ImportSession:
+    """A new pending session; refused while another import is pending or running."""
+    try:
+        with transaction.atomic():
+            return ImportSession.objects.create(
+                import_type=import_type,
+                started_by=started_by,
+                started_by_user=user,
+                parameters=parameters or {},
+            )
+    except IntegrityError:
+        active = ImportSession.objects.filter(running_slot=True).first()
+        raise ImportAlreadyRunningError(active) from None
+
+
+def import_session_start(*, session_id: int, flow_run_id: uuid.UUID | None = None) -> ImportSession:
+    fields: dict[str, Any] = {"started_at": timezone.now()}
+    if flow_run_id:
+        fields["flow_run_id"] = flow_run_id
+    return _transition(session_id, Status.IN_PROGRESS, **fields)
+
+
+def import_session_complete(*, session_id: int) -> ImportSession:
+    return _transition(session_id, Status.COMPLETED)
+
+
+def import_session_fail(*, session_id: int, error_message: str) -> ImportSession:
+    return _transition(session_id, Status.FAILED, error_message=error_message)
+
+
+def import_session_cancel(*, session_id: int, reason: str) -> ImportSession:
+    return _transition(session_id, Status.CANCELLED, error_message=reason)
+
+
+def import_session_settle(*, session_id: int, status: str, error_message: str) -> ImportSession | None:
+    """End a session that is still active (crash, cancel, unexpected failure); a session
+    that already ended keeps its own, more precise, outcome."""
+    try:
+        return _transition(session_id, status, error_message=error_message)
+    except IllegalTransitionError:
+        return None
+    except ImportSession.DoesNotExist:
+        logger.warning("import session %s no longer exists; nothing to settle", session_id)
+        return None
+
+
+def import_session_update_report(*, session_id: int, **values: Any) -> dict:
+    """Merge values into report_details under a row lock (chunks write concurrently)."""
+    with transaction.atomic():
+        session = ImportSession.objects.select_for_update().get(pk=session_id)
+        session.report_details = {**session.report_details, **values, "last_updated": timezone.now().isoformat()}
+        session.save(update_fields=["report_details"])
+    return session.report_details
+
+
+def import_session_record_chunk(*, session_id: int, chunk_index: int, result: dict) -> dict:
+    """Record a finished chunk and recompute the session's totals from all chunks.
+
+    A retried chunk overwrites its own row, so totals never count it twice.
+    """
+    counters = {name: int(result.get(name, 0)) for name in CHUNK_COUNTERS}
+    with transaction.atomic():
+        session = ImportSession.objects.select_for_update().get(pk=session_id)
+        ImportChunk.objects.update_or_create(
+            session=session,
+            index=chunk_index,
+            defaults={**counters, "error_details": result.get("error_details", [])},
+        )
+        totals = ImportChunk.objects.filter(session=session).aggregate(
+            chunks_done=Count("id"), **{name: Sum(name) for name in CHUNK_COUNTERS}
+        )
+        session.report_details = {
+            **session.report_details,
+            **{name: value or 0 for name, value in totals.items()},
+            "last_updated": timezone.now().isoformat(),
+        }
+        session.save(update_fields=["report_details"])
+    return session.report_details
+
+
+def _transition(session_id: int, to: str, **fields: Any) -> ImportSession:
+    with transaction.atomic():
+        session = ImportSession.objects.select_for_update().get(pk=session_id)
+        if to not in _ALLOWED_TRANSITIONS.get(session.status, ()):
+            raise IllegalTransitionError(
+                f"import session #{session_id} is {session.status}; it cannot become {to}"
+            )
+        session.status = to
+        for name, value in fields.items():
+            setattr(session, name, value)
+        update_fields = ["status", *fields]
+        if to not in ImportSession.ACTIVE_STATUSES:
+            session.running_slot = None
+            session.finished_at = timezone.now()
+            update_fields += ["running_slot", "finished_at"]
+        session.save(update_fields=update_fields)
+    logger.info("import session #%s -> %s", session_id, to)
+    return session

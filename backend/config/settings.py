@@ -1,0 +1,108 @@
+"""Settings, read from the environment.
+
+Every path setting accepts an absolute path or one relative to the repository root, so
+commands behave the same from any working directory.
+"""
+import os
+from pathlib import Path
+
+import dj_database_url
+
+BACKEND_DIR = Path(__file__).resolve().parent.parent
+REPO_DIR = BACKEND_DIR.parent
+
+
+def _path_from_env(name: str, default: str) -> Path:
+    path = Path(os.environ.get(name) or default).expanduser()
+    return path if path.is_absolute() else REPO_DIR / path
+
+
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "dev-only-insecure-key-change-me")
+DEBUG = os.environ.get("DJANGO_DEBUG", "1") == "1"
+ALLOWED_HOSTS = [h for h in os.environ.get("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1").split(",") if h]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "apps.products",
+    "apps.integrations",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+WSGI_APPLICATION = "config.wsgi.application"
+
+VAR_DIR = _path_from_env("APP_VAR_DIR", "var")
+DATABASES = {
+    "default": dj_database_url.parse(
+        os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'db.sqlite3'}",
+        conn_max_age=0,
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Parallel chunk tasks write at once: WAL lets readers through, IMMEDIATE takes the
+    # write lock up front (no deadlocking upgrades), and the timeout makes writers queue
+    # instead of failing with "database is locked".
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 30,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+LANGUAGE_CODE = "ru"
+TIME_ZONE = os.environ.get("DJANGO_TIME_ZONE", "Europe/Moscow")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+MEDIA_URL = "/media/"
+MEDIA_ROOT = _path_from_env("MEDIA_ROOT", str(VAR_DIR / "media"))
+
+# The 1C exchange directory (CommerceML): goods/*.xml and goods/import_files/XX/*.
+ONEC_DATA_DIR = _path_from_env("ONEC_DATA_DIR", "data/import_1c")
+# Products per image-import task; each chunk is one retryable Prefect task run.
+ONEC_IMAGE_CHUNK_SIZE = int(os.environ.get("ONEC_IMAGE_CHUNK_SIZE", "100"))
+# Chunk tasks running at once. Copying is I/O bound, so a little above the core count.
+ONEC_IMPORT_MAX_WORKERS = int(os.environ.get("ONEC_IMPORT_MAX_WORKERS", str(min(8, (os.cpu_count() or 1) * 2))))
+# Pillow refuses images above this many pixels (decompression bombs) when validating.
+ONEC_IMAGE_MAX_PIXELS = int(os.environ.get("ONEC_IMAGE_MAX_PIXELS", str(50_000_000)))
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "loggers": {"apps": {"handlers": ["console"], "level": os.environ.get("APP_LOG_LEVEL", "WARNING")}},
+}

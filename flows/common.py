@@ -1,0 +1,87 @@
+"""What every import flow shares: Django bootstrap, retry policy, session-settling hooks."""
+from __future__ import annotations
+
+import functools
+import logging
+
+from flows.django_setup import setup_django
+
+setup_django()
+
+from django.db import InterfaceError, OperationalError, connections  # noqa: E402
+
+from apps.integrations.exceptions import ImportRunError  # noqa: E402
+from apps.integrations.models import ImportSession  # noqa: E402
+from apps.integrations.services.sessions import import_session_settle  # noqa: E402
+
+logger = logging.getLogger(__name__)
+
+# Faults worth another try: a dropped database connection, a flapping file system.
+TRANSIENT_ERRORS = (OperationalError, InterfaceError, OSError)
+RETRY_DELAYS_SECONDS = [2, 10, 30]
+
+
+def retry_on_transient_errors(task, task_run, state) -> bool:
+    """Retry I/O and lost-connection faults; never bad input (ImportRunError)."""
+    exc = state.data if isinstance(state.data, BaseException) else None
+    return isinstance(exc, TRANSIENT_ERRORS) and not isinstance(exc, ImportRunError)
+
+
+def closes_db_connections(fn):
+    """Task threads each open their own connection; close it when the task ends."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            connections.close_all()
+
+    return wrapper
+
+
+def _session_id(flow_run) -> int | None:
+    session_id = (flow_run.parameters or {}).get("session_id")
+    if session_id:
+        return int(session_id)
+    return ImportSession.objects.filter(flow_run_id=flow_run.id).values_list("id", flat=True).first()
+
+
+def _failure_reason(state) -> str:
+    try:
+        exc = state.result(raise_on_failure=False)
+    except Exception:  # the result may be unavailable (crash, other process)
+        exc = None
+    if isinstance(exc, ImportRunError):
+        return str(exc)
+    if isinstance(exc, BaseException):
+        return f"unexpected error: {type(exc).__name__}: {exc}; see the flow run's logs in Prefect"
+    return state.message or "the flow run failed; see its logs in Prefect"
+
+
+def _settle(flow_run, status: str, reason: str) -> None:
+    try:
+        session_id = _session_id(flow_run)
+        if session_id:
+            import_session_settle(session_id=session_id, status=status, error_message=reason)
+    finally:
+        connections.close_all()
+
+
+def settle_session_on_failure(flow, flow_run, state) -> None:
+    _settle(flow_run, ImportSession.Status.FAILED, _failure_reason(state))
+
+
+def settle_session_on_crash(flow, flow_run, state) -> None:
+    _settle(flow_run, ImportSession.Status.FAILED, f"the flow run crashed: {state.message or 'no details'}")
+
+
+def settle_session_on_cancellation(flow, flow_run, state) -> None:
+    _settle(flow_run, ImportSession.Status.CANCELLED, state.message or "the flow run was cancelled")
+
+
+SESSION_HOOKS = {
+    "on_failure": [settle_session_on_failure],
+    "on_crashed": [settle_session_on_crash],
+    "on_cancellation": [settle_session_on_cancellation],
+}

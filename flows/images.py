@@ -1,0 +1,199 @@
+"""The image import flow: validate-catalog -> check-directory -> import-images-chunk (mapped)
+-> summarize, mirrored into an ImportSession."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from flows.common import (
+    RETRY_DELAYS_SECONDS,
+    SESSION_HOOKS,
+    closes_db_connections,
+    retry_on_transient_errors,
+)
+
+from django.conf import settings  # noqa: E402 (flows.common set Django up)
+from prefect import flow, get_run_logger, task, unmapped  # noqa: E402
+from prefect.artifacts import create_progress_artifact, create_table_artifact, update_progress_artifact  # noqa: E402
+from prefect.cache_policies import NO_CACHE  # noqa: E402
+from prefect.runtime import flow_run  # noqa: E402
+from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
+
+from apps.integrations.exceptions import CatalogEmptyError, ChunkFailuresError, ExchangeDirectoryError  # noqa: E402
+from apps.integrations.models import ImportSession  # noqa: E402
+from apps.integrations.selectors import import_session_error_details  # noqa: E402
+from apps.integrations.services.sessions import (  # noqa: E402
+    import_session_complete,
+    import_session_create,
+    import_session_fail,
+    import_session_record_chunk,
+    import_session_start,
+    import_session_update_report,
+)
+from apps.products.selectors import product_active_count, product_active_id_batches  # noqa: E402
+from apps.products.services import product_images_import_chunk  # noqa: E402
+
+ERROR_TABLE_LIMIT = 200
+
+
+@task(name="validate-catalog", cache_policy=NO_CACHE)
+@closes_db_connections
+def validate_catalog() -> int:
+    """Refuse to run without active products: import the catalog first."""
+    count = product_active_count()
+    if not count:
+        raise CatalogEmptyError(
+            "no active products in the database: run the catalog import first "
+            "(python backend/manage.py import_1c catalog), then import images"
+        )
+    get_run_logger().info("%d active products", count)
+    return count
+
+
+@task(
+    name="check-directory",
+    retries=2,
+    retry_delay_seconds=RETRY_DELAYS_SECONDS[:2],
+    retry_condition_fn=retry_on_transient_errors,
+)
+def check_directory(data_dir: str) -> str:
+    """Make sure goods/import_files exists and is readable; return its absolute path."""
+    images_dir = (Path(data_dir) / "goods" / "import_files").absolute()
+    if not images_dir.is_dir():
+        raise ExchangeDirectoryError(
+            f"image directory {images_dir} does not exist: check ONEC_DATA_DIR / --data-dir "
+            "and that 1C finished the exchange (it writes goods/import_files/XX/)"
+        )
+    try:
+        next(iter(images_dir.iterdir()), None)
+    except PermissionError:
+        raise ExchangeDirectoryError(
+            f"image directory {images_dir} is not readable by this process: fix its permissions"
+        ) from None
+    return str(images_dir)
+
+
+@task(
+    name="import-images-chunk",
+    task_run_name="import-images-chunk-{chunk_index}",
+    retries=len(RETRY_DELAYS_SECONDS),
+    retry_delay_seconds=RETRY_DELAYS_SECONDS,
+    retry_condition_fn=retry_on_transient_errors,
+    cache_policy=NO_CACHE,
+)
+@closes_db_connections
+def import_images_chunk(
+    session_id: int,
+    chunk_index: int,
+    product_ids: list[int],
+    images_dir: str,
+    validate_images: bool,
+    progress_artifact_id: str | None = None,
+) -> dict:
+    """Import the photos of up to chunk-size products and record the chunk's counts."""
+    result = product_images_import_chunk(
+        product_ids=product_ids, images_dir=Path(images_dir), validate_images=validate_images
+    )
+    report = import_session_record_chunk(session_id=session_id, chunk_index=chunk_index, result=result.as_dict())
+    if progress_artifact_id and report.get("total_products"):
+        update_progress_artifact(
+            artifact_id=progress_artifact_id, progress=100 * report["processed"] / report["total_products"]
+        )
+    get_run_logger().info(
+        "chunk %d: %d products, %d files copied, %d up to date, %d errors",
+        chunk_index, result.processed, result.copied, result.skipped, result.errors,
+    )
+    return {key: value for key, value in result.as_dict().items() if key != "error_details"}
+
+
+@task(name="summarize", cache_policy=NO_CACHE)
+@closes_db_connections
+def summarize(session_id: int, failed_chunks: list[dict]) -> dict:
+    """Publish the run's tables and end the session; fail the run if any chunk failed."""
+    report = ImportSession.objects.get(pk=session_id).report_details
+    summary_rows = [
+        {"counter": name, "value": report.get(name, 0), "counts": unit}
+        for name, unit in (
+            ("total_products", "products"),
+            ("processed", "products"),
+            ("products_without_images", "products"),
+            ("copied", "files"),
+            ("replaced", "files"),
+            ("skipped", "files (already up to date)"),
+            ("errors", "files"),
+        )
+    ]
+    create_table_artifact(table=summary_rows, key="import-images-summary", description="Image import summary")
+    error_rows, error_total = import_session_error_details(session_id=session_id, limit=ERROR_TABLE_LIMIT)
+    if error_rows:
+        more = f" (first {len(error_rows)} of {error_total})" if error_total > len(error_rows) else ""
+        create_table_artifact(
+            table=error_rows, key="import-images-errors", description=f"Files that were not imported{more}"
+        )
+    if failed_chunks:
+        details = "; ".join(f"chunk {item['chunk']}: {item['reason']}" for item in failed_chunks[:5])
+        message = (
+            f"{len(failed_chunks)} of {report.get('chunks_total', '?')} chunks failed after retries ({details}). "
+            "The other chunks' images were imported; run the import again to finish."
+        )
+        import_session_fail(session_id=session_id, error_message=message)
+        raise ChunkFailuresError(message)
+    import_session_complete(session_id=session_id)
+    get_run_logger().info(
+        "%s products, %s files copied, %s up to date, %s errors",
+        report.get("processed"), report.get("copied"), report.get("skipped"), report.get("errors"),
+    )
+    return report
+
+
+@flow(
+    name="import-images",
+    task_runner=ThreadPoolTaskRunner(max_workers=settings.ONEC_IMPORT_MAX_WORKERS),
+    **SESSION_HOOKS,
+)
+def import_images(
+    session_id: int | None = None,
+    data_dir: str | None = None,
+    validate_images: bool = False,
+    chunk_size: int | None = None,
+) -> dict:
+    """Import the photos of all active products from the 1C exchange into media storage."""
+    data_dir = str(data_dir or settings.ONEC_DATA_DIR)
+    chunk_size = chunk_size or settings.ONEC_IMAGE_CHUNK_SIZE
+    if session_id is None:
+        session_id = import_session_create(
+            import_type=ImportSession.ImportType.IMAGES,
+            started_by=ImportSession.StartedBy.SCHEDULE,
+            parameters={"data_dir": data_dir, "validate_images": validate_images, "chunk_size": chunk_size},
+        ).id
+    import_session_start(session_id=session_id, flow_run_id=flow_run.id)
+
+    validate_catalog()
+    images_dir = check_directory(data_dir)
+    chunks = list(product_active_id_batches(batch_size=chunk_size))
+    import_session_update_report(
+        session_id=session_id,
+        total_products=sum(len(chunk) for chunk in chunks),
+        chunks_total=len(chunks),
+        **{name: 0 for name in ("processed", "copied", "replaced", "skipped", "errors", "products_without_images")},
+    )
+    progress_id = create_progress_artifact(progress=0.0, description="Products processed, %")
+    futures = import_images_chunk.map(
+        session_id=unmapped(session_id),
+        chunk_index=range(len(chunks)),
+        product_ids=chunks,
+        images_dir=unmapped(images_dir),
+        validate_images=unmapped(validate_images),
+        progress_artifact_id=unmapped(str(progress_id)),
+    )
+    futures.wait()
+    failed_chunks = [
+        {"chunk": index, "reason": _failure_reason(future.state)}
+        for index, future in enumerate(futures)
+        if not future.state.is_completed()
+    ]
+    return summarize(session_id, failed_chunks)
+
+
+def _failure_reason(state) -> str:
+    exc = state.result(raise_on_failure=False)
+    return f"{type(exc).__name__}: {exc}" if isinstance(exc, BaseException) else (state.message or state.name)
