@@ -1,0 +1,105 @@
+"""Shared fixtures: a temporary MEDIA_ROOT, real image files made with Pillow, 1C exchange
+directories written on disk, and one Prefect test server for the whole session."""
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+SAMPLE_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "onec-sample"
+
+
+def make_image_bytes(*, size=(32, 24), color=(200, 30, 30), fmt="JPEG") -> bytes:
+    """A real, decodable image; different colors give different bytes."""
+    buffer = io.BytesIO()
+    Image.new("RGB", size, color).save(buffer, fmt)
+    return buffer.getvalue()
+
+
+class Exchange:
+    """A 1C exchange directory under construction: goods XML and import_files/XX/ photos."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.goods_dir = root / "goods"
+        self.images_dir = self.goods_dir / "import_files"
+        self.images_dir.mkdir(parents=True)
+        self._goods: list[str] = []
+
+    def add_image(self, guid: str, file_guid: str | None = None, *, ext="jpg", data: bytes | None = None, color=None) -> str:
+        """Write import_files/XX/<guid>_<file_guid>.<ext>; return the <Картинка> path."""
+        file_guid = file_guid or uuid.uuid4().hex[:8]
+        name = f"{guid}_{file_guid}.{ext}"
+        folder = self.images_dir / guid[:2]
+        folder.mkdir(exist_ok=True)
+        if data is None:
+            fmt = "PNG" if ext.lower() == "png" else "JPEG"
+            data = make_image_bytes(color=color or (hash(name) % 256, 80, 120), fmt=fmt)
+        (folder / name).write_bytes(data)
+        return f"import_files/{guid[:2]}/{name}"
+
+    def add_goods(self, guid: str, *, name="Товар", pictures=(), deleted=False, article="") -> None:
+        pics = "".join(f"<Картинка>{p}</Картинка>" for p in pictures)
+        self._goods.append(
+            f"<Товар><Ид>{guid}</Ид><ПометкаУдаления>{'true' if deleted else 'false'}</ПометкаУдаления>"
+            f"<Артикул>{article}</Артикул><Наименование>{name}</Наименование>{pics}</Товар>"
+        )
+
+    def write_goods_xml(self, filename="goods.xml", *, bom=False) -> Path:
+        xml = (
+            '<?xml version="1.0" encoding="UTF-8"?>'
+            '<КоммерческаяИнформация xmlns="urn:1C.ru:commerceml_3" ВерсияСхемы="3.1">'
+            f"<Каталог><Ид>cat</Ид><Товары>{''.join(self._goods)}</Товары></Каталог>"
+            "</КоммерческаяИнформация>"
+        )
+        path = self.goods_dir / filename
+        path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + xml.encode("utf-8"))
+        return path
+
+
+@pytest.fixture
+def exchange(tmp_path) -> Exchange:
+    return Exchange(tmp_path / "import_1c")
+
+
+@pytest.fixture
+def media_root(tmp_path, settings) -> Path:
+    root = tmp_path / "media"
+    root.mkdir()
+    settings.MEDIA_ROOT = str(root)
+    return root
+
+
+@pytest.fixture
+def sample_dir() -> Path:
+    if not (SAMPLE_DIR / "goods" / "goods.xml").is_file():
+        pytest.skip(f"the real 1C sample is not at {SAMPLE_DIR} (it lives in ../shared/onec-sample)")
+    return SAMPLE_DIR
+
+
+@pytest.fixture(scope="session")
+def prefect_server():
+    """One Prefect test server (~10 s to start) shared by every flow test."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=60):
+        yield
+
+
+def media_files(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture
+def copy_sample(tmp_path, sample_dir) -> Path:
+    """A writable copy of the real sample exchange."""
+    target = tmp_path / "sample"
+    shutil.copytree(sample_dir, target)
+    return target
