@@ -7,8 +7,9 @@ import hashlib
 import logging
 import os
 import shutil
+import stat
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path, PurePosixPath
 from typing import Callable
@@ -18,7 +19,7 @@ from django.core.files import File
 from django.core.files.storage import FileSystemStorage, Storage
 from PIL import Image
 
-from ..exceptions import ImageStorageError, InvalidImageError, UnsafeImagePathError
+from ..exceptions import ImageImportError, ImageStorageError, InvalidImageError, UnsafeImagePathError
 
 logger = logging.getLogger(__name__)
 
@@ -32,10 +33,12 @@ _PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 @dataclass(frozen=True)
 class SourceImage:
-    """A picture inside import_files: `relative_name` is `XX/<file>`, one per image."""
+    """A picture inside import_files: `relative_name` is `XX/<file>`, one per image.
+    `stat` is taken while resolving, so it is not asked for again; None: no such file."""
 
     relative_name: str
     path: Path
+    stat: os.stat_result | None = field(default=None, compare=False, repr=False)
 
     @property
     def media_name(self) -> str:
@@ -71,13 +74,38 @@ def resolve_source_image(image_path: str, images_dir: Path) -> SourceImage:
         raise InvalidImageError(f"{image_path!r}: not a .jpg, .jpeg or .png file name")
     relative_name = "/".join(parts)
     path = images_dir / relative_name
+    try:
+        file_stat = _lstat_below(images_dir, parts)
+        if file_stat is None:  # a symlink on the way: where does it really lead?
+            _refuse_outside(image_path, images_dir, path)
+            file_stat = path.stat()
+    except (FileNotFoundError, NotADirectoryError):
+        file_stat = None
+    if file_stat is not None and not stat.S_ISREG(file_stat.st_mode):
+        file_stat = None
+    return SourceImage(relative_name=relative_name, path=path, stat=file_stat)
+
+
+def _lstat_below(images_dir: Path, parts: list[str]) -> os.stat_result | None:
+    """lstat each path component below `images_dir` (2 calls for `XX/<file>`, where
+    realpath() walks the whole path); None as soon as one of them is a symlink."""
+    current = str(images_dir)
+    component_stat = None
+    for part in parts:
+        current = os.path.join(current, part)
+        component_stat = os.lstat(current)
+        if stat.S_ISLNK(component_stat.st_mode):
+            return None
+    return component_stat
+
+
+def _refuse_outside(image_path: str, images_dir: Path, path: Path) -> None:
     real_root = os.path.realpath(images_dir)
     real_path = os.path.realpath(path)
     if os.path.commonpath([real_root, real_path]) != real_root:
         raise UnsafeImagePathError(
             f"{image_path!r}: resolves to {real_path}, outside {real_root} (a symlink?); it was not read"
         )
-    return SourceImage(relative_name=relative_name, path=path)
 
 
 def check_image_file(path: Path, *, decode: bool) -> None:
@@ -127,6 +155,8 @@ def store_image(source: SourceImage, storage: Storage, *, before_write: Callable
     `before_write` (the image check) runs only when bytes are about to be written, so an
     unchanged file costs a stat, not a read.
     """
+    if source.stat is None:
+        raise ImageImportError(f"{source.path}: listed by 1C but missing on disk; re-run the 1C exchange")
     if isinstance(storage, FileSystemStorage):
         return _store_on_filesystem(source, Path(storage.path(source.media_name)), before_write)
     return _store_in_storage(source, storage, before_write)
@@ -135,7 +165,7 @@ def store_image(source: SourceImage, storage: Storage, *, before_write: Callable
 def _store_on_filesystem(source: SourceImage, dest: Path, before_write: Callable[[], None]) -> StoreOutcome:
     """Local fast path: size+mtime says "unchanged" without reading; the kernel copies;
     a temporary file renamed into place means no reader ever sees a partial image."""
-    src_stat = source.path.stat()
+    src_stat = source.stat
     try:
         dest_stat = dest.stat()
     except FileNotFoundError:
@@ -164,7 +194,7 @@ def _store_in_storage(source: SourceImage, storage: Storage, before_write: Calla
     """Generic Storage (S3 and the like): compare by content hash, then overwrite in place."""
     name = source.media_name
     existed = storage.exists(name)
-    if existed and storage.size(name) == source.path.stat().st_size:
+    if existed and storage.size(name) == source.stat.st_size:
         with storage.open(name, "rb") as stored:
             if _sha256(stored) == _sha256_path(source.path):
                 return StoreOutcome.UNCHANGED

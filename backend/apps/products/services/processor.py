@@ -65,8 +65,6 @@ def merge_product_images(
             if source.relative_name in seen:
                 continue
             seen.add(source.relative_name)
-            if not source.path.is_file():
-                raise ImageImportError(f"{source.path}: listed by 1C but missing on disk; re-run the 1C exchange")
             outcome = store_image(
                 source, storage, before_write=lambda: check_image_file(source.path, decode=validate_images)
             )

@@ -23,6 +23,9 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="print the final report as one JSON line")
 
     def handle(self, *args, **options):
+        from prefect.settings import PREFECT_API_URL
+
+        from flows.common import wait_for_task_run_records
         from flows.registry import FLOWS_BY_IMPORT_TYPE
 
         import_type = options["import_type"]
@@ -49,6 +52,9 @@ class Command(BaseCommand):
                 session_id=session.pk, status=ImportSession.Status.FAILED, error_message=f"Prefect error: {exc}"
             )
         session.refresh_from_db()
+        if session.flow_run_id and not PREFECT_API_URL.value():
+            # Prefect's embedded server stops when this process exits: let it finish first.
+            wait_for_task_run_records(session.flow_run_id)
         if session.is_active:  # the flow ended without settling it: never leave it running
             session = import_session_settle(
                 session_id=session.pk, status=ImportSession.Status.FAILED,

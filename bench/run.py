@@ -1,0 +1,358 @@
+"""Image import at shop scale, measured against `cp -r` of the same files.
+
+    .venv/bin/python bench/run.py --products 10000 --images 3 --repeat 3
+
+Generates (once, cached under --work-dir) a 1C exchange of N products x K unique JPEGs of
+about 60 KB, then repeats, alternating:
+  a  `cp -r goods/import_files` to a fresh directory (the physical limit)
+  b  `import_1c images` into a fresh media root and database (catalog imported untimed)
+  c  the same import again, nothing changed
+  d  again after 1% of the photos were replaced in place (only those must be rewritten)
+  e  orchestration only: N products, no pictures at all (Prefect + database, 0 files)
+and prints medians, ratios and peak RSS as a table and as one JSON line (last line).
+Each import is a separate `manage.py import_1c images --json` process, as a user runs it;
+its wall time includes Python start-up and Prefect's embedded server.
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+REPO_DIR = Path(__file__).resolve().parent.parent
+MANAGE = REPO_DIR / "backend" / "manage.py"
+STEPS = {
+    "a": "cp -r import_files",
+    "b": "import, cold",
+    "c": "import, nothing changed",
+    "d": "import, 1% replaced",
+    "e": "import, 0 files (orchestration)",
+}
+
+
+# --- the exchange ------------------------------------------------------------------------
+
+def base_jpeg(target_bytes: int) -> bytes:
+    """One real photo-like JPEG of about `target_bytes` (smooth gradients plus noise)."""
+    from PIL import Image
+
+    rng = random.Random(1)
+    side = 420
+    image = Image.radial_gradient("L").resize((side, side)).convert("RGB")
+    noise = Image.frombytes("RGB", (side, side), bytes(rng.getrandbits(8) for _ in range(side * side * 3)))
+    candidates = []
+    for step in range(1, 21):
+        buffer = io.BytesIO()
+        Image.blend(image, noise, step / 40).save(buffer, "JPEG", quality=85)
+        candidates.append(buffer.getvalue())
+    return min(candidates, key=lambda data: abs(len(data) - target_bytes))
+
+
+def unique_jpeg(base: bytes, tag: str) -> bytes:
+    """The base image with a COM segment naming `tag` right after SOI: still a valid JPEG,
+    different bytes for every file, no re-encoding."""
+    comment = tag.encode()
+    return base[:2] + b"\xff\xfe" + (len(comment) + 2).to_bytes(2, "big") + comment + base[2:]
+
+
+def generate_exchange(root: Path, *, products: int, images: int, with_pictures: bool, seed: int) -> list[Path]:
+    """goods/goods.xml plus goods/import_files/XX/<guid>_<file>.jpg, as 1C writes them."""
+    if (root / "ready.json").is_file():
+        return [Path(p) for p in json.loads((root / "ready.json").read_text())["files"]] if with_pictures else []
+    if root.exists():
+        shutil.rmtree(root)
+    images_dir = root / "goods" / "import_files"
+    images_dir.mkdir(parents=True)
+    rng = random.Random(seed)
+    base = base_jpeg(60_000)
+    files: list[Path] = []
+    made_dirs: set[str] = set()
+    with open(root / "goods" / "goods.xml", "w", encoding="utf-8") as xml:
+        xml.write(
+            '<?xml version="1.0" encoding="UTF-8"?>\n'
+            '<КоммерческаяИнформация xmlns="urn:1C.ru:commerceml_3" ВерсияСхемы="3.1">'
+            "<Каталог><Ид>bench</Ид><Товары>\n"
+        )
+        for index in range(products):
+            guid = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+            pictures = []
+            if with_pictures:
+                subdir = guid[:2]
+                if subdir not in made_dirs:
+                    (images_dir / subdir).mkdir()
+                    made_dirs.add(subdir)
+                for number in range(images):
+                    name = f"{guid}_{uuid.UUID(int=rng.getrandbits(128), version=4)}.jpg"
+                    path = images_dir / subdir / name
+                    path.write_bytes(unique_jpeg(base, f"{guid}/{number}"))
+                    files.append(path)
+                    pictures.append(f"<Картинка>import_files/{subdir}/{name}</Картинка>")
+            xml.write(
+                f"<Товар><Ид>{guid}</Ид><Артикул>A{index}</Артикул><Наименование>Товар {index}</Наименование>"
+                f"{''.join(pictures)}</Товар>\n"
+            )
+        xml.write("</Товары></Каталог></КоммерческаяИнформация>\n")
+    (root / "ready.json").write_text(json.dumps({"files": [str(p) for p in files]}))
+    return files
+
+
+def replace_photos(files: list[Path], *, share: float, round_no: int) -> int:
+    """Overwrite `share` of the photos in place with new bytes (as a 1C re-export does)."""
+    rng = random.Random(round_no)
+    chosen = rng.sample(files, max(1, int(len(files) * share)))
+    base = base_jpeg(60_000)
+    for path in chosen:
+        path.write_bytes(unique_jpeg(base, f"{path.name}/replaced/{uuid.uuid4()}"))
+    return len(chosen)
+
+
+# --- processes ---------------------------------------------------------------------------
+
+def _peak_rss_mib(pid: int, stop: threading.Event, peak: dict) -> None:
+    """Follow the process' own high-water mark (VmHWM) until it exits."""
+    while not stop.is_set():
+        try:
+            with open(f"/proc/{pid}/status") as status:
+                for line in status:
+                    if line.startswith("VmHWM:"):
+                        peak["main"] = max(peak.get("main", 0), int(line.split()[1]) / 1024)
+        except (FileNotFoundError, ProcessLookupError):
+            return
+        stop.wait(0.1)
+
+
+def run_timed(cmd: list[str], env: dict, *, log: Path) -> dict:
+    """Wall time, exit code and peak RSS of one process (and the largest of its children)."""
+    started = time.monotonic()
+    with open(log, "ab") as err:
+        err.write(f"\n$ {' '.join(cmd)}\n".encode())
+        err.flush()
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=err, cwd=REPO_DIR)
+        stop, peak = threading.Event(), {}
+        watcher = threading.Thread(target=_peak_rss_mib, args=(proc.pid, stop, peak), daemon=True)
+        watcher.start()
+        out = proc.stdout.read()
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.monotonic() - started
+        stop.set()
+        watcher.join()
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    lines = out.decode().strip().splitlines()
+    report = {}
+    if lines:
+        try:
+            report = json.loads(lines[-1])
+        except json.JSONDecodeError:
+            pass
+    return {
+        "seconds": seconds,
+        "exit": proc.returncode,
+        "rss_mib": round(peak.get("main", 0), 1),
+        "rss_tree_mib": round(usage.ru_maxrss / 1024, 1),
+        "report": report,
+    }
+
+
+class Target:
+    """A fresh database per import series: SQLite file, or a PostgreSQL database."""
+
+    def __init__(self, database_url: str | None, work_dir: Path):
+        self.database_url = database_url
+        self.work_dir = work_dir
+
+    def flow_seconds(self, url: str, session_id: int | None) -> float | None:
+        """The session's own duration (flow start to end), without process and server start-up."""
+        if not session_id:
+            return None
+        query = f"SELECT started_at, finished_at FROM integrations_importsession WHERE id = {int(session_id)}"
+        if url.startswith("sqlite:///"):
+            import sqlite3
+            from datetime import datetime
+
+            with sqlite3.connect(url.removeprefix("sqlite:///")) as conn:
+                started, finished = (datetime.fromisoformat(v) for v in conn.execute(query).fetchone())
+        else:
+            import psycopg
+
+            with psycopg.connect(url) as conn:
+                started, finished = conn.execute(query).fetchone()
+        return (finished - started).total_seconds()
+
+    def fresh(self, name: str) -> str:
+        if not self.database_url:
+            path = self.work_dir / f"{name}.sqlite3"
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
+            return f"sqlite:///{path}"
+        import psycopg
+
+        base, _, _ = self.database_url.rpartition("/")
+        db = f"{self.database_url.rsplit('/', 1)[1]}_{name}".replace("-", "_")
+        with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{db}"')
+        return f"{base}/{db}"
+
+
+def manage(*args: str) -> list[str]:
+    return [sys.executable, str(MANAGE), *args]
+
+
+def prepare(env: dict, data_dir: Path, log: Path) -> None:
+    """Migrate and import the catalog (untimed)."""
+    for cmd in (manage("migrate", "--noinput", "-v", "0"), manage("import_1c", "catalog", "--data-dir", str(data_dir), "--json")):
+        result = run_timed(cmd, env, log=log)
+        if result["exit"] != 0:
+            sys.exit(f"bench: {' '.join(cmd)} failed; see {log}")
+
+
+def sync() -> None:
+    """Let the previous step's dirty pages reach the disk before the next one is timed."""
+    subprocess.run(["sync"], check=True)
+
+
+# --- the run -----------------------------------------------------------------------------
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--products", type=int, default=10_000)
+    parser.add_argument("--images", type=int, default=3, help="photos per product")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--replace-share", type=float, default=0.01)
+    parser.add_argument("--chunk-size", type=int, help="passed to import_1c images (default: its setting)")
+    parser.add_argument("--database-url", help="a PostgreSQL URL, e.g. postgres://postgres@127.0.0.1:5432/onec_bench "
+                        "(databases <name>_* are dropped and created); default: SQLite files in the work dir")
+    parser.add_argument("--work-dir", type=Path, default=REPO_DIR / "var" / "bench")
+    parser.add_argument("--steps", default="abcde", help="which steps to run (default: abcde)")
+    parser.add_argument("--keep", action="store_true", help="keep the generated exchange (it is reused when kept)")
+    args = parser.parse_args()
+
+    work = args.work_dir.resolve() / f"{args.products}x{args.images}"
+    work.mkdir(parents=True, exist_ok=True)
+    log = work / "stderr.log"
+    log.write_text("")
+    started = time.monotonic()
+    exchange = work / "exchange"
+    files = generate_exchange(exchange, products=args.products, images=args.images, with_pictures=True, seed=1)
+    empty = work / "exchange-empty"
+    generate_exchange(empty, products=args.products, images=0, with_pictures=False, seed=1)
+    print(f"bench: {len(files)} photos ready in {time.monotonic() - started:.1f} s ({work})", file=sys.stderr)
+
+    target = Target(args.database_url, work)
+    env = {
+        **os.environ,
+        "PREFECT_HOME": str(work / "prefect"),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PYTHONUNBUFFERED": "1",
+    }
+    env.pop("PREFECT_API_URL", None)
+    images_cmd = ["import_1c", "images", "--json"] + (["--chunk-size", str(args.chunk_size)] if args.chunk_size else [])
+    runs: dict[str, list[dict]] = {step: [] for step in args.steps}
+    for round_no in range(args.repeat):
+        if "a" in args.steps:
+            copy = work / "cp-target"
+            shutil.rmtree(copy, ignore_errors=True)
+            sync()
+            runs["a"].append(run_timed(["cp", "-r", str(exchange / "goods" / "import_files"), str(copy)], env, log=log))
+            shutil.rmtree(copy)
+        media = work / "media"
+        series_env = {**env, "MEDIA_ROOT": str(media), "DATABASE_URL": target.fresh("bench")}
+        if any(step in args.steps for step in "bcd"):
+            shutil.rmtree(media, ignore_errors=True)
+            prepare(series_env, exchange, log)
+            for step in "bcd":
+                if step not in args.steps:
+                    continue
+                if step == "d":
+                    replaced = replace_photos(files, share=args.replace_share, round_no=round_no)
+                sync()
+                result = run_timed(manage(*images_cmd, "--data-dir", str(exchange)), series_env, log=log)
+                result["flow_seconds"] = target.flow_seconds(series_env["DATABASE_URL"], result["report"].get("session_id"))
+                if step == "d":
+                    result["replaced_on_disk"] = replaced
+                runs[step].append(result)
+                _check(step, result, files=len(files), log=log)
+        if "e" in args.steps:
+            empty_env = {**env, "MEDIA_ROOT": str(work / "media-empty"), "DATABASE_URL": target.fresh("empty")}
+            prepare(empty_env, empty, log)
+            sync()
+            result = run_timed(manage(*images_cmd, "--data-dir", str(empty)), empty_env, log=log)
+            result["flow_seconds"] = target.flow_seconds(empty_env["DATABASE_URL"], result["report"].get("session_id"))
+            runs["e"].append(result)
+            _check("e", runs["e"][-1], files=0, log=log)
+        print(f"bench: round {round_no + 1}/{args.repeat} done", file=sys.stderr)
+
+    summary = summarize(runs, args, files=len(files), log=log)
+    print_table(summary)
+    print(json.dumps(summary, ensure_ascii=False))
+    if not args.keep:
+        shutil.rmtree(work / "media", ignore_errors=True)
+
+
+def _check(step: str, result: dict, *, files: int, log: Path) -> None:
+    """A run that did not do what the step says is not a measurement."""
+    report = result["report"]
+    expected_copied = {"b": files, "c": 0, "d": result.get("replaced_on_disk"), "e": 0}[step]
+    if result["exit"] != 0 or report.get("status") != "completed" or report.get("copied") != expected_copied:
+        sys.exit(f"bench: step {step} ({STEPS[step]}) did not do its job: exit {result['exit']}, "
+                 f"report {report}, expected copied={expected_copied}; see {log}")
+
+
+def summarize(runs: dict[str, list[dict]], args, *, files: int, log: Path) -> dict:
+    medians = {step: statistics.median(r["seconds"] for r in results) for step, results in runs.items() if results}
+
+    def ratio(top: str, bottom: str) -> float | None:
+        if top in medians and bottom in medians and medians[bottom] > 0:
+            return round(medians[top] / medians[bottom], 2)
+        return None
+
+    stderr_text = log.read_text(errors="replace")
+    return {
+        "products": args.products,
+        "images_per_product": args.images,
+        "files": files,
+        "repeat": args.repeat,
+        "chunk_size": args.chunk_size,
+        "database": "postgresql" if args.database_url else "sqlite",
+        "cpus": os.cpu_count(),
+        "median_seconds": {step: round(value, 2) for step, value in medians.items()},
+        "median_flow_seconds": {
+            step: round(statistics.median(r["flow_seconds"] for r in results), 2)
+            for step, results in runs.items() if results and step != "a"
+        },
+        "all_seconds": {step: [round(r["seconds"], 2) for r in results] for step, results in runs.items()},
+        "ratios": {"b/a": ratio("b", "a"), "c/a": ratio("c", "a"), "d/c": ratio("d", "c")},
+        "peak_rss_mib": {step: max(r["rss_mib"] for r in results) for step, results in runs.items() if step != "a" and results},
+        "peak_rss_tree_mib": {step: max(r["rss_tree_mib"] for r in results) for step, results in runs.items() if step != "a" and results},
+        "copied": {step: [r["report"].get("copied") for r in results] for step, results in runs.items() if step != "a"},
+        "tracebacks_in_stderr": stderr_text.count("Traceback"),
+    }
+
+
+def print_table(summary: dict) -> None:
+    medians, rss = summary["median_seconds"], summary["peak_rss_mib"]
+    print(f"\n{summary['products']} products x {summary['images_per_product']} photos = {summary['files']} files, "
+          f"{summary['database']}, {summary['cpus']} CPUs, {summary['repeat']} rounds, median of each step:")
+    flow = summary["median_flow_seconds"]
+    print(f"  {'step':<36} {'median s':>9} {'of it flow s':>13} {'peak RSS MiB':>13}  all runs (s)")
+    for step, label in STEPS.items():
+        if step in medians:
+            runs = ", ".join(f"{s:.1f}" for s in summary["all_seconds"][step])
+            print(f"  {step} {label:<34} {medians[step]:>9.2f} {flow.get(step, ''):>13} {rss.get(step, ''):>13}  {runs}")
+    ratios = summary["ratios"]
+    print("  ratios: " + ", ".join(f"{name} = {value}" for name, value in ratios.items() if value is not None))
+    print(f"  tracebacks in stderr: {summary['tracebacks_in_stderr']}\n")
+
+
+if __name__ == "__main__":
+    main()
