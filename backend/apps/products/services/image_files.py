@@ -8,7 +8,8 @@ import logging
 import os
 import shutil
 import stat
-import uuid
+import sys
+import threading
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path, PurePosixPath
@@ -26,6 +27,10 @@ logger = logging.getLogger(__name__)
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png"})
 MEDIA_PREFIX = "products"
 IMPORT_FILES_DIRNAME = "import_files"
+
+# sendfile() between regular files is Linux-only; elsewhere a plain buffered copy.
+_KERNEL_COPY = sys.platform.startswith("linux")
+_COPY_BLOCK = 1 << 20
 
 _JPEG_MAGIC = b"\xff\xd8\xff"
 _PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -177,17 +182,36 @@ def _store_on_filesystem(source: SourceImage, dest: Path, before_write: Callable
             os.utime(dest, ns=(src_stat.st_atime_ns, src_stat.st_mtime_ns))
             return StoreOutcome.UNCHANGED
     before_write()
-    tmp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex}.part")
+    # One writer thread per name at a time, so pid + thread id keep temporary names apart.
+    tmp = dest.with_name(f".{dest.name}.{os.getpid()}-{threading.get_ident()}.part")
     try:
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source.path, tmp)
-        os.chmod(tmp, settings.FILE_UPLOAD_PERMISSIONS or 0o644)
-        os.utime(tmp, ns=(src_stat.st_atime_ns, src_stat.st_mtime_ns))
+        _copy_with_mtime(source.path, tmp, src_stat)
         os.replace(tmp, dest)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         raise ImageStorageError(f"{source.path}: cannot write {dest} ({exc.strerror or exc})") from exc
     return StoreOutcome.COPIED if dest_stat is None else StoreOutcome.REPLACED
+
+
+def _copy_with_mtime(src: Path, dest: Path, src_stat: os.stat_result) -> None:
+    """Copy in the kernel (sendfile) into a new file carrying the source's mtime; the
+    media folder is created on first use only, not asked for once per file."""
+    with open(src, "rb") as fsrc:
+        try:
+            fdst = open(dest, "wb")
+        except FileNotFoundError:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            fdst = open(dest, "wb")
+        with fdst:
+            os.fchmod(fdst.fileno(), settings.FILE_UPLOAD_PERMISSIONS or 0o644)
+            if _KERNEL_COPY:
+                offset = 0
+                while sent := os.sendfile(fdst.fileno(), fsrc.fileno(), offset, _COPY_BLOCK):
+                    offset += sent
+            else:
+                shutil.copyfileobj(fsrc, fdst, _COPY_BLOCK)
+            fdst.flush()
+            os.utime(fdst.fileno(), ns=(src_stat.st_atime_ns, src_stat.st_mtime_ns))
 
 
 def _store_in_storage(source: SourceImage, storage: Storage, before_write: Callable[[], None]) -> StoreOutcome:

@@ -1,0 +1,124 @@
+"""The shop-scale fast path of image files: resolving with lstat instead of realpath, and
+the kernel copy into a temporary file. Same rules as before, fewer system calls."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from django.core.files.storage import FileSystemStorage
+
+from apps.products.exceptions import ImageImportError, UnsafeImagePathError
+from apps.products.services.image_files import StoreOutcome, resolve_source_image, store_image
+from apps.products.services.processor import merge_product_images
+from tests.conftest import make_image_bytes
+
+
+def _write(path: Path, data: bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return path
+
+
+def test_resolve_keeps_the_files_stat(tmp_path):
+    images_dir = tmp_path / "import_files"
+    photo = _write(images_dir / "ab" / "ab1_x.jpg", make_image_bytes())
+
+    source = resolve_source_image("import_files/ab/ab1_x.jpg", images_dir)
+
+    assert source.relative_name == "ab/ab1_x.jpg"
+    assert source.stat.st_size == photo.stat().st_size
+    assert source.stat.st_mtime_ns == photo.stat().st_mtime_ns
+
+
+def test_symlinked_folder_inside_import_files_is_followed(tmp_path):
+    images_dir = tmp_path / "import_files"
+    _write(images_dir / "real" / "ab1_x.jpg", make_image_bytes())
+    os.symlink(images_dir / "real", images_dir / "ab")
+
+    source = resolve_source_image("ab/ab1_x.jpg", images_dir)
+
+    assert source.stat is not None and source.stat.st_size > 0
+
+
+def test_symlinked_folder_leading_outside_is_refused(tmp_path):
+    images_dir = tmp_path / "import_files"
+    images_dir.mkdir()
+    _write(tmp_path / "secrets" / "ab1_x.jpg", make_image_bytes())
+    os.symlink(tmp_path / "secrets", images_dir / "ab")
+
+    with pytest.raises(UnsafeImagePathError, match="outside"):
+        resolve_source_image("ab/ab1_x.jpg", images_dir)
+
+
+def test_symlinked_file_leading_outside_is_refused(tmp_path):
+    images_dir = tmp_path / "import_files"
+    (images_dir / "ab").mkdir(parents=True)
+    outside = _write(tmp_path / "elsewhere.jpg", make_image_bytes())
+    os.symlink(outside, images_dir / "ab" / "ab1_x.jpg")
+
+    with pytest.raises(UnsafeImagePathError, match="symlink"):
+        resolve_source_image("ab/ab1_x.jpg", images_dir)
+
+
+def test_missing_file_listed_twice_is_one_error(tmp_path):
+    images_dir = tmp_path / "import_files"
+    (images_dir / "ab").mkdir(parents=True)
+
+    result = merge_product_images(
+        onec_id="ab1",
+        main_image="",
+        gallery_images=[],
+        image_paths=["import_files/ab/ab1_gone.jpg", "ab\\ab1_gone.jpg"],
+        images_dir=images_dir,
+        validate_images=False,
+        storage=FileSystemStorage(location=tmp_path / "media"),
+    )
+
+    assert [error.reason for error in result.errors] == [
+        f"{images_dir / 'ab' / 'ab1_gone.jpg'}: listed by 1C but missing on disk; re-run the 1C exchange"
+    ]
+    assert result.main_image == ""
+
+
+def test_a_directory_named_like_a_photo_is_missing_not_copied(tmp_path):
+    images_dir = tmp_path / "import_files"
+    (images_dir / "ab" / "ab1_x.jpg").mkdir(parents=True)
+    source = resolve_source_image("ab/ab1_x.jpg", images_dir)
+
+    with pytest.raises(ImageImportError, match="missing on disk"):
+        store_image(source, FileSystemStorage(location=tmp_path / "media"), before_write=lambda: None)
+
+
+def test_copy_creates_the_folder_keeps_mtime_and_leaves_no_temporary_file(tmp_path, settings):
+    settings.FILE_UPLOAD_PERMISSIONS = 0o640
+    images_dir = tmp_path / "import_files"
+    photo = _write(images_dir / "ab" / "ab1_x.jpg", make_image_bytes(size=(400, 300)))
+    os.utime(photo, ns=(1_600_000_000_000_000_000, 1_600_000_000_123_456_789))
+    media = tmp_path / "media"
+
+    outcome = store_image(
+        resolve_source_image("ab/ab1_x.jpg", images_dir), FileSystemStorage(location=media), before_write=lambda: None
+    )
+
+    stored = media / "products" / "ab" / "ab1_x.jpg"
+    assert outcome is StoreOutcome.COPIED
+    assert stored.read_bytes() == photo.read_bytes()
+    assert stored.stat().st_mtime_ns == 1_600_000_000_123_456_789
+    assert stored.stat().st_mode & 0o777 == 0o640
+    assert sorted(p.name for p in stored.parent.iterdir()) == ["ab1_x.jpg"]
+
+
+def test_changed_photo_replaces_the_stored_one_and_a_second_run_skips_it(tmp_path):
+    images_dir = tmp_path / "import_files"
+    photo = _write(images_dir / "ab" / "ab1_x.jpg", make_image_bytes(color=(1, 2, 3)))
+    storage = FileSystemStorage(location=tmp_path / "media")
+
+    def store():
+        return store_image(resolve_source_image("ab/ab1_x.jpg", images_dir), storage, before_write=lambda: None)
+
+    assert store() is StoreOutcome.COPIED
+    photo.write_bytes(make_image_bytes(size=(64, 48), color=(250, 250, 0)))
+    assert store() is StoreOutcome.REPLACED
+    assert store() is StoreOutcome.UNCHANGED
+    assert (tmp_path / "media" / "products" / "ab" / "ab1_x.jpg").read_bytes() == photo.read_bytes()
