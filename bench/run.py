@@ -232,6 +232,8 @@ def main() -> None:
     parser.add_argument("--chunk-size", type=int, help="passed to import_1c images (default: its setting)")
     parser.add_argument("--database-url", help="a PostgreSQL URL, e.g. postgres://postgres@127.0.0.1:5432/onec_bench "
                         "(databases <name>_* are dropped and created); default: SQLite files in the work dir")
+    parser.add_argument("--prefect-api-url", help="a running `prefect server start` (e.g. http://127.0.0.1:4200/api); "
+                        "default: each import starts Prefect's embedded server")
     parser.add_argument("--work-dir", type=Path, default=REPO_DIR / "var" / "bench")
     parser.add_argument("--steps", default="abcde", help="which steps to run (default: abcde)")
     parser.add_argument("--keep", action="store_true", help="keep the generated exchange (it is reused when kept)")
@@ -256,6 +258,8 @@ def main() -> None:
         "PYTHONUNBUFFERED": "1",
     }
     env.pop("PREFECT_API_URL", None)
+    if args.prefect_api_url:
+        env.update(PREFECT_API_URL=args.prefect_api_url, PREFECT_SERVER_EPHEMERAL_ENABLED="false")
     images_cmd = ["import_1c", "images", "--json"] + (["--chunk-size", str(args.chunk_size)] if args.chunk_size else [])
     runs: dict[str, list[dict]] = {step: [] for step in args.steps}
     for round_no in range(args.repeat):
@@ -324,6 +328,7 @@ def summarize(runs: dict[str, list[dict]], args, *, files: int, log: Path) -> di
         "repeat": args.repeat,
         "chunk_size": args.chunk_size,
         "database": "postgresql" if args.database_url else "sqlite",
+        "prefect": args.prefect_api_url or "embedded server",
         "cpus": os.cpu_count(),
         "median_seconds": {step: round(value, 2) for step, value in medians.items()},
         "median_flow_seconds": {
@@ -342,7 +347,7 @@ def summarize(runs: dict[str, list[dict]], args, *, files: int, log: Path) -> di
 def print_table(summary: dict) -> None:
     medians, rss = summary["median_seconds"], summary["peak_rss_mib"]
     print(f"\n{summary['products']} products x {summary['images_per_product']} photos = {summary['files']} files, "
-          f"{summary['database']}, {summary['cpus']} CPUs, {summary['repeat']} rounds, median of each step:")
+          f"{summary['database']}, Prefect: {summary['prefect']}, {summary['cpus']} CPUs, {summary['repeat']} rounds, median of each step:")
     flow = summary["median_flow_seconds"]
     print(f"  {'step':<36} {'median s':>9} {'of it flow s':>13} {'peak RSS MiB':>13}  all runs (s)")
     for step, label in STEPS.items():
