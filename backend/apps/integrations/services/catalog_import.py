@@ -50,15 +50,8 @@ def _upsert_groups(groups: list[GroupItem], sync_mark: datetime, result: FileImp
     result.count_written(prefix="groups_", keys=[g.onec_id for g in groups], existing=existing)
     result.counters["groups_deactivated"] += sum(g.is_deleted for g in groups)
     ids = onec_id_map(Category, [g.onec_id for g in groups] + [g.parent_id for g in groups if g.parent_id])
-    linked = []
-    for group in groups:
-        parent_id = ids.get(group.parent_id) if group.parent_id else None
-        if group.parent_id and parent_id is None:
-            result.add_error(
-                reason=f"group {group.onec_id} ({group.name}): parent group {group.parent_id} is not in the "
-                "exchange or the database; kept at the top level until 1C sends it"
-            )
-        linked.append(Category(pk=ids[group.onec_id], parent_id=parent_id))
+    # a group's parent encloses it in the XML, so it was written in this batch or an earlier one
+    linked = [Category(pk=ids[g.onec_id], parent_id=ids.get(g.parent_id)) for g in groups]
     Category.objects.bulk_update(linked, ["parent"])
 
 
