@@ -474,11 +474,6 @@ def read_brand_dictionary(paths: Iterable[Path]) -> BrandDictionary:
     )
 
 
-def iter_goods(path: Path) -> Iterator[GoodsItem | SkippedElement]:
-    """Goods (<Товар>) of a goods file in document order, pictures in 1C's order."""
-    return ExchangeFile(path).records(GOODS)
-
-
 # --- where each kind lives -------------------------------------------------------------
 
 # kind -> the 3.1 folder, and the 2.x file-name prefixes (files at the top of the data
@@ -513,9 +508,3 @@ def exchange_files(data_dir: Path, kind: str) -> list[Path]:
     for prefix in prefixes:
         found += sorted((p for p in data_dir.glob(f"{prefix}*.xml") if p.is_file()), key=_part_order)
     return found
-
-
-def goods_files(data_dir: Path) -> list[Path]:
-    """Goods files of an exchange: goods/*.xml (3.1, possibly split into parts), else the
-    2.x import*.xml at the top of the data directory."""
-    return exchange_files(data_dir, "goods")
