@@ -1,5 +1,6 @@
 """`import_1c {catalog|images}`: run an import flow in this process and report the session."""
 import json
+import logging
 import sys
 import time
 
@@ -25,6 +26,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         from flows.registry import FLOWS_BY_IMPORT_TYPE
 
+        _hide_tracebacks_on_console()
         import_type = options["import_type"]
         parameters = {"data_dir": options["data_dir"]}
         if import_type == ImportSession.ImportType.IMAGES:
@@ -71,3 +73,30 @@ class Command(BaseCommand):
     def _fail(self, reason):
         sys.stderr.write(f"import_1c: {reason}\n")
         sys.exit(1)
+
+
+class _NoTracebackFormatter(logging.Formatter):
+    """Log lines without tracebacks: the terminal gets one line per event; Prefect's own
+    log store (the flow run's logs in the UI) still receives the full traceback."""
+
+    def __init__(self, wrapped: logging.Formatter | None):
+        super().__init__()
+        self.wrapped = wrapped or logging.Formatter()
+
+    def format(self, record):
+        saved = record.exc_info, record.exc_text, record.stack_info
+        record.exc_info = record.exc_text = record.stack_info = None
+        try:
+            return self.wrapped.format(record)
+        finally:
+            record.exc_info, record.exc_text, record.stack_info = saved
+
+
+def _hide_tracebacks_on_console() -> None:
+    for name in ["", *logging.root.manager.loggerDict]:
+        logger = logging.getLogger(name)
+        for handler in getattr(logger, "handlers", []):
+            if type(handler).__name__ in ("PrefectConsoleHandler", "StreamHandler") and not isinstance(
+                handler.formatter, _NoTracebackFormatter
+            ):
+                handler.setFormatter(_NoTracebackFormatter(handler.formatter))
