@@ -61,13 +61,18 @@ def test_settle_keeps_the_first_outcome():
 def test_retried_chunk_is_not_counted_twice():
     session = _create()
     import_session_start(session_id=session.pk)
-    first_try = {"processed": 100, "copied": 40, "skipped": 0, "errors": 1, "error_details": [{"file": "a"}]}
-    retry = {"processed": 100, "copied": 0, "skipped": 40, "errors": 1, "error_details": [{"file": "a"}]}
+    first_try = {"processed": 100, "copied": 40, "skipped": 0, "errors": 1}
+    retry = {"processed": 100, "copied": 0, "skipped": 40, "errors": 1}
     other = {"processed": 50, "copied": 5, "skipped": 5, "errors": 0, "products_without_images": 2}
 
-    import_session_record_chunk(session_id=session.pk, chunk_index=0, result=first_try)
-    import_session_record_chunk(session_id=session.pk, chunk_index=1, result=other)
-    report = import_session_record_chunk(session_id=session.pk, chunk_index=0, result=retry)
+    def record(index, counters):
+        return import_session_record_chunk(
+            session_id=session.pk, chunk_index=index, counters=counters, error_details=[{"file": "a"}]
+        )
+
+    record(0, first_try)
+    record(1, other)
+    report = record(0, retry)
 
     assert {k: report[k] for k in ("processed", "copied", "skipped", "errors", "products_without_images", "chunks_done")} == {
         "processed": 150, "copied": 5, "skipped": 45, "errors": 1, "products_without_images": 2, "chunks_done": 2,

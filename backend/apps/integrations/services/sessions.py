@@ -6,7 +6,6 @@ import uuid
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Sum
 from django.utils import timezone
 
 from ..exceptions import IllegalTransitionError, ImportAlreadyRunningError
@@ -20,7 +19,6 @@ _ALLOWED_TRANSITIONS = {
     Status.PENDING: {Status.IN_PROGRESS, Status.FAILED, Status.CANCELLED},
     Status.IN_PROGRESS: {Status.COMPLETED, Status.FAILED, Status.CANCELLED},
 }
-CHUNK_COUNTERS = ("processed", "copied", "replaced", "skipped", "errors", "products_without_images")
 
 
 def import_session_create(
@@ -84,29 +82,27 @@ def import_session_update_report(*, session_id: int, **values: Any) -> dict:
     return session.report_details
 
 
-def import_session_record_chunk(*, session_id: int, chunk_index: int, result: dict) -> dict:
-    """Record a finished chunk and recompute the session's totals from all chunks.
+def import_session_record_chunk(*, session_id: int, chunk_index: int, counters: dict[str, int], error_details: list[dict]) -> dict:
+    """Record a finished chunk and add it to the session's totals.
 
-    A retried chunk overwrites its own row, so totals never count it twice.
+    A retried chunk replaces its earlier record and only the difference is added, so
+    totals never count a chunk twice; the session row lock serializes parallel chunks.
     """
-    counters = {name: int(result.get(name, 0)) for name in CHUNK_COUNTERS}
     with transaction.atomic():
         session = ImportSession.objects.select_for_update().get(pk=session_id)
+        previous = ImportChunk.objects.filter(session=session, index=chunk_index).first()
+        old = previous.counters if previous else {}
+        report = dict(session.report_details)
+        for name in counters.keys() | old.keys():
+            report[name] = report.get(name, 0) + counters.get(name, 0) - old.get(name, 0)
+        report["chunks_done"] = report.get("chunks_done", 0) + (previous is None)
+        report["last_updated"] = timezone.now().isoformat()
         ImportChunk.objects.update_or_create(
-            session=session,
-            index=chunk_index,
-            defaults={**counters, "error_details": result.get("error_details", [])},
+            session=session, index=chunk_index, defaults={"counters": counters, "error_details": error_details}
         )
-        totals = ImportChunk.objects.filter(session=session).aggregate(
-            chunks_done=Count("id"), **{name: Sum(name) for name in CHUNK_COUNTERS}
-        )
-        session.report_details = {
-            **session.report_details,
-            **{name: value or 0 for name, value in totals.items()},
-            "last_updated": timezone.now().isoformat(),
-        }
+        session.report_details = report
         session.save(update_fields=["report_details"])
-    return session.report_details
+    return report
 
 
 def _transition(session_id: int, to: str, **fields: Any) -> ImportSession:

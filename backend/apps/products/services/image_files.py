@@ -121,18 +121,22 @@ def _decode_image(path: Path) -> None:
         raise InvalidImageError(f"{path}: the image data is damaged ({exc})") from exc
 
 
-def store_image(source: SourceImage, storage: Storage, *, before_write: Callable[[], None]) -> StoreOutcome:
+def store_image(
+    source: SourceImage, storage: Storage, *, before_write: Callable[[], None], dry_run: bool = False
+) -> StoreOutcome:
     """Put the source file at its media name unless the same bytes are already there.
 
     `before_write` (the image check) runs only when bytes are about to be written, so an
-    unchanged file costs a stat, not a read.
+    unchanged file costs a stat, not a read. `dry_run` checks and decides but writes nothing.
     """
     if isinstance(storage, FileSystemStorage):
-        return _store_on_filesystem(source, Path(storage.path(source.media_name)), before_write)
-    return _store_in_storage(source, storage, before_write)
+        return _store_on_filesystem(source, Path(storage.path(source.media_name)), before_write, dry_run)
+    return _store_in_storage(source, storage, before_write, dry_run)
 
 
-def _store_on_filesystem(source: SourceImage, dest: Path, before_write: Callable[[], None]) -> StoreOutcome:
+def _store_on_filesystem(
+    source: SourceImage, dest: Path, before_write: Callable[[], None], dry_run: bool
+) -> StoreOutcome:
     """Local fast path: size+mtime says "unchanged" without reading; the kernel copies;
     a temporary file renamed into place means no reader ever sees a partial image."""
     src_stat = source.path.stat()
@@ -160,7 +164,9 @@ def _store_on_filesystem(source: SourceImage, dest: Path, before_write: Callable
     return StoreOutcome.COPIED if dest_stat is None else StoreOutcome.REPLACED
 
 
-def _store_in_storage(source: SourceImage, storage: Storage, before_write: Callable[[], None]) -> StoreOutcome:
+def _store_in_storage(
+    source: SourceImage, storage: Storage, before_write: Callable[[], None], dry_run: bool
+) -> StoreOutcome:
     """Generic Storage (S3 and the like): compare by content hash, then overwrite in place."""
     name = source.media_name
     existed = storage.exists(name)
@@ -169,6 +175,8 @@ def _store_in_storage(source: SourceImage, storage: Storage, before_write: Calla
             if _sha256(stored) == _sha256_path(source.path):
                 return StoreOutcome.UNCHANGED
     before_write()
+    if dry_run:
+        return StoreOutcome.REPLACED if existed else StoreOutcome.COPIED
     try:
         if existed:
             storage.delete(name)

@@ -21,6 +21,14 @@ class Command(BaseCommand):
         parser.add_argument("--data-dir", help="the 1C exchange directory (default: ONEC_DATA_DIR)")
         parser.add_argument("--validate-images", action="store_true", help="decode every image before copying")
         parser.add_argument("--chunk-size", type=int, help="products per image task (default: ONEC_IMAGE_CHUNK_SIZE)")
+        parser.add_argument(
+            "--dry-run", action="store_true", help="images: report what would be copied or changed; write nothing"
+        )
+        parser.add_argument(
+            "--mirror",
+            action="store_true",
+            help="images: make main image and gallery equal to 1C's current <Картинка> list (default: only add)",
+        )
         parser.add_argument("--json", action="store_true", help="print the final report as one JSON line")
 
     def handle(self, *args, **options):
@@ -30,7 +38,12 @@ class Command(BaseCommand):
         import_type = options["import_type"]
         parameters = {"data_dir": options["data_dir"]}
         if import_type == ImportSession.ImportType.IMAGES:
-            parameters.update(validate_images=options["validate_images"], chunk_size=options["chunk_size"])
+            parameters.update(
+                validate_images=options["validate_images"],
+                chunk_size=options["chunk_size"],
+                dry_run=options["dry_run"],
+                mirror=options["mirror"],
+            )
         parameters = {key: value for key, value in parameters.items() if value is not None}
         try:
             session = import_session_create(
