@@ -61,12 +61,12 @@ def resolve_source_image(image_path: str, images_dir: Path) -> SourceImage:
     raw = image_path.strip().replace("\\", "/")
     pure = PurePosixPath(raw)
     if not raw or pure.is_absolute() or (len(raw) > 1 and raw[1] == ":"):
-        raise UnsafeImagePathError(f"{image_path!r}: absolute paths are not allowed; 1C writes paths relative to goods/")
+        raise UnsafeImagePathError(f"security: {image_path!r} is absolute; 1C writes paths relative to goods/, so it was not read")
     parts = list(pure.parts)
     if parts and parts[0] == IMPORT_FILES_DIRNAME:
         parts = parts[1:]
     if not parts or any(part in ("..", ".") for part in parts):
-        raise UnsafeImagePathError(f"{image_path!r}: the path leaves goods/import_files; it was not read")
+        raise UnsafeImagePathError(f"security: {image_path!r} leaves goods/import_files; it was not read")
     if not has_image_extension(parts[-1]):
         raise InvalidImageError(f"{image_path!r}: not a .jpg, .jpeg or .png file name")
     relative_name = "/".join(parts)
@@ -75,7 +75,7 @@ def resolve_source_image(image_path: str, images_dir: Path) -> SourceImage:
     real_path = os.path.realpath(path)
     if os.path.commonpath([real_root, real_path]) != real_root:
         raise UnsafeImagePathError(
-            f"{image_path!r}: resolves to {real_path}, outside {real_root} (a symlink?); it was not read"
+            f"security: {image_path!r} resolves to {real_path}, outside {real_root} (a symlink?); it was not read"
         )
     return SourceImage(relative_name=relative_name, path=path)
 
@@ -148,9 +148,12 @@ def _store_on_filesystem(
         if dest_stat.st_mtime_ns == src_stat.st_mtime_ns:
             return StoreOutcome.UNCHANGED
         if filecmp.cmp(source.path, dest, shallow=False):
-            os.utime(dest, ns=(src_stat.st_atime_ns, src_stat.st_mtime_ns))
+            if not dry_run:
+                os.utime(dest, ns=(src_stat.st_atime_ns, src_stat.st_mtime_ns))
             return StoreOutcome.UNCHANGED
     before_write()
+    if dry_run:
+        return StoreOutcome.COPIED if dest_stat is None else StoreOutcome.REPLACED
     tmp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex}.part")
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
