@@ -25,12 +25,14 @@ from apps.integrations.services.sessions import (  # noqa: E402
     import_session_complete,
     import_session_create,
     import_session_fail,
+    import_session_note,
     import_session_record_chunk,
     import_session_start,
     import_session_update_report,
 )
 from apps.products.selectors import product_active_count, product_active_id_batches  # noqa: E402
 from apps.products.services import ChunkImportResult, product_images_import_chunk  # noqa: E402
+from apps.products.services.image_files import media_clear_incoming  # noqa: E402
 
 ERROR_TABLE_LIMIT = 200
 
@@ -56,7 +58,9 @@ def validate_catalog() -> int:
     retry_condition_fn=retry_on_transient_errors,
 )
 def check_directory(data_dir: str) -> str:
-    """Make sure goods/import_files exists and is readable; return its absolute path."""
+    """Make sure goods/import_files exists and is readable; return its absolute path.
+
+    Also clears media's half-written leftovers of an interrupted earlier run."""
     images_dir = (Path(data_dir) / "goods" / "import_files").absolute()
     if not images_dir.is_dir():
         raise ExchangeDirectoryError(
@@ -69,6 +73,7 @@ def check_directory(data_dir: str) -> str:
         raise ExchangeDirectoryError(
             f"image directory {images_dir} is not readable by this process: fix its permissions"
         ) from None
+    media_clear_incoming()
     return str(images_dir)
 
 
@@ -113,7 +118,13 @@ def import_images_chunk(
     return result.counters()
 
 
-@task(name="summarize", cache_policy=NO_CACHE)
+@task(
+    name="summarize",
+    retries=len(RETRY_DELAYS_SECONDS),
+    retry_delay_seconds=RETRY_DELAYS_SECONDS,
+    retry_condition_fn=retry_on_transient_errors,
+    cache_policy=NO_CACHE,
+)
 @closes_db_connections
 def summarize(session_id: int, failed_chunks: list[dict]) -> dict:
     """Publish the run's tables and end the session; fail the run if any chunk failed."""
@@ -150,6 +161,15 @@ def summarize(session_id: int, failed_chunks: list[dict]) -> dict:
         )
         import_session_fail(session_id=session_id, error_message=message)
         raise ChunkFailuresError(message)
+    if error_total:
+        first = error_rows[0]
+        import_session_note(
+            session_id=session_id,
+            message=(
+                f"{error_total} file(s) were not imported; the first: product {first['product'] or '?'}, "
+                f"{first['reason']}. See the per-file errors."
+            ),
+        )
     import_session_complete(session_id=session_id)
     get_run_logger().info(
         "%s products, %s files copied, %s up to date, %s errors",

@@ -47,6 +47,12 @@ class ImportSession(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     parameters = models.JSONField("параметры", default=dict, blank=True)
+    runner = models.JSONField(
+        default=dict,
+        blank=True,
+        editable=False,
+        help_text="host, pid and process start of the process running the flow, to detect a killed run",
+    )
 
     class Meta:
         verbose_name = "сессия импорта"

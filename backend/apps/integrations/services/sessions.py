@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import uuid
 from typing import Any
 
@@ -28,22 +30,31 @@ def import_session_create(
     user=None,
     parameters: dict[str, Any] | None = None,
 ) -> ImportSession:
-    """A new pending session; refused while another import is pending or running."""
-    try:
-        with transaction.atomic():
-            return ImportSession.objects.create(
-                import_type=import_type,
-                started_by=started_by,
-                started_by_user=user,
-                parameters=parameters or {},
-            )
-    except IntegrityError:
-        active = ImportSession.objects.filter(running_slot=True).first()
-        raise ImportAlreadyRunningError(active) from None
+    """A new pending session; refused while another import is pending or running.
+
+    A session whose process was killed on this host is settled first, so a dead run
+    never blocks the next one.
+    """
+    for attempt in range(2):
+        try:
+            with transaction.atomic():
+                return ImportSession.objects.create(
+                    import_type=import_type,
+                    started_by=started_by,
+                    started_by_user=user,
+                    parameters=parameters or {},
+                )
+        except IntegrityError:
+            active = ImportSession.objects.filter(running_slot=True).first()
+            if attempt == 0 and (active is None or import_session_settle_if_runner_died(session=active)):
+                continue
+            raise ImportAlreadyRunningError(active) from None
+    raise AssertionError("unreachable")
 
 
 def import_session_start(*, session_id: int, flow_run_id: uuid.UUID | None = None) -> ImportSession:
-    fields: dict[str, Any] = {"started_at": timezone.now()}
+    """Mark the session running in this process (recorded, so a kill can be detected)."""
+    fields: dict[str, Any] = {"started_at": timezone.now(), "runner": _this_process()}
     if flow_run_id:
         fields["flow_run_id"] = flow_run_id
     return _transition(session_id, Status.IN_PROGRESS, **fields)
@@ -71,6 +82,43 @@ def import_session_settle(*, session_id: int, status: str, error_message: str) -
     except ImportSession.DoesNotExist:
         logger.warning("import session %s no longer exists; nothing to settle", session_id)
         return None
+
+
+def import_session_settle_if_runner_died(*, session: ImportSession) -> bool:
+    """Fail an active session whose flow process on this host no longer exists."""
+    runner = session.runner or {}
+    if not session.is_active or runner.get("host") != socket.gethostname() or not runner.get("pid"):
+        return False
+    if _process_start(runner["pid"]) == runner.get("process_start"):
+        return False
+    settled = import_session_settle(
+        session_id=session.pk,
+        status=ImportSession.Status.FAILED,
+        error_message=(
+            f"the import process (pid {runner['pid']} on {runner['host']}) stopped before finishing "
+            "(killed or crashed); what it had imported is kept — start the import again to finish"
+        ),
+    )
+    return settled is not None
+
+
+def _this_process() -> dict:
+    pid = os.getpid()
+    return {"host": socket.gethostname(), "pid": pid, "process_start": _process_start(pid)}
+
+
+def _process_start(pid: int) -> str | None:
+    """The process's start time in clock ticks since boot: a reused pid has another one."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def import_session_note(*, session_id: int, message: str) -> None:
+    """Say what went wrong in a run that still completed (e.g. some files were refused)."""
+    ImportSession.objects.filter(pk=session_id).update(error_message=message)
 
 
 def import_session_update_report(*, session_id: int, **values: Any) -> dict:

@@ -15,7 +15,7 @@ from typing import Callable
 
 from django.conf import settings
 from django.core.files import File
-from django.core.files.storage import FileSystemStorage, Storage
+from django.core.files.storage import FileSystemStorage, Storage, default_storage
 from PIL import Image
 
 from ..exceptions import ImageStorageError, InvalidImageError, UnsafeImagePathError
@@ -24,6 +24,7 @@ logger = logging.getLogger(__name__)
 
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png"})
 MEDIA_PREFIX = "products"
+INCOMING_DIRNAME = ".incoming"
 IMPORT_FILES_DIRNAME = "import_files"
 
 _JPEG_MAGIC = b"\xff\xd8\xff"
@@ -130,19 +131,42 @@ def store_image(
     unchanged file costs a stat, not a read. `dry_run` checks and decides but writes nothing.
     """
     if isinstance(storage, FileSystemStorage):
-        return _store_on_filesystem(source, Path(storage.path(source.media_name)), before_write, dry_run)
+        return _store_on_filesystem(
+            source, Path(storage.path(source.media_name)), incoming_dir(storage), before_write, dry_run
+        )
     return _store_in_storage(source, storage, before_write, dry_run)
 
 
+def incoming_dir(storage: FileSystemStorage) -> Path:
+    """Where files are written before being renamed into place (same file system)."""
+    return Path(storage.location) / INCOMING_DIRNAME
+
+
+def media_clear_incoming(storage: Storage | None = None) -> int:
+    """Remove what an interrupted run left half-written; call when no import runs."""
+    storage = storage or default_storage
+    if not isinstance(storage, FileSystemStorage):
+        return 0
+    removed = 0
+    folder = incoming_dir(storage)
+    for leftover in folder.glob("*.part") if folder.is_dir() else ():
+        leftover.unlink(missing_ok=True)
+        removed += 1
+    if removed:
+        logger.warning("removed %d partial files of an interrupted import from %s", removed, folder)
+    return removed
+
+
 def _store_on_filesystem(
-    source: SourceImage, dest: Path, before_write: Callable[[], None], dry_run: bool
+    source: SourceImage, dest: Path, incoming: Path, before_write: Callable[[], None], dry_run: bool
 ) -> StoreOutcome:
-    """Local fast path: size+mtime says "unchanged" without reading; the kernel copies;
-    a temporary file renamed into place means no reader ever sees a partial image."""
+    """Local fast path: size+mtime says "unchanged" without reading; the kernel copies
+    into a temporary file that is renamed into place, so no reader ever sees a partial
+    image (and a killed run leaves its fragment in `incoming`, not among the images)."""
     src_stat = source.path.stat()
     try:
         dest_stat = dest.stat()
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         dest_stat = None
     if dest_stat is not None and dest_stat.st_size == src_stat.st_size:
         if dest_stat.st_mtime_ns == src_stat.st_mtime_ns:
@@ -154,8 +178,9 @@ def _store_on_filesystem(
     before_write()
     if dry_run:
         return StoreOutcome.COPIED if dest_stat is None else StoreOutcome.REPLACED
-    tmp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex}.part")
+    tmp = incoming / f"{uuid.uuid4().hex}.part"
     try:
+        incoming.mkdir(parents=True, exist_ok=True)
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source.path, tmp)
         os.chmod(tmp, settings.FILE_UPLOAD_PERMISSIONS or 0o644)
