@@ -120,6 +120,14 @@ def summarize_import(session_id: int, import_type: str, results: list[dict], rem
         key=f"import-{import_type}-summary",
         description=f"{import_type} import summary",
     )
+    if errors:
+        create_table_artifact(table=errors[:DETAILS_LIMIT], key=f"import-{import_type}-errors",
+                              description="Records that were not imported")
+    if unknown:
+        create_table_artifact(
+            table=[{"offer": offer} for offer in unknown[:DETAILS_LIMIT]], key=f"import-{import_type}-unknown-offers",
+            description="Offers whose goods are not in the catalog (not imported)",
+        )
     if report.get("unknown_offers"):
         get_run_logger().warning(
             "%d offers name goods that are not in the catalog and were not imported (first: %s); "

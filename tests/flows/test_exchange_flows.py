@@ -79,6 +79,7 @@ def test_31_fixture_exchange_all_types_full_exchange_and_bom(tmp_path, capsys):
     ex.rests(offer_xml("g1#s", rests={"w1": "5"}), offer_xml("ghost#1", rests={"w1": "1"}))
     ex.contragents(counterparty_xml("k1", "Ромашка", inn="7700000001", kpp="770001001"), only_changes=False)
     Product.objects.create(onec_id="old", name="Снят с продажи")
+    Counterparty.objects.create(onec_id="gone", name="Бывший клиент")
 
     reports = {t: run_import_command(capsys, t, "--data-dir", str(ex.root)) for t in ("catalog", "prices", "stocks", "customers")}
 
@@ -91,7 +92,10 @@ def test_31_fixture_exchange_all_types_full_exchange_and_bom(tmp_path, capsys):
     assert sorted(Price.objects.values_list("offer_onec_id", "value")) == [("g1#s", Decimal(990)), ("g2", Decimal(1500))]
     assert (reports["stocks"]["stocks"], reports["stocks"]["unknown_offers"]) == (1, 1)
     assert Stock.objects.get().quantity == Decimal(5)
-    assert (reports["customers"]["created"], Counterparty.objects.get().inn) == (1, "7700000001")
+    assert (reports["customers"]["created"], reports["customers"]["absent"]) == (1, 1)
+    assert list(Counterparty.objects.order_by("onec_id").values_list("onec_id", "inn", "is_active")) == [
+        ("gone", "", False), ("k1", "7700000001", True),
+    ]
 
 
 def test_2x_exchange_through_the_flows(tmp_path, capsys):

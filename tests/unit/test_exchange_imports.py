@@ -247,6 +247,15 @@ def test_stocks_of_unknown_goods_and_warehouses_are_reported(warehouses):
     assert stock_rows() == [("g2", "w1", Decimal(2))]
 
 
+def test_full_stock_exchange_removes_lines_1c_no_longer_sends(warehouses):
+    run("rests", warehouses.rests(offer_xml("g1#s", rests={"w1": "3"}), offer_xml("g2", rests={"w1": "1"})))
+    result = run("rests", warehouses.rests(offer_xml("g2", rests={"w1": "2"}), only_changes=False), RUN_2)
+
+    assert result["full_exchange"] is True
+    assert exchange_remove_absent(kind="rests", sync_mark=RUN_2) == {"absent": 1}
+    assert stock_rows() == [("g2", "w1", Decimal(2))]
+
+
 # --- customers ----------------------------------------------------------------------------------
 
 
