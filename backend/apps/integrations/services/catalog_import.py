@@ -13,6 +13,7 @@ from ..commerceml import GOODS, GROUPS, OFFERS, BrandDictionary, ExchangeFile, G
 from .exchange import (
     FileImportResult,
     deactivate_absent,
+    fit,
     link_offer_rows_to_variants,
     offer_targets,
     onec_id_map,
@@ -20,10 +21,6 @@ from .exchange import (
 )
 
 logger = logging.getLogger(__name__)
-
-
-def _cut(text: str, model, field_name: str) -> str:
-    return text[: model._meta.get_field(field_name).max_length]
 
 
 def catalog_import_groups_file(*, path: Path, sync_mark: datetime) -> FileImportResult:
@@ -40,7 +37,7 @@ def _upsert_groups(groups: list[GroupItem], sync_mark: datetime, result: FileImp
     existing = set(onec_id_map(Category, (g.onec_id for g in groups)))
     Category.objects.bulk_create(
         [
-            Category(onec_id=g.onec_id, name=_cut(g.name, Category, "name"), is_active=not g.is_deleted, synced_at=sync_mark)
+            Category(onec_id=g.onec_id, name=fit(Category, "name", g.name), is_active=not g.is_deleted, synced_at=sync_mark)
             for g in groups
         ],
         update_conflicts=True,
@@ -82,12 +79,12 @@ def _upsert_goods(goods: list[GoodsItem], sync_mark: datetime, brands: BrandDict
         products.append(
             Product(
                 onec_id=item.onec_id,
-                name=_cut(item.name, Product, "name"),
-                article=_cut(item.article, Product, "article"),
+                name=fit(Product, "name", item.name),
+                article=fit(Product, "article", item.article),
                 description=item.description,
                 category_id=categories.get(item.group_id),
-                brand=_cut(brand, Product, "brand"),
-                brand_onec_id=_cut(brand_id, Product, "brand_onec_id"),
+                brand=fit(Product, "brand", brand),
+                brand_onec_id=fit(Product, "brand_onec_id", brand_id),
                 is_active=not item.is_deleted,
                 onec_picture_paths=list(item.picture_paths),
                 synced_at=sync_mark,
@@ -133,8 +130,8 @@ def _upsert_variants(offers: list[OfferItem], sync_mark: datetime, result: FileI
             ProductVariant(
                 onec_id=offer.onec_id,
                 product_id=targets[offer.onec_id].product_id,
-                name=_cut(offer.name, ProductVariant, "name"),
-                article=_cut(offer.article, ProductVariant, "article"),
+                name=fit(ProductVariant, "name", offer.name),
+                article=fit(ProductVariant, "article", offer.article),
                 characteristics=[{"name": name, "value": value} for name, value in offer.characteristics],
                 is_active=not offer.is_deleted,
                 synced_at=sync_mark,

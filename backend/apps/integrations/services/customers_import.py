@@ -10,7 +10,7 @@ from django.db import transaction
 from apps.customers.models import Counterparty
 
 from ..commerceml import COUNTERPARTIES, CounterpartyItem, ExchangeFile
-from .exchange import FileImportResult, deactivate_absent, onec_id_map, record_batches
+from .exchange import FileImportResult, deactivate_absent, fit, onec_id_map, record_batches
 
 logger = logging.getLogger(__name__)
 
@@ -41,9 +41,9 @@ def _upsert_counterparties(items: list[CounterpartyItem], sync_mark: datetime, r
         rows.append(
             Counterparty(
                 onec_id=item.onec_id,
-                name=item.name[:500],
-                full_name=item.full_name[:1000],
-                role=item.role[:100],
+                name=fit(Counterparty, "name", item.name),
+                full_name=fit(Counterparty, "full_name", item.full_name),
+                role=fit(Counterparty, "role", item.role),
                 is_active=not item.is_deleted,
                 synced_at=sync_mark,
                 **codes,

@@ -73,6 +73,11 @@ def record_batches(exchange: ExchangeFile, spec: RecordSpec, result: FileImportR
     result.full_exchange = exchange.is_full_exchange
 
 
+def fit(model: type[models.Model], field_name: str, text: str) -> str:
+    """Text cut to the column's length (1C names can be longer than a site needs)."""
+    return text[: model._meta.get_field(field_name).max_length]
+
+
 def onec_id_map(model: type[models.Model], onec_ids) -> dict[str, int]:
     """onec_id -> pk for the rows that exist."""
     return dict(model.objects.filter(onec_id__in=set(onec_ids)).values_list("onec_id", "id"))

@@ -10,7 +10,7 @@ from django.db import transaction
 from apps.products.models import Price, PriceType
 
 from ..commerceml import OFFERS, PRICE_TYPES, ExchangeFile, OfferItem, PriceTypeItem
-from .exchange import FileImportResult, deactivate_absent, delete_absent, offer_targets, onec_id_map, record_batches
+from .exchange import FileImportResult, deactivate_absent, delete_absent, fit, offer_targets, onec_id_map, record_batches
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +28,7 @@ def _upsert_price_types(items: list[PriceTypeItem], sync_mark: datetime, result:
     PriceType.objects.bulk_create(
         [
             PriceType(
-                onec_id=item.onec_id, name=item.name[:255], currency=item.currency[:16],
+                onec_id=item.onec_id, name=fit(PriceType, "name", item.name), currency=fit(PriceType, "currency", item.currency),
                 is_active=not item.is_deleted, synced_at=sync_mark,
             )
             for item in items
@@ -84,7 +84,7 @@ def _upsert_prices(offers: list[OfferItem], sync_mark: datetime, result: FileImp
                 variant_id=target.variant_id,
                 price_type_id=type_pk,
                 value=price.value,
-                currency=(price.currency or type_currency)[:16],
+                currency=fit(Price, "currency", price.currency or type_currency),
                 synced_at=sync_mark,
             )
     if not rows:

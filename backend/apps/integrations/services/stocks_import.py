@@ -10,7 +10,7 @@ from django.db import transaction
 from apps.products.models import Stock, Warehouse
 
 from ..commerceml import OFFERS, WAREHOUSES, ExchangeFile, OfferItem, WarehouseItem
-from .exchange import FileImportResult, deactivate_absent, delete_absent, offer_targets, onec_id_map, record_batches
+from .exchange import FileImportResult, deactivate_absent, delete_absent, fit, offer_targets, onec_id_map, record_batches
 
 logger = logging.getLogger(__name__)
 
@@ -27,7 +27,7 @@ def _upsert_warehouses(items: list[WarehouseItem], sync_mark: datetime, result: 
     existing = set(onec_id_map(Warehouse, (item.onec_id for item in items)))
     Warehouse.objects.bulk_create(
         [
-            Warehouse(onec_id=item.onec_id, name=item.name[:255], is_active=not item.is_deleted, synced_at=sync_mark)
+            Warehouse(onec_id=item.onec_id, name=fit(Warehouse, "name", item.name), is_active=not item.is_deleted, synced_at=sync_mark)
             for item in items
         ],
         update_conflicts=True,
