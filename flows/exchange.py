@@ -25,6 +25,7 @@ from apps.integrations.services.import_kinds import (  # noqa: E402
 from apps.integrations.services.sessions import (  # noqa: E402
     import_session_complete,
     import_session_create,
+    import_session_note,
     import_session_start,
     import_session_update_report,
 )
@@ -65,11 +66,13 @@ def validate_catalog(then: str) -> int:
     retry_delay_seconds=RETRY_DELAYS_SECONDS[:2],
     retry_condition_fn=retry_on_transient_errors,
 )
-def find_exchange_files(import_type: str, data_dir: str) -> dict[str, list[str]]:
+def find_exchange_files(import_type: str, data_dir: str) -> tuple[dict[str, list[str]], str]:
     """List the exchange's files of each kind this import reads (3.1 folders or 2.x files)."""
-    files = exchange_plan_files(import_type=import_type, data_dir=Path(data_dir).absolute())
+    files, note = exchange_plan_files(import_type=import_type, data_dir=Path(data_dir).absolute())
     get_run_logger().info("files: %s", {kind: len(paths) for kind, paths in files.items()})
-    return files
+    if note:
+        get_run_logger().warning(note)
+    return files, note
 
 
 @task(
@@ -147,7 +150,9 @@ def run_exchange_import(
     plan = IMPORT_PLANS[import_type]
     if plan.needs_catalog:
         validate_catalog(then=import_type)
-    files = find_exchange_files(import_type, data_dir)
+    files, note = find_exchange_files(import_type, data_dir)
+    if note:
+        import_session_note(session_id=session_id, message=note)
     import_session_update_report(session_id=session_id, total_files=sum(map(len, files.values())), processed=0)
     results_by_kind = {
         kind: [

@@ -53,6 +53,11 @@ def test_sample_catalog_prices_and_stocks(sample_dir, capsys):
     again = run_import_command(capsys, "prices", "--data-dir", str(sample_dir))
     assert (again["created"], again["updated"], Price.objects.count()) == (0, 5, 5)
 
+    # the sample has no contragents/: the customers import completes, saying 1C sent none
+    customers = run_import_command(capsys, "customers", "--data-dir", str(sample_dir))
+    assert (customers["status"], customers["total_files"], customers["created"]) == ("completed", 0, 0)
+    assert "has no contragents files" in ImportSession.objects.get(pk=customers["session_id"]).error_message
+
 
 def test_prices_and_stocks_refuse_without_a_catalog(sample_dir, capsys):
     for import_type in ("prices", "stocks"):

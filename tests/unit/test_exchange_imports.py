@@ -280,9 +280,18 @@ def test_customers_fields_deletion_mark_and_idempotence(ex):
 # --- where the files are ----------------------------------------------------------------------
 
 
-def test_plan_refuses_an_exchange_without_its_required_kind(tmp_path):
+def test_plan_refuses_a_directory_without_any_exchange_file(tmp_path):
     with pytest.raises(ExchangeDirectoryError, match=r"no rests files in .*rests/\*\.xml \(CommerceML 3\).*offers\*\.xml"):
         exchange_plan_files(import_type="stocks", data_dir=tmp_path)
+
+
+def test_plan_notes_an_exchange_that_did_not_send_the_kind(ex):
+    ex.goods(goods_xml("g1"))
+
+    files, note = exchange_plan_files(import_type="customers", data_dir=ex.root)
+
+    assert files == {"contragents": []}
+    assert f"the exchange in {ex.root} has no contragents files" in note and "nothing was imported" in note
 
 
 def test_2x_exchange_feeds_catalog_prices_and_stocks(tmp_path):
@@ -296,7 +305,7 @@ def test_2x_exchange_feeds_catalog_prices_and_stocks(tmp_path):
                 offer_xml("g1#red", "Мяч, красный", characteristics={"Цвет": "красный"}, prices=[("pt", "550", "")], total="2")],
     )
     for import_type in ("catalog", "prices", "stocks"):
-        for kind, paths in exchange_plan_files(import_type=import_type, data_dir=tmp_path).items():
+        for kind, paths in exchange_plan_files(import_type=import_type, data_dir=tmp_path)[0].items():
             for path in paths:
                 run(kind, path)
 

@@ -104,18 +104,29 @@ IMPORT_PLANS: dict[str, ImportPlan] = {
 }
 
 
-def exchange_plan_files(*, import_type: str, data_dir: Path) -> dict[str, list[str]]:
-    """The files of each kind the import type reads; refuses when its required kind has none."""
+def _expected_files(kind: str, data_dir: Path) -> str:
+    folder, prefixes = EXCHANGE_KINDS[kind]
+    legacy = " or ".join(f"{data_dir}/{prefix}*.xml" for prefix in prefixes)
+    return f"{data_dir / folder}/*.xml (CommerceML 3) or {legacy} (CommerceML 2)"
+
+
+def exchange_plan_files(*, import_type: str, data_dir: Path) -> tuple[dict[str, list[str]], str]:
+    """The files of each kind the import type reads, and a note when the exchange has
+    none of its required kind (1C did not send that kind this time: nothing to do).
+    A directory with no exchange files at all is refused: it is the wrong directory."""
     plan = IMPORT_PLANS[import_type]
     files = {kind: [str(path) for path in exchange_files(data_dir, kind)] for kind in plan.kinds}
-    if not files[plan.required_kind]:
-        folder, prefixes = EXCHANGE_KINDS[plan.required_kind]
-        legacy = " or ".join(f"{data_dir}/{prefix}*.xml" for prefix in prefixes)
+    if files[plan.required_kind]:
+        return files, ""
+    if not any(exchange_files(data_dir, kind) for kind in EXCHANGE_KINDS):
         raise ExchangeDirectoryError(
-            f"no {plan.required_kind} files in {data_dir}: expected {data_dir / folder}/*.xml (CommerceML 3) "
-            f"or {legacy} (CommerceML 2); check ONEC_DATA_DIR / --data-dir and that 1C finished the exchange"
+            f"no {plan.required_kind} files in {data_dir}: expected {_expected_files(plan.required_kind, data_dir)}; "
+            "check ONEC_DATA_DIR / --data-dir and that 1C finished the exchange"
         )
-    return files
+    return files, (
+        f"the exchange in {data_dir} has no {plan.required_kind} files "
+        f"({_expected_files(plan.required_kind, data_dir)}): 1C sent none this time, nothing was imported"
+    )
 
 
 def exchange_import_file(*, kind: str, path: Path, sync_mark: datetime, context: dict | None = None) -> dict:
