@@ -154,13 +154,12 @@ def run_exchange_import(
     if note:
         import_session_note(session_id=session_id, message=note)
     import_session_update_report(session_id=session_id, total_files=sum(map(len, files.values())), processed=0)
-    results_by_kind = {
-        kind: [
-            import_exchange_file(kind, index, path, sync_mark, (contexts or {}).get(kind))
-            for index, path in enumerate(files[kind])
-        ]
-        for kind in plan.kinds
-    }
+    results_by_kind: dict[str, list[dict]] = {}
+    for kind in plan.kinds:
+        results_by_kind[kind] = []
+        for index, path in enumerate(files[kind]):
+            results_by_kind[kind].append(import_exchange_file(kind, index, path, sync_mark, (contexts or {}).get(kind)))
+            import_session_update_report(session_id=session_id, processed=sum(map(len, results_by_kind.values())))
     removed = [
         remove_absent(kind, sync_mark)
         for kind, results in results_by_kind.items()
