@@ -16,7 +16,7 @@ from apps.integrations.models import ImportSession  # noqa: E402
 @task(name="read-brands")
 def read_brands(data_dir: str) -> dict:
     """Which goods property is the brand, and its names (propertiesGoods/, or 2.x import.xml)."""
-    brands = read_brand_dictionary(exchange_files(Path(data_dir).absolute(), "propertiesGoods"))
+    brands = read_brand_dictionary(exchange_files(Path(data_dir).resolve(), "propertiesGoods"))
     get_run_logger().info("%d brand properties, %d brand names", len(brands.property_ids), len(brands.names))
     return brands.as_dict()
 

@@ -68,7 +68,7 @@ def validate_catalog(then: str) -> int:
 )
 def find_exchange_files(import_type: str, data_dir: str) -> tuple[dict[str, list[str]], str]:
     """List the exchange's files of each kind this import reads (3.1 folders or 2.x files)."""
-    files, note = exchange_plan_files(import_type=import_type, data_dir=Path(data_dir).absolute())
+    files, note = exchange_plan_files(import_type=import_type, data_dir=Path(data_dir).resolve())
     get_run_logger().info("files: %s", {kind: len(paths) for kind, paths in files.items()})
     if note:
         get_run_logger().warning(note)

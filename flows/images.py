@@ -48,7 +48,7 @@ def check_directory(data_dir: str) -> str:
     """Make sure goods/import_files exists and is readable; return its absolute path.
 
     Also clears media's half-written leftovers of an interrupted earlier run."""
-    images_dir = (Path(data_dir) / "goods" / "import_files").absolute()
+    images_dir = (Path(data_dir) / "goods" / "import_files").resolve()
     if not images_dir.is_dir():
         raise ExchangeDirectoryError(
             f"image directory {images_dir} does not exist: check ONEC_DATA_DIR / --data-dir "

@@ -183,3 +183,34 @@ def test_unwritable_media_folder_gives_readable_per_file_errors(exchange, media_
     assert state.is_completed()
     assert session.report_details["errors"] == 1 and session.report_details["copied"] == 2
     assert "cannot write" in session.error_message
+
+
+def _restart_postgres():
+    version = sorted(os.listdir("/etc/postgresql"))[0]
+    subprocess.run(
+        ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "restart"],
+        check=True, capture_output=True, timeout=120,
+    )
+
+
+@needs_postgres
+@pytest.mark.skipif(not os.path.isdir("/etc/postgresql"), reason="needs the local Debian PostgreSQL cluster to restart")
+def test_postgresql_restart_mid_run_is_survived(exchange, media_root, monkeypatch):
+    _products(exchange, 60)
+    calls = []
+
+    def chunk_during_restart(**kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            _restart_postgres()
+        return product_images_import_chunk(**kwargs)
+
+    monkeypatch.setattr(flows.images, "product_images_import_chunk", chunk_during_restart)
+
+    state, session = _run(exchange, chunk_size=5)
+    connection.close()
+
+    assert state.is_completed(), session.error_message
+    report = session.report_details
+    assert (report["processed"], report["chunks_done"], report["errors"]) == (60, 12, 0)
+    assert report["copied"] + report["skipped"] == 120 and len(media_files(media_root)) == 120

@@ -44,6 +44,41 @@ def test_success_mirrors_counters_into_the_session(exchange):
         "total_products": 6, "processed": 6, "copied": 10, "skipped": 0, "errors": 0, "products_without_images": 1,
     }
     assert report["last_updated"]
+    assert _artifact_keys(session.flow_run_id) >= {"import-images-summary"}
+
+
+def test_per_file_errors_reach_the_session_and_a_prefect_table(exchange):
+    _products_with_images(exchange, 2)
+    Product.objects.create(onec_id="0e000000-bad", onec_picture_paths=["import_files/../../etc/passwd.jpg"])
+    session = _session()
+
+    _run(session, exchange)
+
+    assert session.status == "completed" and session.report_details["errors"] == 1
+    assert "security:" in session.error_message and "0e000000-bad" in session.error_message
+    assert _artifact_keys(session.flow_run_id) >= {"import-images-summary", "import-images-errors"}
+
+
+def _artifact_keys(flow_run_id) -> set[str]:
+    import asyncio
+
+    from prefect.client.orchestration import get_client
+
+    async def read():
+        async with get_client() as client:
+            # The 3.8.8 client sends nulls this server version refuses; ask the API directly.
+            response = await client.request(
+                "POST",
+                "/artifacts/filter",
+                json={"artifacts": {"flow_run_id": {"any_": [str(flow_run_id)]}}, "limit": 200, "offset": 0,
+                      "sort": "CREATED_DESC"},
+            )
+            return response.json()
+
+    artifacts = asyncio.run(read())
+    kinds = {artifact["type"] for artifact in artifacts}
+    assert "progress" in kinds
+    return {artifact["key"] for artifact in artifacts if artifact["key"]}
 
 
 def test_no_products_fails_with_a_clear_message(exchange):

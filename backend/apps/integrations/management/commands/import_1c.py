@@ -3,6 +3,7 @@ import json
 import logging
 import sys
 import time
+from pathlib import Path
 
 from django.core.management.base import BaseCommand
 
@@ -36,7 +37,7 @@ class Command(BaseCommand):
 
         _hide_tracebacks_on_console()
         import_type = options["import_type"]
-        parameters = {"data_dir": options["data_dir"]}
+        parameters = {"data_dir": str(Path(options["data_dir"]).resolve()) if options["data_dir"] else None}
         if import_type == ImportSession.ImportType.IMAGES:
             parameters.update(
                 validate_images=options["validate_images"],
