@@ -167,6 +167,19 @@ def test_2x_layout_import_and_offers_in_one_folder(tmp_path):
     assert [w.name for w in records(tmp_path / "offers.xml", WAREHOUSES)] == ["Основной"]
 
 
+@pytest.mark.parametrize(("flag", "full"), [("false", True), ("true", False)])
+def test_2x_flag_written_as_a_child_element(tmp_path, flag, full):
+    path = tmp_path / "import.xml"
+    path.write_text(
+        f"<КоммерческаяИнформация><Каталог><СодержитТолькоИзменения>{flag}</СодержитТолькоИзменения>"
+        f"<Товары>{goods_xml('g1')}</Товары></Каталог></КоммерческаяИнформация>",
+        encoding="utf-8",
+    )
+    exchange = ExchangeFile(path)
+    assert [g.onec_id for g in exchange.records(GOODS)] == ["g1"]
+    assert exchange.is_full_exchange is full
+
+
 def test_2x_changes_package_is_partial(tmp_path):
     write_exchange_2x(tmp_path, offers=[offer_xml("g1", total="1")], changes_package=True)
     exchange = ExchangeFile(tmp_path / "offers.xml")

@@ -59,6 +59,9 @@ def iter_elements(
                 stack.append(elem)
                 continue
             stack.pop()
+            if on_container is not None and stack and local_name(elem.tag) == ONLY_CHANGES_ATTRIBUTE:
+                # older 2.x writes the flag as a child element of the container
+                on_container(local_name(stack[-1].tag), (elem.text or "").strip().lower() in _TRUE_VALUES)
             if elem is current:
                 current = None
                 yield elem
