@@ -7,7 +7,7 @@ from apps.customers.models import Counterparty
 from apps.integrations.models import ImportSession
 from apps.products.models import Category, Price, PriceType, Product, ProductVariant, Stock, Warehouse
 from flows.customers import import_customers
-from tests.exchange_files import (
+from tests.exchange_builders import (
     Exchange31,
     counterparty_xml,
     goods_xml,

@@ -21,7 +21,7 @@ from apps.integrations.commerceml import (
     read_brand_dictionary,
 )
 from apps.integrations.exceptions import CommerceMLError
-from tests.exchange_files import (
+from tests.exchange_builders import (
     Exchange31,
     counterparty_xml,
     goods_xml,

@@ -14,7 +14,7 @@ from apps.integrations.services.import_kinds import (
 )
 from apps.products.models import Category, Price, PriceType, Product, ProductVariant, Stock, Warehouse
 from apps.integrations.exceptions import ExchangeDirectoryError
-from tests.exchange_files import (
+from tests.exchange_builders import (
     Exchange31,
     counterparty_xml,
     goods_xml,
