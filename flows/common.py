@@ -10,7 +10,7 @@ from flows.django_setup import setup_django
 
 setup_django()
 
-from django.db import InterfaceError, OperationalError, connections  # noqa: E402
+from django.db import InterfaceError, OperationalError, connections, reset_queries  # noqa: E402
 
 from apps.integrations.exceptions import ImportRunError  # noqa: E402
 from apps.integrations.models import ImportSession  # noqa: E402
@@ -30,13 +30,15 @@ def retry_on_transient_errors(task, task_run, state) -> bool:
 
 
 def closes_db_connections(fn):
-    """Task threads each open their own connection; close it when the task ends."""
+    """Task threads each open their own connection; close it when the task ends, and drop
+    its DEBUG query log (kept per thread, it would grow with the number of chunks)."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
         finally:
+            reset_queries()
             connections.close_all()
 
     return wrapper
@@ -62,6 +64,7 @@ def _failure_reason(state) -> str:
 
 
 def _settle(flow_run, status: str, reason: str) -> None:
+    connections.close_all()  # the failure may have been a lost database connection
     try:
         session_id = _session_id(flow_run)
         if session_id:
