@@ -16,11 +16,12 @@ from prefect import flow, get_run_logger, task, unmapped  # noqa: E402
 from prefect.artifacts import create_progress_artifact, create_table_artifact, update_progress_artifact  # noqa: E402
 from prefect.cache_policies import NO_CACHE  # noqa: E402
 from prefect.runtime import flow_run  # noqa: E402
+from prefect.states import Cancelled  # noqa: E402
 from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
 
 from apps.integrations.exceptions import CatalogEmptyError, ChunkFailuresError, ExchangeDirectoryError  # noqa: E402
 from apps.integrations.models import ImportSession  # noqa: E402
-from apps.integrations.selectors import import_session_error_details  # noqa: E402
+from apps.integrations.selectors import import_session_error_details, import_session_is_active  # noqa: E402
 from apps.integrations.services.sessions import (  # noqa: E402
     import_session_complete,
     import_session_create,
@@ -90,6 +91,9 @@ def import_images_chunk(
     progress_artifact_id: str | None = None,
 ) -> dict:
     """Import the photos of up to chunk-size products and record the chunk's counts."""
+    if not import_session_is_active(session_id=session_id):
+        get_run_logger().info("chunk %d not imported: session #%d was cancelled", chunk_index, session_id)
+        return {}
     result = product_images_import_chunk(
         product_ids=product_ids, images_dir=Path(images_dir), validate_images=validate_images
     )
@@ -186,6 +190,10 @@ def import_images(
         progress_artifact_id=unmapped(str(progress_id)),
     )
     futures.wait()
+    if not import_session_is_active(session_id=session_id):
+        # Cancelled (admin) while chunks ran: chunks that finished keep their images and
+        # counts, the others did not start; end the run as cancelled, not completed.
+        return Cancelled(message=ImportSession.objects.get(pk=session_id).error_message or "cancelled")
     failed_chunks = [
         {"chunk": index, "reason": _failure_reason(future.state)}
         for index, future in enumerate(futures)

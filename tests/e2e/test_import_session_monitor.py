@@ -5,20 +5,14 @@ Chromium is Debian's (/usr/bin/chromium, installed by ./dev test); Playwright dr
 """
 from __future__ import annotations
 
-import contextvars
-import threading
 import time
-import uuid
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 from django.db import connections
-from prefect.task_runners import ThreadPoolTaskRunner
 
 from apps.integrations.models import ImportSession
-from apps.integrations.services.sessions import import_session_create
-from apps.products.models import Product
+from tests.flows.helpers import RunningImport, add_products_with_photos, start_image_import_in_thread
 
 pytestmark = [
     pytest.mark.browser,
@@ -35,19 +29,6 @@ CHUNK_SIZE = 3
 PASSWORD = "monitor-test-password"
 
 
-@dataclass
-class RunningImport:
-    session_id: int
-    thread: threading.Thread
-    errors: list[BaseException] = field(default_factory=list)
-
-    def wait(self, timeout: float = 180) -> None:
-        self.thread.join(timeout)
-        assert not self.thread.is_alive(), f"the image import of session #{self.session_id} did not end in {timeout} s"
-        if self.errors:
-            raise self.errors[0]
-
-
 def start_image_import(page, *, user, data_dir: Path) -> RunningImport:
     """Start an image import as `user` would from the admin.
 
@@ -56,29 +37,7 @@ def start_image_import(page, *, user, data_dir: Path) -> RunningImport:
     Until then the flow runs in a thread of this process against the same database and
     Prefect server, with the session the admin page would create.
     """
-    from flows.images import import_images
-
-    session = import_session_create(
-        import_type=ImportSession.ImportType.IMAGES,
-        started_by=ImportSession.StartedBy.ADMIN,
-        user=user,
-        parameters={"data_dir": str(data_dir), "chunk_size": CHUNK_SIZE},
-    )
-    one_chunk_at_a_time = import_images.with_options(task_runner=ThreadPoolTaskRunner(max_workers=1))
-    context = contextvars.copy_context()  # carries the Prefect test server's settings
-    running = RunningImport(session_id=session.pk, thread=None)
-
-    def run():
-        try:
-            one_chunk_at_a_time(session_id=session.pk, data_dir=str(data_dir), chunk_size=CHUNK_SIZE)
-        except BaseException as exc:  # reported by wait()
-            running.errors.append(exc)
-        finally:
-            connections.close_all()  # Django keeps connections in context variables: same context
-
-    running.thread = threading.Thread(target=context.run, args=(run,), name=f"import-images-{session.pk}", daemon=True)
-    running.thread.start()
-    return running
+    return start_image_import_in_thread(user=user, data_dir=data_dir, chunk_size=CHUNK_SIZE)
 
 
 @pytest.fixture
@@ -104,14 +63,7 @@ def browser(monkeypatch):
 
 @pytest.fixture
 def catalog_with_photos(exchange, media_root) -> Path:
-    """PRODUCTS active products, each with one photo in import_files."""
-    products = []
-    for n in range(PRODUCTS):
-        guid = f"{n:02x}{uuid.uuid4().hex[2:]}"
-        picture = exchange.add_image(guid, color=(n % 256, 90, 160))
-        products.append(Product(onec_id=guid, name=f"Товар {n}", onec_picture_paths=[picture]))
-    Product.objects.bulk_create(products)
-    return exchange.root
+    return add_products_with_photos(exchange, count=PRODUCTS)
 
 
 def _log_in(page, live_server, user) -> None:
