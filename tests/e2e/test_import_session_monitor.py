@@ -125,6 +125,7 @@ def test_list_page_follows_a_running_image_import_to_completion(
     assert counters.locator(".import-counter--copied td").first.inner_text() == str(PRODUCTS)
     assert counters.locator(".import-counter--errors td").first.inner_text() == "0"
     assert "Нет." in page.locator(".import-session-file-errors").inner_text()
+    page.screenshot(path=str(ARTIFACTS / "import-session-detail.png"), full_page=True)
     session = ImportSession.objects.get(pk=running.session_id)
     assert page.locator(f'a[href$="/runs/flow-run/{session.flow_run_id}"]').count() == 1
     assert (session.status, session.report_details["processed"], session.report_details["copied"]) == (
