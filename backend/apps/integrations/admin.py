@@ -10,7 +10,7 @@ from django.http import HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.formats import localize
+from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.views.decorators.http import require_GET, require_POST
 
@@ -53,7 +53,7 @@ FILE_COUNTERS = ("copied", "skipped", "errors")
 
 
 def _datetime_text(value) -> str:
-    return localize(timezone.template_localtime(value)) if value else "—"
+    return date_format(timezone.template_localtime(value), "SHORT_DATETIME_FORMAT") if value else "—"
 
 
 def _duration_text(session: ImportSession) -> str:
