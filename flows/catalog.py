@@ -29,7 +29,7 @@ ERROR_DETAILS_LIMIT = 200
 @task(name="find-goods-files", retries=2, retry_delay_seconds=RETRY_DELAYS_SECONDS[:2], retry_condition_fn=retry_on_transient_errors)
 def find_goods_files(data_dir: str) -> list[str]:
     """List the exchange's goods files (goods/*.xml, or a 2.x import.xml)."""
-    root = Path(data_dir).absolute()
+    root = Path(data_dir).resolve()
     files = goods_files(root)
     if not files:
         raise ExchangeDirectoryError(

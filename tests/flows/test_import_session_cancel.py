@@ -86,4 +86,5 @@ def test_cancel_mid_import_stops_the_flow_and_keeps_what_was_imported(admin_clie
     with_photo = Product.objects.exclude(main_image="")
     assert with_photo.count() == report["processed"] == report["copied"]
     assert all((media_root / name).is_file() for name in with_photo.values_list("main_image", flat=True))
-    assert sum(ImportChunk.objects.filter(session=session).values_list("processed", flat=True)) == report["processed"]
+    recorded = ImportChunk.objects.filter(session=session).values_list("counters", flat=True)
+    assert sum(counters["processed"] for counters in recorded) == report["processed"]

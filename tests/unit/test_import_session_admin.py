@@ -7,7 +7,7 @@ from django.urls import reverse
 from prefect.settings import PREFECT_API_URL, PREFECT_UI_URL, temporary_settings
 
 from apps.integrations import admin as session_admin
-from apps.integrations.models import ImportChunk, ImportSession
+from apps.integrations.models import ImportSession
 from apps.integrations.services.sessions import (
     import_session_complete,
     import_session_create,
@@ -117,8 +117,8 @@ def test_active_endpoint_sends_active_sessions_with_their_progress(viewer, admin
     assert state["status"] == "in_progress" and state["is_active"] is True
     assert (state["processed"], state["total"], state["percent"]) == (50, 200, 25)
     assert state["counters"] == {
-        "total_products": 200, "processed": 50, "products_without_images": 0,
-        "copied": 70, "replaced": 2, "skipped": 9, "errors": 1,
+        "total_products": 200, "processed": 50, "products_without_images": 0, "main_images_set": 0,
+        "gallery_added": 0, "removed": 0, "copied": 70, "replaced": 2, "skipped": 9, "errors": 1,
     }
     assert state["text"]["progress"] == "50 / 200 товаров · 25%"
     assert state["text"]["status"] == "Выполняется"
@@ -217,14 +217,14 @@ def test_detail_page_shows_counters_with_units_parameters_and_capped_file_errors
     ]
     import_session_record_chunk(
         session_id=session.pk, chunk_index=0,
-        result={"processed": 10, "copied": 8, "replaced": 1, "skipped": 3, "errors": 5,
-                "products_without_images": 2, "error_details": errors},
+        counters={"processed": 10, "copied": 8, "replaced": 1, "skipped": 3, "errors": 5, "products_without_images": 2},
+        error_details=errors,
     )
 
     page = viewer.get(reverse("admin:integrations_importsession_change", args=[session.pk])).content.decode()
 
     assert "Товаров обработано" in page and "Файлов скопировано" in page and "Файлов пропущено: уже актуальны" in page
-    assert page.count(">товары<") == 3 and page.count(">файлы<") == 4
+    assert page.count(">товары<") == 4 and page.count(">файлы<") == 4 and page.count(">записи галереи<") == 2
     assert "/srv/1c" in page and "chunk_size" in page
     assert "guid-0" in page and "guid-2" in page and "guid-3" not in page
     assert "…и ещё 2 (показаны первые 3 из 5)" in page
@@ -252,7 +252,9 @@ def test_detail_page_of_a_failed_session_shows_its_error_and_no_cancel(viewer):
 def test_cancel_ends_the_session_cancelled_and_says_who(viewer):
     session = _session(total=10, processed=3)
     ImportSession.objects.filter(pk=session.pk).update(flow_run_id=uuid.uuid4())
-    ImportChunk.objects.create(session=session, index=0, processed=3, copied=5)
+    import_session_record_chunk(
+        session_id=session.pk, chunk_index=0, counters={"processed": 3, "copied": 5}, error_details=[]
+    )
 
     with temporary_settings(restore_defaults={PREFECT_API_URL}):
         response = viewer.post(_cancel_url(session), follow=True)
@@ -262,7 +264,8 @@ def test_cancel_ends_the_session_cancelled_and_says_who(viewer):
     assert session.error_message.startswith("cancelled by viewer in the admin")
     assert "stop it with Ctrl-C" in session.error_message
     assert f"Сессия #{session.pk} отменена" in response.content.decode()
-    assert session.chunks.get().copied == 5  # what was imported is kept as it was
+    assert session.chunks.get().counters == {"processed": 3, "copied": 5}  # what was imported is kept
+    assert (session.report_details["processed"], session.report_details["copied"]) == (3, 5)
 
 
 def test_cancel_needs_post(viewer):
