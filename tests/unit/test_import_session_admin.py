@@ -250,7 +250,7 @@ def test_detail_page_of_a_failed_session_shows_its_error_and_no_cancel(viewer):
 
 
 def test_cancel_ends_the_session_cancelled_and_says_who(viewer):
-    session = _session(total=10, processed=3)
+    session = _session(total=10, processed=0)
     ImportSession.objects.filter(pk=session.pk).update(flow_run_id=uuid.uuid4())
     import_session_record_chunk(
         session_id=session.pk, chunk_index=0, counters={"processed": 3, "copied": 5}, error_details=[]
