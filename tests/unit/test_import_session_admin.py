@@ -150,7 +150,7 @@ def test_pending_session_without_a_total_has_no_percent(viewer):
     [state] = viewer.get(ACTIVE_URL).json()["sessions"]
 
     assert (state["status"], state["percent"], state["total"]) == ("pending", None, None)
-    assert state["text"]["progress"] == "ожидает подсчёта товаров"
+    assert state["text"]["progress"] == "ожидает подсчёта"
 
 
 # --- the list ---
@@ -232,6 +232,17 @@ def test_detail_page_shows_counters_with_units_parameters_and_capped_file_errors
     assert f'data-import-session="{session.pk}" data-field="copied">8<' in page
     assert 'data-reload-when-done="true"' in page
     assert _cancel_url(session) in page
+
+
+def test_detail_page_of_a_catalog_import_lists_its_own_counters(viewer):
+    session = _session(import_type="catalog")
+    import_session_update_report(session_id=session.pk, total_files=2, processed=2, created=3, updated=1)
+    import_session_complete(session_id=session.pk)
+
+    page = viewer.get(reverse("admin:integrations_importsession_change", args=[session.pk])).content.decode()
+
+    assert "Товаров обработано" not in page
+    assert '<th scope="row">created</th><td>3</td>' in page and "2 / 2 файлов · 100%" in page
 
 
 def test_detail_page_of_a_failed_session_shows_its_error_and_no_cancel(viewer):

@@ -103,10 +103,10 @@ def session_progress(session: ImportSession) -> tuple[int, int | None, int | Non
 
 def _progress_text(session: ImportSession) -> str:
     processed, total, percent = session_progress(session)
+    if percent is None:
+        return "ожидает подсчёта" if session.is_active else "—"
     unit = "файлов" if "total_files" in (session.report_details or {}) else "товаров"
-    if total is None:
-        return "ожидает подсчёта товаров" if session.is_active else "—"
-    return f"{processed} / {total} {unit} · {percent}%"
+    return f"{processed} / {total or 0} {unit} · {percent}%"
 
 
 def session_live_state(session: ImportSession) -> dict:
@@ -285,18 +285,18 @@ class ImportSessionAdmin(admin.ModelAdmin):
         if session is not None:
             errors, errors_total = import_session_error_details(session_id=session.pk, limit=ERROR_DETAILS_LIMIT)
             state = _state(session)
+            # The labelled counters are the image import's; other imports list their own keys.
+            labelled = REPORT_COUNTERS if session.import_type == ImportSession.ImportType.IMAGES else ()
             extra_context.update(
                 self._monitor_context(),
                 session=session,
                 live=state,
                 status_badge=status_badge_html(session),
                 progress_bar=progress_bar_html(session),
-                counters=[
-                    (counter, live_text_html(session, counter.key)) for counter in REPORT_COUNTERS
-                ],
+                counters=[(counter, live_text_html(session, counter.key)) for counter in labelled],
                 other_counters={
                     key: value for key, value in (session.report_details or {}).items()
-                    if key not in state["counters"] and key not in ("error_details", "last_updated")
+                    if key not in {counter.key for counter in labelled} | {"error_details", "last_updated"}
                 },
                 started_by_text=_started_by_text(session),
                 prefect_url=flow_run_ui_url(session.flow_run_id),
