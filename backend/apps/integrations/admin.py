@@ -197,8 +197,6 @@ class ImportSessionAdmin(admin.ModelAdmin):
     list_select_related = ["started_by_user"]
     list_per_page = 50
     actions = ["cancel_selected"]
-    change_list_template = "admin/integrations/importsession/change_list.html"
-    change_form_template = "admin/integrations/importsession/change_form.html"
 
     class Media:
         css = {"all": ["integrations/import_session_monitor.css"]}
