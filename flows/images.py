@@ -123,6 +123,22 @@ def import_images_chunk(
 
 
 @task(
+    name="check-cancelled",
+    retries=len(RETRY_DELAYS_SECONDS),
+    retry_delay_seconds=RETRY_DELAYS_SECONDS,
+    retry_condition_fn=retry_on_transient_errors,
+    cache_policy=NO_CACHE,
+)
+@closes_db_connections
+def cancellation_reason(session_id: int) -> str | None:
+    """Why the session was cancelled while its chunks ran (from the admin), or None."""
+    session = ImportSession.objects.get(pk=session_id)
+    if session.status != ImportSession.Status.CANCELLED:
+        return None
+    return session.error_message or "cancelled"
+
+
+@task(
     name="summarize",
     retries=len(RETRY_DELAYS_SECONDS),
     retry_delay_seconds=RETRY_DELAYS_SECONDS,
@@ -239,10 +255,11 @@ def import_images(
         progress_artifact_id=unmapped(str(progress_id)),
     )
     futures.wait()
-    if not import_session_is_active(session_id=session_id):
+    reason = cancellation_reason(session_id)
+    if reason is not None:
         # Cancelled (admin) while chunks ran: chunks that finished keep their images and
         # counts, the others did not start; end the run as cancelled, not completed.
-        return Cancelled(message=ImportSession.objects.get(pk=session_id).error_message or "cancelled")
+        return Cancelled(message=reason)
     failed_chunks = [
         {"chunk": index, "reason": _failure_reason(future.state)}
         for index, future in enumerate(futures)
