@@ -307,3 +307,24 @@ def test_cancel_action_cancels_only_the_active_sessions_selected(viewer):
     done.refresh_from_db()
     pending.refresh_from_db()
     assert (done.status, pending.status) == (Status.COMPLETED, Status.CANCELLED)
+
+
+def test_cancel_button_posts_with_the_csrf_token_of_the_page():
+    from django.test import Client
+
+    user = User.objects.create_user("guard", password="pw", is_staff=True)
+    user.user_permissions.add(Permission.objects.get(codename="view_importsession"))
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(user)
+    session = _session(total=10, processed=1)
+
+    assert browser.post(_cancel_url(session)).status_code == 403  # no token: refused
+    page = browser.get(reverse("admin:integrations_importsession_change", args=[session.pk])).content.decode()
+    form = page[page.index('class="import-cancel-form"'):]
+    token = form.split('name="csrfmiddlewaretoken" value="', 1)[1].split('"', 1)[0]
+    with temporary_settings(restore_defaults={PREFECT_API_URL}):
+        response = browser.post(_cancel_url(session), {"csrfmiddlewaretoken": token})
+
+    assert response.status_code == 302
+    session.refresh_from_db()
+    assert session.status == Status.CANCELLED
