@@ -10,6 +10,7 @@ from flows.common import (
     closes_db_connections,
     retry_on_transient_errors,
 )
+from flows.exchange import validate_catalog
 
 from django.conf import settings  # noqa: E402 (flows.common set Django up)
 from prefect import flow, get_run_logger, task, unmapped  # noqa: E402
@@ -19,7 +20,7 @@ from prefect.runtime import flow_run  # noqa: E402
 from prefect.states import Cancelled  # noqa: E402
 from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
 
-from apps.integrations.exceptions import CatalogEmptyError, ChunkFailuresError, ExchangeDirectoryError  # noqa: E402
+from apps.integrations.exceptions import ChunkFailuresError, ExchangeDirectoryError  # noqa: E402
 from apps.integrations.models import ImportSession  # noqa: E402
 from apps.integrations.selectors import import_session_error_details, import_session_is_active  # noqa: E402
 from apps.integrations.services.sessions import (  # noqa: E402
@@ -31,25 +32,11 @@ from apps.integrations.services.sessions import (  # noqa: E402
     import_session_start,
     import_session_update_report,
 )
-from apps.products.selectors import product_active_count, product_active_id_batches  # noqa: E402
+from apps.products.selectors import product_active_id_batches  # noqa: E402
 from apps.products.services import ChunkImportResult, product_images_import_chunk  # noqa: E402
 from apps.products.services.image_files import media_clear_incoming  # noqa: E402
 
 ERROR_TABLE_LIMIT = 200
-
-
-@task(name="validate-catalog", cache_policy=NO_CACHE)
-@closes_db_connections
-def validate_catalog() -> int:
-    """Refuse to run without active products: import the catalog first."""
-    count = product_active_count()
-    if not count:
-        raise CatalogEmptyError(
-            "no active products in the database: run the catalog import first "
-            "(python backend/manage.py import_1c catalog), then import images"
-        )
-    get_run_logger().info("%d active products", count)
-    return count
 
 
 @task(
@@ -232,7 +219,7 @@ def import_images(
         ).id
     import_session_start(session_id=session_id, flow_run_id=flow_run.id)
 
-    validate_catalog()
+    validate_catalog(then="images")
     images_dir = check_directory(data_dir)
     chunks = list(product_active_id_batches(batch_size=chunk_size))
     import_session_update_report(
