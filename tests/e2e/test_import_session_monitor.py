@@ -82,6 +82,7 @@ def test_list_page_follows_a_running_image_import_to_completion(
     polls: list[str] = []
     page.on("request", lambda request: "/integrations/importsession/active/" in request.url and polls.append(request.url))
     _log_in(page, live_server, admin)
+    page.evaluate("localStorage.setItem('django.admin.navSidebarIsOpen', 'false')")  # room for every column
 
     running = start_image_import(page, user=admin, data_dir=catalog_with_photos)
     page.goto(f"{live_server.url}/admin/integrations/importsession/")
@@ -111,6 +112,9 @@ def test_list_page_follows_a_running_image_import_to_completion(
     assert bar.inner_text() == f"{PRODUCTS} / {PRODUCTS} товаров · 100%"
     copied = page.locator(f'[data-import-session="{running.session_id}"][data-field="copied"]')
     assert copied.inner_text() == str(PRODUCTS)
+    flow_run_id = ImportSession.objects.get(pk=running.session_id).flow_run_id
+    prefect_link = page.locator(f'[data-import-session="{running.session_id}"][data-field="prefect"] a')
+    assert prefect_link.get_attribute("href").endswith(f"/runs/flow-run/{flow_run_id}")
     assert page.evaluate("window.__loadedOnce") is True, "the page reloaded"
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "import-sessions-completed.png"), full_page=True)

@@ -194,7 +194,10 @@ def test_prefect_link_comes_from_the_ui_url_or_the_api_url(viewer):
 
     with temporary_settings({PREFECT_API_URL: "http://127.0.0.1:4200/api"}):
         page = viewer.get(LIST_URL).content.decode()
+        [state] = viewer.get(ACTIVE_URL).json()["sessions"]
     assert f'href="http://127.0.0.1:4200/runs/flow-run/{flow_run_id}"' in page
+    assert state["prefect_url"] == f"http://127.0.0.1:4200/runs/flow-run/{flow_run_id}"
+    assert state["text"]["prefect"] == f"запуск {str(flow_run_id)[:8]}"
 
     with temporary_settings({PREFECT_API_URL: "http://127.0.0.1:4200/api", PREFECT_UI_URL: "https://prefect.shop.example"}):
         page = viewer.get(LIST_URL).content.decode()

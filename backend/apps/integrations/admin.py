@@ -61,6 +61,7 @@ REPORT_COUNTERS = (
     ReportCounter("errors", "Файлов с ошибками", "файлы", "Файлы, которые не удалось импортировать; список ниже."),
 )
 FILE_COUNTERS = ("copied", "skipped", "errors")
+PREFECT_UI_HINT = "Задайте PREFECT_UI_URL или PREFECT_API_URL, чтобы открыть запуск в Prefect"
 
 
 def _datetime_text(value) -> str:
@@ -125,6 +126,7 @@ def session_live_state(session: ImportSession) -> dict:
         "percent": percent,
         "counters": counters,
         "error_message": session.error_message,
+        "prefect_url": flow_run_ui_url(session.flow_run_id),
         "started_at": session.started_at.isoformat() if session.started_at else None,
         "finished_at": session.finished_at.isoformat() if session.finished_at else None,
         "text": {
@@ -135,6 +137,7 @@ def session_live_state(session: ImportSession) -> dict:
             "finished": _datetime_text(session.finished_at),
             "duration": _duration_text(session),
             "error_message": session.error_message,
+            "prefect": f"запуск {str(session.flow_run_id)[:8]}" if session.flow_run_id else "—",
         },
     }
 
@@ -261,15 +264,17 @@ class ImportSessionAdmin(admin.ModelAdmin):
 
     @admin.display(description="Prefect")
     def prefect_run(self, session):
-        if not session.flow_run_id:
-            return "—"
-        url = flow_run_ui_url(session.flow_run_id)
-        if not url:
-            return format_html(
-                '<span title="Задайте PREFECT_UI_URL или PREFECT_API_URL, чтобы открыть запуск в Prefect">{}</span>',
-                str(session.flow_run_id)[:8],
+        state = _state(session)
+        if state["prefect_url"]:
+            link = format_html(
+                '<a href="{}" target="_blank" rel="noopener">{}</a>', state["prefect_url"], state["text"]["prefect"]
             )
-        return format_html('<a href="{}" target="_blank" rel="noopener">запуск {}</a>', url, str(session.flow_run_id)[:8])
+        else:
+            link = state["text"]["prefect"]
+        return format_html(
+            '<span data-import-session="{}" data-field="prefect" title="{}">{}</span>',
+            state["id"], "" if state["prefect_url"] or not session.flow_run_id else PREFECT_UI_HINT, link,
+        )
 
     def changelist_view(self, request, extra_context=None):
         extra_context = {**(extra_context or {}), **self._monitor_context()}

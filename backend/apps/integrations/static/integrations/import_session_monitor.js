@@ -36,6 +36,20 @@
     el.querySelector(".import-progress__label").textContent = session.text.progress;
   }
 
+  function applyPrefectLink(el, session) {
+    if (!session.prefect_url) {
+      el.textContent = session.text.prefect;
+      return;
+    }
+    var link = document.createElement("a");
+    link.href = session.prefect_url;
+    link.target = "_blank";
+    link.rel = "noopener";
+    link.textContent = session.text.prefect;
+    el.replaceChildren(link);
+    el.removeAttribute("title");
+  }
+
   function applySession(session) {
     sessionElements(session.id).forEach(function (el) {
       var field = el.dataset.field;
@@ -43,6 +57,8 @@
         applyStatus(el, session);
       } else if (field === "progress") {
         applyProgress(el, session);
+      } else if (field === "prefect") {
+        applyPrefectLink(el, session);
       } else if (Object.prototype.hasOwnProperty.call(session.text, field)) {
         el.textContent = session.text[field];
       }
