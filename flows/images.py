@@ -110,22 +110,6 @@ def import_images_chunk(
 
 
 @task(
-    name="check-cancelled",
-    retries=len(RETRY_DELAYS_SECONDS),
-    retry_delay_seconds=RETRY_DELAYS_SECONDS,
-    retry_condition_fn=retry_on_transient_errors,
-    cache_policy=NO_CACHE,
-)
-@closes_db_connections
-def cancellation_reason(session_id: int) -> str | None:
-    """Why the session was cancelled while its chunks ran (from the admin), or None."""
-    session = ImportSession.objects.get(pk=session_id)
-    if session.status != ImportSession.Status.CANCELLED:
-        return None
-    return session.error_message or "cancelled"
-
-
-@task(
     name="summarize",
     retries=len(RETRY_DELAYS_SECONDS),
     retry_delay_seconds=RETRY_DELAYS_SECONDS,
@@ -134,8 +118,13 @@ def cancellation_reason(session_id: int) -> str | None:
 )
 @closes_db_connections
 def summarize(session_id: int, failed_chunks: list[dict]) -> dict:
-    """Publish the run's tables and end the session; fail the run if any chunk failed."""
-    report = ImportSession.objects.get(pk=session_id).report_details
+    """Publish the run's tables and end the session; fail the run if any chunk failed.
+
+    A session cancelled (from the admin) while its chunks ran stays cancelled: chunks that
+    finished keep their images and counts, the others did not start.
+    """
+    session = ImportSession.objects.get(pk=session_id)
+    report = session.report_details
     summary_rows = [
         {"counter": name, "value": report.get(name, 0), "counts": unit}
         for name, unit in (
@@ -160,6 +149,8 @@ def summarize(session_id: int, failed_chunks: list[dict]) -> dict:
         create_table_artifact(
             table=error_rows, key="import-images-errors", description=f"Files that were not imported{more}"
         )
+    if session.status == ImportSession.Status.CANCELLED:
+        return {**report, "cancelled": session.error_message or "cancelled"}
     if failed_chunks:
         details = "; ".join(f"chunk {item['chunk']}: {item['reason']}" for item in failed_chunks[:5])
         message = (
@@ -242,17 +233,15 @@ def import_images(
         progress_artifact_id=unmapped(str(progress_id)),
     )
     futures.wait()
-    reason = cancellation_reason(session_id)
-    if reason is not None:
-        # Cancelled (admin) while chunks ran: chunks that finished keep their images and
-        # counts, the others did not start; end the run as cancelled, not completed.
-        return Cancelled(message=reason)
     failed_chunks = [
         {"chunk": index, "reason": _failure_reason(future.state)}
         for index, future in enumerate(futures)
         if not future.state.is_completed()
     ]
-    return summarize(session_id, failed_chunks)
+    report = summarize(session_id, failed_chunks)
+    if "cancelled" in report:
+        return Cancelled(message=report["cancelled"])
+    return report
 
 
 def _failure_reason(state) -> str:
