@@ -34,3 +34,11 @@ class ImportAlreadyRunningError(Exception):
 
 class IllegalTransitionError(Exception):
     pass
+
+
+class ImportNotActiveError(Exception):
+    """Cancel was asked for a session that has already ended."""
+
+
+class PrefectUnavailableError(Exception):
+    """Prefect's API could not be reached or refused a state change."""
