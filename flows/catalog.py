@@ -4,24 +4,23 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flows.common import RETRY_DELAYS_SECONDS, SESSION_HOOKS, closes_db_connections, retry_on_transient_errors
+from flows.common import (
+    RETRY_DELAYS_SECONDS,
+    SESSION_HOOKS,
+    closes_db_connections,
+    retry_on_transient_errors,
+    session_for_this_run,
+)
 
 from django.conf import settings  # noqa: E402
 from prefect import flow, get_run_logger, task  # noqa: E402
 from prefect.artifacts import create_table_artifact  # noqa: E402
 from prefect.cache_policies import NO_CACHE  # noqa: E402
-from prefect.runtime import flow_run  # noqa: E402
 
-from apps.integrations.commerceml import goods_files  # noqa: E402
-from apps.integrations.exceptions import ExchangeDirectoryError  # noqa: E402
 from apps.integrations.models import ImportSession  # noqa: E402
 from apps.integrations.services.catalog_import import catalog_import_goods_file  # noqa: E402
-from apps.integrations.services.sessions import (  # noqa: E402
-    import_session_complete,
-    import_session_create,
-    import_session_start,
-    import_session_update_report,
-)
+from apps.integrations.services.preflight import exchange_goods_files  # noqa: E402
+from apps.integrations.services.sessions import import_session_complete, import_session_update_report  # noqa: E402
 
 ERROR_DETAILS_LIMIT = 200
 
@@ -29,14 +28,7 @@ ERROR_DETAILS_LIMIT = 200
 @task(name="find-goods-files", retries=2, retry_delay_seconds=RETRY_DELAYS_SECONDS[:2], retry_condition_fn=retry_on_transient_errors)
 def find_goods_files(data_dir: str) -> list[str]:
     """List the exchange's goods files (goods/*.xml, or a 2.x import.xml)."""
-    root = Path(data_dir).absolute()
-    files = goods_files(root)
-    if not files:
-        raise ExchangeDirectoryError(
-            f"no goods files in {root}: expected {root / 'goods'}/*.xml (CommerceML 3) or "
-            f"{root}/import.xml (CommerceML 2); check ONEC_DATA_DIR / --data-dir"
-        )
-    return [str(path) for path in files]
+    return [str(path) for path in exchange_goods_files(data_dir=Path(data_dir))]
 
 
 @task(
@@ -82,13 +74,9 @@ def summarize_catalog(session_id: int, results: list[dict]) -> dict:
 def import_catalog(session_id: int | None = None, data_dir: str | None = None) -> dict:
     """Create and update products from the 1C exchange's goods files."""
     data_dir = str(data_dir or settings.ONEC_DATA_DIR)
-    if session_id is None:
-        session_id = import_session_create(
-            import_type=ImportSession.ImportType.CATALOG,
-            started_by=ImportSession.StartedBy.SCHEDULE,
-            parameters={"data_dir": data_dir},
-        ).id
-    import_session_start(session_id=session_id, flow_run_id=flow_run.id)
+    session_id = session_for_this_run(
+        session_id=session_id, import_type=ImportSession.ImportType.CATALOG, parameters={"data_dir": data_dir}
+    )
     files = find_goods_files(data_dir)
     import_session_update_report(session_id=session_id, total_files=len(files), processed=0)
     results = [import_goods_file(session_id, index, path) for index, path in enumerate(files)]

@@ -34,3 +34,19 @@ class ImportAlreadyRunningError(Exception):
 
 class IllegalTransitionError(Exception):
     pass
+
+
+class ImportRefusedError(ImportRunError):
+    """A scheduled run found another import running; its session records why."""
+
+
+class PrefectUnavailableError(Exception):
+    """The Prefect API cannot be used from this process (not configured, down, not deployed)."""
+
+
+class ImportNotStartedError(Exception):
+    """An import could not be started; `problems` are the reasons, each one actionable."""
+
+    def __init__(self, problems: list[Exception]):
+        self.problems = problems
+        super().__init__("; ".join(str(problem) for problem in problems))
