@@ -52,7 +52,7 @@ def test_page_lists_the_five_types_and_offers_only_those_with_a_flow(importer_cl
 
     assert response.status_code == 200
     page = response.content.decode()
-    assert "Только изображения товаров" in html
+    assert "Только изображения товаров" in page
     assert "Обновление изображений товаров из директории 1С (main_image и gallery_images)" in page
     assert "data/import_1c/goods/import_files/XX/*.jpg, *.png" in page
     rows = {row["info"].import_type: row for row in response.context["import_types"]}
