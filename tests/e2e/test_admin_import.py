@@ -12,12 +12,20 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.contrib.auth.models import User
 from django.db import connection
 from prefect.client.orchestration import get_client
-from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+from prefect.client.schemas.filters import (
+    DeploymentFilter,
+    DeploymentFilterId,
+    FlowRunFilter,
+    FlowRunFilterId,
+    FlowRunFilterState,
+    FlowRunFilterStateType,
+)
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from apps.integrations.models import ImportSession
@@ -172,3 +180,27 @@ def test_admin_starts_catalog_then_images_and_the_worker_completes_them(stack, c
     assert len(files) == 13
     for name, data in files.items():
         assert data == (stack.data_dir / "goods" / "import_files" / name.removeprefix("products/")).read_bytes()
+
+
+def test_the_server_schedules_the_image_import_nightly_at_three_moscow_time(stack):
+    with temporary_settings(updates={PREFECT_API_URL: stack.api_url}), get_client(sync_client=True) as prefect:
+        deployment = prefect.read_deployment_by_name("import-images/images")
+        (schedule,) = deployment.schedules
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            scheduled = [
+                run for run in prefect.read_flow_runs(
+                    deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment.id])),
+                    flow_run_filter=FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(any_=["SCHEDULED"]))),
+                )
+                if run.auto_scheduled
+            ]
+            if scheduled:
+                break
+            time.sleep(1)
+
+    assert (schedule.schedule.cron, schedule.schedule.timezone, schedule.active) == ("0 3 * * *", "Europe/Moscow", True)
+    assert deployment.global_concurrency_limit.limit == 1 and deployment.work_pool_name == "onec-imports"
+    assert scheduled, "the Prefect scheduler created no nightly runs"
+    moscow = ZoneInfo("Europe/Moscow")
+    assert {(run.expected_start_time.astimezone(moscow).hour, run.expected_start_time.minute) for run in scheduled} == {(3, 0)}
