@@ -12,6 +12,7 @@ import pytest
 from PIL import Image
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("DO_NOT_TRACK", "1")  # Prefect client telemetry
 
 SAMPLE_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "onec-sample"
 
