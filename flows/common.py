@@ -93,6 +93,7 @@ def _failure_reason(state) -> str:
 
 
 def _settle(flow_run, status: str, reason: str) -> None:
+    connections.close_all()  # the failure may have been a lost database connection
     try:
         session_id = _session_id(flow_run)
         if session_id:

@@ -25,11 +25,13 @@ from apps.integrations.services.preflight import catalog_require_products, excha
 from apps.integrations.services.sessions import (  # noqa: E402
     import_session_complete,
     import_session_fail,
+    import_session_note,
     import_session_record_chunk,
     import_session_update_report,
 )
-from apps.products.selectors import product_active_count, product_active_id_batches  # noqa: E402
-from apps.products.services import product_images_import_chunk  # noqa: E402
+from apps.products.selectors import product_active_id_batches  # noqa: E402
+from apps.products.services import ChunkImportResult, product_images_import_chunk  # noqa: E402
+from apps.products.services.image_files import media_clear_incoming  # noqa: E402
 
 ERROR_TABLE_LIMIT = 200
 
@@ -50,8 +52,12 @@ def validate_catalog() -> int:
     retry_condition_fn=retry_on_transient_errors,
 )
 def check_directory(data_dir: str) -> str:
-    """Make sure goods/import_files exists and is readable; return its absolute path."""
-    return str(exchange_images_dir(data_dir=Path(data_dir)))
+    """Make sure goods/import_files exists and is readable; return its absolute path.
+
+    Also clears media's half-written leftovers of an interrupted earlier run."""
+    images_dir = exchange_images_dir(data_dir=Path(data_dir))
+    media_clear_incoming()
+    return str(images_dir)
 
 
 @task(
@@ -69,13 +75,21 @@ def import_images_chunk(
     product_ids: list[int],
     images_dir: str,
     validate_images: bool,
+    dry_run: bool = False,
+    mirror: bool = False,
     progress_artifact_id: str | None = None,
 ) -> dict:
     """Import the photos of up to chunk-size products and record the chunk's counts."""
     result = product_images_import_chunk(
-        product_ids=product_ids, images_dir=Path(images_dir), validate_images=validate_images
+        product_ids=product_ids,
+        images_dir=Path(images_dir),
+        validate_images=validate_images,
+        dry_run=dry_run,
+        mirror=mirror,
     )
-    report = import_session_record_chunk(session_id=session_id, chunk_index=chunk_index, result=result.as_dict())
+    report = import_session_record_chunk(
+        session_id=session_id, chunk_index=chunk_index, counters=result.counters(), error_details=result.error_rows()
+    )
     if progress_artifact_id and report.get("total_products"):
         update_progress_artifact(
             artifact_id=progress_artifact_id, progress=100 * report["processed"] / report["total_products"]
@@ -84,10 +98,16 @@ def import_images_chunk(
         "chunk %d: %d products, %d files copied, %d up to date, %d errors",
         chunk_index, result.processed, result.copied, result.skipped, result.errors,
     )
-    return {key: value for key, value in result.as_dict().items() if key != "error_details"}
+    return result.counters()
 
 
-@task(name="summarize", cache_policy=NO_CACHE)
+@task(
+    name="summarize",
+    retries=len(RETRY_DELAYS_SECONDS),
+    retry_delay_seconds=RETRY_DELAYS_SECONDS,
+    retry_condition_fn=retry_on_transient_errors,
+    cache_policy=NO_CACHE,
+)
 @closes_db_connections
 def summarize(session_id: int, failed_chunks: list[dict]) -> dict:
     """Publish the run's tables and end the session; fail the run if any chunk failed."""
@@ -98,12 +118,17 @@ def summarize(session_id: int, failed_chunks: list[dict]) -> dict:
             ("total_products", "products"),
             ("processed", "products"),
             ("products_without_images", "products"),
+            ("main_images_set", "products"),
+            ("gallery_added", "gallery entries"),
+            ("removed", "gallery entries (mirror mode)"),
             ("copied", "files"),
             ("replaced", "files"),
             ("skipped", "files (already up to date)"),
             ("errors", "files"),
         )
     ]
+    if report.get("dry_run"):
+        summary_rows.insert(0, {"counter": "dry_run", "value": "yes: nothing was written", "counts": ""})
     create_table_artifact(table=summary_rows, key="import-images-summary", description="Image import summary")
     error_rows, error_total = import_session_error_details(session_id=session_id, limit=ERROR_TABLE_LIMIT)
     if error_rows:
@@ -119,6 +144,15 @@ def summarize(session_id: int, failed_chunks: list[dict]) -> dict:
         )
         import_session_fail(session_id=session_id, error_message=message)
         raise ChunkFailuresError(message)
+    if error_total:
+        first = error_rows[0]
+        import_session_note(
+            session_id=session_id,
+            message=(
+                f"{error_total} file(s) were not imported; the first: product {first['product'] or '?'}, "
+                f"{first['reason']}. See the per-file errors."
+            ),
+        )
     import_session_complete(session_id=session_id)
     get_run_logger().info(
         "%s products, %s files copied, %s up to date, %s errors",
@@ -137,14 +171,26 @@ def import_images(
     data_dir: str | None = None,
     validate_images: bool = False,
     chunk_size: int | None = None,
+    dry_run: bool = False,
+    mirror: bool = False,
 ) -> dict:
-    """Import the photos of all active products from the 1C exchange into media storage."""
+    """Import the photos of all active products from the 1C exchange into media storage.
+
+    `dry_run` reports what would change and writes nothing; `mirror` makes each product's
+    pictures equal to 1C's current <Картинка> list (the default only adds).
+    """
     data_dir = str(data_dir or settings.ONEC_DATA_DIR)
     chunk_size = chunk_size or settings.ONEC_IMAGE_CHUNK_SIZE
     session_id = session_for_this_run(
         session_id=session_id,
         import_type=ImportSession.ImportType.IMAGES,
-        parameters={"data_dir": data_dir, "validate_images": validate_images, "chunk_size": chunk_size},
+        parameters={
+            "data_dir": data_dir,
+            "validate_images": validate_images,
+            "chunk_size": chunk_size,
+            "dry_run": dry_run,
+            "mirror": mirror,
+        },
     )
 
     validate_catalog()
@@ -154,7 +200,9 @@ def import_images(
         session_id=session_id,
         total_products=sum(len(chunk) for chunk in chunks),
         chunks_total=len(chunks),
-        **{name: 0 for name in ("processed", "copied", "replaced", "skipped", "errors", "products_without_images")},
+        chunks_done=0,
+        dry_run=dry_run,
+        **{name: 0 for name in ChunkImportResult().counters()},
     )
     progress_id = create_progress_artifact(progress=0.0, description="Products processed, %")
     futures = import_images_chunk.map(
@@ -163,6 +211,8 @@ def import_images(
         product_ids=chunks,
         images_dir=unmapped(images_dir),
         validate_images=unmapped(validate_images),
+        dry_run=unmapped(dry_run),
+        mirror=unmapped(mirror),
         progress_artifact_id=unmapped(str(progress_id)),
     )
     futures.wait()

@@ -17,10 +17,15 @@ os.environ.setdefault("DO_NOT_TRACK", "1")  # Prefect client telemetry
 SAMPLE_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "onec-sample"
 
 
-def make_image_bytes(*, size=(32, 24), color=(200, 30, 30), fmt="JPEG") -> bytes:
-    """A real, decodable image; different colors give different bytes."""
+def make_image_bytes(*, size=(32, 24), color=(200, 30, 30), fmt="JPEG", noise=False) -> bytes:
+    """A real, decodable image; different colors give different bytes; `noise` makes it
+    photo-sized (random pixels compress badly)."""
     buffer = io.BytesIO()
-    Image.new("RGB", size, color).save(buffer, fmt)
+    if noise:
+        image = Image.frombytes("RGB", size, os.urandom(size[0] * size[1] * 3))
+    else:
+        image = Image.new("RGB", size, color)
+    image.save(buffer, fmt)
     return buffer.getvalue()
 
 

@@ -47,6 +47,12 @@ class ImportSession(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     parameters = models.JSONField("параметры", default=dict, blank=True)
+    runner = models.JSONField(
+        default=dict,
+        blank=True,
+        editable=False,
+        help_text="host, pid and process start of the process running the flow, to detect a killed run",
+    )
 
     class Meta:
         verbose_name = "сессия импорта"
@@ -63,17 +69,13 @@ class ImportSession(models.Model):
 
 
 class ImportChunk(models.Model):
-    """The recorded outcome of one chunk task; re-recording a retried chunk replaces it,
-    so the session's totals (sums over these rows) never count a chunk twice."""
+    """The recorded outcome of one chunk task. Re-recording a retried chunk replaces its
+    counters (and adjusts the session's totals by the difference), so a chunk is never
+    counted twice."""
 
     session = models.ForeignKey(ImportSession, on_delete=models.CASCADE, related_name="chunks")
     index = models.PositiveIntegerField()
-    processed = models.PositiveIntegerField(default=0)
-    copied = models.PositiveIntegerField(default=0)
-    replaced = models.PositiveIntegerField(default=0)
-    skipped = models.PositiveIntegerField(default=0)
-    errors = models.PositiveIntegerField(default=0)
-    products_without_images = models.PositiveIntegerField(default=0)
+    counters = models.JSONField(default=dict)
     error_details = models.JSONField(default=list, blank=True)
     recorded_at = models.DateTimeField(auto_now=True)
 

@@ -24,7 +24,7 @@ def catalog_require_products() -> int:
 
 def exchange_images_dir(*, data_dir: Path) -> Path:
     """The absolute goods/import_files directory; refuse if it is missing or unreadable."""
-    images_dir = (Path(data_dir) / "goods" / "import_files").absolute()
+    images_dir = (Path(data_dir) / "goods" / "import_files").resolve()
     if not images_dir.is_dir():
         raise ExchangeDirectoryError(
             f"image directory {images_dir} does not exist: check ONEC_DATA_DIR / --data-dir "
@@ -41,7 +41,7 @@ def exchange_images_dir(*, data_dir: Path) -> Path:
 
 def exchange_goods_files(*, data_dir: Path) -> list[Path]:
     """The exchange's goods files in import order; refuse if there are none."""
-    root = Path(data_dir).absolute()
+    root = Path(data_dir).resolve()
     files = goods_files(root)
     if not files:
         raise ExchangeDirectoryError(

@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import uuid
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Sum
 from django.utils import timezone
 
 from ..exceptions import IllegalTransitionError, ImportAlreadyRunningError
@@ -20,7 +21,6 @@ _ALLOWED_TRANSITIONS = {
     Status.PENDING: {Status.IN_PROGRESS, Status.FAILED, Status.CANCELLED},
     Status.IN_PROGRESS: {Status.COMPLETED, Status.FAILED, Status.CANCELLED},
 }
-CHUNK_COUNTERS = ("processed", "copied", "replaced", "skipped", "errors", "products_without_images")
 
 
 def import_session_create(
@@ -30,18 +30,26 @@ def import_session_create(
     user=None,
     parameters: dict[str, Any] | None = None,
 ) -> ImportSession:
-    """A new pending session; refused while another import is pending or running."""
-    try:
-        with transaction.atomic():
-            return ImportSession.objects.create(
-                import_type=import_type,
-                started_by=started_by,
-                started_by_user=user,
-                parameters=parameters or {},
-            )
-    except IntegrityError:
-        active = ImportSession.objects.filter(running_slot=True).first()
-        raise ImportAlreadyRunningError(active) from None
+    """A new pending session; refused while another import is pending or running.
+
+    A session whose process was killed on this host is settled first, so a dead run
+    never blocks the next one.
+    """
+    for attempt in range(2):
+        try:
+            with transaction.atomic():
+                return ImportSession.objects.create(
+                    import_type=import_type,
+                    started_by=started_by,
+                    started_by_user=user,
+                    parameters=parameters or {},
+                )
+        except IntegrityError:
+            active = ImportSession.objects.filter(running_slot=True).first()
+            if attempt == 0 and (active is None or import_session_settle_if_runner_died(session=active)):
+                continue
+            raise ImportAlreadyRunningError(active) from None
+    raise AssertionError("unreachable")
 
 
 def import_session_refuse(
@@ -76,7 +84,8 @@ def import_session_attach_flow_run(*, session_id: int, flow_run_id: uuid.UUID) -
 
 
 def import_session_start(*, session_id: int, flow_run_id: uuid.UUID | None = None) -> ImportSession:
-    fields: dict[str, Any] = {"started_at": timezone.now()}
+    """Mark the session running in this process (recorded, so a kill can be detected)."""
+    fields: dict[str, Any] = {"started_at": timezone.now(), "runner": _this_process()}
     if flow_run_id:
         fields["flow_run_id"] = flow_run_id
     return _transition(session_id, Status.IN_PROGRESS, **fields)
@@ -106,6 +115,43 @@ def import_session_settle(*, session_id: int, status: str, error_message: str) -
         return None
 
 
+def import_session_settle_if_runner_died(*, session: ImportSession) -> bool:
+    """Fail an active session whose flow process on this host no longer exists."""
+    runner = session.runner or {}
+    if not session.is_active or runner.get("host") != socket.gethostname() or not runner.get("pid"):
+        return False
+    if _process_start(runner["pid"]) == runner.get("process_start"):
+        return False
+    settled = import_session_settle(
+        session_id=session.pk,
+        status=ImportSession.Status.FAILED,
+        error_message=(
+            f"the import process (pid {runner['pid']} on {runner['host']}) stopped before finishing "
+            "(killed or crashed); what it had imported is kept — start the import again to finish"
+        ),
+    )
+    return settled is not None
+
+
+def _this_process() -> dict:
+    pid = os.getpid()
+    return {"host": socket.gethostname(), "pid": pid, "process_start": _process_start(pid)}
+
+
+def _process_start(pid: int) -> str | None:
+    """The process's start time in clock ticks since boot: a reused pid has another one."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def import_session_note(*, session_id: int, message: str) -> None:
+    """Say what went wrong in a run that still completed (e.g. some files were refused)."""
+    ImportSession.objects.filter(pk=session_id).update(error_message=message)
+
+
 def import_session_update_report(*, session_id: int, **values: Any) -> dict:
     """Merge values into report_details under a row lock (chunks write concurrently)."""
     with transaction.atomic():
@@ -115,29 +161,27 @@ def import_session_update_report(*, session_id: int, **values: Any) -> dict:
     return session.report_details
 
 
-def import_session_record_chunk(*, session_id: int, chunk_index: int, result: dict) -> dict:
-    """Record a finished chunk and recompute the session's totals from all chunks.
+def import_session_record_chunk(*, session_id: int, chunk_index: int, counters: dict[str, int], error_details: list[dict]) -> dict:
+    """Record a finished chunk and add it to the session's totals.
 
-    A retried chunk overwrites its own row, so totals never count it twice.
+    A retried chunk replaces its earlier record and only the difference is added, so
+    totals never count a chunk twice; the session row lock serializes parallel chunks.
     """
-    counters = {name: int(result.get(name, 0)) for name in CHUNK_COUNTERS}
     with transaction.atomic():
         session = ImportSession.objects.select_for_update().get(pk=session_id)
+        previous = ImportChunk.objects.filter(session=session, index=chunk_index).first()
+        old = previous.counters if previous else {}
+        report = dict(session.report_details)
+        for name in counters.keys() | old.keys():
+            report[name] = report.get(name, 0) + counters.get(name, 0) - old.get(name, 0)
+        report["chunks_done"] = report.get("chunks_done", 0) + (previous is None)
+        report["last_updated"] = timezone.now().isoformat()
         ImportChunk.objects.update_or_create(
-            session=session,
-            index=chunk_index,
-            defaults={**counters, "error_details": result.get("error_details", [])},
+            session=session, index=chunk_index, defaults={"counters": counters, "error_details": error_details}
         )
-        totals = ImportChunk.objects.filter(session=session).aggregate(
-            chunks_done=Count("id"), **{name: Sum(name) for name in CHUNK_COUNTERS}
-        )
-        session.report_details = {
-            **session.report_details,
-            **{name: value or 0 for name, value in totals.items()},
-            "last_updated": timezone.now().isoformat(),
-        }
+        session.report_details = report
         session.save(update_fields=["report_details"])
-    return session.report_details
+    return report
 
 
 def _transition(session_id: int, to: str, **fields: Any) -> ImportSession:

@@ -1,3 +1,3 @@
-from .processor import ProductDataProcessor, product_images_import_chunk
+from .processor import ChunkImportResult, ProductDataProcessor, product_images_import_chunk
 
-__all__ = ["ProductDataProcessor", "product_images_import_chunk"]
+__all__ = ["ChunkImportResult", "ProductDataProcessor", "product_images_import_chunk"]

@@ -15,7 +15,7 @@ from typing import Callable
 
 from django.conf import settings
 from django.core.files import File
-from django.core.files.storage import FileSystemStorage, Storage
+from django.core.files.storage import FileSystemStorage, Storage, default_storage
 from PIL import Image
 
 from ..exceptions import ImageStorageError, InvalidImageError, UnsafeImagePathError
@@ -24,6 +24,7 @@ logger = logging.getLogger(__name__)
 
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png"})
 MEDIA_PREFIX = "products"
+INCOMING_DIRNAME = ".incoming"
 IMPORT_FILES_DIRNAME = "import_files"
 
 _JPEG_MAGIC = b"\xff\xd8\xff"
@@ -61,12 +62,12 @@ def resolve_source_image(image_path: str, images_dir: Path) -> SourceImage:
     raw = image_path.strip().replace("\\", "/")
     pure = PurePosixPath(raw)
     if not raw or pure.is_absolute() or (len(raw) > 1 and raw[1] == ":"):
-        raise UnsafeImagePathError(f"{image_path!r}: absolute paths are not allowed; 1C writes paths relative to goods/")
+        raise UnsafeImagePathError(f"security: {image_path!r} is absolute; 1C writes paths relative to goods/, so it was not read")
     parts = list(pure.parts)
     if parts and parts[0] == IMPORT_FILES_DIRNAME:
         parts = parts[1:]
     if not parts or any(part in ("..", ".") for part in parts):
-        raise UnsafeImagePathError(f"{image_path!r}: the path leaves goods/import_files; it was not read")
+        raise UnsafeImagePathError(f"security: {image_path!r} leaves goods/import_files; it was not read")
     if not has_image_extension(parts[-1]):
         raise InvalidImageError(f"{image_path!r}: not a .jpg, .jpeg or .png file name")
     relative_name = "/".join(parts)
@@ -75,7 +76,7 @@ def resolve_source_image(image_path: str, images_dir: Path) -> SourceImage:
     real_path = os.path.realpath(path)
     if os.path.commonpath([real_root, real_path]) != real_root:
         raise UnsafeImagePathError(
-            f"{image_path!r}: resolves to {real_path}, outside {real_root} (a symlink?); it was not read"
+            f"security: {image_path!r} resolves to {real_path}, outside {real_root} (a symlink?); it was not read"
         )
     return SourceImage(relative_name=relative_name, path=path)
 
@@ -121,34 +122,65 @@ def _decode_image(path: Path) -> None:
         raise InvalidImageError(f"{path}: the image data is damaged ({exc})") from exc
 
 
-def store_image(source: SourceImage, storage: Storage, *, before_write: Callable[[], None]) -> StoreOutcome:
+def store_image(
+    source: SourceImage, storage: Storage, *, before_write: Callable[[], None], dry_run: bool = False
+) -> StoreOutcome:
     """Put the source file at its media name unless the same bytes are already there.
 
     `before_write` (the image check) runs only when bytes are about to be written, so an
-    unchanged file costs a stat, not a read.
+    unchanged file costs a stat, not a read. `dry_run` checks and decides but writes nothing.
     """
     if isinstance(storage, FileSystemStorage):
-        return _store_on_filesystem(source, Path(storage.path(source.media_name)), before_write)
-    return _store_in_storage(source, storage, before_write)
+        return _store_on_filesystem(
+            source, Path(storage.path(source.media_name)), incoming_dir(storage), before_write, dry_run
+        )
+    return _store_in_storage(source, storage, before_write, dry_run)
 
 
-def _store_on_filesystem(source: SourceImage, dest: Path, before_write: Callable[[], None]) -> StoreOutcome:
-    """Local fast path: size+mtime says "unchanged" without reading; the kernel copies;
-    a temporary file renamed into place means no reader ever sees a partial image."""
+def incoming_dir(storage: FileSystemStorage) -> Path:
+    """Where files are written before being renamed into place (same file system)."""
+    return Path(storage.location) / INCOMING_DIRNAME
+
+
+def media_clear_incoming(storage: Storage | None = None) -> int:
+    """Remove what an interrupted run left half-written; call when no import runs."""
+    storage = storage or default_storage
+    if not isinstance(storage, FileSystemStorage):
+        return 0
+    removed = 0
+    folder = incoming_dir(storage)
+    for leftover in folder.glob("*.part") if folder.is_dir() else ():
+        leftover.unlink(missing_ok=True)
+        removed += 1
+    if removed:
+        logger.warning("removed %d partial files of an interrupted import from %s", removed, folder)
+    return removed
+
+
+def _store_on_filesystem(
+    source: SourceImage, dest: Path, incoming: Path, before_write: Callable[[], None], dry_run: bool
+) -> StoreOutcome:
+    """Local fast path: size+mtime says "unchanged" without reading; the kernel copies
+    into a temporary file that is renamed into place, so no reader ever sees a partial
+    image (and a killed run leaves its fragment in `incoming`, not among the images)."""
     src_stat = source.path.stat()
     try:
         dest_stat = dest.stat()
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         dest_stat = None
     if dest_stat is not None and dest_stat.st_size == src_stat.st_size:
         if dest_stat.st_mtime_ns == src_stat.st_mtime_ns:
             return StoreOutcome.UNCHANGED
         if filecmp.cmp(source.path, dest, shallow=False):
-            os.utime(dest, ns=(src_stat.st_atime_ns, src_stat.st_mtime_ns))
+            if not dry_run:
+                os.utime(dest, ns=(src_stat.st_atime_ns, src_stat.st_mtime_ns))
             return StoreOutcome.UNCHANGED
     before_write()
-    tmp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex}.part")
+    if dry_run:
+        return StoreOutcome.COPIED if dest_stat is None else StoreOutcome.REPLACED
+    tmp = incoming / f"{uuid.uuid4().hex}.part"
     try:
+        incoming.mkdir(parents=True, exist_ok=True)
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source.path, tmp)
         os.chmod(tmp, settings.FILE_UPLOAD_PERMISSIONS or 0o644)
@@ -160,7 +192,9 @@ def _store_on_filesystem(source: SourceImage, dest: Path, before_write: Callable
     return StoreOutcome.COPIED if dest_stat is None else StoreOutcome.REPLACED
 
 
-def _store_in_storage(source: SourceImage, storage: Storage, before_write: Callable[[], None]) -> StoreOutcome:
+def _store_in_storage(
+    source: SourceImage, storage: Storage, before_write: Callable[[], None], dry_run: bool
+) -> StoreOutcome:
     """Generic Storage (S3 and the like): compare by content hash, then overwrite in place."""
     name = source.media_name
     existed = storage.exists(name)
@@ -169,6 +203,8 @@ def _store_in_storage(source: SourceImage, storage: Storage, before_write: Calla
             if _sha256(stored) == _sha256_path(source.path):
                 return StoreOutcome.UNCHANGED
     before_write()
+    if dry_run:
+        return StoreOutcome.REPLACED if existed else StoreOutcome.COPIED
     try:
         if existed:
             storage.delete(name)

@@ -10,6 +10,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from django.core.files.storage import Storage, default_storage
+from django.db import transaction
+from django.db.models import Q
 
 from ..exceptions import ImageImportError
 from ..models import Product
@@ -38,8 +40,14 @@ class ProductImagesResult:
     copied: int = 0
     replaced: int = 0
     skipped: int = 0
+    gallery_added: int = 0
+    main_image_set: bool = False
+    removed: list[str] = field(default_factory=list)
     errors: list[ImageFileError] = field(default_factory=list)
-    changed: bool = False
+
+    @property
+    def changed(self) -> bool:
+        return self.main_image_set or bool(self.gallery_added or self.removed)
 
 
 def merge_product_images(
@@ -51,15 +59,25 @@ def merge_product_images(
     images_dir: Path,
     validate_images: bool,
     storage: Storage,
+    dry_run: bool = False,
+    mirror: bool = False,
 ) -> ProductImagesResult:
     """Store each source image and fold it into the product's pictures.
 
-    The first image becomes the main image unless one is set; the others join the gallery
-    once, in order. A bad file is recorded and the rest still go in; nothing is removed.
+    Default (the seeds): the first image becomes the main image unless one is set; the
+    others join the gallery once, in order; nothing is removed. `mirror`: main image and
+    gallery become exactly 1C's list, except that an image whose file could not be read
+    this time stays (a partial exchange must not strip a product). `dry_run`: decide and
+    count everything, write nothing.
     """
-    result = ProductImagesResult(main_image=main_image or "", gallery_images=list(gallery_images or []))
+    old_main = main_image or ""
+    old_gallery = list(gallery_images or [])
+    current = {old_main, *old_gallery} - {""}
+    result = ProductImagesResult(main_image=old_main, gallery_images=list(old_gallery))
+    listed: list[str] = []  # media names 1C lists now, in order, that the product may show
     seen: set[str] = set()
     for image_path in image_paths:
+        source = None
         try:
             source = resolve_source_image(image_path, images_dir)
             if source.relative_name in seen:
@@ -68,60 +86,82 @@ def merge_product_images(
             if not source.path.is_file():
                 raise ImageImportError(f"{source.path}: listed by 1C but missing on disk; re-run the 1C exchange")
             outcome = store_image(
-                source, storage, before_write=lambda: check_image_file(source.path, decode=validate_images)
+                source,
+                storage,
+                before_write=lambda: check_image_file(source.path, decode=validate_images),
+                dry_run=dry_run,
             )
-        except ImageImportError as exc:
-            result.errors.append(ImageFileError(product=onec_id, file=image_path, reason=str(exc)))
-            continue
-        except OSError as exc:
-            result.errors.append(
-                ImageFileError(product=onec_id, file=image_path, reason=f"{image_path}: {exc.strerror or exc}")
-            )
+        except (ImageImportError, OSError) as exc:
+            reason = str(exc) if isinstance(exc, ImageImportError) else f"{image_path}: {exc.strerror or exc}"
+            result.errors.append(ImageFileError(product=onec_id, file=image_path, reason=reason))
+            if source is not None and source.media_name in current:
+                listed.append(source.media_name)  # keep what the product already shows
             continue
         if outcome is StoreOutcome.UNCHANGED:
             result.skipped += 1
         else:
             result.copied += 1
             result.replaced += outcome is StoreOutcome.REPLACED
-        media_name = source.media_name
-        if not result.main_image:
-            result.main_image = media_name
-            result.changed = True
-        elif media_name != result.main_image and media_name not in result.gallery_images:
-            result.gallery_images.append(media_name)
-            result.changed = True
+        listed.append(source.media_name)
+
+    if mirror and listed:
+        new_main, new_gallery = listed[0], listed[1:]
+        result.removed = [name for name in [old_main, *old_gallery] if name and name not in listed]
+    else:
+        new_main, new_gallery = old_main, list(old_gallery)
+        for name in listed:
+            if not new_main:
+                new_main = name
+            elif name != new_main and name not in new_gallery:
+                new_gallery.append(name)
+    result.main_image_set = new_main != old_main
+    result.gallery_added = len(set(new_gallery) - set(old_gallery) - {old_main})
+    result.main_image, result.gallery_images = new_main, new_gallery
     return result
 
 
 @dataclass
 class ChunkImportResult:
-    """What one chunk of products did; `products_without_images` counts products."""
+    """What one chunk of products did. `processed` and `products_without_images` count
+    products; `copied`, `replaced`, `skipped`, `errors` count files."""
 
     processed: int = 0
     copied: int = 0
     replaced: int = 0
     skipped: int = 0
     products_without_images: int = 0
+    gallery_added: int = 0
+    main_images_set: int = 0
+    removed: int = 0
     error_details: list[ImageFileError] = field(default_factory=list)
 
     @property
     def errors(self) -> int:
         return len(self.error_details)
 
-    def as_dict(self) -> dict:
+    def counters(self) -> dict[str, int]:
         data = asdict(self)
-        data["errors"] = self.errors
-        data["error_details"] = [asdict(error) for error in self.error_details]
-        return data
+        del data["error_details"]
+        return {**data, "errors": self.errors}
+
+    def error_rows(self) -> list[dict]:
+        return [asdict(error) for error in self.error_details]
 
 
 def product_images_import_chunk(
-    *, product_ids: list[int], images_dir: Path, validate_images: bool = False, storage: Storage | None = None
+    *,
+    product_ids: list[int],
+    images_dir: Path,
+    validate_images: bool = False,
+    dry_run: bool = False,
+    mirror: bool = False,
+    storage: Storage | None = None,
 ) -> ChunkImportResult:
     """Import the photos of a batch of products: one read query, one bulk update."""
     storage = storage or default_storage
     chunk = ChunkImportResult()
     changed: list[Product] = []
+    removed: set[str] = set()
     products = Product.objects.filter(pk__in=product_ids).only(
         "id", "onec_id", "main_image", "gallery_images", "onec_picture_paths"
     )
@@ -141,23 +181,48 @@ def product_images_import_chunk(
             images_dir=images_dir,
             validate_images=validate_images,
             storage=storage,
+            dry_run=dry_run,
+            # Only an explicit <Картинка> list says what 1C no longer has; a folder scan can't.
+            mirror=mirror and bool(product.onec_picture_paths),
         )
         chunk.copied += result.copied
         chunk.replaced += result.replaced
         chunk.skipped += result.skipped
+        chunk.gallery_added += result.gallery_added
+        chunk.main_images_set += result.main_image_set
+        chunk.removed += len(result.removed)
         chunk.error_details.extend(result.errors)
         if result.changed:
             product.main_image.name = result.main_image
             product.gallery_images = result.gallery_images
             changed.append(product)
-    if changed:
-        # Only the image fields: concurrent edits of names, prices, ... are not overwritten.
-        Product.objects.bulk_update(changed, ["main_image", "gallery_images"])
+            removed.update(result.removed)
+    if changed and not dry_run:
+        with transaction.atomic():
+            # Only the image fields: concurrent edits of names, prices, ... are not overwritten.
+            Product.objects.bulk_update(changed, ["main_image", "gallery_images"])
+            if removed:
+                transaction.on_commit(lambda: delete_unused_media(names=removed, storage=storage))
     logger.info(
         "image chunk: %d products, %d copied, %d up to date, %d errors",
         chunk.processed, chunk.copied, chunk.skipped, chunk.errors,
     )
     return chunk
+
+
+def delete_unused_media(*, names: set[str], storage: Storage) -> list[str]:
+    """Delete media files no product shows any more (mirror mode), after the commit that
+    stopped showing them; a file another product still uses stays."""
+    deleted = []
+    for name in sorted(names):
+        candidates = Product.objects.filter(Q(main_image=name) | Q(gallery_images__icontains=name)).only(
+            "main_image", "gallery_images"
+        )
+        if any(p.main_image.name == name or name in p.gallery_images for p in candidates):
+            continue
+        storage.delete(name)
+        deleted.append(name)
+    return deleted
 
 
 class ProductDataProcessor:
@@ -167,7 +232,12 @@ class ProductDataProcessor:
         self.storage = storage or default_storage
 
     def import_product_images(
-        self, product: Product, image_paths: list[str], base_dir: str | Path, validate_images: bool = False
+        self,
+        product: Product,
+        image_paths: list[str],
+        base_dir: str | Path,
+        validate_images: bool = False,
+        mirror: bool = False,
     ) -> dict[str, int]:
         """Copy `image_paths` (relative to `base_dir` = goods/import_files) into media and
         set main_image / gallery_images; returns file counts copied, skipped, errors."""
@@ -179,11 +249,15 @@ class ProductDataProcessor:
             images_dir=Path(base_dir),
             validate_images=validate_images,
             storage=self.storage,
+            mirror=mirror,
         )
         for error in result.errors:
             logger.warning("product %s: %s", error.product, error.reason)
         if result.changed:
             product.main_image.name = result.main_image
             product.gallery_images = result.gallery_images
-            product.save(update_fields=["main_image", "gallery_images"])
+            with transaction.atomic():
+                product.save(update_fields=["main_image", "gallery_images"])
+                if result.removed:
+                    transaction.on_commit(lambda: delete_unused_media(names=set(result.removed), storage=self.storage))
         return {"copied": result.copied, "skipped": result.skipped, "errors": len(result.errors)}

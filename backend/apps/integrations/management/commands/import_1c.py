@@ -1,7 +1,9 @@
 """`import_1c {catalog|images}`: run an import flow in this process and report the session."""
 import json
+import logging
 import sys
 import time
+from pathlib import Path
 
 from django.core.management.base import BaseCommand
 
@@ -20,15 +22,29 @@ class Command(BaseCommand):
         parser.add_argument("--data-dir", help="the 1C exchange directory (default: ONEC_DATA_DIR)")
         parser.add_argument("--validate-images", action="store_true", help="decode every image before copying")
         parser.add_argument("--chunk-size", type=int, help="products per image task (default: ONEC_IMAGE_CHUNK_SIZE)")
+        parser.add_argument(
+            "--dry-run", action="store_true", help="images: report what would be copied or changed; write nothing"
+        )
+        parser.add_argument(
+            "--mirror",
+            action="store_true",
+            help="images: make main image and gallery equal to 1C's current <Картинка> list (default: only add)",
+        )
         parser.add_argument("--json", action="store_true", help="print the final report as one JSON line")
 
     def handle(self, *args, **options):
         from flows.registry import FLOWS_BY_IMPORT_TYPE
 
+        _hide_tracebacks_on_console()
         import_type = options["import_type"]
-        parameters = {"data_dir": options["data_dir"]}
+        parameters = {"data_dir": str(Path(options["data_dir"]).resolve()) if options["data_dir"] else None}
         if import_type == ImportSession.ImportType.IMAGES:
-            parameters.update(validate_images=options["validate_images"], chunk_size=options["chunk_size"])
+            parameters.update(
+                validate_images=options["validate_images"],
+                chunk_size=options["chunk_size"],
+                dry_run=options["dry_run"],
+                mirror=options["mirror"],
+            )
         parameters = {key: value for key, value in parameters.items() if value is not None}
         try:
             session = import_session_create(
@@ -71,3 +87,30 @@ class Command(BaseCommand):
     def _fail(self, reason):
         sys.stderr.write(f"import_1c: {reason}\n")
         sys.exit(1)
+
+
+class _NoTracebackFormatter(logging.Formatter):
+    """Log lines without tracebacks: the terminal gets one line per event; Prefect's own
+    log store (the flow run's logs in the UI) still receives the full traceback."""
+
+    def __init__(self, wrapped: logging.Formatter | None):
+        super().__init__()
+        self.wrapped = wrapped or logging.Formatter()
+
+    def format(self, record):
+        saved = record.exc_info, record.exc_text, record.stack_info
+        record.exc_info = record.exc_text = record.stack_info = None
+        try:
+            return self.wrapped.format(record)
+        finally:
+            record.exc_info, record.exc_text, record.stack_info = saved
+
+
+def _hide_tracebacks_on_console() -> None:
+    for name in ["", *logging.root.manager.loggerDict]:
+        logger = logging.getLogger(name)
+        for handler in getattr(logger, "handlers", []):
+            if type(handler).__name__ in ("PrefectConsoleHandler", "StreamHandler") and not isinstance(
+                handler.formatter, _NoTracebackFormatter
+            ):
+                handler.setFormatter(_NoTracebackFormatter(handler.formatter))

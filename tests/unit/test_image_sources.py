@@ -1,0 +1,77 @@
+"""Finding a product's images and refusing unsafe paths."""
+import os
+
+import pytest
+
+from apps.products.exceptions import InvalidImageError, UnsafeImagePathError
+from apps.products.services.image_files import resolve_source_image
+from apps.products.services.image_sources import product_image_paths
+
+GUID = "0abc1234-0000-0000-0000-000000000001"
+
+
+def test_ordered_picture_list_wins_over_the_scan(exchange):
+    listed = [exchange.add_image(GUID, "z"), exchange.add_image(GUID, "a")]
+    exchange.add_image(GUID, "m")
+
+    assert product_image_paths(onec_id=GUID, picture_paths=listed, images_dir=exchange.images_dir) == listed
+
+
+def test_scan_finds_goods_files_in_any_case_in_name_order(exchange):
+    exchange.add_image(GUID, "b", ext="JPG")
+    exchange.add_image(GUID, "a", ext="png")
+    exchange.add_image(GUID, "c", ext="Jpeg")
+    (exchange.images_dir / "0a" / f"{GUID}_d.gif").write_bytes(b"GIF89a")
+    exchange.add_image("0abc9999-0000-0000-0000-000000000002", "x")  # another product's file
+
+    found = product_image_paths(onec_id=f"{GUID}#char-guid", picture_paths=[], images_dir=exchange.images_dir)
+
+    assert found == [f"import_files/0a/{GUID}_a.png", f"import_files/0a/{GUID}_b.JPG", f"import_files/0a/{GUID}_c.Jpeg"]
+
+
+def test_scan_without_folder_finds_nothing(exchange):
+    assert product_image_paths(onec_id=GUID, picture_paths=[], images_dir=exchange.images_dir) == []
+
+
+def test_scan_reads_each_folder_once_until_it_changes(exchange, monkeypatch):
+    exchange.add_image(GUID, "a")
+    calls = []
+    real_scandir = os.scandir
+    monkeypatch.setattr(os, "scandir", lambda path: calls.append(path) or real_scandir(path))
+    for _ in range(3):
+        product_image_paths(onec_id=GUID, picture_paths=[], images_dir=exchange.images_dir)
+    assert len(calls) == 1
+    exchange.add_image(GUID, "b")
+    assert len(product_image_paths(onec_id=GUID, picture_paths=[], images_dir=exchange.images_dir)) == 2
+
+
+@pytest.mark.parametrize(
+    "bad_path",
+    ["/etc/passwd.jpg", "import_files/../../secret.jpg", "../goods.jpg", "01/../../x.jpg", "C:/x.jpg", ""],
+)
+def test_paths_leaving_import_files_are_refused(exchange, bad_path):
+    with pytest.raises(UnsafeImagePathError):
+        resolve_source_image(bad_path, exchange.images_dir)
+
+
+def test_symlink_out_of_the_data_dir_is_refused(exchange, tmp_path):
+    secret = tmp_path / "secret.jpg"
+    secret.write_bytes(b"\xff\xd8\xff secret")
+    (exchange.images_dir / "01").mkdir()
+    (exchange.images_dir / "01" / "link.jpg").symlink_to(secret)
+
+    with pytest.raises(UnsafeImagePathError, match="outside"):
+        resolve_source_image("import_files/01/link.jpg", exchange.images_dir)
+
+
+def test_non_image_extension_is_refused(exchange):
+    with pytest.raises(InvalidImageError, match="not a .jpg"):
+        resolve_source_image("import_files/01/run.sh", exchange.images_dir)
+
+
+def test_path_forms_resolve_to_one_media_name(exchange):
+    names = {
+        resolve_source_image(p, exchange.images_dir).media_name
+        for p in ("import_files/01/x.jpg", "01/x.jpg", "01\\x.jpg", " import_files/01/x.jpg ")
+    }
+    assert names == {"products/01/x.jpg"}

@@ -1,0 +1,80 @@
+"""ImportSession state transitions, the one-import-at-a-time rule, chunk accounting."""
+import pytest
+
+from apps.integrations.exceptions import IllegalTransitionError, ImportAlreadyRunningError
+from apps.integrations.models import ImportSession
+from apps.integrations.services.sessions import (
+    import_session_cancel,
+    import_session_complete,
+    import_session_create,
+    import_session_fail,
+    import_session_record_chunk,
+    import_session_settle,
+    import_session_start,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def _create(**kwargs):
+    return import_session_create(import_type="images", started_by="cli", **kwargs)
+
+
+def test_lifecycle_sets_times_and_frees_the_slot():
+    session = _create(parameters={"validate_images": True})
+    assert (session.status, session.running_slot) == ("pending", True)
+
+    import_session_start(session_id=session.pk)
+    done = import_session_complete(session_id=session.pk)
+
+    assert done.status == "completed" and done.running_slot is None
+    assert done.started_at and done.finished_at and done.finished_at >= done.started_at
+    _create()  # the slot is free again
+
+
+def test_second_import_is_refused_while_one_is_active():
+    first = _create()
+    with pytest.raises(ImportAlreadyRunningError, match=f"session #{first.pk}"):
+        _create()
+    import_session_fail(session_id=first.pk, error_message="boom")
+    assert _create().status == "pending"
+
+
+@pytest.mark.parametrize("end", [import_session_complete, lambda session_id: import_session_cancel(session_id=session_id, reason="x")])
+def test_ended_sessions_cannot_change(end):
+    session = _create()
+    import_session_start(session_id=session.pk)
+    end(session_id=session.pk)
+    with pytest.raises(IllegalTransitionError):
+        import_session_fail(session_id=session.pk, error_message="late")
+    with pytest.raises(IllegalTransitionError):
+        import_session_complete(session_id=_create().pk)  # pending cannot complete
+
+
+def test_settle_keeps_the_first_outcome():
+    session = _create()
+    import_session_fail(session_id=session.pk, error_message="the precise reason")
+    assert import_session_settle(session_id=session.pk, status="failed", error_message="generic") is None
+    assert ImportSession.objects.get(pk=session.pk).error_message == "the precise reason"
+
+
+def test_retried_chunk_is_not_counted_twice():
+    session = _create()
+    import_session_start(session_id=session.pk)
+    first_try = {"processed": 100, "copied": 40, "skipped": 0, "errors": 1}
+    retry = {"processed": 100, "copied": 0, "skipped": 40, "errors": 1}
+    other = {"processed": 50, "copied": 5, "skipped": 5, "errors": 0, "products_without_images": 2}
+
+    def record(index, counters):
+        return import_session_record_chunk(
+            session_id=session.pk, chunk_index=index, counters=counters, error_details=[{"file": "a"}]
+        )
+
+    record(0, first_try)
+    record(1, other)
+    report = record(0, retry)
+
+    assert {k: report[k] for k in ("processed", "copied", "skipped", "errors", "products_without_images", "chunks_done")} == {
+        "processed": 150, "copied": 5, "skipped": 45, "errors": 1, "products_without_images": 2, "chunks_done": 2,
+    }
+    assert "last_updated" in report

@@ -1,0 +1,92 @@
+"""Dry run changes nothing; mirror mode follows 1C's list without losing what a partial
+exchange did not re-send, and never deletes a file another product uses."""
+import pytest
+
+from apps.products.models import Product
+from apps.products.services import product_images_import_chunk
+from tests.conftest import make_image_bytes, media_files
+
+pytestmark = pytest.mark.django_db(transaction=True)  # mirror deletes files on commit
+
+A = "0d000000-0000-0000-0000-00000000000a"
+B = "0d000000-0000-0000-0000-00000000000b"
+
+
+def _import(exchange, *products, **kwargs):
+    result = product_images_import_chunk(product_ids=[p.pk for p in products], images_dir=exchange.images_dir, **kwargs)
+    for product in products:
+        product.refresh_from_db()
+    return result
+
+
+def _media(path):
+    return "products/" + path.removeprefix("import_files/")
+
+
+def test_dry_run_reports_and_writes_nothing(exchange, media_root):
+    first, second = exchange.add_image(A, "1"), exchange.add_image(A, "2")
+    product = Product.objects.create(onec_id=A, onec_picture_paths=[first, second, f"import_files/0d/{A}_x.jpg"])
+    _import(exchange, product)
+    (exchange.goods_dir / second).write_bytes(make_image_bytes(color=(9, 9, 9)))
+    third = exchange.add_image(A, "3")
+    product.onec_picture_paths = [first, second, third]
+    product.save()
+    media_before, pictures_before = media_files(media_root), (product.main_image.name, product.gallery_images)
+
+    result = _import(exchange, product, dry_run=True)
+
+    assert (result.copied, result.replaced, result.skipped, result.gallery_added, result.errors) == (2, 1, 1, 1, 0)
+    assert media_files(media_root) == media_before
+    assert (product.main_image.name, product.gallery_images) == pictures_before
+
+
+def test_mirror_follows_1c_order_and_drops_what_1c_no_longer_lists(exchange, media_root):
+    one, two, three = (exchange.add_image(A, n) for n in "123")
+    product = Product.objects.create(onec_id=A, onec_picture_paths=[one, two, three])
+    _import(exchange, product)
+    product.onec_picture_paths = [three, one]  # 1C dropped picture 2 and changed the main one
+    product.save()
+
+    result = _import(exchange, product, mirror=True)
+
+    assert (product.main_image.name, product.gallery_images) == (_media(three), [_media(one)])
+    assert result.removed == 1
+    assert _media(two) not in media_files(media_root)
+
+
+def test_mirror_keeps_images_whose_files_were_not_resent(exchange, media_root):
+    one, two = exchange.add_image(A, "1"), exchange.add_image(A, "2")
+    product = Product.objects.create(onec_id=A, onec_picture_paths=[one, two])
+    _import(exchange, product)
+    (exchange.goods_dir / one).unlink()  # a partial exchange: the XML lists it, the file is not there
+
+    _import(exchange, product, mirror=True)
+
+    assert (product.main_image.name, product.gallery_images) == (_media(one), [_media(two)])
+    assert _media(one) in media_files(media_root)
+
+
+def test_mirror_never_deletes_a_file_another_product_shows(exchange, media_root):
+    shared, own = exchange.add_image(A, "shared"), exchange.add_image(A, "own")
+    a = Product.objects.create(onec_id=A, onec_picture_paths=[own, shared])
+    b = Product.objects.create(onec_id=B, onec_picture_paths=[shared])
+    _import(exchange, a, b)
+    a.onec_picture_paths = [own]
+    a.save()
+
+    _import(exchange, a, mirror=True)
+
+    assert a.gallery_images == [] and b.main_image.name == _media(shared)
+    assert _media(shared) in media_files(media_root)
+
+
+def test_default_mode_never_removes(exchange, media_root):
+    one, two = exchange.add_image(A, "1"), exchange.add_image(A, "2")
+    product = Product.objects.create(onec_id=A, onec_picture_paths=[one, two])
+    _import(exchange, product)
+    product.onec_picture_paths = [two]
+    product.save()
+
+    _import(exchange, product)
+
+    assert (product.main_image.name, product.gallery_images) == (_media(one), [_media(two)])
