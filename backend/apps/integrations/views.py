@@ -52,6 +52,7 @@ def import_1c_view(request):
 
     selected = form["import_type"].value()
     has_products = product_active_count() > 0
+    active_session = import_session_active()
     context = {
         **admin.site.each_context(request),
         "title": "Импорт из 1С",
@@ -67,7 +68,8 @@ def import_1c_view(request):
             for info in IMPORT_TYPES
         ],
         "data_dir": settings.ONEC_DATA_DIR,
-        "active_session": import_session_active(),
+        "active_session": active_session,
+        "active_session_url": active_session and _session_admin_url(active_session),
         "prefect_ui_url": prefect_ui_url(),
     }
     return TemplateResponse(request, "admin/integrations/import_1c.html", context)
