@@ -47,8 +47,8 @@ def closes_db_connections(fn):
     return wrapper
 
 
-def session_for_this_run(*, session_id: int | None, import_type: str, parameters: dict) -> int:
-    """Start the session this flow run reports into and return its id.
+def session_for_this_run(*, session_id: int | None, import_type: str, parameters: dict) -> ImportSession:
+    """Start the session this flow run reports into and return it.
 
     Admin and CLI runs bring a pending session; a scheduled run (no session id) creates its
     own, or, while another import holds the slot, records a refused session saying why and
@@ -69,8 +69,7 @@ def session_for_this_run(*, session_id: int | None, import_type: str, parameters
                 flow_run_id=current_flow_run.id,
             )
             raise ImportRefusedError(reason) from None
-    import_session_start(session_id=session_id, flow_run_id=current_flow_run.id)
-    return session_id
+    return import_session_start(session_id=session_id, flow_run_id=current_flow_run.id)
 
 
 def _session_id(flow_run) -> int | None:

@@ -11,6 +11,7 @@ from flows.common import (
     retry_on_transient_errors,
     session_for_this_run,
 )
+from flows.exchange import validate_catalog
 
 from django.conf import settings  # noqa: E402 (flows.common set Django up)
 from prefect import flow, get_run_logger, task, unmapped  # noqa: E402
@@ -21,7 +22,7 @@ from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
 from apps.integrations.exceptions import ChunkFailuresError  # noqa: E402
 from apps.integrations.models import ImportSession  # noqa: E402
 from apps.integrations.selectors import import_session_error_details  # noqa: E402
-from apps.integrations.services.preflight import catalog_require_products, exchange_images_dir  # noqa: E402
+from apps.integrations.services.preflight import exchange_images_dir  # noqa: E402
 from apps.integrations.services.sessions import (  # noqa: E402
     import_session_complete,
     import_session_fail,
@@ -34,15 +35,6 @@ from apps.products.services import ChunkImportResult, product_images_import_chun
 from apps.products.services.image_files import media_clear_incoming  # noqa: E402
 
 ERROR_TABLE_LIMIT = 200
-
-
-@task(name="validate-catalog", cache_policy=NO_CACHE)
-@closes_db_connections
-def validate_catalog() -> int:
-    """Refuse to run without active products: import the catalog first."""
-    count = catalog_require_products()
-    get_run_logger().info("%d active products", count)
-    return count
 
 
 @task(
@@ -191,9 +183,9 @@ def import_images(
             "dry_run": dry_run,
             "mirror": mirror,
         },
-    )
+    ).id
 
-    validate_catalog()
+    validate_catalog(then="images")
     images_dir = check_directory(data_dir)
     chunks = list(product_active_id_batches(batch_size=chunk_size))
     import_session_update_report(

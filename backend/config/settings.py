@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "apps.products",
     "apps.integrations",
+    "apps.customers",
 ]
 
 MIDDLEWARE = [

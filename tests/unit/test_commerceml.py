@@ -1,8 +1,12 @@
 """The CommerceML goods parser (pure: no database)."""
 import pytest
 
-from apps.integrations.commerceml import GoodsItem, SkippedElement, goods_files, iter_goods
+from apps.integrations.commerceml import GOODS, ExchangeFile, GoodsItem, SkippedElement, exchange_files
 from apps.integrations.exceptions import CommerceMLError
+
+
+def iter_goods(path):
+    return ExchangeFile(path).records(GOODS)
 
 
 def test_goods_keep_picture_order_and_deletion_marks(exchange):
@@ -29,7 +33,7 @@ def test_schema_2_without_namespace_and_status_deleted(tmp_path):
     )
     [item] = iter_goods(path)
     assert (item.onec_id, item.is_deleted, item.picture_paths) == ("g1#c1", True, ("import_files/g1/p.jpg",))
-    assert goods_files(tmp_path) == [path]
+    assert exchange_files(tmp_path, "goods") == [path]
 
 
 def test_goods_without_id_is_skipped_with_a_reason(exchange):
@@ -52,7 +56,7 @@ def test_split_goods_files_are_all_found_in_order(exchange):
     exchange.add_goods("g1")
     second = exchange.write_goods_xml("goods_1_2_bbb.xml")
     first = exchange.write_goods_xml("goods_1_1_aaa.xml")
-    assert goods_files(exchange.root) == [first, second]
+    assert exchange_files(exchange.root, "goods") == [first, second]
 
 
 def test_real_sample_goods(sample_dir):

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .models import ImportSession
+from .services.import_kinds import IMPORT_PLANS
 
 ImportType = ImportSession.ImportType
 
@@ -14,37 +15,37 @@ class ImportTypeInfo:
     label: str
     description: str
     files: str
-    requires_catalog: bool
+    requires_catalog: bool  # products must exist; the exchange types take it from IMPORT_PLANS
 
 
 IMPORT_TYPES: tuple[ImportTypeInfo, ...] = (
     ImportTypeInfo(
         ImportType.CATALOG,
         "Каталог товаров",
-        "Создание и обновление товаров из 1С: наименование, артикул, пометка удаления и список картинок",
-        "data/import_1c/goods/*.xml",
-        requires_catalog=False,
+        "Создание и обновление групп, товаров и их характеристик из 1С: наименование, артикул, бренд, картинки",
+        "data/import_1c/groups/*.xml, goods/*.xml, offers/*.xml",
+        requires_catalog=IMPORT_PLANS[ImportType.CATALOG].needs_catalog,
     ),
     ImportTypeInfo(
         ImportType.STOCKS,
         "Остатки",
-        "Обновление остатков товаров по складам из 1С",
-        "data/import_1c/rests/*.xml",
-        requires_catalog=True,
+        "Обновление складов и остатков товаров по складам из 1С",
+        "data/import_1c/storages/*.xml, rests/*.xml",
+        requires_catalog=IMPORT_PLANS[ImportType.STOCKS].needs_catalog,
     ),
     ImportTypeInfo(
         ImportType.PRICES,
         "Цены",
-        "Обновление цен товаров по типам цен из 1С",
-        "data/import_1c/prices/*.xml",
-        requires_catalog=True,
+        "Обновление типов цен и цен товаров из 1С",
+        "data/import_1c/priceLists/*.xml, prices/*.xml",
+        requires_catalog=IMPORT_PLANS[ImportType.PRICES].needs_catalog,
     ),
     ImportTypeInfo(
         ImportType.CUSTOMERS,
         "Контрагенты",
         "Создание и обновление контрагентов (покупателей) из 1С",
         "data/import_1c/contragents/*.xml",
-        requires_catalog=False,
+        requires_catalog=IMPORT_PLANS[ImportType.CUSTOMERS].needs_catalog,
     ),
     ImportTypeInfo(
         ImportType.IMAGES,

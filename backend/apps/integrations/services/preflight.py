@@ -5,19 +5,19 @@ from pathlib import Path
 
 from apps.products.selectors import product_active_count
 
-from ..commerceml import goods_files
 from ..exceptions import CatalogEmptyError, ExchangeDirectoryError, ImportRunError
 from ..import_types import IMPORT_TYPES_BY_VALUE
-from ..models import ImportSession
+from .import_kinds import IMPORT_PLANS, exchange_plan_files
 
 
-def catalog_require_products() -> int:
-    """The number of active products; refuse without any (images etc. need the catalog)."""
+def catalog_require_products(*, then: str) -> int:
+    """The number of active products; refuse without any (images, prices, stocks need them)."""
     count = product_active_count()
     if not count:
         raise CatalogEmptyError(
             "no active products in the database: run the catalog import first "
-            "(«Каталог товаров» on the admin's 1C import page, or python backend/manage.py import_1c catalog)"
+            f"(python backend/manage.py import_1c catalog), then import {then} "
+            "(in the admin: «Каталог товаров» on the 1C import page)"
         )
     return count
 
@@ -39,27 +39,15 @@ def exchange_images_dir(*, data_dir: Path) -> Path:
     return images_dir
 
 
-def exchange_goods_files(*, data_dir: Path) -> list[Path]:
-    """The exchange's goods files in import order; refuse if there are none."""
-    root = Path(data_dir).resolve()
-    files = goods_files(root)
-    if not files:
-        raise ExchangeDirectoryError(
-            f"no goods files in {root}: expected {root / 'goods'}/*.xml (CommerceML 3) or "
-            f"{root}/import.xml (CommerceML 2); check ONEC_DATA_DIR / --data-dir"
-        )
-    return files
-
-
 def import_preflight_problems(*, import_type: str, data_dir: Path) -> list[ImportRunError]:
     """Every reason this import would fail at once, checked the way its flow checks them."""
     checks = []
     if IMPORT_TYPES_BY_VALUE[import_type].requires_catalog:
-        checks.append(catalog_require_products)
-    if import_type == ImportSession.ImportType.IMAGES:
+        checks.append(lambda: catalog_require_products(then=import_type))
+    if import_type in IMPORT_PLANS:
+        checks.append(lambda: exchange_plan_files(import_type=import_type, data_dir=Path(data_dir).resolve()))
+    else:
         checks.append(lambda: exchange_images_dir(data_dir=data_dir))
-    if import_type == ImportSession.ImportType.CATALOG:
-        checks.append(lambda: exchange_goods_files(data_dir=data_dir))
     problems = []
     for check in checks:
         try:

@@ -1,4 +1,4 @@
-"""`import_1c {catalog|images}`: run an import flow in this process and report the session."""
+"""`import_1c {catalog|stocks|prices|customers|images}`: run an import flow in this process and report the session."""
 import json
 import logging
 import sys

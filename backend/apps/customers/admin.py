@@ -1,0 +1,10 @@
+from django.contrib import admin
+
+from .models import Counterparty
+
+
+@admin.register(Counterparty)
+class CounterpartyAdmin(admin.ModelAdmin):
+    list_display = ["onec_id", "name", "inn", "kpp", "role", "is_active"]
+    list_filter = ["is_active", "role"]
+    search_fields = ["onec_id", "name", "full_name", "inn"]

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class CustomersConfig(AppConfig):
+    name = "apps.customers"
+    verbose_name = "Контрагенты"

@@ -1,0 +1,63 @@
+"""Customers import: counterparties (contragents/) -> Counterparty."""
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from pathlib import Path
+
+from django.db import transaction
+
+from apps.customers.models import Counterparty
+
+from ..commerceml import COUNTERPARTIES, CounterpartyItem, ExchangeFile
+from .exchange import FileImportResult, deactivate_absent, fit, onec_id_map, record_batches
+
+logger = logging.getLogger(__name__)
+
+
+def customers_import_counterparties_file(*, path: Path, sync_mark: datetime) -> FileImportResult:
+    result = FileImportResult(path=str(path))
+    for items in record_batches(ExchangeFile(path), COUNTERPARTIES, result):
+        with transaction.atomic():
+            _upsert_counterparties(items, sync_mark, result)
+    logger.info("counterparties %s: %s", path, dict(result.counters))
+    return result
+
+
+def _upsert_counterparties(items: list[CounterpartyItem], sync_mark: datetime, result: FileImportResult) -> None:
+    existing = set(onec_id_map(Counterparty, (item.onec_id for item in items)))
+    rows = []
+    for item in items:
+        codes = {}
+        for field_name, label, value, limit in (("inn", "INN", item.inn, 12), ("kpp", "KPP", item.kpp, 9)):
+            valid = not value or (value.isdigit() and len(value) <= limit)
+            codes[field_name] = value if valid else ""
+            if not valid:
+                result.add_error(
+                    product=item.onec_id,
+                    reason=f"counterparty {item.onec_id} ({item.name}): {label} {value!r} is not up to {limit} "
+                    "digits; stored without it, correct it in 1C",
+                )
+        rows.append(
+            Counterparty(
+                onec_id=item.onec_id,
+                name=fit(Counterparty, "name", item.name),
+                full_name=fit(Counterparty, "full_name", item.full_name),
+                role=fit(Counterparty, "role", item.role),
+                is_active=not item.is_deleted,
+                synced_at=sync_mark,
+                **codes,
+            )
+        )
+    Counterparty.objects.bulk_create(
+        rows,
+        update_conflicts=True,
+        unique_fields=["onec_id"],
+        update_fields=["name", "full_name", "inn", "kpp", "role", "is_active", "synced_at", "updated_at"],
+    )
+    result.count_written(prefix="", keys=[item.onec_id for item in items], existing=existing)
+    result.counters["deactivated"] += sum(item.is_deleted for item in items)
+
+
+def customers_deactivate_absent(*, sync_mark: datetime) -> dict:
+    return {"absent": deactivate_absent(Counterparty, sync_mark=sync_mark)}

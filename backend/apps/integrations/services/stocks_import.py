@@ -1,0 +1,92 @@
+"""Stocks import: warehouses (storages/) -> Warehouse, quantities (rests/) -> Stock."""
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from pathlib import Path
+
+from django.db import transaction
+
+from apps.products.models import Stock, Warehouse
+
+from ..commerceml import OFFERS, WAREHOUSES, ExchangeFile, OfferItem, WarehouseItem
+from .exchange import FileImportResult, deactivate_absent, delete_absent, fit, offer_targets, onec_id_map, record_batches
+
+logger = logging.getLogger(__name__)
+
+
+def stocks_import_warehouses_file(*, path: Path, sync_mark: datetime) -> FileImportResult:
+    result = FileImportResult(path=str(path))
+    for warehouses in record_batches(ExchangeFile(path), WAREHOUSES, result):
+        with transaction.atomic():
+            _upsert_warehouses(warehouses, sync_mark, result)
+    return result
+
+
+def _upsert_warehouses(items: list[WarehouseItem], sync_mark: datetime, result: FileImportResult) -> None:
+    existing = set(onec_id_map(Warehouse, (item.onec_id for item in items)))
+    Warehouse.objects.bulk_create(
+        [
+            Warehouse(onec_id=item.onec_id, name=fit(Warehouse, "name", item.name), is_active=not item.is_deleted, synced_at=sync_mark)
+            for item in items
+        ],
+        update_conflicts=True,
+        unique_fields=["onec_id"],
+        update_fields=["name", "is_active", "synced_at", "updated_at"],
+    )
+    result.count_written(prefix="warehouses_", keys=[item.onec_id for item in items], existing=existing)
+
+
+def stocks_import_rests_file(*, path: Path, sync_mark: datetime) -> FileImportResult:
+    """Each offer's quantities replace what the offer had: 1C sends every warehouse of an
+    offer it mentions. An offer whose goods are unknown is counted and reported."""
+    result = FileImportResult(path=str(path))
+    for offers in record_batches(ExchangeFile(path), OFFERS, result):
+        with transaction.atomic():
+            _replace_stocks([offer for offer in offers if offer.stocks is not None], sync_mark, result)
+    logger.info("rests %s: %s", path, dict(result.counters))
+    return result
+
+
+def _replace_stocks(offers: list[OfferItem], sync_mark: datetime, result: FileImportResult) -> None:
+    targets = offer_targets(offer.onec_id for offer in offers)
+    warehouses = onec_id_map(Warehouse, (s.warehouse_id for offer in offers for s in offer.stocks if s.warehouse_id))
+    rows: dict[tuple[str, int | None], Stock] = {}
+    for offer in offers:
+        for problem in offer.problems:
+            result.add_error(product=offer.onec_id, reason=problem)
+        target = targets.get(offer.onec_id)
+        if target is None:
+            result.add_unknown_offer(offer.onec_id)
+            continue
+        result.counters["offers"] += 1
+        for stock in offer.stocks:
+            warehouse_pk = warehouses.get(stock.warehouse_id) if stock.warehouse_id else None
+            if stock.warehouse_id and warehouse_pk is None:
+                result.counters["unknown_warehouses"] += 1
+                result.add_error(
+                    product=offer.onec_id,
+                    reason=f"offer {offer.onec_id}: warehouse {stock.warehouse_id} is not known; import the "
+                    "exchange's storages/ (warehouses) with the stocks",
+                )
+                continue
+            rows[(offer.onec_id, warehouse_pk)] = Stock(
+                offer_onec_id=offer.onec_id,
+                product_id=target.product_id,
+                variant_id=target.variant_id,
+                warehouse_id=warehouse_pk,
+                quantity=stock.quantity,
+                synced_at=sync_mark,
+            )
+    known = [offer.onec_id for offer in offers if offer.onec_id in targets]
+    Stock.objects.filter(offer_onec_id__in=known).delete()
+    Stock.objects.bulk_create(list(rows.values()))
+    result.counters["stocks"] += len(rows)
+
+
+def stocks_deactivate_absent_warehouses(*, sync_mark: datetime) -> dict:
+    return {"warehouses_absent": deactivate_absent(Warehouse, sync_mark=sync_mark)}
+
+
+def stocks_delete_absent(*, sync_mark: datetime) -> dict:
+    return {"absent": delete_absent(Stock, sync_mark=sync_mark)}
