@@ -33,3 +33,16 @@ def test_scheduled_run_while_another_import_runs_records_a_refusal(exchange, med
     assert refused.flow_run_id and refused.running_slot is None and refused.finished_at
     running.refresh_from_db()
     assert running.status == "pending"
+
+
+def test_scheduled_exchange_import_refuses_the_same_way(exchange, media_root):
+    from flows.customers import import_customers
+
+    running = import_session_create(import_type="images", started_by="admin")
+
+    state = import_customers(data_dir=str(exchange.root), return_state=True)
+
+    assert state.is_failed()
+    refused = ImportSession.objects.exclude(pk=running.pk).get()
+    assert (refused.import_type, refused.status, refused.started_by) == ("customers", "failed", "schedule")
+    assert f"another import is already running: session #{running.pk}" in refused.error_message
