@@ -4,6 +4,7 @@ import pytest
 from apps.integrations.models import ImportSession
 from apps.integrations.services.sessions import import_session_create
 from flows.catalog import import_catalog
+from flows.customers import import_customers
 from flows.images import import_images
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("prefect_server")]
@@ -36,8 +37,6 @@ def test_scheduled_run_while_another_import_runs_records_a_refusal(exchange, med
 
 
 def test_scheduled_exchange_import_refuses_the_same_way(exchange, media_root):
-    from flows.customers import import_customers
-
     running = import_session_create(import_type="images", started_by="admin")
 
     state = import_customers(data_dir=str(exchange.root), return_state=True)
