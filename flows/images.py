@@ -17,11 +17,12 @@ from django.conf import settings  # noqa: E402 (flows.common set Django up)
 from prefect import flow, get_run_logger, task, unmapped  # noqa: E402
 from prefect.artifacts import create_progress_artifact, create_table_artifact, update_progress_artifact  # noqa: E402
 from prefect.cache_policies import NO_CACHE  # noqa: E402
+from prefect.states import Cancelled  # noqa: E402
 from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
 
 from apps.integrations.exceptions import ChunkFailuresError  # noqa: E402
 from apps.integrations.models import ImportSession  # noqa: E402
-from apps.integrations.selectors import import_session_error_details  # noqa: E402
+from apps.integrations.selectors import import_session_error_details, import_session_is_active  # noqa: E402
 from apps.integrations.services.preflight import exchange_images_dir  # noqa: E402
 from apps.integrations.services.sessions import (  # noqa: E402
     import_session_complete,
@@ -72,6 +73,9 @@ def import_images_chunk(
     progress_artifact_id: str | None = None,
 ) -> dict:
     """Import the photos of up to chunk-size products and record the chunk's counts."""
+    if not import_session_is_active(session_id=session_id):
+        get_run_logger().info("chunk %d not imported: session #%d was cancelled", chunk_index, session_id)
+        return {}
     result = product_images_import_chunk(
         product_ids=product_ids,
         images_dir=Path(images_dir),
@@ -102,8 +106,13 @@ def import_images_chunk(
 )
 @closes_db_connections
 def summarize(session_id: int, failed_chunks: list[dict]) -> dict:
-    """Publish the run's tables and end the session; fail the run if any chunk failed."""
-    report = ImportSession.objects.get(pk=session_id).report_details
+    """Publish the run's tables and end the session; fail the run if any chunk failed.
+
+    A session cancelled (from the admin) while its chunks ran stays cancelled: chunks that
+    finished keep their images and counts, the others did not start.
+    """
+    session = ImportSession.objects.get(pk=session_id)
+    report = session.report_details
     summary_rows = [
         {"counter": name, "value": report.get(name, 0), "counts": unit}
         for name, unit in (
@@ -128,6 +137,8 @@ def summarize(session_id: int, failed_chunks: list[dict]) -> dict:
         create_table_artifact(
             table=error_rows, key="import-images-errors", description=f"Files that were not imported{more}"
         )
+    if session.status == ImportSession.Status.CANCELLED:
+        return {**report, "cancelled": session.error_message or "cancelled"}
     if failed_chunks:
         details = "; ".join(f"chunk {item['chunk']}: {item['reason']}" for item in failed_chunks[:5])
         message = (
@@ -213,7 +224,10 @@ def import_images(
         for index, future in enumerate(futures)
         if not future.state.is_completed()
     ]
-    return summarize(session_id, failed_chunks)
+    report = summarize(session_id, failed_chunks)
+    if "cancelled" in report:
+        return Cancelled(message=report["cancelled"])
+    return report
 
 
 def _failure_reason(state) -> str:

@@ -1,7 +1,18 @@
+import contextvars
 import json
+import threading
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
+from django.db import connections
+from prefect.task_runners import ThreadPoolTaskRunner
+
+from apps.integrations.models import ImportSession
+from apps.integrations.services.sessions import import_session_create
+from apps.products.models import Product
 
 
 def run_import_command(capsys, *args) -> dict:
@@ -14,3 +25,61 @@ def run_import_command(capsys, *args) -> dict:
     if not out:
         pytest.fail("import_1c printed no JSON report")
     return json.loads(out[-1])
+
+
+@dataclass
+class RunningImport:
+    session_id: int
+    thread: threading.Thread | None = None
+    final_state: object = None  # the flow run's final Prefect state
+    errors: list[BaseException] = field(default_factory=list)
+
+    def wait(self, timeout: float = 180) -> None:
+        self.thread.join(timeout)
+        assert not self.thread.is_alive(), f"the image import of session #{self.session_id} did not end in {timeout} s"
+        if self.errors:
+            raise self.errors[0]
+
+
+def start_image_import_in_thread(*, user, data_dir: Path, chunk_size: int) -> RunningImport:
+    """Run the image flow in a background thread, one chunk at a time, for a session started
+    by `user` from the admin: long enough to watch, on the test database and Prefect server."""
+    from flows.images import import_images
+
+    session = import_session_create(
+        import_type=ImportSession.ImportType.IMAGES,
+        started_by=ImportSession.StartedBy.ADMIN,
+        user=user,
+        parameters={"data_dir": str(data_dir), "chunk_size": chunk_size},
+    )
+    one_chunk_at_a_time = import_images.with_options(task_runner=ThreadPoolTaskRunner(max_workers=1))
+    running = RunningImport(session_id=session.pk)
+
+    def run():
+        try:
+            running.final_state = one_chunk_at_a_time(
+                session_id=session.pk, data_dir=str(data_dir), chunk_size=chunk_size, return_state=True
+            )
+        except BaseException as exc:  # reported by wait()
+            running.errors.append(exc)
+        finally:
+            connections.close_all()  # Django keeps connections in context variables: same context
+
+    # The copied context carries the Prefect test server's settings into the thread.
+    running.thread = threading.Thread(
+        target=contextvars.copy_context().run, args=(run,), name=f"import-images-{session.pk}", daemon=True
+    )
+    running.thread.start()
+    return running
+
+
+def add_products_with_photos(exchange, *, count: int) -> Path:
+    """`count` active products, each with one photo in the exchange's import_files;
+    returns the exchange directory (the flow's data_dir)."""
+    products = []
+    for n in range(count):
+        guid = f"{n % 256:02x}{uuid.uuid4().hex[2:]}"
+        picture = exchange.add_image(guid, color=(n % 256, 90, 160))
+        products.append(Product(onec_id=guid, name=f"Товар {n}", onec_picture_paths=[picture]))
+    Product.objects.bulk_create(products)
+    return exchange.root

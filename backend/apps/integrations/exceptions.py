@@ -40,8 +40,13 @@ class ImportRefusedError(ImportRunError):
     """A scheduled run found another import running; its session records why."""
 
 
+class ImportNotActiveError(Exception):
+    """Cancel was asked for a session that has already ended."""
+
+
 class PrefectUnavailableError(Exception):
-    """The Prefect API cannot be used from this process (not configured, down, not deployed)."""
+    """Prefect's API cannot be used from this process: not configured, not reachable, not
+    deployed, or it refused a state change."""
 
 
 class ImportNotStartedError(Exception):

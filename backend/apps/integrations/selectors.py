@@ -16,3 +16,8 @@ def import_session_error_details(*, session_id: int, limit: int = 100) -> tuple[
 
 def import_session_active() -> ImportSession | None:
     return ImportSession.objects.filter(running_slot=True).first()
+
+
+def import_session_is_active(*, session_id: int) -> bool:
+    """False once the session ended, e.g. cancelled from the admin while its flow runs."""
+    return ImportSession.objects.filter(pk=session_id, status__in=ImportSession.ACTIVE_STATUSES).exists()

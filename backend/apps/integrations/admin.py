@@ -1,0 +1,380 @@
+"""ImportSession in the admin: a read-only list that updates itself while imports run, a
+detail page with the per-file errors, and cancel."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseRedirect, JsonResponse
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.html import format_html, format_html_join
+from django.views.decorators.http import require_GET, require_POST
+
+from .exceptions import ImportNotActiveError, PrefectUnavailableError
+from .models import ImportSession
+from .prefect_ui import flow_run_ui_url
+from .selectors import import_session_error_details
+from .services.cancellation import import_run_cancel
+
+POLL_INTERVAL_MS = 2000
+ERROR_DETAILS_LIMIT = 100
+# Sessions a page may ask about by id in one poll (the rows it shows as active).
+POLL_IDS_LIMIT = 200
+
+
+@dataclass(frozen=True)
+class ReportCounter:
+    key: str
+    label: str
+    unit: str  # "товары" or "файлы": what the number counts
+    help_text: str
+
+
+REPORT_COUNTERS = (
+    ReportCounter("total_products", "Товаров всего", "товары", "Активные товары каталога на начало импорта."),
+    ReportCounter("processed", "Товаров обработано", "товары", "Товары, чьи изображения уже просмотрены."),
+    ReportCounter(
+        "products_without_images", "Товаров без изображений", "товары",
+        "Товары без <Картинка> в 1С и без файлов в import_files: им нечего импортировать.",
+    ),
+    ReportCounter(
+        "main_images_set", "Товаров с новым основным изображением", "товары",
+        "Товары, у которых основное изображение появилось или сменилось.",
+    ),
+    ReportCounter(
+        "gallery_added", "Добавлено в галереи", "записи галереи", "Изображения, добавленные в галереи товаров.",
+    ),
+    ReportCounter(
+        "removed", "Убрано из галерей", "записи галереи",
+        "Только в режиме mirror: изображения, которых больше нет в списке <Картинка> товара в 1С.",
+    ),
+    ReportCounter("copied", "Файлов скопировано", "файлы", "Файлы изображений, скопированные в media (включая заменённые)."),
+    ReportCounter("replaced", "из них заменено", "файлы", "Файлы, изменённые в 1С и поэтому заменённые в media."),
+    ReportCounter(
+        "skipped", "Файлов пропущено: уже актуальны", "файлы",
+        "Файлы, которые уже есть в media (тот же размер и время изменения или то же содержимое); не копировались.",
+    ),
+    ReportCounter("errors", "Файлов с ошибками", "файлы", "Файлы, которые не удалось импортировать; список ниже."),
+)
+FILE_COUNTERS = ("copied", "skipped", "errors")
+PREFECT_UI_HINT = "Задайте PREFECT_UI_URL или PREFECT_API_URL, чтобы открыть запуск в Prefect"
+
+
+def _datetime_text(value) -> str:
+    return date_format(timezone.template_localtime(value), "SHORT_DATETIME_FORMAT") if value else "—"
+
+
+def _duration_text(session: ImportSession) -> str:
+    if not session.started_at:
+        return "—"
+    seconds = int(((session.finished_at or timezone.now()) - session.started_at).total_seconds())
+    hours, rest = divmod(max(seconds, 0), 3600)
+    minutes, seconds = divmod(rest, 60)
+    if hours:
+        return f"{hours} ч {minutes:02d} мин"
+    if minutes:
+        return f"{minutes} мин {seconds:02d} с"
+    return f"{seconds} с"
+
+
+def _started_by_text(session: ImportSession) -> str:
+    if session.started_by_user_id:
+        return session.started_by_user.get_username()
+    return session.get_started_by_display()
+
+
+def session_progress(session: ImportSession) -> tuple[int, int | None, int | None]:
+    """(processed, total, percent); percent is None while the total is unknown.
+
+    An image import counts products; a catalog import counts goods files.
+    """
+    report = session.report_details or {}
+    total = report.get("total_products", report.get("total_files"))
+    processed = int(report.get("processed") or 0)
+    if total:
+        return processed, int(total), min(100, 100 * processed // int(total))
+    if session.status == ImportSession.Status.COMPLETED:
+        return processed, total, 100
+    return processed, total, None
+
+
+def _progress_text(session: ImportSession) -> str:
+    processed, total, percent = session_progress(session)
+    if percent is None:
+        return "ожидает подсчёта" if session.is_active else "—"
+    unit = "файлов" if "total_files" in (session.report_details or {}) else "товаров"
+    return f"{processed} / {total or 0} {unit} · {percent}%"
+
+
+def session_live_state(session: ImportSession) -> dict:
+    """What the list and detail pages show of a session, as the JSON endpoint sends it:
+    every text is formatted here, so the script only copies values into the page."""
+    report = session.report_details or {}
+    processed, total, percent = session_progress(session)
+    counters = {counter.key: int(report.get(counter.key) or 0) for counter in REPORT_COUNTERS}
+    return {
+        "id": session.pk,
+        "import_type": session.import_type,
+        "status": session.status,
+        "is_active": session.is_active,
+        "processed": processed,
+        "total": total,
+        "percent": percent,
+        "counters": counters,
+        "error_message": session.error_message,
+        "prefect_url": flow_run_ui_url(session.flow_run_id),
+        "started_at": session.started_at.isoformat() if session.started_at else None,
+        "finished_at": session.finished_at.isoformat() if session.finished_at else None,
+        "text": {
+            "status": session.get_status_display(),
+            "progress": _progress_text(session),
+            **{key: str(value) for key, value in counters.items()},
+            "started": _datetime_text(session.started_at),
+            "finished": _datetime_text(session.finished_at),
+            "duration": _duration_text(session),
+            "error_message": session.error_message,
+            "prefect": f"запуск {str(session.flow_run_id)[:8]}" if session.flow_run_id else "—",
+        },
+    }
+
+
+def _state(session: ImportSession) -> dict:
+    """The live state, computed once per row although several columns show it."""
+    if getattr(session, "_live_state", None) is None:
+        session._live_state = session_live_state(session)
+    return session._live_state
+
+
+def status_badge_html(session: ImportSession):
+    state = _state(session)
+    return format_html(
+        '<span class="import-status import-status--{}" data-import-session="{}" data-field="status" '
+        'data-status="{}">{}</span>',
+        state["status"], state["id"], state["status"], state["text"]["status"],
+    )
+
+
+def progress_bar_html(session: ImportSession):
+    state = _state(session)
+    percent = state["percent"]
+    return format_html(
+        '<div class="import-progress{}" role="progressbar" aria-valuemin="0" aria-valuemax="100" '
+        'aria-valuenow="{}" data-import-session="{}" data-field="progress" '
+        'title="Прогресс считает товары: обработано / всего">'
+        '<div class="import-progress__bar" style="width: {}%"></div>'
+        '<span class="import-progress__label">{}</span></div>',
+        "" if percent is not None else " import-progress--unknown",
+        percent or 0, state["id"], percent or 0, state["text"]["progress"],
+    )
+
+
+def live_text_html(session: ImportSession, field: str):
+    state = _state(session)
+    return format_html(
+        '<span data-import-session="{}" data-field="{}">{}</span>', state["id"], field, state["text"][field]
+    )
+
+
+@admin.register(ImportSession)
+class ImportSessionAdmin(admin.ModelAdmin):
+    """Read-only: sessions change only through the import flows and services.sessions."""
+
+    list_display = [
+        "session_number",
+        "import_type",
+        "status_badge",
+        "progress",
+        "files",
+        "started",
+        "finished",
+        "duration",
+        "started_by_display",
+        "prefect_run",
+    ]
+    list_filter = ["import_type", "status"]
+    ordering = ["-created_at", "-id"]
+    list_select_related = ["started_by_user"]
+    list_per_page = 50
+    actions = ["cancel_selected"]
+
+    class Media:
+        css = {"all": ["integrations/import_session_monitor.css"]}
+        js = ["integrations/import_session_monitor.js"]
+
+    # --- permissions: viewing only; cancelling needs the same (the dedicated import
+    # permission replaces it when the import page lands) ---
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_cancel_permission(self, request, obj=None):
+        return self.has_view_permission(request, obj)
+
+    # --- list columns ---
+
+    @admin.display(description="Сессия", ordering="id")
+    def session_number(self, session):
+        return f"#{session.pk}"
+
+    @admin.display(description="Статус", ordering="status")
+    def status_badge(self, session):
+        return status_badge_html(session)
+
+    @admin.display(description="Прогресс: товары обработано / всего")
+    def progress(self, session):
+        return progress_bar_html(session)
+
+    @admin.display(description="Файлы: скопировано / актуальны / ошибки")
+    def files(self, session):
+        state = _state(session)
+        return format_html(
+            '<span class="import-files" title="Считают файлы изображений, не товары">{}</span>',
+            format_html_join(
+                " / ",
+                '<span class="import-files__{}" data-import-session="{}" data-field="{}">{}</span>',
+                ((key, state["id"], key, state["text"][key]) for key in FILE_COUNTERS),
+            ),
+        )
+
+    @admin.display(description="Начат", ordering="started_at")
+    def started(self, session):
+        return live_text_html(session, "started")
+
+    @admin.display(description="Завершён", ordering="finished_at")
+    def finished(self, session):
+        return live_text_html(session, "finished")
+
+    @admin.display(description="Длительность")
+    def duration(self, session):
+        return live_text_html(session, "duration")
+
+    @admin.display(description="Кто запустил", ordering="started_by")
+    def started_by_display(self, session):
+        return _started_by_text(session)
+
+    @admin.display(description="Prefect")
+    def prefect_run(self, session):
+        state = _state(session)
+        if state["prefect_url"]:
+            link = format_html(
+                '<a href="{}" target="_blank" rel="noopener">{}</a>', state["prefect_url"], state["text"]["prefect"]
+            )
+        else:
+            link = state["text"]["prefect"]
+        return format_html(
+            '<span data-import-session="{}" data-field="prefect" title="{}">{}</span>',
+            state["id"], "" if state["prefect_url"] or not session.flow_run_id else PREFECT_UI_HINT, link,
+        )
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), **self._monitor_context()}
+        return super().changelist_view(request, extra_context)
+
+    # --- detail page ---
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        session = self.get_object(request, object_id)
+        extra_context = dict(extra_context or {})
+        if session is not None:
+            errors, errors_total = import_session_error_details(session_id=session.pk, limit=ERROR_DETAILS_LIMIT)
+            state = _state(session)
+            # The labelled counters are the image import's; other imports list their own keys.
+            labelled = REPORT_COUNTERS if session.import_type == ImportSession.ImportType.IMAGES else ()
+            extra_context.update(
+                self._monitor_context(),
+                session=session,
+                live=state,
+                status_badge=status_badge_html(session),
+                progress_bar=progress_bar_html(session),
+                counters=[(counter, live_text_html(session, counter.key)) for counter in labelled],
+                other_counters={
+                    key: value for key, value in (session.report_details or {}).items()
+                    if key not in {counter.key for counter in labelled} | {"error_details", "last_updated"}
+                },
+                started_by_text=_started_by_text(session),
+                prefect_url=flow_run_ui_url(session.flow_run_id),
+                file_errors=errors,
+                file_errors_total=errors_total,
+                file_errors_rest=errors_total - len(errors),
+                can_cancel=session.is_active and self.has_cancel_permission(request, session),
+            )
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def _monitor_context(self) -> dict:
+        return {
+            "monitor_url": reverse(f"{self.admin_site.name}:integrations_importsession_active"),
+            "poll_interval_ms": POLL_INTERVAL_MS,
+        }
+
+    # --- live updates and cancel ---
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        return [
+            path("active/", wrap(require_GET(self.active_sessions_view)), name="integrations_importsession_active"),
+            path(
+                "<int:session_id>/cancel/", wrap(require_POST(self.cancel_view)), name="integrations_importsession_cancel"
+            ),
+            *super().get_urls(),
+        ]
+
+    @staticmethod
+    def _ids_from(request) -> list[int]:
+        return [int(value) for value in request.GET.getlist("id")[:POLL_IDS_LIMIT] if value.isdigit()]
+
+    def active_sessions_view(self, request):
+        """JSON for the polling script: every active session, plus the sessions the page
+        still shows as active (`?id=`), so a row that just ended gets its final state."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        sessions = (
+            ImportSession.objects.filter(status__in=ImportSession.ACTIVE_STATUSES)
+            | ImportSession.objects.filter(pk__in=self._ids_from(request))
+        ).select_related("started_by_user").order_by("-created_at", "-id")
+        states = [session_live_state(session) for session in sessions]
+        return JsonResponse({
+            "sessions": states,
+            "active": any(state["is_active"] for state in states),
+            "poll_interval_ms": POLL_INTERVAL_MS,
+        })
+
+    def cancel_view(self, request, session_id):
+        session = get_object_or_404(ImportSession, pk=session_id)
+        if not self.has_cancel_permission(request, session):
+            raise PermissionDenied
+        self._cancel(request, session)
+        return HttpResponseRedirect(
+            reverse(f"{self.admin_site.name}:integrations_importsession_change", args=[session.pk])
+        )
+
+    @admin.action(description="Отменить выбранные активные импорты", permissions=["cancel"])
+    def cancel_selected(self, request, queryset):
+        active = list(queryset.filter(status__in=ImportSession.ACTIVE_STATUSES))
+        if not active:
+            self.message_user(request, "Среди выбранных нет активных импортов: отменять нечего.", messages.WARNING)
+        for session in active:
+            self._cancel(request, session)
+
+    def _cancel(self, request, session: ImportSession) -> None:
+        try:
+            session = import_run_cancel(session_id=session.pk, cancelled_by=f"{request.user.get_username()} in the admin")
+        except (ImportNotActiveError, PrefectUnavailableError) as exc:
+            self.message_user(request, f"Сессия #{session.pk} не отменена: {exc}", messages.ERROR)
+            return
+        if session.status == ImportSession.Status.CANCELLED:
+            self.message_user(request, f"Сессия #{session.pk} отменена: {session.error_message}", messages.SUCCESS)
+        else:
+            self.message_user(
+                request, f"Сессия #{session.pk} успела завершиться до отмены: {session.get_status_display()}",
+                messages.WARNING,
+            )

@@ -1,0 +1,138 @@
+"""The session list as an admin leaves it open: headless Chromium watches a real image
+import (Prefect flow, real files, the test database) move to 100% without a page reload.
+
+Chromium is Debian's (/usr/bin/chromium, installed by ./dev test); Playwright drives it.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from django.db import connections
+
+from apps.integrations.models import ImportSession
+from tests.flows.helpers import RunningImport, add_products_with_photos, start_image_import_in_thread
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("prefect_server"),
+]
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+# Enough products, in small chunks run one at a time, that the import takes several
+# poll intervals: the bar must be seen between 0 and 100%.
+PRODUCTS = 240
+CHUNK_SIZE = 3
+PASSWORD = "monitor-test-password"
+
+
+def start_image_import(page, *, user, data_dir: Path) -> RunningImport:
+    """Start an image import as `user` would from the admin.
+
+    The 1C import page (admin-triggered deployment runs) replaces this step with: open
+    /admin/integrations/import_1c/, choose images, submit, read the new session's id.
+    Until then the flow runs in a thread of this process against the same database and
+    Prefect server, with the session the admin page would create.
+    """
+    return start_image_import_in_thread(user=user, data_dir=data_dir, chunk_size=CHUNK_SIZE)
+
+
+@pytest.fixture
+def browser(monkeypatch):
+    # Playwright's sync API keeps an event loop in this thread; the ORM calls made here
+    # between browser steps are ordinary blocking calls, which Django allows with this.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: run ./dev test (it installs Debian's chromium) or apt-get install chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
+        )
+        yield browser
+        browser.close()
+        # pytest-django does not close the connection of the ORM calls made while
+        # Playwright ran; left open, it keeps the test database from being dropped.
+        connections.close_all()
+
+
+@pytest.fixture
+def catalog_with_photos(exchange, media_root) -> Path:
+    return add_products_with_photos(exchange, count=PRODUCTS)
+
+
+def _log_in(page, live_server, user) -> None:
+    page.goto(f"{live_server.url}/admin/login/")
+    page.fill("#id_username", user.get_username())
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_url(f"{live_server.url}/admin/")
+
+
+def test_list_page_follows_a_running_image_import_to_completion(
+    browser, live_server, django_user_model, catalog_with_photos
+):
+    admin = django_user_model.objects.create_superuser("admin", "admin@example.com", PASSWORD)
+    page = browser.new_page(viewport={"width": 1920, "height": 720})
+    polls: list[str] = []
+    page.on("request", lambda request: "/integrations/importsession/active/" in request.url and polls.append(request.url))
+    _log_in(page, live_server, admin)
+    page.evaluate("localStorage.setItem('django.admin.navSidebarIsOpen', 'false')")  # room for every column
+
+    running = start_image_import(page, user=admin, data_dir=catalog_with_photos)
+    page.goto(f"{live_server.url}/admin/integrations/importsession/")
+    page.evaluate("window.__loadedOnce = true")  # gone if the page ever reloads
+    bar = page.locator(f'[data-import-session="{running.session_id}"][data-field="progress"]')
+    badge = page.locator(f'[data-import-session="{running.session_id}"][data-field="status"]')
+
+    seen: list[int] = []
+    running_screenshot = ARTIFACTS / "import-sessions-running.png"
+    running_screenshot.unlink(missing_ok=True)
+    deadline = time.monotonic() + 180  # a guard against hanging, not a measurement
+    while (status := badge.get_attribute("data-status")) in ("pending", "in_progress"):
+        assert time.monotonic() < deadline, f"session #{running.session_id} still {status}; the bar showed {seen}"
+        percent = int(bar.get_attribute("aria-valuenow"))
+        if not seen or seen[-1] != percent:
+            seen.append(percent)
+            if 0 < percent < 100 and not running_screenshot.exists():
+                ARTIFACTS.mkdir(exist_ok=True)
+                page.screenshot(path=str(running_screenshot), full_page=True)
+        page.wait_for_timeout(200)
+    running.wait()
+
+    assert any(0 < percent < 100 for percent in seen), f"the bar never showed progress between 0 and 100%: {seen}"
+    assert seen == sorted(seen), f"the bar went backwards: {seen}"
+    assert badge.get_attribute("data-status") == "completed" and badge.inner_text() == "Завершён"
+    assert bar.get_attribute("aria-valuenow") == "100"
+    assert bar.inner_text() == f"{PRODUCTS} / {PRODUCTS} товаров · 100%"
+    copied = page.locator(f'[data-import-session="{running.session_id}"][data-field="copied"]')
+    assert copied.inner_text() == str(PRODUCTS)
+    flow_run_id = ImportSession.objects.get(pk=running.session_id).flow_run_id
+    prefect_link = page.locator(f'[data-import-session="{running.session_id}"][data-field="prefect"] a')
+    assert prefect_link.get_attribute("href").endswith(f"/runs/flow-run/{flow_run_id}")
+    assert page.evaluate("window.__loadedOnce") is True, "the page reloaded"
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "import-sessions-completed.png"), full_page=True)
+    polls_when_done = len(polls)
+    page.wait_for_timeout(4500)  # two poll intervals and more
+    assert len(polls) == polls_when_done, "the page kept polling after every import had ended"
+
+    page.click(f'a[href$="/importsession/{running.session_id}/change/"]')
+    page.wait_for_selector(".import-session-counters")
+    counters = page.locator(".import-session-counters")
+    assert counters.locator(".import-counter--processed td").first.inner_text() == str(PRODUCTS)
+    assert counters.locator(".import-counter--copied td").first.inner_text() == str(PRODUCTS)
+    assert counters.locator(".import-counter--errors td").first.inner_text() == "0"
+    assert "Нет." in page.locator(".import-session-file-errors").inner_text()
+    page.screenshot(path=str(ARTIFACTS / "import-session-detail.png"), full_page=True)
+    session = ImportSession.objects.get(pk=running.session_id)
+    assert page.locator(f'a[href$="/runs/flow-run/{session.flow_run_id}"]').count() == 1
+    assert (session.status, session.report_details["processed"], session.report_details["copied"]) == (
+        "completed", PRODUCTS, PRODUCTS,
+    )
+    page.close()

@@ -1,0 +1,333 @@
+"""ImportSessionAdmin: who sees what, the live JSON, the list and detail pages, cancel."""
+import uuid
+
+import pytest
+from django.contrib.auth.models import Permission, User
+from django.urls import reverse
+from prefect.settings import PREFECT_API_URL, PREFECT_UI_URL, temporary_settings
+
+from apps.integrations import admin as session_admin
+from apps.integrations.models import ImportSession
+from apps.integrations.services.sessions import (
+    import_session_complete,
+    import_session_create,
+    import_session_record_chunk,
+    import_session_start,
+    import_session_update_report,
+)
+
+pytestmark = pytest.mark.django_db
+
+Status = ImportSession.Status
+ACTIVE_URL = reverse("admin:integrations_importsession_active")
+LIST_URL = reverse("admin:integrations_importsession_changelist")
+
+
+def _session(*, status=Status.IN_PROGRESS, processed=0, total=None, user=None, import_type="images", **report):
+    session = import_session_create(
+        import_type=import_type, started_by=ImportSession.StartedBy.ADMIN, user=user,
+        parameters={"data_dir": "/srv/1c", "chunk_size": 10},
+    )
+    if status != Status.PENDING:
+        import_session_start(session_id=session.pk)
+    if total is not None:
+        import_session_update_report(session_id=session.pk, total_products=total, processed=processed, **report)
+    if status == Status.COMPLETED:
+        import_session_complete(session_id=session.pk)
+    session.refresh_from_db()
+    return session
+
+
+def _cancel_url(session):
+    return reverse("admin:integrations_importsession_cancel", args=[session.pk])
+
+
+@pytest.fixture
+def viewer(client):
+    """A staff user with only the view permission on ImportSession."""
+    user = User.objects.create_user("viewer", password="pw", is_staff=True)
+    user.user_permissions.add(Permission.objects.get(codename="view_importsession"))
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def staff_without_permission(client):
+    client.force_login(User.objects.create_user("clerk", password="pw", is_staff=True))
+    return client
+
+
+@pytest.fixture
+def non_staff(client):
+    client.force_login(User.objects.create_user("customer", password="pw"))
+    return client
+
+
+# --- permissions ---
+
+
+@pytest.mark.parametrize("who", ["anonymous", "non_staff"])
+def test_anonymous_and_non_staff_are_sent_to_login_and_get_no_data(who, request, client):
+    if who == "non_staff":
+        request.getfixturevalue("non_staff")
+    session = _session(total=10, processed=4)
+
+    for url in (ACTIVE_URL, LIST_URL, reverse("admin:integrations_importsession_change", args=[session.pk])):
+        response = client.get(url)
+        assert response.status_code == 302 and "/admin/login/" in response["Location"]
+        assert b"in_progress" not in response.content
+    response = client.post(_cancel_url(session))
+    assert response.status_code == 302 and "/admin/login/" in response["Location"]
+    session.refresh_from_db()
+    assert session.status == Status.IN_PROGRESS
+
+
+def test_staff_without_view_permission_is_refused(staff_without_permission):
+    session = _session(total=10, processed=4)
+
+    assert staff_without_permission.get(ACTIVE_URL).status_code == 403
+    assert staff_without_permission.get(LIST_URL).status_code == 403
+    assert staff_without_permission.post(_cancel_url(session)).status_code == 403
+    session.refresh_from_db()
+    assert session.status == Status.IN_PROGRESS
+
+
+def test_sessions_are_read_only(viewer):
+    session = _session(status=Status.COMPLETED, total=3, processed=3)
+
+    assert viewer.get(reverse("admin:integrations_importsession_add")).status_code == 403
+    assert viewer.get(reverse("admin:integrations_importsession_delete", args=[session.pk])).status_code == 403
+    page = viewer.get(reverse("admin:integrations_importsession_change", args=[session.pk]))
+    assert page.status_code == 200
+    assert b'name="_save"' not in page.content
+
+
+# --- the JSON endpoint ---
+
+
+def test_active_endpoint_sends_active_sessions_with_their_progress(viewer, admin_user):
+    finished = _session(status=Status.COMPLETED, total=5, processed=5)
+    running = _session(total=200, processed=50, copied=70, replaced=2, skipped=9, errors=1, user=admin_user)
+
+    data = viewer.get(ACTIVE_URL).json()
+
+    assert data["active"] is True and data["poll_interval_ms"] == 2000
+    assert [s["id"] for s in data["sessions"]] == [running.pk]
+    state = data["sessions"][0]
+    assert state["status"] == "in_progress" and state["is_active"] is True
+    assert (state["processed"], state["total"], state["percent"]) == (50, 200, 25)
+    assert state["counters"] == {
+        "total_products": 200, "processed": 50, "products_without_images": 0, "main_images_set": 0,
+        "gallery_added": 0, "removed": 0, "copied": 70, "replaced": 2, "skipped": 9, "errors": 1,
+    }
+    assert state["text"]["progress"] == "50 / 200 товаров · 25%"
+    assert state["text"]["status"] == "Выполняется"
+    assert state["text"]["finished"] == "—"
+    assert state["finished_at"] is None and state["started_at"]
+    assert finished.pk not in [s["id"] for s in data["sessions"]]
+
+
+def test_active_endpoint_also_answers_for_the_sessions_the_page_still_shows_as_active(viewer):
+    session = _session(total=4, processed=2)
+    import_session_update_report(session_id=session.pk, processed=4)
+    import_session_complete(session_id=session.pk)
+
+    data = viewer.get(ACTIVE_URL, {"id": [session.pk, "junk"]}).json()
+
+    assert data["active"] is False
+    [state] = data["sessions"]
+    assert (state["id"], state["status"], state["percent"], state["is_active"]) == (session.pk, "completed", 100, False)
+    assert state["text"]["finished"] != "—"
+
+
+def test_active_endpoint_when_nothing_runs(viewer):
+    assert viewer.get(ACTIVE_URL).json() == {"sessions": [], "active": False, "poll_interval_ms": 2000}
+
+
+def test_pending_session_without_a_total_has_no_percent(viewer):
+    _session(status=Status.PENDING)
+
+    [state] = viewer.get(ACTIVE_URL).json()["sessions"]
+
+    assert (state["status"], state["percent"], state["total"]) == ("pending", None, None)
+    assert state["text"]["progress"] == "ожидает подсчёта"
+
+
+# --- the list ---
+
+
+def test_list_shows_newest_first_with_badge_progress_and_file_counters(viewer, admin_user):
+    older = _session(status=Status.COMPLETED, total=3, processed=3, copied=13, skipped=0, errors=0)
+    newer = _session(total=300, processed=120, copied=40, skipped=7, errors=2, user=admin_user)
+
+    page = viewer.get(LIST_URL).content.decode()
+
+    assert page.index(f'data-import-session="{newer.pk}" data-field="status"') < page.index(
+        f'data-import-session="{older.pk}" data-field="status"'
+    )
+    assert f'data-import-session="{newer.pk}" data-field="status" data-status="in_progress">Выполняется<' in page
+    assert 'aria-valuenow="40"' in page and "width: 40%" in page and "120 / 300 товаров · 40%" in page
+    assert f'data-import-session="{newer.pk}" data-field="copied">40<' in page
+    assert f'data-import-session="{newer.pk}" data-field="skipped">7<' in page
+    assert f'data-import-session="{newer.pk}" data-field="errors">2<' in page
+    assert "Файлы: скопировано / актуальны / ошибки" in page and "Прогресс: товары обработано / всего" in page
+    assert "admin" in page  # who started it
+    assert f'data-url="{ACTIVE_URL}"' in page
+    assert "integrations/import_session_monitor.js" in page
+    assert "?import_type__exact=images" in page and "?status__exact=failed" in page
+
+
+def test_list_filters_by_status(viewer):
+    _session(status=Status.COMPLETED, total=1, processed=1)
+    running = _session(total=10, processed=1)
+
+    page = viewer.get(LIST_URL, {"status__exact": "in_progress"}).content.decode()
+
+    assert page.count('data-field="status"') == 1
+    assert f'data-import-session="{running.pk}" data-field="status"' in page
+
+
+def test_prefect_link_comes_from_the_ui_url_or_the_api_url(viewer):
+    session = _session(total=1, processed=0)
+    flow_run_id = uuid.uuid4()
+    ImportSession.objects.filter(pk=session.pk).update(flow_run_id=flow_run_id)
+
+    with temporary_settings({PREFECT_API_URL: "http://127.0.0.1:4200/api"}):
+        page = viewer.get(LIST_URL).content.decode()
+        [state] = viewer.get(ACTIVE_URL).json()["sessions"]
+    assert f'href="http://127.0.0.1:4200/runs/flow-run/{flow_run_id}"' in page
+    assert state["prefect_url"] == f"http://127.0.0.1:4200/runs/flow-run/{flow_run_id}"
+    assert state["text"]["prefect"] == f"запуск {str(flow_run_id)[:8]}"
+
+    with temporary_settings({PREFECT_API_URL: "http://127.0.0.1:4200/api", PREFECT_UI_URL: "https://prefect.shop.example"}):
+        page = viewer.get(LIST_URL).content.decode()
+    assert f'href="https://prefect.shop.example/runs/flow-run/{flow_run_id}"' in page
+
+    with temporary_settings(restore_defaults={PREFECT_API_URL, PREFECT_UI_URL}):
+        page = viewer.get(LIST_URL).content.decode()
+    assert "/runs/flow-run/" not in page and str(flow_run_id)[:8] in page
+
+
+# --- the detail page ---
+
+
+def test_detail_page_shows_counters_with_units_parameters_and_capped_file_errors(viewer, monkeypatch):
+    monkeypatch.setattr(session_admin, "ERROR_DETAILS_LIMIT", 3)
+    session = _session(total=20, processed=0)
+    errors = [
+        {"product": f"guid-{n}", "file": f"import_files/ab/guid-{n}.jpg", "reason": "not an image (cannot identify image file)"}
+        for n in range(5)
+    ]
+    import_session_record_chunk(
+        session_id=session.pk, chunk_index=0,
+        counters={"processed": 10, "copied": 8, "replaced": 1, "skipped": 3, "errors": 5, "products_without_images": 2},
+        error_details=errors,
+    )
+
+    page = viewer.get(reverse("admin:integrations_importsession_change", args=[session.pk])).content.decode()
+
+    assert "Товаров обработано" in page and "Файлов скопировано" in page and "Файлов пропущено: уже актуальны" in page
+    assert page.count(">товары<") == 4 and page.count(">файлы<") == 4 and page.count(">записи галереи<") == 2
+    assert "/srv/1c" in page and "chunk_size" in page
+    assert "guid-0" in page and "guid-2" in page and "guid-3" not in page
+    assert "…и ещё 2 (показаны первые 3 из 5)" in page
+    assert "not an image (cannot identify image file)" in page
+    assert f'data-import-session="{session.pk}" data-field="copied">8<' in page
+    assert 'data-reload-when-done="true"' in page
+    assert _cancel_url(session) in page
+
+
+def test_detail_page_of_a_catalog_import_lists_its_own_counters(viewer):
+    session = _session(import_type="catalog")
+    import_session_update_report(session_id=session.pk, total_files=2, processed=2, created=3, updated=1)
+    import_session_complete(session_id=session.pk)
+
+    page = viewer.get(reverse("admin:integrations_importsession_change", args=[session.pk])).content.decode()
+
+    assert "Товаров обработано" not in page
+    assert '<th scope="row">created</th><td>3</td>' in page and "2 / 2 файлов · 100%" in page
+
+
+def test_detail_page_of_a_failed_session_shows_its_error_and_no_cancel(viewer):
+    session = _session(total=2, processed=0)
+    ImportSession.objects.filter(pk=session.pk).update(
+        status=Status.FAILED, running_slot=None, error_message="image directory /srv/1c/goods/import_files does not exist"
+    )
+
+    page = viewer.get(reverse("admin:integrations_importsession_change", args=[session.pk])).content.decode()
+
+    assert "image directory /srv/1c/goods/import_files does not exist" in page
+    assert _cancel_url(session) not in page
+
+
+# --- cancel (no Prefect API configured: the run lives in a terminal's embedded server) ---
+
+
+def test_cancel_ends_the_session_cancelled_and_says_who(viewer):
+    session = _session(total=10, processed=0)
+    ImportSession.objects.filter(pk=session.pk).update(flow_run_id=uuid.uuid4())
+    import_session_record_chunk(
+        session_id=session.pk, chunk_index=0, counters={"processed": 3, "copied": 5}, error_details=[]
+    )
+
+    with temporary_settings(restore_defaults={PREFECT_API_URL}):
+        response = viewer.post(_cancel_url(session), follow=True)
+
+    session.refresh_from_db()
+    assert session.status == Status.CANCELLED and session.finished_at and session.running_slot is None
+    assert session.error_message.startswith("cancelled by viewer in the admin")
+    assert "stop it with Ctrl-C" in session.error_message
+    assert f"Сессия #{session.pk} отменена" in response.content.decode()
+    assert session.chunks.get().counters == {"processed": 3, "copied": 5}  # what was imported is kept
+    assert (session.report_details["processed"], session.report_details["copied"]) == (3, 5)
+
+
+def test_cancel_needs_post(viewer):
+    session = _session(total=10, processed=3)
+
+    assert viewer.get(_cancel_url(session)).status_code == 405
+    session.refresh_from_db()
+    assert session.status == Status.IN_PROGRESS
+
+
+def test_cancel_of_a_finished_session_changes_nothing_and_says_why(viewer):
+    session = _session(status=Status.COMPLETED, total=1, processed=1)
+
+    response = viewer.post(_cancel_url(session), follow=True)
+
+    session.refresh_from_db()
+    assert session.status == Status.COMPLETED and session.error_message == ""
+    assert "only pending or running imports can be cancelled" in response.content.decode()
+
+
+def test_cancel_action_cancels_only_the_active_sessions_selected(viewer):
+    done = _session(status=Status.COMPLETED, total=1, processed=1)
+    pending = _session(status=Status.PENDING)
+
+    with temporary_settings(restore_defaults={PREFECT_API_URL}):
+        viewer.post(LIST_URL, {"action": "cancel_selected", "_selected_action": [done.pk, pending.pk]})
+
+    done.refresh_from_db()
+    pending.refresh_from_db()
+    assert (done.status, pending.status) == (Status.COMPLETED, Status.CANCELLED)
+
+
+def test_cancel_button_posts_with_the_csrf_token_of_the_page():
+    from django.test import Client
+
+    user = User.objects.create_user("guard", password="pw", is_staff=True)
+    user.user_permissions.add(Permission.objects.get(codename="view_importsession"))
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(user)
+    session = _session(total=10, processed=1)
+
+    assert browser.post(_cancel_url(session)).status_code == 403  # no token: refused
+    page = browser.get(reverse("admin:integrations_importsession_change", args=[session.pk])).content.decode()
+    form = page[page.index('class="import-cancel-form"'):]
+    token = form.split('name="csrfmiddlewaretoken" value="', 1)[1].split('"', 1)[0]
+    with temporary_settings(restore_defaults={PREFECT_API_URL}):
+        response = browser.post(_cancel_url(session), {"csrfmiddlewaretoken": token})
+
+    assert response.status_code == 302
+    session.refresh_from_db()
+    assert session.status == Status.CANCELLED
