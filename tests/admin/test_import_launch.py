@@ -26,7 +26,7 @@ def test_start_creates_a_pending_session_and_triggers_its_deployment(
 ):
     response = importer_client.post(PAGE_URL, {"import_type": "images", "validate_images": "on"})
 
-    assert response.status_code == 302
+    assert response.status_code == 302 and response["Location"] == "/admin/integrations/importsession/"
     session = ImportSession.objects.get()
     assert (session.status, session.import_type, session.started_by, session.started_by_user) == (
         "pending", "images", "admin", importer

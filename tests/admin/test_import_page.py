@@ -148,7 +148,10 @@ def test_an_unreachable_prefect_api_is_named(importer_client, product, exchange_
 def test_another_running_import_is_named(importer_client, product, exchange_dir, no_prefect_api):
     running = import_session_create(import_type="catalog", started_by="cli")
 
-    errors = _errors(importer_client.post(PAGE_URL, {"import_type": "images"}))
+    response = importer_client.post(PAGE_URL, {"import_type": "images"})
 
-    assert any(f"another import is already running: session #{running.pk}" in e for e in errors)
+    assert any(f"another import is already running: session #{running.pk}" in e for e in _errors(response))
+    assert f'<a href="/admin/integrations/importsession/{running.pk}/change/">Открыть сессию #{running.pk}</a>' in (
+        response.content.decode()
+    )
     assert list(ImportSession.objects.all()) == [running]

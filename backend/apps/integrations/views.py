@@ -6,7 +6,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils.html import format_html
 from django.views.decorators.http import require_http_methods
 
@@ -48,7 +48,7 @@ def import_1c_view(request):
             problems = [_problem_html(problem) for problem in exc.problems]
         else:
             messages.success(request, _started_message(session))
-            return redirect(_session_admin_url() or request.path)
+            return redirect(_session_admin_url())
 
     selected = form["import_type"].value()
     has_products = product_active_count() > 0
@@ -75,21 +75,17 @@ def import_1c_view(request):
     return TemplateResponse(request, "admin/integrations/import_1c.html", context)
 
 
-def _session_admin_url(session: ImportSession | None = None) -> str | None:
-    """The session's page (or the session list) in ImportSessionAdmin, if it is registered."""
-    try:
-        if session is None:
-            return reverse("admin:integrations_importsession_changelist")
-        return reverse("admin:integrations_importsession_change", args=[session.pk])
-    except NoReverseMatch:
-        return None
+def _session_admin_url(session: ImportSession | None = None) -> str:
+    """The session's page, or the session list, in ImportSessionAdmin."""
+    if session is None:
+        return reverse("admin:integrations_importsession_changelist")
+    return reverse("admin:integrations_importsession_change", args=[session.pk])
 
 
 def _problem_html(problem: Exception) -> str:
     if isinstance(problem, ImportAlreadyRunningError) and problem.active_session:
-        url = _session_admin_url(problem.active_session)
-        if url:
-            return format_html('{} <a href="{}">Открыть сессию #{}</a>', problem, url, problem.active_session.pk)
+        session = problem.active_session
+        return format_html('{} <a href="{}">Открыть сессию #{}</a>', problem, _session_admin_url(session), session.pk)
     return format_html("{}", problem)
 
 
