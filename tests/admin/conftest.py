@@ -16,9 +16,11 @@ PAGE_URL = "/admin/integrations/import_1c/"
 
 @pytest.fixture
 def importer(db) -> User:
-    """Staff with the dedicated permission, and nothing else."""
+    """Staff who may start imports and watch their sessions, and nothing else."""
     user = User.objects.create_user("importer", password="pw", is_staff=True)
-    user.user_permissions.add(Permission.objects.get(codename="start_import", content_type__app_label="integrations"))
+    user.user_permissions.add(
+        *Permission.objects.filter(codename__in=["start_import", "view_importsession"], content_type__app_label="integrations")
+    )
     return user
 
 

@@ -4,6 +4,7 @@ import html
 import threading
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.db import connections
 from django.test import Client
 from prefect.client.orchestration import get_client
@@ -50,6 +51,16 @@ def test_success_message_links_the_run_in_prefect(importer_client, product, exch
     (message,) = [str(m) for m in response.context["messages"]]
     assert f"Импорт «Каталог товаров» запущен: сессия #{session.pk}" in message
     assert f"/runs/flow-run/{session.flow_run_id}" in message
+
+
+def test_who_may_start_but_not_watch_comes_back_to_the_page(importer, product, exchange_dir, deployments, client):
+    importer.user_permissions.remove(Permission.objects.get(codename="view_importsession"))
+    client.force_login(importer)
+
+    response = client.post(PAGE_URL, {"import_type": "images"}, follow=True)
+
+    assert response.redirect_chain == [(PAGE_URL, 302)]
+    assert "Импорт «Изображения товаров» запущен" in " ".join(str(m) for m in response.context["messages"])
 
 
 def test_a_missing_deployment_is_named_and_nothing_starts(importer_client, product, exchange_dir, deployments):

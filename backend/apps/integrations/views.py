@@ -48,7 +48,8 @@ def import_1c_view(request):
             problems = [_problem_html(problem) for problem in exc.problems]
         else:
             messages.success(request, _started_message(session))
-            return redirect(_session_admin_url())
+            can_watch = request.user.has_perm("integrations.view_importsession")
+            return redirect(_session_admin_url() if can_watch else request.path)
 
     selected = form["import_type"].value()
     has_products = product_active_count() > 0
