@@ -8,6 +8,7 @@ from django.contrib.auth.models import Permission
 from django.db import connections
 from django.test import Client
 from prefect.client.orchestration import get_client
+from prefect.states import Cancelled
 
 from apps.integrations.models import ImportSession
 from apps.integrations.services.prefect_runs import prefect_deployment_run_create
@@ -131,8 +132,6 @@ def test_a_session_whose_run_was_cancelled_no_longer_blocks_a_start(
     importer_client.post(PAGE_URL, {"import_type": "images"})
     stale = ImportSession.objects.get()
     with get_client(sync_client=True) as client:
-        from prefect.states import Cancelled
-
         client.set_flow_run_state(stale.flow_run_id, Cancelled(message="cancelled in the UI"), force=True)
 
     response = importer_client.post(PAGE_URL, {"import_type": "images"})
