@@ -36,7 +36,7 @@ class Exchange:
         self.root = root
         self.goods_dir = root / "goods"
         self.images_dir = self.goods_dir / "import_files"
-        self.images_dir.mkdir(parents=True)
+        self.images_dir.mkdir(parents=True, exist_ok=True)
         self._goods: list[str] = []
 
     def add_image(self, guid: str, file_guid: str | None = None, *, ext="jpg", data: bytes | None = None, color=None) -> str:

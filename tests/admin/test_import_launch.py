@@ -26,17 +26,18 @@ def _problems(response) -> str:
 def test_start_creates_a_pending_session_and_triggers_its_deployment(
     importer_client, importer, product, exchange_dir, deployments
 ):
-    response = importer_client.post(PAGE_URL, {"import_type": "images", "validate_images": "on"})
+    response = importer_client.post(PAGE_URL, {"import_type": "images", "validate_images": "on", "dry_run": "on"})
 
     assert response.status_code == 302 and response["Location"] == "/admin/integrations/importsession/"
     session = ImportSession.objects.get()
     assert (session.status, session.import_type, session.started_by, session.started_by_user) == (
         "pending", "images", "admin", importer
     )
-    assert session.parameters == {"data_dir": str(exchange_dir), "validate_images": True}
+    options = {"validate_images": True, "dry_run": True, "mirror": False}
+    assert session.parameters == {"data_dir": str(exchange_dir), **options}
     (run,) = flow_runs_of(deployments["images"])
     assert run.id == session.flow_run_id
-    assert run.parameters == {"data_dir": str(exchange_dir), "validate_images": True, "session_id": session.pk}
+    assert run.parameters == {"data_dir": str(exchange_dir), **options, "session_id": session.pk}
     assert run.idempotency_key == f"import-session-{session.pk}"
     # The same key (a retried API call) finds the same run instead of starting another.
     again = prefect_deployment_run_create(

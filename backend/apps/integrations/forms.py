@@ -11,6 +11,10 @@ class ImportStartForm(forms.Form):
         error_messages={"required": "Выберите тип импорта."},
     )
     validate_images = forms.BooleanField(required=False)
+    dry_run = forms.BooleanField(required=False)
+    mirror = forms.BooleanField(required=False)
+
+    IMAGE_OPTIONS = ("validate_images", "dry_run", "mirror")
 
     def __init__(self, *args, available_types: set[str], **kwargs):
         super().__init__(*args, **kwargs)

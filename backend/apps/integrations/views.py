@@ -42,7 +42,7 @@ def import_1c_view(request):
             session = import_session_launch(
                 import_type=form.cleaned_data["import_type"],
                 user=request.user,
-                validate_images=form.cleaned_data["validate_images"],
+                **{option: form.cleaned_data[option] for option in form.IMAGE_OPTIONS},
             )
         except ImportNotStartedError as exc:
             problems = [_problem_html(problem) for problem in exc.problems]

@@ -34,7 +34,9 @@ def import_launch_problems(*, import_type: str, data_dir: Path) -> list[Exceptio
     return problems
 
 
-def import_session_launch(*, import_type: str, user, validate_images: bool = False) -> ImportSession:
+def import_session_launch(
+    *, import_type: str, user, validate_images: bool = False, dry_run: bool = False, mirror: bool = False
+) -> ImportSession:
     """Create the pending session and trigger its deployment run, as one step.
 
     The database lets only one session hold the running slot, so of two simultaneous
@@ -51,7 +53,7 @@ def import_session_launch(*, import_type: str, user, validate_images: bool = Fal
 
     parameters = {"data_dir": str(data_dir)}
     if import_type == ImportSession.ImportType.IMAGES:
-        parameters["validate_images"] = validate_images
+        parameters.update(validate_images=validate_images, dry_run=dry_run, mirror=mirror)
     try:
         session = import_session_create(
             import_type=import_type, started_by=ImportSession.StartedBy.ADMIN, user=user, parameters=parameters
