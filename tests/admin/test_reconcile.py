@@ -1,4 +1,5 @@
 """Reconciliation: a session whose Prefect run ended unseen is settled from the run's state."""
+import subprocess
 import uuid
 from datetime import timedelta
 
@@ -98,3 +99,17 @@ def test_management_command_reports_what_it_settled(capsys):
     out = capsys.readouterr().out
     assert f"session #{session.pk}: cancelled" in out and "cancelled in the UI" in out
     assert "1 session(s) settled" in out
+
+
+def test_a_cli_session_whose_process_is_gone_is_settled_and_frees_the_slot():
+    child = subprocess.Popen(["true"])
+    child.wait()  # reaped: its pid names no process any more
+    session = import_session_start(session_id=_admin_session(started_by="cli").pk)
+    ImportSession.objects.filter(pk=session.pk).update(runner={**session.runner, "pid": child.pid})
+
+    settled = import_sessions_reconcile()
+
+    session.refresh_from_db()
+    assert [s.pk for s in settled] == [session.pk]
+    assert session.status == "failed" and "stopped before finishing" in session.error_message
+    assert import_session_create(import_type="images", started_by="cli").status == "pending"

@@ -16,12 +16,12 @@ from django.utils import timezone
 from ..exceptions import PrefectUnavailableError
 from ..models import ImportSession
 from .prefect_runs import prefect_flow_run_read
-from .sessions import import_session_settle
+from .sessions import import_session_settle, import_session_settle_if_runner_died
 
 logger = logging.getLogger(__name__)
 
 # Sessions whose runs live on the deployments' Prefect server. CLI runs may use an embedded
-# server this process cannot see; the CLI settles its own sessions.
+# server this process cannot see: they are settled when their process is gone.
 RECONCILED_STARTERS = (ImportSession.StartedBy.ADMIN, ImportSession.StartedBy.SCHEDULE)
 # How long a launch may take between creating its session and attaching the flow run.
 LAUNCH_GRACE = timedelta(minutes=2)
@@ -34,6 +34,9 @@ def import_sessions_reconcile() -> list[ImportSession]:
     session it does not touch Prefect, and when Prefect is unreachable it settles nothing.
     """
     settled = []
+    for session in ImportSession.objects.filter(running_slot=True):
+        if import_session_settle_if_runner_died(session=session):
+            settled.append(session)
     active = ImportSession.objects.filter(running_slot=True, started_by__in=RECONCILED_STARTERS)
     for session in active:
         try:
