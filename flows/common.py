@@ -12,9 +12,16 @@ setup_django()
 
 from django.db import InterfaceError, OperationalError, connections, reset_queries  # noqa: E402
 
-from apps.integrations.exceptions import ImportRunError  # noqa: E402
+from prefect.runtime import flow_run as current_flow_run  # noqa: E402
+
+from apps.integrations.exceptions import ImportAlreadyRunningError, ImportRefusedError, ImportRunError  # noqa: E402
 from apps.integrations.models import ImportSession  # noqa: E402
-from apps.integrations.services.sessions import import_session_settle  # noqa: E402
+from apps.integrations.services.sessions import (  # noqa: E402
+    import_session_create,
+    import_session_refuse,
+    import_session_settle,
+    import_session_start,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +49,31 @@ def closes_db_connections(fn):
             connections.close_all()
 
     return wrapper
+
+
+def session_for_this_run(*, session_id: int | None, import_type: str, parameters: dict) -> ImportSession:
+    """Start the session this flow run reports into and return it.
+
+    Admin and CLI runs bring a pending session; a scheduled run (no session id) creates its
+    own, or, while another import holds the slot, records a refused session saying why and
+    fails the run with that reason.
+    """
+    if session_id is None:
+        try:
+            session_id = import_session_create(
+                import_type=import_type, started_by=ImportSession.StartedBy.SCHEDULE, parameters=parameters
+            ).id
+        except ImportAlreadyRunningError as exc:
+            reason = f"scheduled run skipped: {exc}; the next scheduled run will try again"
+            import_session_refuse(
+                import_type=import_type,
+                started_by=ImportSession.StartedBy.SCHEDULE,
+                parameters=parameters,
+                reason=reason,
+                flow_run_id=current_flow_run.id,
+            )
+            raise ImportRefusedError(reason) from None
+    return import_session_start(session_id=session_id, flow_run_id=current_flow_run.id)
 
 
 def _session_id(flow_run) -> int | None:

@@ -6,15 +6,13 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from flows.common import RETRY_DELAYS_SECONDS, closes_db_connections, retry_on_transient_errors
+from flows.common import RETRY_DELAYS_SECONDS, closes_db_connections, retry_on_transient_errors, session_for_this_run
 
 from django.conf import settings  # noqa: E402 (flows.common set Django up)
 from prefect import get_run_logger, task  # noqa: E402
 from prefect.artifacts import create_table_artifact  # noqa: E402
 from prefect.cache_policies import NO_CACHE  # noqa: E402
-from prefect.runtime import flow_run  # noqa: E402
 
-from apps.integrations.exceptions import CatalogEmptyError  # noqa: E402
 from apps.integrations.services.exchange import DETAILS_LIMIT  # noqa: E402
 from apps.integrations.services.import_kinds import (  # noqa: E402
     IMPORT_PLANS,
@@ -24,38 +22,26 @@ from apps.integrations.services.import_kinds import (  # noqa: E402
 )
 from apps.integrations.services.sessions import (  # noqa: E402
     import_session_complete,
-    import_session_create,
     import_session_note,
-    import_session_start,
     import_session_update_report,
 )
-from apps.integrations.models import ImportSession  # noqa: E402
-from apps.products.selectors import product_active_count  # noqa: E402
+from apps.integrations.services.preflight import catalog_require_products  # noqa: E402
 
 
 def begin_session(*, import_type: str, session_id: int | None, data_dir: str | None) -> tuple[int, str, datetime]:
-    """Start the flow's session (a scheduled run, session_id=None, creates its own).
-    Returns its id, the data directory, and the session's start time: the mark every row
-    this run writes carries."""
+    """Start the flow's session (a scheduled run, session_id=None, creates its own or
+    records why it was refused). Returns its id, the data directory, and the session's
+    start time: the mark every row this run writes carries."""
     data_dir = str(data_dir or settings.ONEC_DATA_DIR)
-    if session_id is None:
-        session_id = import_session_create(
-            import_type=import_type, started_by=ImportSession.StartedBy.SCHEDULE, parameters={"data_dir": data_dir}
-        ).id
-    session = import_session_start(session_id=session_id, flow_run_id=flow_run.id)
-    return session_id, data_dir, session.started_at
+    session = session_for_this_run(session_id=session_id, import_type=import_type, parameters={"data_dir": data_dir})
+    return session.pk, data_dir, session.started_at
 
 
 @task(name="validate-catalog", cache_policy=NO_CACHE)
 @closes_db_connections
 def validate_catalog(then: str) -> int:
     """Refuse to run without active products: import the catalog first."""
-    count = product_active_count()
-    if not count:
-        raise CatalogEmptyError(
-            "no active products in the database: run the catalog import first "
-            f"(python backend/manage.py import_1c catalog), then import {then}"
-        )
+    count = catalog_require_products(then=then)
     get_run_logger().info("%d active products", count)
     return count
 

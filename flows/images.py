@@ -9,6 +9,7 @@ from flows.common import (
     SESSION_HOOKS,
     closes_db_connections,
     retry_on_transient_errors,
+    session_for_this_run,
 )
 from flows.exchange import validate_catalog
 
@@ -16,20 +17,18 @@ from django.conf import settings  # noqa: E402 (flows.common set Django up)
 from prefect import flow, get_run_logger, task, unmapped  # noqa: E402
 from prefect.artifacts import create_progress_artifact, create_table_artifact, update_progress_artifact  # noqa: E402
 from prefect.cache_policies import NO_CACHE  # noqa: E402
-from prefect.runtime import flow_run  # noqa: E402
 from prefect.states import Cancelled  # noqa: E402
 from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
 
-from apps.integrations.exceptions import ChunkFailuresError, ExchangeDirectoryError  # noqa: E402
+from apps.integrations.exceptions import ChunkFailuresError  # noqa: E402
 from apps.integrations.models import ImportSession  # noqa: E402
 from apps.integrations.selectors import import_session_error_details, import_session_is_active  # noqa: E402
+from apps.integrations.services.preflight import exchange_images_dir  # noqa: E402
 from apps.integrations.services.sessions import (  # noqa: E402
     import_session_complete,
-    import_session_create,
     import_session_fail,
     import_session_note,
     import_session_record_chunk,
-    import_session_start,
     import_session_update_report,
 )
 from apps.products.selectors import product_active_id_batches  # noqa: E402
@@ -49,18 +48,7 @@ def check_directory(data_dir: str) -> str:
     """Make sure goods/import_files exists and is readable; return its absolute path.
 
     Also clears media's half-written leftovers of an interrupted earlier run."""
-    images_dir = (Path(data_dir) / "goods" / "import_files").resolve()
-    if not images_dir.is_dir():
-        raise ExchangeDirectoryError(
-            f"image directory {images_dir} does not exist: check ONEC_DATA_DIR / --data-dir "
-            "and that 1C finished the exchange (it writes goods/import_files/XX/)"
-        )
-    try:
-        next(iter(images_dir.iterdir()), None)
-    except PermissionError:
-        raise ExchangeDirectoryError(
-            f"image directory {images_dir} is not readable by this process: fix its permissions"
-        ) from None
+    images_dir = exchange_images_dir(data_dir=Path(data_dir))
     media_clear_incoming()
     return str(images_dir)
 
@@ -196,19 +184,17 @@ def import_images(
     """
     data_dir = str(data_dir or settings.ONEC_DATA_DIR)
     chunk_size = chunk_size or settings.ONEC_IMAGE_CHUNK_SIZE
-    if session_id is None:
-        session_id = import_session_create(
-            import_type=ImportSession.ImportType.IMAGES,
-            started_by=ImportSession.StartedBy.SCHEDULE,
-            parameters={
-                "data_dir": data_dir,
-                "validate_images": validate_images,
-                "chunk_size": chunk_size,
-                "dry_run": dry_run,
-                "mirror": mirror,
-            },
-        ).id
-    import_session_start(session_id=session_id, flow_run_id=flow_run.id)
+    session_id = session_for_this_run(
+        session_id=session_id,
+        import_type=ImportSession.ImportType.IMAGES,
+        parameters={
+            "data_dir": data_dir,
+            "validate_images": validate_images,
+            "chunk_size": chunk_size,
+            "dry_run": dry_run,
+            "mirror": mirror,
+        },
+    ).id
 
     validate_catalog(then="images")
     images_dir = check_directory(data_dir)

@@ -1,4 +1,4 @@
-"""Import type -> flow, for the CLI and the admin."""
+"""Import type -> flow, for the CLI, the admin page and prefect.yaml (one deployment each)."""
 from flows.catalog import import_catalog
 from flows.customers import import_customers
 from flows.images import import_images
@@ -12,3 +12,8 @@ FLOWS_BY_IMPORT_TYPE = {
     "customers": import_customers,
     "images": import_images,
 }
+
+
+def deployment_name(import_type: str) -> str:
+    """The prefect.yaml deployment of an import type: `<flow name>/<import type>`."""
+    return f"{FLOWS_BY_IMPORT_TYPE[import_type].name}/{import_type}"

@@ -12,6 +12,7 @@ import pytest
 from PIL import Image
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("DO_NOT_TRACK", "1")  # Prefect client telemetry
 
 SAMPLE_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "onec-sample"
 
@@ -35,7 +36,7 @@ class Exchange:
         self.root = root
         self.goods_dir = root / "goods"
         self.images_dir = self.goods_dir / "import_files"
-        self.images_dir.mkdir(parents=True)
+        self.images_dir.mkdir(parents=True, exist_ok=True)
         self._goods: list[str] = []
 
     def add_image(self, guid: str, file_guid: str | None = None, *, ext="jpg", data: bytes | None = None, color=None) -> str:

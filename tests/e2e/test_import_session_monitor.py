@@ -1,5 +1,6 @@
-"""The session list as an admin leaves it open: headless Chromium watches a real image
-import (Prefect flow, real files, the test database) move to 100% without a page reload.
+"""The session list as an admin leaves it open: headless Chromium starts an image import on
+the 1C import page of a running stack (Django, Prefect server, worker) and watches the
+session's progress bar move to 100% without a page reload.
 
 Chromium is Debian's (/usr/bin/chromium, installed by ./dev test); Playwright drives it.
 """
@@ -12,32 +13,26 @@ import pytest
 from django.db import connections
 
 from apps.integrations.models import ImportSession
-from tests.flows.helpers import RunningImport, add_products_with_photos, start_image_import_in_thread
+from tests.conftest import Exchange
+from tests.flows.helpers import add_products_with_photos
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.usefixtures("prefect_server"),
-]
+pytestmark = [pytest.mark.e2e, pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-# Enough products, in small chunks run one at a time, that the import takes several
-# poll intervals: the bar must be seen between 0 and 100%.
+# Enough products that the worker's import (chunks of 3, one at a time: see the stack's
+# settings) takes several poll intervals: the bar must be seen between 0 and 100%.
 PRODUCTS = 240
-CHUNK_SIZE = 3
 PASSWORD = "monitor-test-password"
 
 
-def start_image_import(page, *, user, data_dir: Path) -> RunningImport:
-    """Start an image import as `user` would from the admin.
-
-    The 1C import page (admin-triggered deployment runs) replaces this step with: open
-    /admin/integrations/import_1c/, choose images, submit, read the new session's id.
-    Until then the flow runs in a thread of this process against the same database and
-    Prefect server, with the session the admin page would create.
-    """
-    return start_image_import_in_thread(user=user, data_dir=data_dir, chunk_size=CHUNK_SIZE)
+def start_image_import(page, stack) -> int:
+    """Start an image import on the 1C import page, as an admin does; return its session id."""
+    page.goto(f"{stack.django_url}/admin/integrations/import_1c/")
+    page.check('input[name="import_type"][value="images"]')
+    page.click('input[type="submit"]')
+    page.wait_for_url(f"{stack.django_url}/admin/integrations/importsession/")
+    return ImportSession.objects.get(import_type="images", started_by="admin").pk
 
 
 @pytest.fixture
@@ -62,40 +57,40 @@ def browser(monkeypatch):
 
 
 @pytest.fixture
-def catalog_with_photos(exchange, media_root) -> Path:
-    return add_products_with_photos(exchange, count=PRODUCTS)
+def catalog_with_photos(stack) -> Path:
+    """PRODUCTS products with a photo each, in the stack's exchange directory."""
+    return add_products_with_photos(Exchange(stack.data_dir), count=PRODUCTS)
 
 
-def _log_in(page, live_server, user) -> None:
-    page.goto(f"{live_server.url}/admin/login/")
+def _log_in(page, base_url, user) -> None:
+    page.goto(f"{base_url}/admin/login/")
     page.fill("#id_username", user.get_username())
     page.fill("#id_password", PASSWORD)
     page.click("input[type=submit]")
-    page.wait_for_url(f"{live_server.url}/admin/")
+    page.wait_for_url(f"{base_url}/admin/")
 
 
 def test_list_page_follows_a_running_image_import_to_completion(
-    browser, live_server, django_user_model, catalog_with_photos
+    browser, stack, django_user_model, catalog_with_photos
 ):
     admin = django_user_model.objects.create_superuser("admin", "admin@example.com", PASSWORD)
     page = browser.new_page(viewport={"width": 1920, "height": 720})
     polls: list[str] = []
     page.on("request", lambda request: "/integrations/importsession/active/" in request.url and polls.append(request.url))
-    _log_in(page, live_server, admin)
+    _log_in(page, stack.django_url, admin)
     page.evaluate("localStorage.setItem('django.admin.navSidebarIsOpen', 'false')")  # room for every column
 
-    running = start_image_import(page, user=admin, data_dir=catalog_with_photos)
-    page.goto(f"{live_server.url}/admin/integrations/importsession/")
+    session_id = start_image_import(page, stack)  # lands on the session list
     page.evaluate("window.__loadedOnce = true")  # gone if the page ever reloads
-    bar = page.locator(f'[data-import-session="{running.session_id}"][data-field="progress"]')
-    badge = page.locator(f'[data-import-session="{running.session_id}"][data-field="status"]')
+    bar = page.locator(f'[data-import-session="{session_id}"][data-field="progress"]')
+    badge = page.locator(f'[data-import-session="{session_id}"][data-field="status"]')
 
     seen: list[int] = []
     running_screenshot = ARTIFACTS / "import-sessions-running.png"
     running_screenshot.unlink(missing_ok=True)
     deadline = time.monotonic() + 180  # a guard against hanging, not a measurement
     while (status := badge.get_attribute("data-status")) in ("pending", "in_progress"):
-        assert time.monotonic() < deadline, f"session #{running.session_id} still {status}; the bar showed {seen}"
+        assert time.monotonic() < deadline, f"session #{session_id} still {status}; the bar showed {seen}\n{stack.logs()}"
         percent = int(bar.get_attribute("aria-valuenow"))
         if not seen or seen[-1] != percent:
             seen.append(percent)
@@ -103,17 +98,16 @@ def test_list_page_follows_a_running_image_import_to_completion(
                 ARTIFACTS.mkdir(exist_ok=True)
                 page.screenshot(path=str(running_screenshot), full_page=True)
         page.wait_for_timeout(200)
-    running.wait()
 
     assert any(0 < percent < 100 for percent in seen), f"the bar never showed progress between 0 and 100%: {seen}"
     assert seen == sorted(seen), f"the bar went backwards: {seen}"
     assert badge.get_attribute("data-status") == "completed" and badge.inner_text() == "Завершён"
     assert bar.get_attribute("aria-valuenow") == "100"
     assert bar.inner_text() == f"{PRODUCTS} / {PRODUCTS} товаров · 100%"
-    copied = page.locator(f'[data-import-session="{running.session_id}"][data-field="copied"]')
+    copied = page.locator(f'[data-import-session="{session_id}"][data-field="copied"]')
     assert copied.inner_text() == str(PRODUCTS)
-    flow_run_id = ImportSession.objects.get(pk=running.session_id).flow_run_id
-    prefect_link = page.locator(f'[data-import-session="{running.session_id}"][data-field="prefect"] a')
+    flow_run_id = ImportSession.objects.get(pk=session_id).flow_run_id
+    prefect_link = page.locator(f'[data-import-session="{session_id}"][data-field="prefect"] a')
     assert prefect_link.get_attribute("href").endswith(f"/runs/flow-run/{flow_run_id}")
     assert page.evaluate("window.__loadedOnce") is True, "the page reloaded"
     ARTIFACTS.mkdir(exist_ok=True)
@@ -122,7 +116,7 @@ def test_list_page_follows_a_running_image_import_to_completion(
     page.wait_for_timeout(4500)  # two poll intervals and more
     assert len(polls) == polls_when_done, "the page kept polling after every import had ended"
 
-    page.click(f'a[href$="/importsession/{running.session_id}/change/"]')
+    page.click(f'a[href$="/importsession/{session_id}/change/"]')
     page.wait_for_selector(".import-session-counters")
     counters = page.locator(".import-session-counters")
     assert counters.locator(".import-counter--processed td").first.inner_text() == str(PRODUCTS)
@@ -130,7 +124,7 @@ def test_list_page_follows_a_running_image_import_to_completion(
     assert counters.locator(".import-counter--errors td").first.inner_text() == "0"
     assert "Нет." in page.locator(".import-session-file-errors").inner_text()
     page.screenshot(path=str(ARTIFACTS / "import-session-detail.png"), full_page=True)
-    session = ImportSession.objects.get(pk=running.session_id)
+    session = ImportSession.objects.get(pk=session_id)
     assert page.locator(f'a[href$="/runs/flow-run/{session.flow_run_id}"]').count() == 1
     assert (session.status, session.report_details["processed"], session.report_details["copied"]) == (
         "completed", PRODUCTS, PRODUCTS,

@@ -52,6 +52,17 @@ def viewer(client):
 
 
 @pytest.fixture
+def operator(client):
+    """A staff user who may watch sessions and start (so also cancel) imports."""
+    user = User.objects.create_user("operator", password="pw", is_staff=True)
+    user.user_permissions.add(
+        Permission.objects.get(codename="view_importsession"), Permission.objects.get(codename="start_import")
+    )
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
 def staff_without_permission(client):
     client.force_login(User.objects.create_user("clerk", password="pw", is_staff=True))
     return client
@@ -211,7 +222,7 @@ def test_prefect_link_comes_from_the_ui_url_or_the_api_url(viewer):
 # --- the detail page ---
 
 
-def test_detail_page_shows_counters_with_units_parameters_and_capped_file_errors(viewer, monkeypatch):
+def test_detail_page_shows_counters_with_units_parameters_and_capped_file_errors(operator, monkeypatch):
     monkeypatch.setattr(session_admin, "ERROR_DETAILS_LIMIT", 3)
     session = _session(total=20, processed=0)
     errors = [
@@ -224,7 +235,7 @@ def test_detail_page_shows_counters_with_units_parameters_and_capped_file_errors
         error_details=errors,
     )
 
-    page = viewer.get(reverse("admin:integrations_importsession_change", args=[session.pk])).content.decode()
+    page = operator.get(reverse("admin:integrations_importsession_change", args=[session.pk])).content.decode()
 
     assert "Товаров обработано" in page and "Файлов скопировано" in page and "Файлов пропущено: уже актуальны" in page
     assert page.count(">товары<") == 4 and page.count(">файлы<") == 4 and page.count(">записи галереи<") == 2
@@ -263,7 +274,7 @@ def test_detail_page_of_a_failed_session_shows_its_error_and_no_cancel(viewer):
 # --- cancel (no Prefect API configured: the run lives in a terminal's embedded server) ---
 
 
-def test_cancel_ends_the_session_cancelled_and_says_who(viewer):
+def test_cancel_ends_the_session_cancelled_and_says_who(operator):
     session = _session(total=10, processed=0)
     ImportSession.objects.filter(pk=session.pk).update(flow_run_id=uuid.uuid4())
     import_session_record_chunk(
@@ -271,11 +282,11 @@ def test_cancel_ends_the_session_cancelled_and_says_who(viewer):
     )
 
     with temporary_settings(restore_defaults={PREFECT_API_URL}):
-        response = viewer.post(_cancel_url(session), follow=True)
+        response = operator.post(_cancel_url(session), follow=True)
 
     session.refresh_from_db()
     assert session.status == Status.CANCELLED and session.finished_at and session.running_slot is None
-    assert session.error_message.startswith("cancelled by viewer in the admin")
+    assert session.error_message.startswith("cancelled by operator in the admin")
     assert "stop it with Ctrl-C" in session.error_message
     assert f"Сессия #{session.pk} отменена" in response.content.decode()
     assert session.chunks.get().counters == {"processed": 3, "copied": 5}  # what was imported is kept
@@ -290,22 +301,22 @@ def test_cancel_needs_post(viewer):
     assert session.status == Status.IN_PROGRESS
 
 
-def test_cancel_of_a_finished_session_changes_nothing_and_says_why(viewer):
+def test_cancel_of_a_finished_session_changes_nothing_and_says_why(operator):
     session = _session(status=Status.COMPLETED, total=1, processed=1)
 
-    response = viewer.post(_cancel_url(session), follow=True)
+    response = operator.post(_cancel_url(session), follow=True)
 
     session.refresh_from_db()
     assert session.status == Status.COMPLETED and session.error_message == ""
     assert "only pending or running imports can be cancelled" in response.content.decode()
 
 
-def test_cancel_action_cancels_only_the_active_sessions_selected(viewer):
+def test_cancel_action_cancels_only_the_active_sessions_selected(operator):
     done = _session(status=Status.COMPLETED, total=1, processed=1)
     pending = _session(status=Status.PENDING)
 
     with temporary_settings(restore_defaults={PREFECT_API_URL}):
-        viewer.post(LIST_URL, {"action": "cancel_selected", "_selected_action": [done.pk, pending.pk]})
+        operator.post(LIST_URL, {"action": "cancel_selected", "_selected_action": [done.pk, pending.pk]})
 
     done.refresh_from_db()
     pending.refresh_from_db()
@@ -316,7 +327,9 @@ def test_cancel_button_posts_with_the_csrf_token_of_the_page():
     from django.test import Client
 
     user = User.objects.create_user("guard", password="pw", is_staff=True)
-    user.user_permissions.add(Permission.objects.get(codename="view_importsession"))
+    user.user_permissions.add(
+        Permission.objects.get(codename="view_importsession"), Permission.objects.get(codename="start_import")
+    )
     browser = Client(enforce_csrf_checks=True)
     browser.force_login(user)
     session = _session(total=10, processed=1)
@@ -331,3 +344,12 @@ def test_cancel_button_posts_with_the_csrf_token_of_the_page():
     assert response.status_code == 302
     session.refresh_from_db()
     assert session.status == Status.CANCELLED
+
+
+def test_a_viewer_without_the_import_permission_cannot_cancel(viewer):
+    session = _session(total=10, processed=1)
+    page = viewer.get(reverse("admin:integrations_importsession_change", args=[session.pk])).content.decode()
+    assert _cancel_url(session) not in page
+    assert viewer.post(_cancel_url(session)).status_code == 403
+    session.refresh_from_db()
+    assert session.status == "in_progress"

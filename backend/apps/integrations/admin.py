@@ -19,6 +19,7 @@ from .models import ImportSession
 from .prefect_ui import flow_run_ui_url
 from .selectors import import_session_error_details
 from .services.cancellation import import_run_cancel
+from .services.reconcile import import_sessions_reconcile
 
 POLL_INTERVAL_MS = 2000
 ERROR_DETAILS_LIMIT = 100
@@ -205,8 +206,8 @@ class ImportSessionAdmin(admin.ModelAdmin):
         css = {"all": ["integrations/import_session_monitor.css"]}
         js = ["integrations/import_session_monitor.js"]
 
-    # --- permissions: viewing only; cancelling needs the same (the dedicated import
-    # permission replaces it when the import page lands) ---
+    # --- permissions: sessions are read-only; cancelling needs the permission that starts
+    # imports ---
 
     def has_add_permission(self, request):
         return False
@@ -218,7 +219,7 @@ class ImportSessionAdmin(admin.ModelAdmin):
         return False
 
     def has_cancel_permission(self, request, obj=None):
-        return self.has_view_permission(request, obj)
+        return request.user.is_staff and request.user.has_perm(f"{ImportSession._meta.app_label}.start_import")
 
     # --- list columns ---
 
@@ -277,12 +278,14 @@ class ImportSessionAdmin(admin.ModelAdmin):
         )
 
     def changelist_view(self, request, extra_context=None):
+        import_sessions_reconcile()  # a run Prefect ended without our code must not show as running
         extra_context = {**(extra_context or {}), **self._monitor_context()}
         return super().changelist_view(request, extra_context)
 
     # --- detail page ---
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
+        import_sessions_reconcile()
         session = self.get_object(request, object_id)
         extra_context = dict(extra_context or {})
         if session is not None:

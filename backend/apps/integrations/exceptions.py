@@ -36,9 +36,22 @@ class IllegalTransitionError(Exception):
     pass
 
 
+class ImportRefusedError(ImportRunError):
+    """A scheduled run found another import running; its session records why."""
+
+
 class ImportNotActiveError(Exception):
     """Cancel was asked for a session that has already ended."""
 
 
 class PrefectUnavailableError(Exception):
-    """Prefect's API could not be reached or refused a state change."""
+    """Prefect's API cannot be used from this process: not configured, not reachable, not
+    deployed, or it refused a state change."""
+
+
+class ImportNotStartedError(Exception):
+    """An import could not be started; `problems` are the reasons, each one actionable."""
+
+    def __init__(self, problems: list[Exception]):
+        self.problems = problems
+        super().__init__("; ".join(str(problem) for problem in problems))

@@ -58,6 +58,7 @@ class ImportSession(models.Model):
         verbose_name = "сессия импорта"
         verbose_name_plural = "сессии импорта"
         ordering = ["-created_at", "-id"]
+        permissions = [("start_import", "Может запускать импорт из 1С")]
 
     def __str__(self):
         return f"{self.get_import_type_display()} #{self.pk} ({self.get_status_display()})"

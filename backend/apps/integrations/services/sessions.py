@@ -52,6 +52,37 @@ def import_session_create(
     raise AssertionError("unreachable")
 
 
+def import_session_refuse(
+    *,
+    import_type: str,
+    started_by: str,
+    reason: str,
+    parameters: dict[str, Any] | None = None,
+    flow_run_id: uuid.UUID | None = None,
+) -> ImportSession:
+    """Record a run that was refused before it began (another import was running)."""
+    now = timezone.now()
+    session = ImportSession.objects.create(
+        import_type=import_type,
+        started_by=started_by,
+        parameters=parameters or {},
+        status=Status.FAILED,
+        running_slot=None,
+        started_at=now,
+        finished_at=now,
+        error_message=reason,
+        flow_run_id=flow_run_id,
+    )
+    logger.info("import session #%s refused: %s", session.pk, reason)
+    return session
+
+
+def import_session_attach_flow_run(*, session_id: int, flow_run_id: uuid.UUID) -> ImportSession:
+    """Remember the Prefect flow run that will carry out a pending session."""
+    ImportSession.objects.filter(pk=session_id).update(flow_run_id=flow_run_id)
+    return ImportSession.objects.get(pk=session_id)
+
+
 def import_session_start(*, session_id: int, flow_run_id: uuid.UUID | None = None) -> ImportSession:
     """Mark the session running in this process (recorded, so a kill can be detected)."""
     fields: dict[str, Any] = {"started_at": timezone.now(), "runner": _this_process()}

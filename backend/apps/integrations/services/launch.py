@@ -1,0 +1,77 @@
+"""Start an import as a Prefect deployment run: the admin page's one action."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from django.conf import settings
+
+from ..exceptions import ImportAlreadyRunningError, ImportNotStartedError, PrefectUnavailableError
+from ..models import ImportSession
+from ..selectors import import_session_active
+from .preflight import import_preflight_problems
+from .prefect_runs import prefect_api_check, prefect_deployment_id, prefect_deployment_run_create
+from .reconcile import import_sessions_reconcile
+from .sessions import import_session_attach_flow_run, import_session_create, import_session_fail
+
+logger = logging.getLogger(__name__)
+
+
+def import_launch_problems(*, import_type: str, data_dir: Path) -> list[Exception]:
+    """Every reason starting this import now would fail: the exchange's rules, another
+    import running, Prefect unreachable or not deployed. Empty when it can start."""
+    from flows.registry import deployment_name
+
+    problems: list[Exception] = list(import_preflight_problems(import_type=import_type, data_dir=data_dir))
+    try:
+        prefect_api_check()
+        import_sessions_reconcile()
+        prefect_deployment_id(name=deployment_name(import_type))
+    except PrefectUnavailableError as exc:
+        problems.append(exc)
+    if active := import_session_active():
+        problems.append(ImportAlreadyRunningError(active))
+    return problems
+
+
+def import_session_launch(
+    *, import_type: str, user, validate_images: bool = False, dry_run: bool = False, mirror: bool = False
+) -> ImportSession:
+    """Create the pending session and trigger its deployment run, as one step.
+
+    The database lets only one session hold the running slot, so of two simultaneous
+    launches one gets ImportNotStartedError. The run is created with an idempotency key
+    derived from the session, so a retried API call cannot start a second run. If the
+    trigger fails the session ends `failed` with the reason; it never stays pending.
+    """
+    from flows.registry import deployment_name
+
+    data_dir = Path(settings.ONEC_DATA_DIR)
+    problems = import_launch_problems(import_type=import_type, data_dir=data_dir)
+    if problems:
+        raise ImportNotStartedError(problems)
+
+    parameters = {"data_dir": str(data_dir)}
+    if import_type == ImportSession.ImportType.IMAGES:
+        parameters.update(validate_images=validate_images, dry_run=dry_run, mirror=mirror)
+    try:
+        session = import_session_create(
+            import_type=import_type, started_by=ImportSession.StartedBy.ADMIN, user=user, parameters=parameters
+        )
+    except ImportAlreadyRunningError as exc:
+        raise ImportNotStartedError([exc]) from None
+
+    name = deployment_name(import_type)
+    try:
+        flow_run_id = prefect_deployment_run_create(
+            deployment_id=prefect_deployment_id(name=name),
+            parameters={**parameters, "session_id": session.pk},
+            idempotency_key=f"import-session-{session.pk}",
+        )
+    except Exception as exc:  # whatever went wrong, the session must not stay pending
+        reason = f"could not start Prefect deployment {name!r}: {type(exc).__name__}: {exc}"
+        import_session_fail(session_id=session.pk, error_message=reason)
+        logger.warning("import session #%s: %s", session.pk, reason)
+        raise ImportNotStartedError([PrefectUnavailableError(reason)]) from exc
+    logger.info("import session #%s: Prefect flow run %s", session.pk, flow_run_id)
+    return import_session_attach_flow_run(session_id=session.pk, flow_run_id=flow_run_id)

@@ -1,0 +1,83 @@
+"""The Django side's only conversation with the Prefect API: deployments and flow runs.
+
+Django never starts an embedded Prefect server: without PREFECT_API_URL these functions
+refuse with a message saying what to set.
+"""
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from prefect.client.orchestration import SyncPrefectClient, get_client
+from prefect.client.schemas.objects import FlowRun
+from prefect.exceptions import ObjectNotFound
+from prefect.settings import get_current_settings
+
+from ..exceptions import PrefectUnavailableError
+
+# Page loads call into Prefect: a server that does not answer must not hang them.
+REQUEST_TIMEOUT_SECONDS = 10
+
+
+def prefect_api_url() -> str:
+    url = get_current_settings().api.url
+    if not url:
+        raise PrefectUnavailableError(
+            "PREFECT_API_URL is not set for the Django process: start everything with ./dev stack, "
+            "or set PREFECT_API_URL to the Prefect server's API (e.g. http://127.0.0.1:4200/api)"
+        )
+    return url
+
+
+def prefect_ui_url() -> str | None:
+    return get_current_settings().ui_url
+
+
+def prefect_client() -> SyncPrefectClient:
+    """A client of the configured server (never an embedded one); use it as a context manager."""
+    prefect_api_url()
+    return get_client(sync_client=True, httpx_settings={"timeout": REQUEST_TIMEOUT_SECONDS})
+
+
+def prefect_api_check() -> None:
+    """Refuse when the Prefect API does not answer."""
+    url = prefect_api_url()
+    with prefect_client() as client:
+        problem = client.api_healthcheck()
+    if problem is not None:
+        raise PrefectUnavailableError(
+            f"the Prefect API at {url} is not reachable ({type(problem).__name__}: {problem}): "
+            "start the Prefect server (./dev stack) or fix PREFECT_API_URL"
+        )
+
+
+def prefect_deployment_id(*, name: str) -> uuid.UUID:
+    """The id of a deployment `<flow>/<deployment>`; refuse if it was never deployed."""
+    with prefect_client() as client:
+        try:
+            return client.read_deployment_by_name(name).id
+        except ObjectNotFound:
+            raise PrefectUnavailableError(
+                f"Prefect deployment {name!r} does not exist on {prefect_api_url()}: "
+                "run `prefect --no-prompt deploy --all` from the repository root (./dev stack does it)"
+            ) from None
+
+
+def prefect_deployment_run_create(
+    *, deployment_id: uuid.UUID, parameters: dict[str, Any], idempotency_key: str
+) -> uuid.UUID:
+    """Schedule a run of a deployment now; the same key never creates a second run."""
+    with prefect_client() as client:
+        flow_run = client.create_flow_run_from_deployment(
+            deployment_id, parameters=parameters, idempotency_key=idempotency_key
+        )
+    return flow_run.id
+
+
+def prefect_flow_run_read(*, flow_run_id: uuid.UUID) -> FlowRun | None:
+    """The flow run, or None when the server has no such run."""
+    with prefect_client() as client:
+        try:
+            return client.read_flow_run(flow_run_id)
+        except ObjectNotFound:
+            return None

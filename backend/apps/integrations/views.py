@@ -1,0 +1,102 @@
+"""The 1C import page of the admin (/admin/integrations/import_1c/)."""
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html
+from django.views.decorators.http import require_http_methods
+
+from apps.products.selectors import product_active_count
+
+from .exceptions import ImportAlreadyRunningError, ImportNotStartedError
+from .forms import ImportStartForm
+from .import_types import IMPORT_TYPES
+from .models import ImportSession
+from .selectors import import_session_active
+from .services.launch import import_session_launch
+from .services.prefect_runs import prefect_ui_url
+
+START_PERMISSION = "integrations.start_import"
+
+
+@require_http_methods(["GET", "POST"])
+def import_1c_view(request):
+    """GET shows the choice (and what would stop it); POST starts the chosen import."""
+    if not request.user.has_perm(START_PERMISSION):
+        raise PermissionDenied
+    from flows.registry import FLOWS_BY_IMPORT_TYPE
+
+    available_types = set(FLOWS_BY_IMPORT_TYPE)
+    form = ImportStartForm(
+        request.POST if request.method == "POST" else None,
+        initial={"import_type": ImportSession.ImportType.IMAGES},
+        available_types=available_types,
+    )
+    problems = []
+    if form.is_bound and form.is_valid():
+        try:
+            session = import_session_launch(
+                import_type=form.cleaned_data["import_type"],
+                user=request.user,
+                **{option: form.cleaned_data[option] for option in form.IMAGE_OPTIONS},
+            )
+        except ImportNotStartedError as exc:
+            problems = [_problem_html(problem) for problem in exc.problems]
+        else:
+            messages.success(request, _started_message(session))
+            can_watch = request.user.has_perm("integrations.view_importsession")
+            return redirect(_session_admin_url() if can_watch else request.path)
+
+    selected = form["import_type"].value()
+    has_products = product_active_count() > 0
+    active_session = import_session_active()
+    context = {
+        **admin.site.each_context(request),
+        "title": "Импорт из 1С",
+        "form": form,
+        "problems": problems,
+        "import_types": [
+            {
+                "info": info,
+                "available": info.import_type in available_types,
+                "selected": info.import_type == selected,
+                "needs_catalog_warning": info.requires_catalog and not has_products,
+            }
+            for info in IMPORT_TYPES
+        ],
+        "data_dir": settings.ONEC_DATA_DIR,
+        "active_session": active_session,
+        "active_session_url": active_session and _session_admin_url(active_session),
+        "prefect_ui_url": prefect_ui_url(),
+    }
+    return TemplateResponse(request, "admin/integrations/import_1c.html", context)
+
+
+def _session_admin_url(session: ImportSession | None = None) -> str:
+    """The session's page, or the session list, in ImportSessionAdmin."""
+    if session is None:
+        return reverse("admin:integrations_importsession_changelist")
+    return reverse("admin:integrations_importsession_change", args=[session.pk])
+
+
+def _problem_html(problem: Exception) -> str:
+    if isinstance(problem, ImportAlreadyRunningError) and problem.active_session:
+        session = problem.active_session
+        return format_html('{} <a href="{}">Открыть сессию #{}</a>', problem, _session_admin_url(session), session.pk)
+    return format_html("{}", problem)
+
+
+def _started_message(session: ImportSession) -> str:
+    ui_url = prefect_ui_url()
+    if ui_url:
+        return format_html(
+            'Импорт «{}» запущен: сессия #{}, <a href="{}">запуск в Prefect</a>.',
+            session.get_import_type_display(),
+            session.pk,
+            f"{ui_url}/runs/flow-run/{session.flow_run_id}",
+        )
+    return f"Импорт «{session.get_import_type_display()}» запущен: сессия #{session.pk}."

@@ -1,0 +1,49 @@
+"""The project's admin site: Django's, plus the 1C import page at /admin/integrations/import_1c/."""
+from django.apps import apps
+from django.contrib import admin
+from django.urls import path, reverse
+
+IMPORT_1C_PERMISSION = "integrations.start_import"
+
+
+class ShopAdminSite(admin.AdminSite):
+    def get_urls(self):
+        from apps.integrations.views import import_1c_view
+
+        return [
+            path(
+                "integrations/import_1c/",
+                self.admin_view(import_1c_view),
+                name="integrations_importsession_import_1c",
+            ),
+            *super().get_urls(),
+        ]
+
+    def get_app_list(self, request, app_label=None):
+        """Show the import page in the «Интеграция с 1С» section to those who may use it."""
+        app_list = super().get_app_list(request, app_label)
+        if app_label not in (None, "integrations") or not request.user.has_perm(IMPORT_1C_PERMISSION):
+            return app_list
+        page_url = reverse(f"{self.name}:integrations_importsession_import_1c")
+        section = next((app for app in app_list if app["app_label"] == "integrations"), None)
+        if section is None:
+            section = {
+                "name": apps.get_app_config("integrations").verbose_name,
+                "app_label": "integrations",
+                "app_url": page_url,
+                "has_module_perms": True,
+                "models": [],
+            }
+            app_list = sorted([*app_list, section], key=lambda app: app["name"].lower())
+        section["models"].insert(
+            0,
+            {
+                "name": "Запуск импорта из 1С",
+                "object_name": "Import1C",
+                "admin_url": page_url,
+                "add_url": None,
+                "view_only": True,
+                "perms": {"view": True},
+            },
+        )
+        return app_list

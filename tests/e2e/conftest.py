@@ -1,0 +1,120 @@
+"""The whole stack as subprocesses, as `./dev stack` runs it: `prefect server start`, a work
+pool with `prefect deploy --all`, a process worker and Django's server, on free ports with a
+temporary PREFECT_HOME and MEDIA_ROOT, sharing the test database. One stack serves every
+end-to-end test."""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+from tests.conftest import SAMPLE_DIR
+
+REPO_DIR = Path(__file__).resolve().parents[2]
+PREFECT = [sys.executable, "-m", "prefect"]
+STARTUP_SECONDS = 90
+RUN_SECONDS = 180
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Stack:
+    """The processes and directories of one Prefect server + worker + Django server."""
+
+    def __init__(self, root: Path, database_url: str):
+        self.root = root
+        self.api_url = f"http://127.0.0.1:{_free_port()}/api"
+        self.django_url = f"http://127.0.0.1:{_free_port()}"
+        self.data_dir = root / "import_1c"
+        self.media_root = root / "media"
+        self.processes: list[tuple[subprocess.Popen, Path]] = []
+        self.env = {
+            **os.environ,
+            "PREFECT_HOME": str(root / "prefect"),
+            "PREFECT_API_URL": self.api_url,
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+            "PREFECT_SERVER_EPHEMERAL_ENABLED": "false",
+            "PREFECT_WORKER_QUERY_SECONDS": "1",
+            "DATABASE_URL": database_url,
+            "MEDIA_ROOT": str(self.media_root),
+            "ONEC_DATA_DIR": str(self.data_dir),
+            # Small chunks one at a time: an import of a few hundred products lasts long
+            # enough for a browser to watch its progress bar move.
+            "ONEC_IMAGE_CHUNK_SIZE": "3",
+            "ONEC_IMPORT_MAX_WORKERS": "1",
+        }
+
+    def start(self, name: str, *command: str) -> None:
+        log = self.root / f"{name}.log"
+        process = subprocess.Popen(
+            list(command), cwd=REPO_DIR, env=self.env, stdout=log.open("w"), stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: stopping it stops the flow runs it spawned
+        )
+        self.processes.append((process, log))
+
+    def run(self, *args: str) -> None:
+        result = subprocess.run([*PREFECT, *args], cwd=REPO_DIR, env=self.env, capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, f"prefect {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
+
+    def wait_until_up(self, url: str) -> None:
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(url, timeout=2)
+                return
+            except OSError:
+                assert all(p.poll() is None for p, _ in self.processes), f"a stack process exited:\n{self.logs()}"
+                time.sleep(0.5)
+        pytest.fail(f"{url} not up after {STARTUP_SECONDS} s:\n{self.logs()}")
+
+    def logs(self) -> str:
+        return "\n".join(f"--- {log.name}\n{log.read_text()[-4000:]}" for _, log in self.processes)
+
+    def stop(self) -> None:
+        for process, _ in reversed(self.processes):  # the worker before the server it reports to
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+                try:
+                    process.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    os.killpg(process.pid, signal.SIGKILL)
+                    process.wait()
+
+
+@pytest.fixture(scope="package")
+def stack(tmp_path_factory, django_db_setup, django_db_blocker):
+    """Server, work pool, `prefect deploy --all`, a worker and Django, on the test database."""
+    if not (SAMPLE_DIR / "goods" / "goods.xml").is_file():
+        pytest.skip(f"the real 1C sample is not at {SAMPLE_DIR}")
+    db = connection.settings_dict
+    if not db["ENGINE"].endswith("postgresql"):
+        pytest.skip("the stack's processes share the test database: run with PostgreSQL (./dev test)")
+    database_url = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+    stack = Stack(tmp_path_factory.mktemp("stack"), database_url)
+    shutil.copytree(SAMPLE_DIR, stack.data_dir)
+    try:
+        stack.start("server", *PREFECT, "server", "start", "--host", "127.0.0.1",
+                    "--port", stack.api_url.split(":")[2].split("/")[0])
+        stack.wait_until_up(f"{stack.api_url}/health")
+        stack.run("work-pool", "create", "onec-imports", "--type", "process")
+        stack.run("--no-prompt", "deploy", "--all")
+        stack.start("worker", *PREFECT, "worker", "start", "--pool", "onec-imports", "--type", "process")
+        stack.start("django", sys.executable, "backend/manage.py", "runserver", "--noreload",
+                    stack.django_url.removeprefix("http://"))
+        stack.wait_until_up(f"{stack.django_url}/admin/login/")
+        yield stack
+    finally:
+        stack.stop()
