@@ -93,11 +93,11 @@ MEDIA_ROOT = _path_from_env("MEDIA_ROOT", str(VAR_DIR / "media"))
 
 # The 1C exchange directory (CommerceML): goods/*.xml and goods/import_files/XX/*.
 ONEC_DATA_DIR = _path_from_env("ONEC_DATA_DIR", "data/import_1c")
-# Products per image-import task; each chunk is one retryable Prefect task run. A task run
-# costs Prefect ~30 ms (and its server a few event writes); 1000 products (~0.3 s when
-# nothing changed, a few seconds cold) keep that under 10% while 10,000 products still make
-# 10 chunks to share among the workers (see bench/RESULTS.md).
-ONEC_IMAGE_CHUNK_SIZE = int(os.environ.get("ONEC_IMAGE_CHUNK_SIZE", "1000"))
+# Products per image-import task; each chunk is one retryable Prefect task run. 100 is
+# the product's fixed default (a failed chunk redoes little, progress moves often); a
+# task run costs Prefect ~30 ms, so shops of 10,000+ products may set 1000 (see
+# bench/RESULTS.md for both).
+ONEC_IMAGE_CHUNK_SIZE = int(os.environ.get("ONEC_IMAGE_CHUNK_SIZE", "100"))
 # Chunk tasks running at once. Copying is I/O bound, so a little above the core count.
 ONEC_IMPORT_MAX_WORKERS = int(os.environ.get("ONEC_IMPORT_MAX_WORKERS", str(min(8, (os.cpu_count() or 1) * 2))))
 # Pillow refuses images above this many pixels (decompression bombs) when validating.
