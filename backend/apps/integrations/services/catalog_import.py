@@ -18,6 +18,7 @@ from .exchange import (
     offer_targets,
     onec_id_map,
     record_batches,
+    upsert_by_onec_id,
 )
 
 logger = logging.getLogger(__name__)
@@ -34,17 +35,16 @@ def catalog_import_groups_file(*, path: Path, sync_mark: datetime) -> FileImport
 
 
 def _upsert_groups(groups: list[GroupItem], sync_mark: datetime, result: FileImportResult) -> None:
-    existing = set(onec_id_map(Category, (g.onec_id for g in groups)))
-    Category.objects.bulk_create(
+    upsert_by_onec_id(
+        Category,
         [
             Category(onec_id=g.onec_id, name=fit(Category, "name", g.name), is_active=not g.is_deleted, synced_at=sync_mark)
             for g in groups
         ],
-        update_conflicts=True,
-        unique_fields=["onec_id"],
-        update_fields=["name", "is_active", "synced_at", "updated_at"],
+        update_fields=["name", "is_active", "synced_at"],
+        result=result,
+        prefix="groups_",
     )
-    result.count_written(prefix="groups_", keys=[g.onec_id for g in groups], existing=existing)
     result.counters["groups_deactivated"] += sum(g.is_deleted for g in groups)
     ids = onec_id_map(Category, [g.onec_id for g in groups] + [g.parent_id for g in groups if g.parent_id])
     # a group's parent encloses it in the XML, so it was written in this batch or an earlier one

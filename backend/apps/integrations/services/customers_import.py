@@ -10,7 +10,7 @@ from django.db import transaction
 from apps.customers.models import Counterparty
 
 from ..commerceml import COUNTERPARTIES, CounterpartyItem, ExchangeFile
-from .exchange import FileImportResult, deactivate_absent, fit, onec_id_map, record_batches
+from .exchange import FileImportResult, deactivate_absent, fit, record_batches, upsert_by_onec_id
 
 logger = logging.getLogger(__name__)
 
@@ -25,7 +25,6 @@ def customers_import_counterparties_file(*, path: Path, sync_mark: datetime) -> 
 
 
 def _upsert_counterparties(items: list[CounterpartyItem], sync_mark: datetime, result: FileImportResult) -> None:
-    existing = set(onec_id_map(Counterparty, (item.onec_id for item in items)))
     rows = []
     for item in items:
         codes = {}
@@ -49,13 +48,13 @@ def _upsert_counterparties(items: list[CounterpartyItem], sync_mark: datetime, r
                 **codes,
             )
         )
-    Counterparty.objects.bulk_create(
+    upsert_by_onec_id(
+        Counterparty,
         rows,
-        update_conflicts=True,
-        unique_fields=["onec_id"],
-        update_fields=["name", "full_name", "inn", "kpp", "role", "is_active", "synced_at", "updated_at"],
+        update_fields=["name", "full_name", "inn", "kpp", "role", "is_active", "synced_at"],
+        result=result,
+        prefix="",
     )
-    result.count_written(prefix="", keys=[item.onec_id for item in items], existing=existing)
     result.counters["deactivated"] += sum(item.is_deleted for item in items)
 
 

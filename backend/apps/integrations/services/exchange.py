@@ -83,6 +83,18 @@ def onec_id_map(model: type[models.Model], onec_ids) -> dict[str, int]:
     return dict(model.objects.filter(onec_id__in=set(onec_ids)).values_list("onec_id", "id"))
 
 
+def upsert_by_onec_id(
+    model: type[models.Model], rows: list[models.Model], *, update_fields: list[str], result: "FileImportResult", prefix: str
+) -> None:
+    """Create or update `rows` by onec_id in one statement; count created and updated."""
+    keys = [row.onec_id for row in rows]
+    existing = set(onec_id_map(model, keys))
+    model.objects.bulk_create(
+        rows, update_conflicts=True, unique_fields=["onec_id"], update_fields=[*update_fields, "updated_at"]
+    )
+    result.count_written(prefix=prefix, keys=keys, existing=existing)
+
+
 @dataclass(frozen=True)
 class OfferTarget:
     product_id: int

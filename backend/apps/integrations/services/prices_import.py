@@ -10,7 +10,15 @@ from django.db import transaction
 from apps.products.models import Price, PriceType
 
 from ..commerceml import OFFERS, PRICE_TYPES, ExchangeFile, OfferItem, PriceTypeItem
-from .exchange import FileImportResult, deactivate_absent, delete_absent, fit, offer_targets, onec_id_map, record_batches
+from .exchange import (
+    FileImportResult,
+    deactivate_absent,
+    delete_absent,
+    fit,
+    offer_targets,
+    record_batches,
+    upsert_by_onec_id,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -24,8 +32,8 @@ def prices_import_price_types_file(*, path: Path, sync_mark: datetime) -> FileIm
 
 
 def _upsert_price_types(items: list[PriceTypeItem], sync_mark: datetime, result: FileImportResult) -> None:
-    existing = set(onec_id_map(PriceType, (item.onec_id for item in items)))
-    PriceType.objects.bulk_create(
+    upsert_by_onec_id(
+        PriceType,
         [
             PriceType(
                 onec_id=item.onec_id, name=fit(PriceType, "name", item.name), currency=fit(PriceType, "currency", item.currency),
@@ -33,11 +41,10 @@ def _upsert_price_types(items: list[PriceTypeItem], sync_mark: datetime, result:
             )
             for item in items
         ],
-        update_conflicts=True,
-        unique_fields=["onec_id"],
-        update_fields=["name", "currency", "is_active", "synced_at", "updated_at"],
+        update_fields=["name", "currency", "is_active", "synced_at"],
+        result=result,
+        prefix="price_types_",
     )
-    result.count_written(prefix="price_types_", keys=[item.onec_id for item in items], existing=existing)
 
 
 def prices_import_prices_file(*, path: Path, sync_mark: datetime) -> FileImportResult:

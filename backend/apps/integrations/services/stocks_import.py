@@ -10,7 +10,16 @@ from django.db import transaction
 from apps.products.models import Stock, Warehouse
 
 from ..commerceml import OFFERS, WAREHOUSES, ExchangeFile, OfferItem, WarehouseItem
-from .exchange import FileImportResult, deactivate_absent, delete_absent, fit, offer_targets, onec_id_map, record_batches
+from .exchange import (
+    FileImportResult,
+    deactivate_absent,
+    delete_absent,
+    fit,
+    offer_targets,
+    onec_id_map,
+    record_batches,
+    upsert_by_onec_id,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -24,17 +33,16 @@ def stocks_import_warehouses_file(*, path: Path, sync_mark: datetime) -> FileImp
 
 
 def _upsert_warehouses(items: list[WarehouseItem], sync_mark: datetime, result: FileImportResult) -> None:
-    existing = set(onec_id_map(Warehouse, (item.onec_id for item in items)))
-    Warehouse.objects.bulk_create(
+    upsert_by_onec_id(
+        Warehouse,
         [
             Warehouse(onec_id=item.onec_id, name=fit(Warehouse, "name", item.name), is_active=not item.is_deleted, synced_at=sync_mark)
             for item in items
         ],
-        update_conflicts=True,
-        unique_fields=["onec_id"],
-        update_fields=["name", "is_active", "synced_at", "updated_at"],
+        update_fields=["name", "is_active", "synced_at"],
+        result=result,
+        prefix="warehouses_",
     )
-    result.count_written(prefix="warehouses_", keys=[item.onec_id for item in items], existing=existing)
 
 
 def stocks_import_rests_file(*, path: Path, sync_mark: datetime) -> FileImportResult:
