@@ -1,37 +1,29 @@
 """Catalog import: groups -> Category tree, goods -> Product, offers -> ProductVariant."""
 from __future__ import annotations
 
-import logging
 from datetime import datetime
 from pathlib import Path
 
-from django.db import transaction
-
 from apps.products.models import Category, Product, ProductVariant
 
-from ..commerceml import GOODS, GROUPS, OFFERS, BrandDictionary, ExchangeFile, GoodsItem, GroupItem, OfferItem
+from ..commerceml import GOODS, GROUPS, OFFERS, BrandDictionary, GoodsItem, GroupItem, OfferItem
 from .exchange import (
     FileImportResult,
     deactivate_absent,
     fit,
+    import_file_in_batches,
     link_offer_rows_to_variants,
     offer_targets,
     onec_id_map,
-    record_batches,
     upsert_by_onec_id,
 )
-
-logger = logging.getLogger(__name__)
 
 
 def catalog_import_groups_file(*, path: Path, sync_mark: datetime) -> FileImportResult:
     """Create or update the groups of one file and hang each under its parent."""
-    result = FileImportResult(path=str(path))
-    for groups in record_batches(ExchangeFile(path), GROUPS, result):
-        with transaction.atomic():
-            _upsert_groups(groups, sync_mark, result)
-    logger.info("groups %s: %s", path, dict(result.counters))
-    return result
+    return import_file_in_batches(
+        path=path, spec=GROUPS, write_batch=lambda groups, result: _upsert_groups(groups, sync_mark, result)
+    )
 
 
 def _upsert_groups(groups: list[GroupItem], sync_mark: datetime, result: FileImportResult) -> None:
@@ -55,13 +47,10 @@ def _upsert_groups(groups: list[GroupItem], sync_mark: datetime, result: FileImp
 def catalog_import_goods_file(*, path: Path, sync_mark: datetime, brands: dict | None = None) -> FileImportResult:
     """Create or update products by <Ид>, batch by batch; each batch is one transaction,
     so a product is written whole or not at all."""
-    result = FileImportResult(path=str(path))
     dictionary = BrandDictionary.from_dict(brands)
-    for goods in record_batches(ExchangeFile(path), GOODS, result):
-        with transaction.atomic():
-            _upsert_goods(goods, sync_mark, dictionary, result)
-    logger.info("goods %s: %s", path, dict(result.counters))
-    return result
+    return import_file_in_batches(
+        path=path, spec=GOODS, write_batch=lambda goods, result: _upsert_goods(goods, sync_mark, dictionary, result)
+    )
 
 
 def _upsert_goods(goods: list[GoodsItem], sync_mark: datetime, brands: BrandDictionary, result: FileImportResult) -> None:
@@ -106,12 +95,9 @@ def _upsert_goods(goods: list[GoodsItem], sync_mark: datetime, brands: BrandDict
 def catalog_import_offers_file(*, path: Path, sync_mark: datetime) -> FileImportResult:
     """Offers `goods#characteristic` become variants of their goods; an offer whose goods
     are not in the catalog is counted and reported."""
-    result = FileImportResult(path=str(path))
-    for offers in record_batches(ExchangeFile(path), OFFERS, result):
-        with transaction.atomic():
-            _upsert_variants(offers, sync_mark, result)
-    logger.info("offers %s: %s", path, dict(result.counters))
-    return result
+    return import_file_in_batches(
+        path=path, spec=OFFERS, write_batch=lambda offers, result: _upsert_variants(offers, sync_mark, result)
+    )
 
 
 def _upsert_variants(offers: list[OfferItem], sync_mark: datetime, result: FileImportResult) -> None:

@@ -1,27 +1,19 @@
 """Customers import: counterparties (contragents/) -> Counterparty."""
 from __future__ import annotations
 
-import logging
 from datetime import datetime
 from pathlib import Path
 
-from django.db import transaction
-
 from apps.customers.models import Counterparty
 
-from ..commerceml import COUNTERPARTIES, CounterpartyItem, ExchangeFile
-from .exchange import FileImportResult, deactivate_absent, fit, record_batches, upsert_by_onec_id
-
-logger = logging.getLogger(__name__)
+from ..commerceml import COUNTERPARTIES, CounterpartyItem
+from .exchange import FileImportResult, deactivate_absent, fit, import_file_in_batches, upsert_by_onec_id
 
 
 def customers_import_counterparties_file(*, path: Path, sync_mark: datetime) -> FileImportResult:
-    result = FileImportResult(path=str(path))
-    for items in record_batches(ExchangeFile(path), COUNTERPARTIES, result):
-        with transaction.atomic():
-            _upsert_counterparties(items, sync_mark, result)
-    logger.info("counterparties %s: %s", path, dict(result.counters))
-    return result
+    return import_file_in_batches(
+        path=path, spec=COUNTERPARTIES, write_batch=lambda items, result: _upsert_counterparties(items, sync_mark, result)
+    )
 
 
 def _upsert_counterparties(items: list[CounterpartyItem], sync_mark: datetime, result: FileImportResult) -> None:

@@ -2,18 +2,22 @@
 finding the goods behind offer ids, and the rule for rows a full exchange no longer has."""
 from __future__ import annotations
 
+import logging
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import islice
+from pathlib import Path
 
-from django.db import models
+from django.db import models, transaction
 from django.db.models import OuterRef, Subquery
 
 from apps.products.models import Price, Product, ProductVariant, Stock
 
 from ..commerceml import ExchangeFile, RecordSpec, SkippedElement, split_offer_id
+
+logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 500
 DETAILS_LIMIT = 200
@@ -55,6 +59,19 @@ class FileImportResult:
             "unknown_offer_ids": self.unknown_offer_ids,
             "full_exchange": self.full_exchange,
         }
+
+
+def import_file_in_batches(
+    *, path: Path, spec: RecordSpec, write_batch: Callable[[list, FileImportResult], None]
+) -> FileImportResult:
+    """Read one exchange file's records of `spec` and write them batch by batch, each batch
+    in one transaction, so a record is written whole or not at all."""
+    result = FileImportResult(path=str(path))
+    for batch in record_batches(ExchangeFile(path), spec, result):
+        with transaction.atomic():
+            write_batch(batch, result)
+    logger.info("%s: %s", path, dict(result.counters))
+    return result
 
 
 def record_batches(exchange: ExchangeFile, spec: RecordSpec, result: FileImportResult) -> Iterator[list]:

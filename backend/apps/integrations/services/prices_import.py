@@ -1,34 +1,27 @@
 """Prices import: price types (priceLists/) -> PriceType, offer prices (prices/) -> Price."""
 from __future__ import annotations
 
-import logging
 from datetime import datetime
 from pathlib import Path
 
-from django.db import transaction
-
 from apps.products.models import Price, PriceType
 
-from ..commerceml import OFFERS, PRICE_TYPES, ExchangeFile, OfferItem, PriceTypeItem
+from ..commerceml import OFFERS, PRICE_TYPES, OfferItem, PriceTypeItem
 from .exchange import (
     FileImportResult,
     deactivate_absent,
     delete_absent,
     fit,
+    import_file_in_batches,
     offer_targets,
-    record_batches,
     upsert_by_onec_id,
 )
 
-logger = logging.getLogger(__name__)
-
 
 def prices_import_price_types_file(*, path: Path, sync_mark: datetime) -> FileImportResult:
-    result = FileImportResult(path=str(path))
-    for price_types in record_batches(ExchangeFile(path), PRICE_TYPES, result):
-        with transaction.atomic():
-            _upsert_price_types(price_types, sync_mark, result)
-    return result
+    return import_file_in_batches(
+        path=path, spec=PRICE_TYPES, write_batch=lambda price_types, result: _upsert_price_types(price_types, sync_mark, result)
+    )
 
 
 def _upsert_price_types(items: list[PriceTypeItem], sync_mark: datetime, result: FileImportResult) -> None:
@@ -50,12 +43,9 @@ def _upsert_price_types(items: list[PriceTypeItem], sync_mark: datetime, result:
 def prices_import_prices_file(*, path: Path, sync_mark: datetime) -> FileImportResult:
     """Each offer's prices per price type. An offer id without `#` is the goods' own
     price; an offer whose goods are unknown is counted and reported."""
-    result = FileImportResult(path=str(path))
-    for offers in record_batches(ExchangeFile(path), OFFERS, result):
-        with transaction.atomic():
-            _upsert_prices([offer for offer in offers if offer.prices is not None], sync_mark, result)
-    logger.info("prices %s: %s", path, dict(result.counters))
-    return result
+    return import_file_in_batches(
+        path=path, spec=OFFERS, write_batch=lambda offers, result: _upsert_prices([offer for offer in offers if offer.prices is not None], sync_mark, result)
+    )
 
 
 def _upsert_prices(offers: list[OfferItem], sync_mark: datetime, result: FileImportResult) -> None:

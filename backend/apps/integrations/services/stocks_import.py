@@ -1,35 +1,28 @@
 """Stocks import: warehouses (storages/) -> Warehouse, quantities (rests/) -> Stock."""
 from __future__ import annotations
 
-import logging
 from datetime import datetime
 from pathlib import Path
 
-from django.db import transaction
-
 from apps.products.models import Stock, Warehouse
 
-from ..commerceml import OFFERS, WAREHOUSES, ExchangeFile, OfferItem, WarehouseItem
+from ..commerceml import OFFERS, WAREHOUSES, OfferItem, WarehouseItem
 from .exchange import (
     FileImportResult,
     deactivate_absent,
     delete_absent,
     fit,
+    import_file_in_batches,
     offer_targets,
     onec_id_map,
-    record_batches,
     upsert_by_onec_id,
 )
 
-logger = logging.getLogger(__name__)
-
 
 def stocks_import_warehouses_file(*, path: Path, sync_mark: datetime) -> FileImportResult:
-    result = FileImportResult(path=str(path))
-    for warehouses in record_batches(ExchangeFile(path), WAREHOUSES, result):
-        with transaction.atomic():
-            _upsert_warehouses(warehouses, sync_mark, result)
-    return result
+    return import_file_in_batches(
+        path=path, spec=WAREHOUSES, write_batch=lambda warehouses, result: _upsert_warehouses(warehouses, sync_mark, result)
+    )
 
 
 def _upsert_warehouses(items: list[WarehouseItem], sync_mark: datetime, result: FileImportResult) -> None:
@@ -48,12 +41,9 @@ def _upsert_warehouses(items: list[WarehouseItem], sync_mark: datetime, result: 
 def stocks_import_rests_file(*, path: Path, sync_mark: datetime) -> FileImportResult:
     """Each offer's quantities replace what the offer had: 1C sends every warehouse of an
     offer it mentions. An offer whose goods are unknown is counted and reported."""
-    result = FileImportResult(path=str(path))
-    for offers in record_batches(ExchangeFile(path), OFFERS, result):
-        with transaction.atomic():
-            _replace_stocks([offer for offer in offers if offer.stocks is not None], sync_mark, result)
-    logger.info("rests %s: %s", path, dict(result.counters))
-    return result
+    return import_file_in_batches(
+        path=path, spec=OFFERS, write_batch=lambda offers, result: _replace_stocks([offer for offer in offers if offer.stocks is not None], sync_mark, result)
+    )
 
 
 def _replace_stocks(offers: list[OfferItem], sync_mark: datetime, result: FileImportResult) -> None:
