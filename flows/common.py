@@ -124,7 +124,7 @@ SESSION_HOOKS = {
 }
 
 
-def wait_for_task_run_records(flow_run_id: uuid.UUID, *, timeout: float = 15.0, poll: float = 0.2) -> bool:
+def wait_for_task_run_records(flow_run_id: uuid.UUID, *, timeout: float = 15.0, poll: float = 0.1) -> bool:
     """Let Prefect's embedded server record the run's last task-run events before it stops.
 
     The server stops at process exit; stopping it while its task-run recorder writes logs

@@ -87,7 +87,7 @@ def test_a_directory_named_like_a_photo_is_missing_not_copied(tmp_path):
     source = resolve_source_image("ab/ab1_x.jpg", images_dir)
 
     with pytest.raises(ImageImportError, match="missing on disk"):
-        store_image(source, FileSystemStorage(location=tmp_path / "media"), before_write=lambda: None)
+        store_image(source, FileSystemStorage(location=tmp_path / "media"))
 
 
 def test_copy_creates_the_folder_keeps_mtime_and_leaves_no_temporary_file(tmp_path, settings):
@@ -98,7 +98,7 @@ def test_copy_creates_the_folder_keeps_mtime_and_leaves_no_temporary_file(tmp_pa
     media = tmp_path / "media"
 
     outcome = store_image(
-        resolve_source_image("ab/ab1_x.jpg", images_dir), FileSystemStorage(location=media), before_write=lambda: None
+        resolve_source_image("ab/ab1_x.jpg", images_dir), FileSystemStorage(location=media)
     )
 
     stored = media / "products" / "ab" / "ab1_x.jpg"
@@ -115,7 +115,7 @@ def test_changed_photo_replaces_the_stored_one_and_a_second_run_skips_it(tmp_pat
     storage = FileSystemStorage(location=tmp_path / "media")
 
     def store():
-        return store_image(resolve_source_image("ab/ab1_x.jpg", images_dir), storage, before_write=lambda: None)
+        return store_image(resolve_source_image("ab/ab1_x.jpg", images_dir), storage)
 
     assert store() is StoreOutcome.COPIED
     photo.write_bytes(make_image_bytes(size=(64, 48), color=(250, 250, 0)))

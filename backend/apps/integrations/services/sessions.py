@@ -176,9 +176,13 @@ def import_session_record_chunk(*, session_id: int, chunk_index: int, counters: 
             report[name] = report.get(name, 0) + counters.get(name, 0) - old.get(name, 0)
         report["chunks_done"] = report.get("chunks_done", 0) + (previous is None)
         report["last_updated"] = timezone.now().isoformat()
-        ImportChunk.objects.update_or_create(
-            session=session, index=chunk_index, defaults={"counters": counters, "error_details": error_details}
-        )
+        if previous is None:  # the row lock above makes this the only writer of the chunk
+            ImportChunk.objects.create(
+                session=session, index=chunk_index, counters=counters, error_details=error_details
+            )
+        else:
+            previous.counters, previous.error_details = counters, error_details
+            previous.save(update_fields=["counters", "error_details", "recorded_at"])
         session.report_details = report
         session.save(update_fields=["report_details"])
     return report

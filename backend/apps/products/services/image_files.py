@@ -2,6 +2,7 @@
 it reaches media storage (atomically, once per distinct content)."""
 from __future__ import annotations
 
+import contextlib
 import filecmp
 import hashlib
 import logging
@@ -12,8 +13,8 @@ import sys
 import uuid
 from dataclasses import dataclass, field
 from enum import Enum
-from pathlib import Path, PurePosixPath
-from typing import Callable
+from pathlib import Path
+from typing import BinaryIO
 
 from django.conf import settings
 from django.core.files import File
@@ -40,10 +41,11 @@ _PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 @dataclass(frozen=True)
 class SourceImage:
     """A picture inside import_files: `relative_name` is `XX/<file>`, one per image.
-    `stat` is taken while resolving, so it is not asked for again; None: no such file."""
+    `stat` is taken while resolving, so it is not asked for again; None: no such file.
+    `path` is a plain string: 30,000 `Path` objects per run cost more than the stat()s."""
 
     relative_name: str
-    path: Path
+    path: str
     stat: os.stat_result | None = field(default=None, compare=False, repr=False)
 
     @property
@@ -61,30 +63,31 @@ def has_image_extension(name: str) -> bool:
     return os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS
 
 
-def resolve_source_image(image_path: str, images_dir: Path) -> SourceImage:
+def resolve_source_image(image_path: str, images_dir: Path | str) -> SourceImage:
     """Map any accepted spelling of a picture path to the one file it names.
 
-    `import_files/01/x.jpg`, `01/x.jpg` and `01\\x.jpg` are the same image. Absolute paths,
-    `..` and symlinks leading out of `images_dir` are refused before anything is read.
+    `import_files/01/x.jpg`, `01/x.jpg`, `01\\x.jpg` and `01//./x.jpg` are the same image.
+    Absolute paths, `..` and symlinks leading out of `images_dir` are refused before
+    anything is read.
     """
     raw = image_path.strip().replace("\\", "/")
-    pure = PurePosixPath(raw)
-    if not raw or pure.is_absolute() or (len(raw) > 1 and raw[1] == ":"):
+    if not raw or raw.startswith("/") or (len(raw) > 1 and raw[1] == ":"):
         raise UnsafeImagePathError(f"security: {image_path!r} is absolute; 1C writes paths relative to goods/, so it was not read")
-    parts = list(pure.parts)
+    parts = [part for part in raw.split("/") if part not in ("", ".")]
     if parts and parts[0] == IMPORT_FILES_DIRNAME:
         parts = parts[1:]
-    if not parts or any(part in ("..", ".") for part in parts):
+    if not parts or ".." in parts:
         raise UnsafeImagePathError(f"security: {image_path!r} leaves goods/import_files; it was not read")
     if not has_image_extension(parts[-1]):
         raise InvalidImageError(f"{image_path!r}: not a .jpg, .jpeg or .png file name")
     relative_name = "/".join(parts)
-    path = images_dir / relative_name
+    root = os.fspath(images_dir).rstrip("/") or "/"
+    path = f"{root}/{relative_name}"
     try:
-        file_stat = _lstat_below(images_dir, parts)
+        file_stat = _lstat_below(root, parts)
         if file_stat is None:  # a symlink on the way: where does it really lead?
-            _refuse_outside(image_path, images_dir, path)
-            file_stat = path.stat()
+            _refuse_outside(image_path, root, path)
+            file_stat = os.stat(path)
     except (FileNotFoundError, NotADirectoryError):
         file_stat = None
     if file_stat is not None and not stat.S_ISREG(file_stat.st_mode):
@@ -92,20 +95,20 @@ def resolve_source_image(image_path: str, images_dir: Path) -> SourceImage:
     return SourceImage(relative_name=relative_name, path=path, stat=file_stat)
 
 
-def _lstat_below(images_dir: Path, parts: list[str]) -> os.stat_result | None:
-    """lstat each path component below `images_dir` (2 calls for `XX/<file>`, where
-    realpath() walks the whole path); None as soon as one of them is a symlink."""
-    current = str(images_dir)
+def _lstat_below(root: str, parts: list[str]) -> os.stat_result | None:
+    """lstat each path component below `root` (2 calls for `XX/<file>`, where realpath()
+    walks the whole path); None as soon as one of them is a symlink."""
+    current = root
     component_stat = None
     for part in parts:
-        current = os.path.join(current, part)
+        current = f"{current}/{part}"
         component_stat = os.lstat(current)
         if stat.S_ISLNK(component_stat.st_mode):
             return None
     return component_stat
 
 
-def _refuse_outside(image_path: str, images_dir: Path, path: Path) -> None:
+def _refuse_outside(image_path: str, images_dir: str, path: str) -> None:
     real_root = os.path.realpath(images_dir)
     real_path = os.path.realpath(path)
     if os.path.commonpath([real_root, real_path]) != real_root:
@@ -114,17 +117,15 @@ def _refuse_outside(image_path: str, images_dir: Path, path: Path) -> None:
         )
 
 
-def check_image_file(path: Path, *, decode: bool) -> None:
+def check_image(source_file: BinaryIO, path: str, *, decode: bool) -> None:
     """Refuse files that are not JPEG/PNG images; with `decode`, decode every pixel.
 
-    The header check is always on, so empty or non-image bytes never become a product's
-    picture. Pillow's `verify()` does not check JPEG data, hence the full `load()`.
+    Reads from the already opened source, the same handle the copy then uses, so a photo is
+    opened once. The header check is always on, so empty or non-image bytes never become a
+    product's picture. Pillow's `verify()` does not check JPEG data, hence the full `load()`.
     """
     try:
-        with open(path, "rb") as fh:
-            head = fh.read(8)
-    except FileNotFoundError:
-        raise InvalidImageError(f"{path}: listed by 1C but missing on disk; re-run the 1C exchange") from None
+        head = os.pread(source_file.fileno(), 8, 0)
     except OSError as exc:
         raise InvalidImageError(f"{path}: cannot be read ({exc.strerror})") from exc
     if not head:
@@ -132,14 +133,16 @@ def check_image_file(path: Path, *, decode: bool) -> None:
     if not (head.startswith(_JPEG_MAGIC) or head.startswith(_PNG_MAGIC)):
         raise InvalidImageError(f"{path}: not a JPEG or PNG image (unexpected file content)")
     if decode:
-        _decode_image(path)
+        source_file.seek(0)
+        _decode_image(source_file, path)
+        source_file.seek(0)
 
 
-def _decode_image(path: Path) -> None:
+def _decode_image(source_file: BinaryIO, path: str) -> None:
     max_pixels = settings.ONEC_IMAGE_MAX_PIXELS
     Image.MAX_IMAGE_PIXELS = max_pixels
     try:
-        with Image.open(path) as image:
+        with Image.open(source_file) as image:
             width, height = image.size
             if width * height > max_pixels:
                 raise InvalidImageError(
@@ -155,26 +158,25 @@ def _decode_image(path: Path) -> None:
         raise InvalidImageError(f"{path}: the image data is damaged ({exc})") from exc
 
 
-def store_image(
-    source: SourceImage, storage: Storage, *, before_write: Callable[[], None], dry_run: bool = False
-) -> StoreOutcome:
+def store_image(source: SourceImage, storage: Storage, *, decode: bool = False, dry_run: bool = False) -> StoreOutcome:
     """Put the source file at its media name unless the same bytes are already there.
 
-    `before_write` (the image check) runs only when bytes are about to be written, so an
-    unchanged file costs a stat, not a read. `dry_run` checks and decides but writes nothing.
+    The image check (`check_image`; `decode` for every pixel) runs only when bytes are about
+    to be written, so an unchanged file costs a stat, not a read. `dry_run` checks and
+    decides but writes nothing.
     """
     if source.stat is None:
         raise ImageImportError(f"{source.path}: listed by 1C but missing on disk; re-run the 1C exchange")
     if isinstance(storage, FileSystemStorage):
-        return _store_on_filesystem(
-            source, Path(storage.path(source.media_name)), incoming_dir(storage), before_write, dry_run
-        )
-    return _store_in_storage(source, storage, before_write, dry_run)
+        # The name is built from checked parts (no `..`, not absolute): no safe_join needed.
+        dest = f"{storage.location}/{MEDIA_PREFIX}/{source.relative_name}"
+        return _store_on_filesystem(source, dest, storage, decode=decode, dry_run=dry_run)
+    return _store_in_storage(source, storage, decode=decode, dry_run=dry_run)
 
 
-def incoming_dir(storage: FileSystemStorage) -> Path:
+def incoming_dir(storage: FileSystemStorage) -> str:
     """Where files are written before being renamed into place (same file system)."""
-    return Path(storage.location) / INCOMING_DIRNAME
+    return os.path.join(storage.location, INCOMING_DIRNAME)
 
 
 def media_clear_incoming(storage: Storage | None = None) -> int:
@@ -183,7 +185,7 @@ def media_clear_incoming(storage: Storage | None = None) -> int:
     if not isinstance(storage, FileSystemStorage):
         return 0
     removed = 0
-    folder = incoming_dir(storage)
+    folder = Path(incoming_dir(storage))
     for leftover in folder.glob("*.part") if folder.is_dir() else ():
         leftover.unlink(missing_ok=True)
         removed += 1
@@ -192,15 +194,25 @@ def media_clear_incoming(storage: Storage | None = None) -> int:
     return removed
 
 
+def _open_source(source: SourceImage) -> BinaryIO:
+    try:
+        return open(source.path, "rb")
+    except FileNotFoundError:
+        raise InvalidImageError(f"{source.path}: listed by 1C but missing on disk; re-run the 1C exchange") from None
+    except OSError as exc:
+        raise InvalidImageError(f"{source.path}: cannot be read ({exc.strerror})") from exc
+
+
 def _store_on_filesystem(
-    source: SourceImage, dest: Path, incoming: Path, before_write: Callable[[], None], dry_run: bool
+    source: SourceImage, dest: str, storage: FileSystemStorage, *, decode: bool, dry_run: bool
 ) -> StoreOutcome:
-    """Local fast path: size+mtime says "unchanged" without reading; the kernel copies
-    into a temporary file that is renamed into place, so no reader ever sees a partial
-    image (and a killed run leaves its fragment in `incoming`, not among the images)."""
+    """Local fast path: size+mtime says "unchanged" without reading; the source is opened
+    once, checked, and copied by the kernel into a temporary file that is renamed into
+    place, so no reader ever sees a partial image (and a killed run leaves its fragment in
+    `incoming`, not among the images)."""
     src_stat = source.stat
     try:
-        dest_stat = dest.stat()
+        dest_stat = os.stat(dest)
     except (FileNotFoundError, NotADirectoryError):
         dest_stat = None
     if dest_stat is not None and dest_stat.st_size == src_stat.st_size:
@@ -210,64 +222,66 @@ def _store_on_filesystem(
             if not dry_run:
                 os.utime(dest, ns=(src_stat.st_atime_ns, src_stat.st_mtime_ns))
             return StoreOutcome.UNCHANGED
-    before_write()
-    if dry_run:
-        return StoreOutcome.COPIED if dest_stat is None else StoreOutcome.REPLACED
-    tmp = incoming / f"{uuid.uuid4().hex}.part"
-    try:
-        _copy_with_mtime(source.path, tmp, src_stat)
+    outcome = StoreOutcome.COPIED if dest_stat is None else StoreOutcome.REPLACED
+    with _open_source(source) as source_file:
+        check_image(source_file, source.path, decode=decode)
+        if dry_run:
+            return outcome
+        tmp = os.path.join(incoming_dir(storage), f"{uuid.uuid4().hex}.part")
         try:
-            os.replace(tmp, dest)
-        except FileNotFoundError:  # the first photo of this XX/ folder
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(tmp, dest)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise ImageStorageError(f"{source.path}: cannot write {dest} ({exc.strerror or exc})") from exc
-    return StoreOutcome.COPIED if dest_stat is None else StoreOutcome.REPLACED
+            _copy_with_mtime(source_file, tmp, src_stat)
+            try:
+                os.replace(tmp, dest)
+            except FileNotFoundError:  # the first photo of this XX/ folder
+                os.makedirs(os.path.dirname(dest), exist_ok=True)
+                os.replace(tmp, dest)
+        except OSError as exc:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise ImageStorageError(f"{source.path}: cannot write {dest} ({exc.strerror or exc})") from exc
+    return outcome
 
 
-def _copy_with_mtime(src: Path, dest: Path, src_stat: os.stat_result) -> None:
+def _copy_with_mtime(source_file: BinaryIO, dest: str, src_stat: os.stat_result) -> None:
     """Copy in the kernel (sendfile) into a new file carrying the source's mtime; its
     folder is created on first use only, not asked for once per file."""
-    with open(src, "rb") as fsrc:
-        try:
-            fdst = open(dest, "wb")
-        except FileNotFoundError:
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            fdst = open(dest, "wb")
-        with fdst:
-            os.fchmod(fdst.fileno(), settings.FILE_UPLOAD_PERMISSIONS or 0o644)
-            if _KERNEL_COPY:
-                offset = 0
-                while sent := os.sendfile(fdst.fileno(), fsrc.fileno(), offset, _COPY_BLOCK):
-                    offset += sent
-            else:
-                shutil.copyfileobj(fsrc, fdst, _COPY_BLOCK)
-            fdst.flush()
-            os.utime(fdst.fileno(), ns=(src_stat.st_atime_ns, src_stat.st_mtime_ns))
+    try:
+        fdst = open(dest, "wb")
+    except FileNotFoundError:
+        os.makedirs(os.path.dirname(dest), exist_ok=True)
+        fdst = open(dest, "wb")
+    with fdst:
+        os.fchmod(fdst.fileno(), settings.FILE_UPLOAD_PERMISSIONS or 0o644)
+        if _KERNEL_COPY:
+            offset = 0
+            while sent := os.sendfile(fdst.fileno(), source_file.fileno(), offset, _COPY_BLOCK):
+                offset += sent
+        else:
+            source_file.seek(0)
+            shutil.copyfileobj(source_file, fdst, _COPY_BLOCK)
+        fdst.flush()
+        os.utime(fdst.fileno(), ns=(src_stat.st_atime_ns, src_stat.st_mtime_ns))
 
 
-def _store_in_storage(
-    source: SourceImage, storage: Storage, before_write: Callable[[], None], dry_run: bool
-) -> StoreOutcome:
+def _store_in_storage(source: SourceImage, storage: Storage, *, decode: bool, dry_run: bool) -> StoreOutcome:
     """Generic Storage (S3 and the like): compare by content hash, then overwrite in place."""
     name = source.media_name
     existed = storage.exists(name)
-    if existed and storage.size(name) == source.stat.st_size:
-        with storage.open(name, "rb") as stored:
-            if _sha256(stored) == _sha256_path(source.path):
-                return StoreOutcome.UNCHANGED
-    before_write()
-    if dry_run:
-        return StoreOutcome.REPLACED if existed else StoreOutcome.COPIED
-    try:
-        if existed:
-            storage.delete(name)
-        with open(source.path, "rb") as fh:
-            saved_name = storage.save(name, File(fh))
-    except OSError as exc:
-        raise ImageStorageError(f"{source.path}: cannot write {name} ({exc})") from exc
+    with _open_source(source) as source_file:
+        if existed and storage.size(name) == source.stat.st_size:
+            with storage.open(name, "rb") as stored:
+                if _sha256(stored) == _sha256(source_file):
+                    return StoreOutcome.UNCHANGED
+            source_file.seek(0)
+        check_image(source_file, source.path, decode=decode)
+        if dry_run:
+            return StoreOutcome.REPLACED if existed else StoreOutcome.COPIED
+        try:
+            if existed:
+                storage.delete(name)
+            saved_name = storage.save(name, File(source_file))
+        except OSError as exc:
+            raise ImageStorageError(f"{source.path}: cannot write {name} ({exc})") from exc
     if saved_name != name:
         storage.delete(saved_name)
         raise ImageStorageError(f"{source.path}: storage renamed {name} to {saved_name}; refused to keep a duplicate")
@@ -279,8 +293,3 @@ def _sha256(fh) -> str:
     for block in iter(lambda: fh.read(1 << 20), b""):
         digest.update(block)
     return digest.hexdigest()
-
-
-def _sha256_path(path: Path) -> str:
-    with open(path, "rb") as fh:
-        return _sha256(fh)

@@ -9,13 +9,13 @@ import logging
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from django.core.files.storage import Storage, default_storage
+from django.core.files.storage import Storage, default_storage, storages
 from django.db import transaction
 from django.db.models import Q
 
 from ..exceptions import ImageImportError
 from ..models import Product
-from .image_files import StoreOutcome, check_image_file, resolve_source_image, store_image
+from .image_files import StoreOutcome, resolve_source_image, store_image
 from .image_sources import product_image_paths
 
 logger = logging.getLogger(__name__)
@@ -83,12 +83,7 @@ def merge_product_images(
             if source.relative_name in seen:
                 continue
             seen.add(source.relative_name)
-            outcome = store_image(
-                source,
-                storage,
-                before_write=lambda: check_image_file(source.path, decode=validate_images),
-                dry_run=dry_run,
-            )
+            outcome = store_image(source, storage, decode=validate_images, dry_run=dry_run)
         except (ImageImportError, OSError) as exc:
             reason = str(exc) if isinstance(exc, ImageImportError) else f"{image_path}: {exc.strerror or exc}"
             result.errors.append(ImageFileError(product=onec_id, file=image_path, reason=reason))
@@ -156,7 +151,7 @@ def product_images_import_chunk(
     storage: Storage | None = None,
 ) -> ChunkImportResult:
     """Import the photos of a batch of products: one read query, one bulk update."""
-    storage = storage or default_storage
+    storage = storage or storages["default"]  # the object itself: a lazy proxy costs per file
     chunk = ChunkImportResult()
     changed: list[Product] = []
     removed: set[str] = set()
