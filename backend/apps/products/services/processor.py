@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from django.core.files.storage import Storage, default_storage, storages
-from django.db import transaction
+from django.db import connections, router, transaction
 from django.db.models import Q
 
 from ..exceptions import ImageImportError
@@ -153,7 +153,7 @@ def product_images_import_chunk(
     """Import the photos of a batch of products: one read query, one bulk update."""
     storage = storage or storages["default"]  # the object itself: a lazy proxy costs per file
     chunk = ChunkImportResult()
-    changed: list[Product] = []
+    changed: list[tuple[int, str, list[str]]] = []
     removed: set[str] = set()
     # Plain rows, not model instances: building 1000 instances cost more than the query.
     rows = Product.objects.filter(pk__in=product_ids).values_list(
@@ -185,12 +185,11 @@ def product_images_import_chunk(
         chunk.removed += len(result.removed)
         chunk.error_details.extend(result.errors)
         if result.changed:
-            changed.append(Product(pk=product_id, main_image=result.main_image, gallery_images=result.gallery_images))
+            changed.append((product_id, result.main_image, result.gallery_images))
             removed.update(result.removed)
     if changed and not dry_run:
         with transaction.atomic():
-            # Only the image fields: concurrent edits of names, prices, ... are not overwritten.
-            Product.objects.bulk_update(changed, ["main_image", "gallery_images"])
+            _product_images_save(changed)
             if removed:
                 transaction.on_commit(lambda: delete_unused_media(names=removed, storage=storage))
     logger.info(
@@ -198,6 +197,27 @@ def product_images_import_chunk(
         chunk.processed, chunk.copied, chunk.skipped, chunk.errors,
     )
     return chunk
+
+
+def _product_images_save(changed: list[tuple[int, str, list[str]]]) -> None:
+    """Write only the two image columns of (id, main_image, gallery_images) rows, so
+    concurrent edits of names, prices, ... are not overwritten. One `executemany`:
+    `bulk_update` builds a CASE expression per product, ~0.35 ms of Python each, which was
+    3.5 s of a cold 10,000-product run (bench/RESULTS.md)."""
+    meta = Product._meta
+    main_field, gallery_field = meta.get_field("main_image"), meta.get_field("gallery_images")
+    connection = connections[router.db_for_write(Product)]
+    quote = connection.ops.quote_name
+    sql = (
+        f"UPDATE {quote(meta.db_table)} SET {quote(main_field.column)} = %s, {quote(gallery_field.column)} = %s "
+        f"WHERE {quote(meta.pk.column)} = %s"
+    )
+    rows = [
+        (main_field.get_db_prep_save(main, connection), gallery_field.get_db_prep_save(gallery, connection), pk)
+        for pk, main, gallery in changed
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
 
 
 def delete_unused_media(*, names: set[str], storage: Storage) -> list[str]:

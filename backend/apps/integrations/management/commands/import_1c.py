@@ -33,9 +33,8 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="print the final report as one JSON line")
 
     def handle(self, *args, **options):
-        from prefect.settings import PREFECT_API_URL
-
         from flows.common import wait_for_task_run_records
+        from flows.embedded_server import prefect_api_for_this_run
         from flows.registry import FLOWS_BY_IMPORT_TYPE
 
         _hide_tracebacks_on_console()
@@ -57,7 +56,12 @@ class Command(BaseCommand):
             self._fail(str(exc) + "; wait for it to finish or cancel it in the admin")
         started = time.monotonic()
         try:
-            FLOWS_BY_IMPORT_TYPE[import_type](session_id=session.pk, **parameters, return_state=True)
+            with prefect_api_for_this_run() as server_is_embedded:
+                FLOWS_BY_IMPORT_TYPE[import_type](session_id=session.pk, **parameters, return_state=True)
+                session.refresh_from_db()
+                if server_is_embedded and session.flow_run_id:
+                    # The embedded server stops with this block: let it record the run first.
+                    wait_for_task_run_records(session.flow_run_id)
         except KeyboardInterrupt:
             import_session_settle(
                 session_id=session.pk, status=ImportSession.Status.CANCELLED, error_message="interrupted (Ctrl-C)"
@@ -68,9 +72,6 @@ class Command(BaseCommand):
                 session_id=session.pk, status=ImportSession.Status.FAILED, error_message=f"Prefect error: {exc}"
             )
         session.refresh_from_db()
-        if session.flow_run_id and not PREFECT_API_URL.value():
-            # Prefect's embedded server stops when this process exits: let it finish first.
-            wait_for_task_run_records(session.flow_run_id)
         if session.is_active:  # the flow ended without settling it: never leave it running
             session = import_session_settle(
                 session_id=session.pk, status=ImportSession.Status.FAILED,

@@ -1,0 +1,128 @@
+"""Prefect's embedded server for one command-line run, started without loading it here.
+
+Without PREFECT_API_URL Prefect starts its embedded server on first use, and to do so
+first imports the whole server package into the calling process (~2 s of a CLI run,
+measured in bench/RESULTS.md), only to run the server in a subprocess. Starting that same
+subprocess directly (Prefect's own command line and environment, see
+`prefect.server.api.server.SubprocessASGIServer`) skips the import; the server, its
+database under PREFECT_HOME and everything the run records are the same.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import httpx
+import prefect
+from prefect.events.worker import EventsWorker
+from prefect.logging.handlers import APILogWorker
+from prefect.settings import (
+    PREFECT_API_URL,
+    PREFECT_SERVER_EPHEMERAL_ENABLED,
+    PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS,
+    PREFECT_UI_URL,
+    get_current_settings,
+    temporary_settings,
+)
+
+_STOP_TIMEOUT_SECONDS = 5
+_START_ATTEMPTS = 3
+_PORT_IN_USE_EXIT_CODE = 3
+
+
+class EmbeddedServerError(RuntimeError):
+    pass
+
+
+@contextmanager
+def prefect_api_for_this_run() -> Iterator[bool]:
+    """Run the body against PREFECT_API_URL when set; else against an embedded server
+    that lives exactly as long as the body. Yields True when the server is embedded (its
+    records must be complete before the body ends, see `wait_for_task_run_records`)."""
+    if PREFECT_API_URL.value() or not PREFECT_SERVER_EPHEMERAL_ENABLED.value():
+        yield False  # a real server, or none allowed: Prefect reports that itself
+        return
+    process, api_url = _start_server()
+    try:
+        # No "View at" links: the embedded server serves no UI and is gone after the run.
+        with temporary_settings(updates={PREFECT_API_URL: api_url, PREFECT_UI_URL: ""}):
+            try:
+                yield True
+            finally:
+                # What this process still has to tell the server goes before the server.
+                EventsWorker.drain_all(timeout=_STOP_TIMEOUT_SECONDS)
+                APILogWorker.drain_all(timeout=_STOP_TIMEOUT_SECONDS)
+    finally:
+        _stop_server(process)
+
+
+def _start_server() -> tuple[subprocess.Popen, str]:
+    """Start the server and wait until it answers; a port taken meanwhile (uvicorn's exit
+    code 3) means another try on another port, as Prefect does."""
+    for _ in range(_START_ATTEMPTS):
+        port = _free_port()
+        command = [
+            sys.executable, "-m", "uvicorn",
+            "--app-dir", str(prefect.__module_path__.parent),
+            "--factory", "prefect.server.api.server:create_app",
+            "--host", "127.0.0.1", "--port", str(port),
+            "--log-level", "error", "--lifespan", "on",
+        ]
+        env = {
+            **os.environ,
+            "PREFECT_UI_ENABLED": "0",
+            "PREFECT__SERVER_EPHEMERAL": "1",
+            "PREFECT__SERVER_FINAL": "1",
+            **get_current_settings().to_environment_variables(exclude_unset=True),
+        }
+        process = subprocess.Popen(command, env=env)
+        api_url = f"http://127.0.0.1:{port}/api"
+        if _wait_until_healthy(process, api_url):
+            return process, api_url
+    raise EmbeddedServerError(f"Prefect's embedded server found no free port in {_START_ATTEMPTS} tries")
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_until_healthy(process: subprocess.Popen, api_url: str) -> bool:
+    """True once the server answers; False if its port was taken."""
+    timeout = PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value()
+    deadline = time.monotonic() + timeout
+    with httpx.Client() as client:
+        while time.monotonic() < deadline:
+            if process.poll() == _PORT_IN_USE_EXIT_CODE:
+                return False
+            if process.returncode is not None:
+                raise EmbeddedServerError(
+                    f"Prefect's embedded server exited with code {process.returncode} while starting; "
+                    "its error is printed above"
+                )
+            try:
+                if client.get(f"{api_url}/health", timeout=2).status_code == 200:
+                    return True
+            except httpx.TransportError:
+                pass
+            time.sleep(0.05)
+    _stop_server(process)
+    raise EmbeddedServerError(
+        f"Prefect's embedded server did not answer within {timeout} s "
+        "(PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS); on a slow machine raise it, or set PREFECT_API_URL"
+    )
+
+
+def _stop_server(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=_STOP_TIMEOUT_SECONDS)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
