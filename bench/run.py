@@ -156,6 +156,9 @@ def run_timed(cmd: list[str], env: dict, *, log: Path) -> dict:
             pass
     return {
         "seconds": seconds,
+        # CPU of the process and the children it waited for (the embedded Prefect server):
+        # steadier than wall time on a disk whose speed swings from one minute to the next.
+        "cpu_seconds": usage.ru_utime + usage.ru_stime,
         "exit": proc.returncode,
         "rss_mib": round(peak.get("main", 0), 1),
         "rss_tree_mib": round(usage.ru_maxrss / 1024, 1),
@@ -331,6 +334,10 @@ def summarize(runs: dict[str, list[dict]], args, *, files: int, log: Path) -> di
         "prefect": args.prefect_api_url or "embedded server",
         "cpus": os.cpu_count(),
         "median_seconds": {step: round(value, 2) for step, value in medians.items()},
+        "median_cpu_seconds": {
+            step: round(statistics.median(r["cpu_seconds"] for r in results), 2)
+            for step, results in runs.items() if results
+        },
         "median_flow_seconds": {
             step: round(statistics.median(r["flow_seconds"] for r in results), 2)
             for step, results in runs.items() if results and step != "a"
@@ -349,11 +356,15 @@ def print_table(summary: dict) -> None:
     print(f"\n{summary['products']} products x {summary['images_per_product']} photos = {summary['files']} files, "
           f"{summary['database']}, Prefect: {summary['prefect']}, {summary['cpus']} CPUs, {summary['repeat']} rounds, median of each step:")
     flow = summary["median_flow_seconds"]
-    print(f"  {'step':<36} {'median s':>9} {'of it flow s':>13} {'peak RSS MiB':>13}  all runs (s)")
+    cpu = summary["median_cpu_seconds"]
+    print(f"  {'step':<36} {'median s':>9} {'of it flow s':>13} {'CPU s':>7} {'peak RSS MiB':>13}  all runs (s)")
     for step, label in STEPS.items():
         if step in medians:
             runs = ", ".join(f"{s:.1f}" for s in summary["all_seconds"][step])
-            print(f"  {step} {label:<34} {medians[step]:>9.2f} {flow.get(step, ''):>13} {rss.get(step, ''):>13}  {runs}")
+            print(
+                f"  {step} {label:<34} {medians[step]:>9.2f} {flow.get(step, ''):>13} {cpu[step]:>7.2f}"
+                f" {rss.get(step, ''):>13}  {runs}"
+            )
     ratios = summary["ratios"]
     print("  ratios: " + ", ".join(f"{name} = {value}" for name, value in ratios.items() if value is not None))
     print(f"  tracebacks in stderr: {summary['tracebacks_in_stderr']}\n")

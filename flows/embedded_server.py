@@ -9,7 +9,9 @@ database under PREFECT_HOME and everything the run records are the same.
 """
 from __future__ import annotations
 
+import ctypes
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -33,6 +35,7 @@ from prefect.settings import (
 _STOP_TIMEOUT_SECONDS = 5
 _START_ATTEMPTS = 3
 _PORT_IN_USE_EXIT_CODE = 3
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
 class EmbeddedServerError(RuntimeError):
@@ -80,11 +83,24 @@ def _start_server() -> tuple[subprocess.Popen, str]:
             "PREFECT__SERVER_FINAL": "1",
             **get_current_settings().to_environment_variables(exclude_unset=True),
         }
-        process = subprocess.Popen(command, env=env)
+        process = subprocess.Popen(command, env=env, preexec_fn=_dies_with_parent())
         api_url = f"http://127.0.0.1:{port}/api"
         if _wait_until_healthy(process, api_url):
             return process, api_url
     raise EmbeddedServerError(f"Prefect's embedded server found no free port in {_START_ATTEMPTS} tries")
+
+
+def _dies_with_parent():
+    """On Linux, have the kernel stop the server when this process dies, even by SIGKILL
+    (atexit never runs then, and an orphaned server would hold ~190 MB for good)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up before fork, only called after
+
+    def set_parent_death_signal() -> None:
+        prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+    return set_parent_death_signal
 
 
 def _free_port() -> int:

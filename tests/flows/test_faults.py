@@ -112,6 +112,7 @@ def test_killed_run_is_settled_by_the_next_start_and_a_rerun_finishes_the_job(ex
             time.sleep(0.05)
         else:
             pytest.fail("the import never got going")
+        embedded_server_pids = _children(process.pid)
         os.kill(process.pid, signal.SIGKILL)
         process.wait(timeout=30)
     finally:
@@ -119,6 +120,8 @@ def test_killed_run_is_settled_by_the_next_start_and_a_rerun_finishes_the_job(ex
             process.kill()
     killed = ImportSession.objects.get(pk=session.pk)
     assert killed.status == "in_progress" and killed.running_slot
+    assert embedded_server_pids, "the CLI ran without its embedded Prefect server"
+    assert _gone_within(embedded_server_pids, seconds=15), "the embedded Prefect server outlived the killed CLI"
 
     state, rerun = _run(exchange)
 
@@ -130,6 +133,30 @@ def test_killed_run_is_settled_by_the_next_start_and_a_rerun_finishes_the_job(ex
         assert main_image and len(gallery) == 2 and main_image not in gallery and len(set(gallery)) == 2
     assert not list((media_root / ".incoming").glob("*"))
     assert len(media_files(media_root)) == 360
+
+
+def _children(pid: int) -> set[int]:
+    children = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        children.update(int(child) for child in (task / "children").read_text().split())
+    return children
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie (an orphan's exit may wait for a container's init to reap it)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def _gone_within(pids: set[int], *, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if not any(_running(pid) for pid in pids):
+            return True
+        time.sleep(0.1)
+    return False
 
 
 def test_three_runs_give_identical_media_and_galleries(exchange, media_root):

@@ -195,8 +195,10 @@ def media_clear_incoming(storage: Storage | None = None) -> int:
 
 
 def _open_source(source: SourceImage) -> BinaryIO:
+    """Unbuffered: the copy goes fd to fd, and a raw file skips the tty check and seek
+    Python makes for a buffered one (two system calls of the ~10 per copied photo)."""
     try:
-        return open(source.path, "rb")
+        return open(source.path, "rb", buffering=0)
     except FileNotFoundError:
         raise InvalidImageError(f"{source.path}: listed by 1C but missing on disk; re-run the 1C exchange") from None
     except OSError as exc:
@@ -246,10 +248,10 @@ def _copy_with_mtime(source_file: BinaryIO, dest: str, src_stat: os.stat_result)
     """Copy in the kernel (sendfile) into a new file carrying the source's mtime; its
     folder is created on first use only, not asked for once per file."""
     try:
-        fdst = open(dest, "wb")
+        fdst = open(dest, "wb", buffering=0)
     except FileNotFoundError:
         os.makedirs(os.path.dirname(dest), exist_ok=True)
-        fdst = open(dest, "wb")
+        fdst = open(dest, "wb", buffering=0)
     with fdst:
         os.fchmod(fdst.fileno(), settings.FILE_UPLOAD_PERMISSIONS or 0o644)
         if _KERNEL_COPY:
@@ -259,7 +261,6 @@ def _copy_with_mtime(source_file: BinaryIO, dest: str, src_stat: os.stat_result)
         else:
             source_file.seek(0)
             shutil.copyfileobj(source_file, fdst, _COPY_BLOCK)
-        fdst.flush()
         os.utime(fdst.fileno(), ns=(src_stat.st_atime_ns, src_stat.st_mtime_ns))
 
 
