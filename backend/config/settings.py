@@ -98,8 +98,9 @@ ONEC_DATA_DIR = _path_from_env("ONEC_DATA_DIR", "data/import_1c")
 # task run costs Prefect ~30 ms, so shops of 10,000+ products may set 1000 (see
 # bench/RESULTS.md for both).
 ONEC_IMAGE_CHUNK_SIZE = int(os.environ.get("ONEC_IMAGE_CHUNK_SIZE", "100"))
-# Chunk tasks running at once. Copying is I/O bound, so a little above the core count.
-ONEC_IMPORT_MAX_WORKERS = int(os.environ.get("ONEC_IMPORT_MAX_WORKERS", str(min(8, (os.cpu_count() or 1) * 2))))
+# Chunk tasks running at once: one per core. More threads only add kernel time on a busy
+# disk (cold 10k x 3 on 2 cores: 4 threads 29-32 s, 2 threads 25-26 s; bench/RESULTS.md).
+ONEC_IMPORT_MAX_WORKERS = int(os.environ.get("ONEC_IMPORT_MAX_WORKERS", str(min(8, os.cpu_count() or 1))))
 # Pillow refuses images above this many pixels (decompression bombs) when validating.
 ONEC_IMAGE_MAX_PIXELS = int(os.environ.get("ONEC_IMAGE_MAX_PIXELS", str(50_000_000)))
 
