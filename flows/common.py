@@ -127,7 +127,7 @@ SESSION_HOOKS = {
 def wait_for_task_run_records(flow_run_id: uuid.UUID, *, timeout: float = 15.0, poll: float = 0.1) -> bool:
     """Let Prefect's embedded server record the run's last task-run events before it stops.
 
-    The server stops at process exit; stopping it while its task-run recorder writes logs
+    The server stops when the run ends; stopping it while its task-run recorder writes logs
     CancelledError tracebacks and loses those records. So: send this process' pending
     events, then wait until every recorded task run of the flow run is final and their
     number holds still across two polls. False on timeout (the run itself is unaffected).

@@ -92,7 +92,9 @@ def _start_server() -> tuple[subprocess.Popen, str]:
 
 def _dies_with_parent():
     """On Linux, have the kernel stop the server when this process dies, even by SIGKILL
-    (atexit never runs then, and an orphaned server would hold ~190 MB for good)."""
+    (atexit never runs then, and an orphaned server would hold ~190 MB for good). The
+    kernel ties this to the thread that starts the server: the command's main thread,
+    which lives as long as the run."""
     if not sys.platform.startswith("linux"):
         return None
     prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up before fork, only called after
