@@ -98,9 +98,12 @@ def _dies_with_parent():
     if not sys.platform.startswith("linux"):
         return None
     prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up before fork, only called after
+    parent_pid = os.getpid()
 
     def set_parent_death_signal() -> None:
         prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != parent_pid:  # the parent died before the signal was armed
+            os._exit(1)
 
     return set_parent_death_signal
 

@@ -51,9 +51,12 @@ def publish_progress(artifact_id: str | None, report: dict, *, final: bool = Fal
         return
     now = time.monotonic()
     with _progress_lock:
-        if not final and now - _progress_sent_at.get(artifact_id, 0.0) < PROGRESS_ARTIFACT_INTERVAL_SECONDS:
+        if final:
+            _progress_sent_at.pop(artifact_id, None)  # a worker process runs many flows
+        elif now - _progress_sent_at.get(artifact_id, 0.0) < PROGRESS_ARTIFACT_INTERVAL_SECONDS:
             return
-        _progress_sent_at[artifact_id] = now
+        else:
+            _progress_sent_at[artifact_id] = now
     update_progress_artifact(artifact_id=artifact_id, progress=100 * report["processed"] / report["total_products"])
 
 

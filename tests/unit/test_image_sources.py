@@ -47,7 +47,7 @@ def test_scan_reads_each_folder_once_until_it_changes(exchange, monkeypatch):
 
 @pytest.mark.parametrize(
     "bad_path",
-    ["/etc/passwd.jpg", "import_files/../../secret.jpg", "../goods.jpg", "01/../../x.jpg", "C:/x.jpg", ""],
+    ["/etc/passwd.jpg", "import_files/../../secret.jpg", "../goods.jpg", "01/../../x.jpg", "C:/x.jpg", "", "01/x\x00.jpg"],
 )
 def test_paths_leaving_import_files_are_refused(exchange, bad_path):
     with pytest.raises(UnsafeImagePathError):

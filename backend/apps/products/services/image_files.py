@@ -71,6 +71,8 @@ def resolve_source_image(image_path: str, images_dir: Path | str) -> SourceImage
     anything is read.
     """
     raw = image_path.strip().replace("\\", "/")
+    if "\x00" in raw:
+        raise UnsafeImagePathError(f"security: {image_path!r} contains a NUL character; it was not read")
     if not raw or raw.startswith("/") or (len(raw) > 1 and raw[1] == ":"):
         raise UnsafeImagePathError(f"security: {image_path!r} is absolute; 1C writes paths relative to goods/, so it was not read")
     parts = [part for part in raw.split("/") if part not in ("", ".")]
@@ -125,7 +127,7 @@ def check_image(source_file: BinaryIO, path: str, *, decode: bool) -> None:
     product's picture. Pillow's `verify()` does not check JPEG data, hence the full `load()`.
     """
     try:
-        head = os.pread(source_file.fileno(), 8, 0)
+        head = source_file.read(8)  # a fresh handle: offset 0; the copy reads by offset
     except OSError as exc:
         raise InvalidImageError(f"{path}: cannot be read ({exc.strerror})") from exc
     if not head:
@@ -135,7 +137,6 @@ def check_image(source_file: BinaryIO, path: str, *, decode: bool) -> None:
     if decode:
         source_file.seek(0)
         _decode_image(source_file, path)
-        source_file.seek(0)
 
 
 def _decode_image(source_file: BinaryIO, path: str) -> None:
@@ -260,7 +261,8 @@ def _copy_with_mtime(source_file: BinaryIO, dest: str, src_stat: os.stat_result)
                 offset += sent
         else:
             source_file.seek(0)
-            shutil.copyfileobj(source_file, fdst, _COPY_BLOCK)
+            with open(fdst.fileno(), "wb", closefd=False) as buffered:  # writes every byte
+                shutil.copyfileobj(source_file, buffered, _COPY_BLOCK)
         os.utime(fdst.fileno(), ns=(src_stat.st_atime_ns, src_stat.st_mtime_ns))
 
 
@@ -277,6 +279,7 @@ def _store_in_storage(source: SourceImage, storage: Storage, *, decode: bool, dr
         check_image(source_file, source.path, decode=decode)
         if dry_run:
             return StoreOutcome.REPLACED if existed else StoreOutcome.COPIED
+        source_file.seek(0)
         try:
             if existed:
                 storage.delete(name)

@@ -57,11 +57,13 @@ class Command(BaseCommand):
         started = time.monotonic()
         try:
             with prefect_api_for_this_run() as server_is_embedded:
-                FLOWS_BY_IMPORT_TYPE[import_type](session_id=session.pk, **parameters, return_state=True)
-                session.refresh_from_db()
-                if server_is_embedded and session.flow_run_id:
-                    # The embedded server stops with this block: let it record the run first.
-                    wait_for_task_run_records(session.flow_run_id)
+                try:
+                    FLOWS_BY_IMPORT_TYPE[import_type](session_id=session.pk, **parameters, return_state=True)
+                finally:
+                    session.refresh_from_db()
+                    if server_is_embedded and session.flow_run_id:
+                        # The embedded server stops with this block: let it record the run first.
+                        wait_for_task_run_records(session.flow_run_id)
         except KeyboardInterrupt:
             import_session_settle(
                 session_id=session.pk, status=ImportSession.Status.CANCELLED, error_message="interrupted (Ctrl-C)"
