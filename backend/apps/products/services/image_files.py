@@ -167,7 +167,7 @@ def store_image(source: SourceImage, storage: Storage, *, decode: bool = False, 
     decides but writes nothing.
     """
     if source.stat is None:
-        raise ImageImportError(f"{source.path}: listed by 1C but missing on disk; re-run the 1C exchange")
+        raise _missing_on_disk(source)
     if isinstance(storage, FileSystemStorage):
         # The name is built from checked parts (no `..`, not absolute): no safe_join needed.
         dest = f"{storage.location}/{MEDIA_PREFIX}/{source.relative_name}"
@@ -195,13 +195,17 @@ def media_clear_incoming(storage: Storage | None = None) -> int:
     return removed
 
 
+def _missing_on_disk(source: SourceImage) -> ImageImportError:
+    return ImageImportError(f"{source.path}: listed by 1C but missing on disk; re-run the 1C exchange")
+
+
 def _open_source(source: SourceImage) -> BinaryIO:
     """Unbuffered: the copy goes fd to fd, and a raw file skips the tty check and seek
     Python makes for a buffered one (two system calls of the ~10 per copied photo)."""
     try:
         return open(source.path, "rb", buffering=0)
-    except FileNotFoundError:
-        raise InvalidImageError(f"{source.path}: listed by 1C but missing on disk; re-run the 1C exchange") from None
+    except FileNotFoundError:  # removed since it was resolved
+        raise _missing_on_disk(source) from None
     except OSError as exc:
         raise InvalidImageError(f"{source.path}: cannot be read ({exc.strerror})") from exc
 
