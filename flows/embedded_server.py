@@ -1,9 +1,9 @@
 """Prefect's embedded server for one command-line run, started without loading it here.
 
 Without PREFECT_API_URL Prefect starts its embedded server on first use, and to do so
-first imports the whole server package into the calling process (~2 s of a CLI run,
-measured in bench/RESULTS.md), only to run the server in a subprocess. Starting that same
-subprocess directly (Prefect's own command line and environment, see
+first imports the whole server package into the calling process (a large share of a CLI
+run's start-up and memory, bench/RESULTS.md), only to run the server in a subprocess.
+Starting that same subprocess directly (Prefect's own command line and environment, see
 `prefect.server.api.server.SubprocessASGIServer`) skips the import; the server, its
 database under PREFECT_HOME and everything the run records are the same.
 """
@@ -92,7 +92,7 @@ def _start_server() -> tuple[subprocess.Popen, str]:
 
 def _dies_with_parent():
     """On Linux, have the kernel stop the server when this process dies, even by SIGKILL
-    (atexit never runs then, and an orphaned server would hold ~190 MB for good). The
+    (atexit never runs then, and an orphaned server would hold its memory for good). The
     kernel ties this to the thread that starts the server: the command's main thread,
     which lives as long as the run."""
     if not sys.platform.startswith("linux"):

@@ -94,12 +94,12 @@ MEDIA_ROOT = _path_from_env("MEDIA_ROOT", str(VAR_DIR / "media"))
 # The 1C exchange directory (CommerceML): goods/*.xml and goods/import_files/XX/*.
 ONEC_DATA_DIR = _path_from_env("ONEC_DATA_DIR", "data/import_1c")
 # Products per image-import task; each chunk is one retryable Prefect task run. 100 is
-# the product's fixed default (a failed chunk redoes little, progress moves often); a
-# task run costs Prefect ~30 ms, so shops of 10,000+ products may set 1000 (see
-# bench/RESULTS.md for both).
+# the product's default: a failed chunk redoes little and progress moves often. Every
+# task run has a fixed Prefect cost, so shops of 10,000+ products may set 1000
+# (bench/RESULTS.md).
 ONEC_IMAGE_CHUNK_SIZE = int(os.environ.get("ONEC_IMAGE_CHUNK_SIZE", "100"))
-# Chunk tasks running at once: one per core. More threads only add kernel time on a busy
-# disk (cold 10k x 3 on 2 cores: 4 threads 29-32 s, 2 threads 25-26 s; bench/RESULTS.md).
+# Chunk tasks running at once: one per core. The work either holds the GIL or waits on
+# the disk, so threads beyond the cores only add kernel time (bench/RESULTS.md).
 ONEC_IMPORT_MAX_WORKERS = int(os.environ.get("ONEC_IMPORT_MAX_WORKERS", str(min(8, os.cpu_count() or 1))))
 # Pillow refuses images above this many pixels (decompression bombs) when validating.
 ONEC_IMAGE_MAX_PIXELS = int(os.environ.get("ONEC_IMAGE_MAX_PIXELS", str(50_000_000)))

@@ -19,6 +19,7 @@ from apps.integrations.commerceml import (
     exchange_files,
     iter_elements,
     read_brand_dictionary,
+    split_offer_id,
 )
 from apps.integrations.exceptions import CommerceMLError
 from tests.exchange_builders import (
@@ -105,7 +106,7 @@ def test_offers_give_characteristics_prices_and_stocks(tmp_path):
 
     first, second = records(path, OFFERS)
 
-    assert (first.goods_id, first.characteristic_id) == ("g1", "c1")
+    assert split_offer_id(first.onec_id) == ("g1", "c1") and first.characteristic_id == "c1"
     assert first.characteristics == (("Размер", "A2"), ("Цвет", "синий"))
     assert [(p.price_type_id, p.value) for p in first.prices] == [("pt", Decimal("1299.50"))]
     assert [(s.warehouse_id, s.quantity) for s in first.stocks] == [("w1", Decimal(3)), ("w2", Decimal(0))]

@@ -1,5 +1,6 @@
-"""The shop-scale fast path of image files: resolving with lstat instead of realpath, and
-the kernel copy into a temporary file. Same rules as before, fewer system calls."""
+"""Image files on a local disk: resolving by lstat per path component (symlinks checked
+with realpath only when there is one), the source's stat reused, and the kernel copy into
+a temporary file renamed into place."""
 from __future__ import annotations
 
 import os

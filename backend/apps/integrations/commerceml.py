@@ -123,7 +123,10 @@ def parse_decimal(text: str) -> Decimal | None:
 
 
 def split_offer_id(offer_id: str) -> tuple[str, str]:
-    """`goodsGUID#characteristicGUID` -> (goods, characteristic); a bare goods id -> (goods, "")."""
+    """`goodsGUID#characteristicGUID` -> (goods, characteristic); a bare goods id -> (goods, "").
+
+    The one place an offer id is split: offers, prices, stocks and the photo folder scan
+    (a variant shows its goods' photos) all go through it."""
     goods, _, characteristic = offer_id.partition("#")
     return goods.strip(), characteristic.strip()
 
@@ -197,10 +200,6 @@ class OfferItem:
     prices: tuple[OfferPrice, ...] | None
     stocks: tuple[OfferStock, ...] | None
     problems: tuple[str, ...] = ()
-
-    @property
-    def goods_id(self) -> str:
-        return split_offer_id(self.onec_id)[0]
 
     @property
     def characteristic_id(self) -> str:

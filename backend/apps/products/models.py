@@ -72,11 +72,6 @@ class Product(SyncedFromOneC):
     def __str__(self):
         return f"{self.name or self.onec_id}"
 
-    @property
-    def goods_guid(self) -> str:
-        """The goods GUID: an offer id `goods#characteristic` shares its goods' photos."""
-        return self.onec_id.split("#", 1)[0]
-
 
 class ProductVariant(SyncedFromOneC):
     """A 1C offer with a characteristic (`goodsGUID#characteristicGUID`): a size, a color."""

@@ -121,13 +121,13 @@ class OfferTarget:
 def offer_targets(offer_ids) -> dict[str, OfferTarget]:
     """The offers whose goods are in the catalog, with their variant when it is known.
     An offer whose goods are unknown is absent: callers report it, nothing is guessed."""
-    offer_ids = set(offer_ids)
-    products = onec_id_map(Product, (split_offer_id(offer_id)[0] for offer_id in offer_ids))
-    variants = onec_id_map(ProductVariant, (offer_id for offer_id in offer_ids if "#" in offer_id))
+    parts = {offer_id: split_offer_id(offer_id) for offer_id in set(offer_ids)}
+    products = onec_id_map(Product, (goods_id for goods_id, _ in parts.values()))
+    variants = onec_id_map(ProductVariant, (offer_id for offer_id, (_, char_id) in parts.items() if char_id))
     return {
         offer_id: OfferTarget(product_id=products[goods_id], variant_id=variants.get(offer_id))
-        for offer_id in offer_ids
-        if (goods_id := split_offer_id(offer_id)[0]) in products
+        for offer_id, (goods_id, _) in parts.items()
+        if goods_id in products
     }
 
 

@@ -6,16 +6,13 @@ import os
 import threading
 from pathlib import Path
 
+from apps.integrations.commerceml import split_offer_id
+
 from .image_files import IMPORT_FILES_DIRNAME, has_image_extension
 
 _listing_lock = threading.Lock()
 # folder path -> (folder mtime_ns, sorted lower-cased image names, original names)
 _listings: dict[str, tuple[int, list[str], list[str]]] = {}
-
-
-def goods_guid(onec_id: str) -> str:
-    """`goodsGUID#characteristicGUID` shares its goods' photos."""
-    return onec_id.split("#", 1)[0].strip()
 
 
 def images_subdir(guid: str) -> str:
@@ -31,7 +28,7 @@ def product_image_paths(*, onec_id: str, picture_paths: list[str], images_dir: P
     """
     if picture_paths:
         return list(picture_paths)
-    guid = goods_guid(onec_id)
+    guid, _ = split_offer_id(onec_id)  # a variant `goods#characteristic` shows its goods' photos
     if not guid:
         return []
     subdir = images_subdir(guid)

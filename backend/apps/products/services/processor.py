@@ -155,7 +155,8 @@ def product_images_import_chunk(
     chunk = ChunkImportResult()
     changed: list[tuple[int, str, list[str]]] = []
     removed: set[str] = set()
-    # Plain rows, not model instances: building 1000 instances cost more than the query.
+    # Plain rows, not model instances: five columns are all a chunk needs, and building
+    # instances would cost more than the query.
     rows = Product.objects.filter(pk__in=product_ids).values_list(
         "id", "onec_id", "main_image", "gallery_images", "onec_picture_paths"
     )
@@ -201,9 +202,9 @@ def product_images_import_chunk(
 
 def _product_images_save(changed: list[tuple[int, str, list[str]]]) -> None:
     """Write only the two image columns of (id, main_image, gallery_images) rows, so
-    concurrent edits of names, prices, ... are not overwritten. One `executemany`:
-    `bulk_update` builds a CASE expression per product, ~0.35 ms of Python each, which was
-    3.5 s of a cold 10,000-product run (bench/RESULTS.md)."""
+    concurrent edits of names, prices, ... are not overwritten. One `executemany` rather
+    than `bulk_update`, whose CASE expression per product is the slow part of a cold run
+    (bench/RESULTS.md)."""
     meta = Product._meta
     main_field, gallery_field = meta.get_field("main_image"), meta.get_field("gallery_images")
     connection = connections[router.db_for_write(Product)]
