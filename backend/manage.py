@@ -2,10 +2,6 @@
 """Django's command-line utility for administrative tasks."""
 import os
 import sys
-from pathlib import Path
-
-# The repository root, so the Prefect flows in flows/ import as `flows.*`.
-sys.path.insert(1, str(Path(__file__).resolve().parent.parent))
 
 
 def main():

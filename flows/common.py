@@ -1,26 +1,36 @@
-"""What every import flow shares: Django bootstrap, retry policy, session-settling hooks."""
+"""What every import flow shares: the retry policy, the tasks that start, check and end a
+session, and the hooks that settle a session when its run fails, crashes or is cancelled."""
 from __future__ import annotations
 
 import functools
 import logging
+import threading
 import time
 import uuid
 
-from flows.django_setup import setup_django
+from django.db import InterfaceError, OperationalError, connections, reset_queries
+from prefect import get_run_logger, task
+from prefect.artifacts import create_table_artifact, update_progress_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.runtime import flow_run as current_flow_run
 
-setup_django()
-
-from django.db import InterfaceError, OperationalError, connections, reset_queries  # noqa: E402
-
-from prefect.runtime import flow_run as current_flow_run  # noqa: E402
-
-from apps.integrations.exceptions import ImportAlreadyRunningError, ImportRefusedError, ImportRunError  # noqa: E402
-from apps.integrations.models import ImportSession  # noqa: E402
-from apps.integrations.services.sessions import (  # noqa: E402
+from apps.integrations.exceptions import (
+    ImportAlreadyRunningError,
+    ImportRefusedError,
+    ImportRunError,
+    StepFailuresError,
+)
+from apps.integrations.import_types import import_type_spec
+from apps.integrations.models import ImportSession
+from apps.integrations.selectors import import_session_error_details
+from apps.integrations.services.preflight import catalog_require_products
+from apps.integrations.services.sessions import (
     import_session_create,
+    import_session_finish,
     import_session_refuse,
     import_session_settle,
     import_session_start,
+    import_session_update_report,
 )
 
 logger = logging.getLogger(__name__)
@@ -28,12 +38,28 @@ logger = logging.getLogger(__name__)
 # Faults worth another try: a dropped database connection, a flapping file system.
 TRANSIENT_ERRORS = (OperationalError, InterfaceError, OSError)
 RETRY_DELAYS_SECONDS = [2, 10, 30]
+ERROR_TABLE_LIMIT = 200
+# Every progress-artifact update is a Prefect API call: the session row gets every step,
+# Prefect's bar at most one update a second (bench/RESULTS.md).
+PROGRESS_ARTIFACT_INTERVAL_SECONDS = 1.0
+_progress_sent_at: dict[str, float] = {}
+_progress_lock = threading.Lock()
 
 
 def retry_on_transient_errors(task, task_run, state) -> bool:
     """Retry I/O and lost-connection faults; never bad input (ImportRunError)."""
     exc = state.data if isinstance(state.data, BaseException) else None
     return isinstance(exc, TRANSIENT_ERRORS) and not isinstance(exc, ImportRunError)
+
+
+# The task options of a step that writes to the database or reads the exchange: retried on
+# transient faults, never cached (every run must do its work).
+RETRIED_STEP = {
+    "retries": len(RETRY_DELAYS_SECONDS),
+    "retry_delay_seconds": RETRY_DELAYS_SECONDS,
+    "retry_condition_fn": retry_on_transient_errors,
+    "cache_policy": NO_CACHE,
+}
 
 
 def closes_db_connections(fn):
@@ -51,12 +77,33 @@ def closes_db_connections(fn):
     return wrapper
 
 
-def session_for_this_run(*, session_id: int | None, import_type: str, parameters: dict) -> ImportSession:
-    """Start the session this flow run reports into and return it.
+def publish_progress(artifact_id: str | None, report: dict, *, final: bool = False) -> None:
+    """Move the run's progress artifact to `processed / total_products` (throttled)."""
+    if not artifact_id or not report.get("total_products"):
+        return
+    now = time.monotonic()
+    with _progress_lock:
+        if final:
+            _progress_sent_at.pop(artifact_id, None)  # a worker process runs many flows
+        elif now - _progress_sent_at.get(artifact_id, 0.0) < PROGRESS_ARTIFACT_INTERVAL_SECONDS:
+            return
+        else:
+            _progress_sent_at[artifact_id] = now
+    update_progress_artifact(artifact_id=artifact_id, progress=100 * report["processed"] / report["total_products"])
 
-    Admin and CLI runs bring a pending session; a scheduled run (no session id) creates its
-    own, or, while another import holds the slot, records a refused session saying why and
-    fails the run with that reason.
+
+@task(name="start-session", cache_policy=NO_CACHE)
+@closes_db_connections
+def start_session(
+    import_type: str, session_id: int | None, parameters: dict, report: dict | None = None
+) -> dict:
+    """Mark the run's session in progress (a scheduled run creates its own) and record
+    what the run is about to do; returns the session id and its start time.
+
+    Admin and CLI runs bring a pending session; a scheduled run (no session id) creates
+    its own, or, while another import holds the slot, records a refused session saying
+    why and fails the run with that reason. Not retried: a second attempt of a scheduled
+    run would find its own first session holding the slot.
     """
     if session_id is None:
         try:
@@ -73,7 +120,81 @@ def session_for_this_run(*, session_id: int | None, import_type: str, parameters
                 flow_run_id=current_flow_run.id,
             )
             raise ImportRefusedError(reason) from None
-    return import_session_start(session_id=session_id, flow_run_id=current_flow_run.id)
+    session = import_session_start(session_id=session_id, flow_run_id=current_flow_run.id)
+    if report:
+        import_session_update_report(session_id=session_id, **report)
+    return {"session_id": session.pk, "started_at": session.started_at}
+
+
+@task(name="validate-catalog", cache_policy=NO_CACHE)
+@closes_db_connections
+def validate_catalog(then: str) -> int:
+    """Refuse to run without active products: import the catalog first."""
+    count = catalog_require_products(then=then)
+    get_run_logger().info("%d active products", count)
+    return count
+
+
+@task(
+    name="summarize",
+    **RETRIED_STEP,
+)
+@closes_db_connections
+def summarize(
+    session_id: int,
+    failed_steps: list[dict] | None = None,
+    details: dict | None = None,
+    progress_artifact_id: str | None = None,
+) -> dict:
+    """Publish the run's tables and end its session: completed, completed with errors,
+    failed (the run fails too) or, if the admin cancelled it meanwhile, cancelled."""
+    session = import_session_finish(session_id=session_id, failed_steps=failed_steps, details=details)
+    report = session.report_details
+    publish_progress(progress_artifact_id, report, final=True)
+    spec = import_type_spec(session.import_type)
+    rows = [
+        {"counter": counter.key, "value": report.get(counter.key, 0), "label": counter.label, "counts": counter.unit}
+        for counter in spec.counters
+    ]
+    if report.get("dry_run"):
+        rows.insert(0, {"counter": "dry_run", "value": "yes: nothing was written", "label": "", "counts": ""})
+    create_table_artifact(table=rows, key=f"import-{spec.key}-summary", description=f"{spec.label}: summary")
+    error_rows, error_total = import_session_error_details(session_id=session_id, limit=ERROR_TABLE_LIMIT)
+    if error_rows:
+        more = f" (first {len(error_rows)} of {error_total})" if error_total > len(error_rows) else ""
+        create_table_artifact(
+            table=error_rows, key=f"import-{spec.key}-errors",
+            description=f"{'Files' if spec.error_unit == 'files' else 'Records'} that were not imported{more}",
+        )
+    unknown = report.get("unknown_offer_ids") or []
+    if unknown:
+        create_table_artifact(
+            table=[{"offer": offer} for offer in unknown], key=f"import-{spec.key}-unknown-offers",
+            description="Offers whose goods are not in the catalog (not imported)",
+        )
+        get_run_logger().warning(
+            "%d offers name goods that are not in the catalog and were not imported (first: %s); "
+            "import the catalog with those goods, then run this import again",
+            report.get("unknown_offers", len(unknown)), ", ".join(unknown[:5]),
+        )
+    logger = get_run_logger()
+    logger.info("%s: %s", spec.label, {row["counter"]: row["value"] for row in rows})
+    if session.error_message:
+        logger.warning(session.error_message)
+    if session.status == ImportSession.Status.FAILED:
+        raise StepFailuresError(session.error_message)
+    if session.status == ImportSession.Status.CANCELLED:
+        return {**report, "cancelled": session.error_message or "cancelled"}
+    return report
+
+
+def failed_steps(futures, *, step: str) -> list[dict]:
+    """The mapped steps that did not complete, `{"step": "<step> <index>", "reason": ...}`."""
+    return [
+        {"step": f"{step} {index}", "reason": failure_reason(future.state)}
+        for index, future in enumerate(futures)
+        if not future.state.is_completed()
+    ]
 
 
 def _session_id(flow_run) -> int | None:
@@ -83,7 +204,8 @@ def _session_id(flow_run) -> int | None:
     return ImportSession.objects.filter(flow_run_id=flow_run.id).values_list("id", flat=True).first()
 
 
-def _failure_reason(state) -> str:
+def failure_reason(state) -> str:
+    """What a failed flow or task run's state says went wrong, for a person."""
     try:
         exc = state.result(raise_on_failure=False)
     except Exception:  # the result may be unavailable (crash, other process)
@@ -92,7 +214,7 @@ def _failure_reason(state) -> str:
         return str(exc)
     if isinstance(exc, BaseException):
         return f"unexpected error: {type(exc).__name__}: {exc}; see the flow run's logs in Prefect"
-    return state.message or "the flow run failed; see its logs in Prefect"
+    return state.message or "the run failed; see its logs in Prefect"
 
 
 def _settle(flow_run, status: str, reason: str) -> None:
@@ -106,7 +228,7 @@ def _settle(flow_run, status: str, reason: str) -> None:
 
 
 def settle_session_on_failure(flow, flow_run, state) -> None:
-    _settle(flow_run, ImportSession.Status.FAILED, _failure_reason(state))
+    _settle(flow_run, ImportSession.Status.FAILED, failure_reason(state))
 
 
 def settle_session_on_crash(flow, flow_run, state) -> None:

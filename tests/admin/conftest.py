@@ -1,5 +1,5 @@
 """Fixtures for the admin's 1C import page: users, products, an exchange directory and the
-deployments of flows/registry.py on the session's Prefect test server (no work pool, so
+deployments of every import type on the session's Prefect test server (no work pool, so
 their runs wait: these tests look at what was triggered, the e2e test at what ran)."""
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from django.contrib.auth.models import Permission, User
 from prefect.client.orchestration import get_client
 from prefect.exceptions import ObjectNotFound
 
+from apps.integrations.import_types import IMPORT_TYPES
 from apps.products.models import Product
-from flows.registry import FLOWS_BY_IMPORT_TYPE, deployment_name
 
 PAGE_URL = "/admin/integrations/import_1c/"
 
@@ -49,14 +49,12 @@ def deployments(prefect_server) -> dict[str, str]:
     """Fresh deployments `<flow>/<import type>` on the test server: import type -> id."""
     ids = {}
     with get_client(sync_client=True) as client:
-        for import_type, flow in FLOWS_BY_IMPORT_TYPE.items():
+        for spec in IMPORT_TYPES:
             try:
-                client.delete_deployment(client.read_deployment_by_name(deployment_name(import_type)).id)
+                client.delete_deployment(client.read_deployment_by_name(spec.deployment_name).id)
             except ObjectNotFound:
                 pass
-            ids[import_type] = client.create_deployment(
-                flow_id=client.create_flow(flow), name=import_type
-            )
+            ids[spec.key] = client.create_deployment(flow_id=client.create_flow(spec.load_flow()), name=spec.key)
     return ids
 
 

@@ -13,7 +13,7 @@ from prefect.states import Cancelled
 from apps.integrations.models import ImportSession
 from apps.integrations.services.prefect_runs import prefect_deployment_run_create
 from flows.images import import_images
-from flows.registry import deployment_name
+from apps.integrations.import_types import import_type_spec
 from tests.admin.conftest import PAGE_URL, flow_runs_of
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -95,7 +95,7 @@ def test_a_refused_trigger_ends_the_session_failed_with_the_reason(importer_clie
 
     session = ImportSession.objects.get()
     assert session.status == "failed" and session.running_slot is None
-    assert session.error_message.startswith(f"could not start Prefect deployment '{deployment_name('images')}'")
+    assert session.error_message.startswith(f"could not start Prefect deployment '{import_type_spec('images').deployment_name}'")
     assert session.error_message in _problems(response)
 
 

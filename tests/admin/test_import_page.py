@@ -10,7 +10,6 @@ from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from apps.integrations.models import ImportSession
 from apps.integrations.services.sessions import import_session_create
-from flows.registry import FLOWS_BY_IMPORT_TYPE
 from tests.admin.conftest import PAGE_URL
 
 pytestmark = pytest.mark.django_db
@@ -48,18 +47,22 @@ def test_staff_without_the_permission_is_refused(client):
     assert not ImportSession.objects.exists()
 
 
-def test_page_lists_the_five_types_with_what_they_read(importer_client, product):
+def test_page_lists_the_five_types_with_what_they_read_in_the_configured_directory(
+    importer_client, product, settings, tmp_path
+):
+    settings.ONEC_DATA_DIR = tmp_path / "shop-exchange"
     response = importer_client.get(PAGE_URL)
 
     assert response.status_code == 200
     page = response.content.decode()
-    assert "Только изображения товаров" in page
+    assert "Изображения товаров" in page
     assert "Обновление изображений товаров из директории 1С (main_image и gallery_images)" in page
-    assert "data/import_1c/goods/import_files/XX/*.jpg, *.png" in page
-    rows = {row["info"].import_type: row for row in response.context["import_types"]}
+    assert f"{settings.ONEC_DATA_DIR}/goods/import_files/XX/*.jpg, *.png" in page
+    assert f"{settings.ONEC_DATA_DIR}/groups/*.xml, {settings.ONEC_DATA_DIR}/propertiesGoods/*.xml" in page
+    assert "data/import_1c" not in page
+    rows = {row["spec"].key: row for row in response.context["import_types"]}
     assert list(rows) == ["catalog", "stocks", "prices", "customers", "images"]
-    assert all(row["available"] for row in rows.values()) and "ещё не реализован" not in page
-    assert {t for t, row in rows.items() if row["info"].requires_catalog} == {"stocks", "prices", "images"}
+    assert {t for t, row in rows.items() if row["spec"].needs_catalog} == {"stocks", "prices", "images"}
     assert page.count("требует каталог") == 3
     assert rows["images"]["selected"] and not any(row["needs_catalog_warning"] for row in rows.values())
     assert 'name="csrfmiddlewaretoken"' in page
@@ -68,7 +71,7 @@ def test_page_lists_the_five_types_with_what_they_read(importer_client, product)
 def test_get_warns_about_an_empty_catalog_and_changes_nothing(importer_client):
     response = importer_client.get(PAGE_URL)
 
-    rows = {row["info"].import_type: row for row in response.context["import_types"]}
+    rows = {row["spec"].key: row for row in response.context["import_types"]}
     assert {t for t, row in rows.items() if row["needs_catalog_warning"]} == {"stocks", "prices", "images"}
     assert "В базе нет товаров: сначала выполните импорт «Каталог товаров»." in response.content.decode()
     assert not ImportSession.objects.exists()
@@ -100,7 +103,7 @@ def test_images_without_products_or_directory_names_both_problems_and_keeps_the_
     errors = _errors(response)
     assert any("no active products in the database: run the catalog import first" in e for e in errors)
     assert any(f"image directory {tmp_path / 'nowhere' / 'goods' / 'import_files'} does not exist" in e for e in errors)
-    assert {row["info"].import_type for row in response.context["import_types"] if row["selected"]} == {"images"}
+    assert {row["spec"].key for row in response.context["import_types"] if row["selected"]} == {"images"}
     assert 'value="images"\n                     checked' in response.content.decode()
     assert not ImportSession.objects.exists()
 
@@ -112,19 +115,6 @@ def test_catalog_without_goods_files_is_refused(importer_client, tmp_path, setti
 
     assert any(f"no goods files in {tmp_path}" in e for e in errors)
     assert not any("no active products" in e for e in errors)
-    assert not ImportSession.objects.exists()
-
-
-def test_a_type_without_a_flow_is_shown_disabled_and_cannot_be_started(importer_client, product, exchange_dir, monkeypatch):
-    monkeypatch.delitem(FLOWS_BY_IMPORT_TYPE, "stocks")
-
-    page = importer_client.get(PAGE_URL).content.decode()
-    response = importer_client.post(PAGE_URL, {"import_type": "stocks"})
-
-    assert page.count("disabled>") == 1 and "Запустить нельзя: в <code>flows/registry.py</code> нет flow" in page
-
-    assert response.status_code == 200
-    assert "Импорт «Остатки» ещё не реализован" in " ".join(_errors(response))
     assert not ImportSession.objects.exists()
 
 

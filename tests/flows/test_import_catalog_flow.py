@@ -1,6 +1,7 @@
 """The import-catalog flow: bad goods XML fails the run naming the file and the line."""
 import pytest
 
+from apps.integrations.selectors import import_session_error_details
 from apps.integrations.services.sessions import import_session_create
 from apps.products.models import Product
 from flows.catalog import import_catalog
@@ -47,7 +48,7 @@ def test_goods_without_id_are_skipped_and_reported(exchange):
 
     assert state.is_completed()
     assert (session.report_details["created"], session.report_details["errors"]) == (1, 1)
-    assert "has no <Ид>" in session.report_details["error_details"][0]["reason"]
+    assert "has no <Ид>" in import_session_error_details(session_id=session.pk)[0][0]["reason"]
 
 
 def test_no_goods_files_fails_naming_the_directory(tmp_path):

@@ -69,7 +69,6 @@ def all_files(root: Path) -> dict[str, bytes]:
 
 
 def test_parser_reads_every_goods_with_its_pictures_group_and_brand(demo):
-    goods = records(demo.root, "goods", GOODS)
     items = goods_items(demo.root)
     groups = records(demo.root, "groups", GROUPS)
     brands = read_brand_dictionary(exchange_files(demo.root, "propertiesGoods"))

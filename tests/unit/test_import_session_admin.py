@@ -181,7 +181,8 @@ def test_list_shows_newest_first_with_badge_progress_and_file_counters(viewer, a
     assert f'data-import-session="{newer.pk}" data-field="copied">40<' in page
     assert f'data-import-session="{newer.pk}" data-field="skipped">7<' in page
     assert f'data-import-session="{newer.pk}" data-field="errors">2<' in page
-    assert "Файлы: скопировано / актуальны / ошибки" in page and "Прогресс: товары обработано / всего" in page
+    assert "Итог (изображения: скопировано / актуальны / ошибки)" in page
+    assert 'title="Файлов скопировано"' in page and "Прогресс: товары обработано / всего" in page
     assert "admin" in page  # who started it
     assert f'data-url="{ACTIVE_URL}"' in page
     assert "integrations/import_session_monitor.js" in page
@@ -256,7 +257,10 @@ def test_detail_page_of_a_catalog_import_lists_its_own_counters(viewer):
     page = viewer.get(reverse("admin:integrations_importsession_change", args=[session.pk])).content.decode()
 
     assert "Товаров обработано" not in page
-    assert '<th scope="row">created</th><td>3</td>' in page and "2 / 2 файлов · 100%" in page
+    assert '<th scope="row">Товары: создано</th><td><span data-import-session="%d" data-field="created">3</span>' % (
+        session.pk
+    ) in page
+    assert "Записи обмена, которые не удалось прочитать или записать" in page and "2 / 2 файлов · 100%" in page
 
 
 def test_detail_page_of_a_failed_session_shows_its_error_and_no_cancel(viewer):

@@ -1,10 +1,10 @@
-"""prefect.yaml and flows/registry.py describe the same deployments."""
+"""prefect.yaml declares exactly one deployment per import type, as the type's spec says."""
 from pathlib import Path
 
 import pytest
 import yaml
 
-from flows.registry import FLOWS_BY_IMPORT_TYPE, deployment_name
+from apps.integrations.import_types import IMPORT_TYPES, import_type_spec
 
 PREFECT_YAML = Path(__file__).resolve().parents[2] / "prefect.yaml"
 
@@ -15,23 +15,24 @@ def deployments() -> dict[str, dict]:
     return {deployment["name"]: deployment for deployment in config["deployments"]}
 
 
-def test_every_registered_flow_has_a_deployment_and_nothing_else(deployments):
-    assert set(deployments) == set(FLOWS_BY_IMPORT_TYPE), (
-        "prefect.yaml needs one deployment per import type in flows/registry.py, named after the type"
+def test_every_import_type_has_a_deployment_and_nothing_else(deployments):
+    assert set(deployments) == {spec.key for spec in IMPORT_TYPES}, (
+        "prefect.yaml needs one deployment per import type of apps/integrations/import_types.py, named after the type"
     )
 
 
-@pytest.mark.parametrize("import_type", sorted(FLOWS_BY_IMPORT_TYPE))
-def test_deployment_runs_the_registered_flow_one_at_a_time_on_the_process_pool(deployments, import_type):
+@pytest.mark.parametrize("import_type", [spec.key for spec in IMPORT_TYPES])
+def test_deployment_runs_the_specified_flow_one_at_a_time_on_the_process_pool(deployments, import_type):
+    spec = import_type_spec(import_type)
     deployment = deployments[import_type]
-    flow = FLOWS_BY_IMPORT_TYPE[import_type]
-    path, function = deployment["entrypoint"].split(":")
+    flow = spec.load_flow()
 
-    assert function == flow.fn.__name__ and Path(flow.fn.__code__.co_filename) == PREFECT_YAML.parent / path
-    assert deployment_name(import_type) == f"{flow.name}/{import_type}"
+    assert deployment["entrypoint"] == spec.flow
+    assert flow.name == spec.flow_name and spec.deployment_name == f"{flow.name}/{import_type}"
     assert deployment["work_pool"]["name"] == "onec-imports"
     assert deployment["concurrency_limit"]["limit"] == 1
     assert set(deployment["parameters"]) <= set(flow.parameters.properties) - {"session_id"}
+    assert set(spec.options) <= set(flow.parameters.properties)
 
 
 def test_images_run_nightly_at_three_in_an_explicit_timezone(deployments):

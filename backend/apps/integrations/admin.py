@@ -2,8 +2,6 @@
 detail page with the per-file errors, and cancel."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect, JsonResponse
@@ -15,6 +13,7 @@ from django.utils.html import format_html, format_html_join
 from django.views.decorators.http import require_GET, require_POST
 
 from .exceptions import ImportNotActiveError, PrefectUnavailableError
+from .import_types import import_type_spec
 from .models import ImportSession
 from .prefect_ui import flow_run_ui_url
 from .selectors import import_session_error_details
@@ -27,41 +26,8 @@ ERROR_DETAILS_LIMIT = 100
 POLL_IDS_LIMIT = 200
 
 
-@dataclass(frozen=True)
-class ReportCounter:
-    key: str
-    label: str
-    unit: str  # "товары" or "файлы": what the number counts
-    help_text: str
-
-
-REPORT_COUNTERS = (
-    ReportCounter("total_products", "Товаров всего", "товары", "Активные товары каталога на начало импорта."),
-    ReportCounter("processed", "Товаров обработано", "товары", "Товары, чьи изображения уже просмотрены."),
-    ReportCounter(
-        "products_without_images", "Товаров без изображений", "товары",
-        "Товары без <Картинка> в 1С и без файлов в import_files: им нечего импортировать.",
-    ),
-    ReportCounter(
-        "main_images_set", "Товаров с новым основным изображением", "товары",
-        "Товары, у которых основное изображение появилось или сменилось.",
-    ),
-    ReportCounter(
-        "gallery_added", "Добавлено в галереи", "записи галереи", "Изображения, добавленные в галереи товаров.",
-    ),
-    ReportCounter(
-        "removed", "Убрано из галерей", "записи галереи",
-        "Только в режиме mirror: изображения, которых больше нет в списке <Картинка> товара в 1С.",
-    ),
-    ReportCounter("copied", "Файлов скопировано", "файлы", "Файлы изображений, скопированные в media (включая заменённые)."),
-    ReportCounter("replaced", "из них заменено", "файлы", "Файлы, изменённые в 1С и поэтому заменённые в media."),
-    ReportCounter(
-        "skipped", "Файлов пропущено: уже актуальны", "файлы",
-        "Файлы, которые уже есть в media (тот же размер и время изменения или то же содержимое); не копировались.",
-    ),
-    ReportCounter("errors", "Файлов с ошибками", "файлы", "Файлы, которые не удалось импортировать; список ниже."),
-)
-FILE_COUNTERS = ("copied", "skipped", "errors")
+# Outcomes that are not a status of their own; the badge names them.
+OUTCOME_LABELS = {ImportSession.Outcome.COMPLETED_WITH_ERRORS: "Завершён с ошибками"}
 PREFECT_UI_HINT = "Задайте PREFECT_UI_URL или PREFECT_API_URL, чтобы открыть запуск в Prefect"
 
 
@@ -91,7 +57,7 @@ def _started_by_text(session: ImportSession) -> str:
 def session_progress(session: ImportSession) -> tuple[int, int | None, int | None]:
     """(processed, total, percent); percent is None while the total is unknown.
 
-    An image import counts products; a catalog import counts goods files.
+    An image import counts products; the exchange imports count files.
     """
     report = session.report_details or {}
     total = report.get("total_products", report.get("total_files"))
@@ -116,11 +82,12 @@ def session_live_state(session: ImportSession) -> dict:
     every text is formatted here, so the script only copies values into the page."""
     report = session.report_details or {}
     processed, total, percent = session_progress(session)
-    counters = {counter.key: int(report.get(counter.key) or 0) for counter in REPORT_COUNTERS}
+    counters = {counter.key: int(report.get(counter.key) or 0) for counter in import_type_spec(session.import_type).counters}
     return {
         "id": session.pk,
         "import_type": session.import_type,
         "status": session.status,
+        "outcome": session.outcome,
         "is_active": session.is_active,
         "processed": processed,
         "total": total,
@@ -131,7 +98,7 @@ def session_live_state(session: ImportSession) -> dict:
         "started_at": session.started_at.isoformat() if session.started_at else None,
         "finished_at": session.finished_at.isoformat() if session.finished_at else None,
         "text": {
-            "status": session.get_status_display(),
+            "status": OUTCOME_LABELS.get(session.outcome) or session.get_status_display(),
             "progress": _progress_text(session),
             **{key: str(value) for key, value in counters.items()},
             "started": _datetime_text(session.started_at),
@@ -155,7 +122,7 @@ def status_badge_html(session: ImportSession):
     return format_html(
         '<span class="import-status import-status--{}" data-import-session="{}" data-field="status" '
         'data-status="{}">{}</span>',
-        state["status"], state["id"], state["status"], state["text"]["status"],
+        state["outcome"], state["id"], state["status"], state["text"]["status"],
     )
 
 
@@ -189,7 +156,7 @@ class ImportSessionAdmin(admin.ModelAdmin):
         "import_type",
         "status_badge",
         "progress",
-        "files",
+        "result",
         "started",
         "finished",
         "duration",
@@ -235,15 +202,20 @@ class ImportSessionAdmin(admin.ModelAdmin):
     def progress(self, session):
         return progress_bar_html(session)
 
-    @admin.display(description="Файлы: скопировано / актуальны / ошибки")
-    def files(self, session):
+    @admin.display(description="Итог (изображения: скопировано / актуальны / ошибки)")
+    def result(self, session):
+        """The type's summary counters; each number's tooltip says what it counts."""
         state = _state(session)
+        spec = import_type_spec(session.import_type)
         return format_html(
-            '<span class="import-files" title="Считают файлы изображений, не товары">{}</span>',
+            '<span class="import-result">{}</span>',
             format_html_join(
                 " / ",
-                '<span class="import-files__{}" data-import-session="{}" data-field="{}">{}</span>',
-                ((key, state["id"], key, state["text"][key]) for key in FILE_COUNTERS),
+                '<span class="import-result__{}" title="{}" data-import-session="{}" data-field="{}">{}</span>',
+                (
+                    (key, spec.counter(key).label, state["id"], key, state["text"][key])
+                    for key in spec.summary_counters
+                ),
             ),
         )
 
@@ -291,8 +263,8 @@ class ImportSessionAdmin(admin.ModelAdmin):
         if session is not None:
             errors, errors_total = import_session_error_details(session_id=session.pk, limit=ERROR_DETAILS_LIMIT)
             state = _state(session)
-            # The labelled counters are the image import's; other imports list their own keys.
-            labelled = REPORT_COUNTERS if session.import_type == ImportSession.ImportType.IMAGES else ()
+            spec = import_type_spec(session.import_type)
+            labelled = spec.counters
             extra_context.update(
                 self._monitor_context(),
                 session=session,
@@ -302,10 +274,12 @@ class ImportSessionAdmin(admin.ModelAdmin):
                 counters=[(counter, live_text_html(session, counter.key)) for counter in labelled],
                 other_counters={
                     key: value for key, value in (session.report_details or {}).items()
-                    if key not in {counter.key for counter in labelled} | {"error_details", "last_updated"}
+                    if key not in {counter.key for counter in labelled} | {"last_updated"}
                 },
                 started_by_text=_started_by_text(session),
                 prefect_url=flow_run_ui_url(session.flow_run_id),
+                errors_heading="Ошибки по файлам" if spec.error_unit == "files" else "Ошибки по записям обмена",
+                record_heading="Товар (GUID 1С)" if spec.error_unit == "files" else "Запись (Ид 1С)",
                 file_errors=errors,
                 file_errors_total=errors_total,
                 file_errors_rest=errors_total - len(errors),

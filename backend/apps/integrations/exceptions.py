@@ -17,8 +17,8 @@ class CommerceMLError(ImportRunError):
     """Malformed exchange XML; the message names the file and line."""
 
 
-class ChunkFailuresError(ImportRunError):
-    pass
+class StepFailuresError(ImportRunError):
+    """Some steps of a run (image chunks, exchange files) failed after their retries."""
 
 
 class ImportAlreadyRunningError(Exception):

@@ -1,6 +1,8 @@
 from django.conf import settings
 from django.db import models
 
+from .import_types import IMPORT_TYPES, import_type_choices
+
 
 class ImportSession(models.Model):
     """One run of a 1C import, as the admin, the CLI and Prefect all see it.
@@ -10,12 +12,8 @@ class ImportSession(models.Model):
     refuse a second concurrent import.
     """
 
-    class ImportType(models.TextChoices):
-        CATALOG = "catalog", "Каталог товаров"
-        STOCKS = "stocks", "Остатки"
-        PRICES = "prices", "Цены"
-        CUSTOMERS = "customers", "Контрагенты"
-        IMAGES = "images", "Изображения товаров"
+    # Built from the import-type registry: `ImportSession.ImportType.IMAGES == "images"`.
+    ImportType = models.TextChoices("ImportType", [(spec.key.upper(), (spec.key, spec.label)) for spec in IMPORT_TYPES])
 
     class Status(models.TextChoices):
         PENDING = "pending", "Ожидает"
@@ -29,9 +27,18 @@ class ImportSession(models.Model):
         SCHEDULE = "schedule", "Расписание"
         CLI = "cli", "Командная строка"
 
+    class Outcome(models.TextChoices):
+        """How a session ended, as people read it: a completed run that refused some
+        records or files is not the same news as a clean one."""
+
+        COMPLETED = "completed"
+        COMPLETED_WITH_ERRORS = "completed_with_errors"
+        FAILED = "failed"
+        CANCELLED = "cancelled"
+
     ACTIVE_STATUSES = (Status.PENDING, Status.IN_PROGRESS)
 
-    import_type = models.CharField("тип импорта", max_length=20, choices=ImportType.choices)
+    import_type = models.CharField("тип импорта", max_length=20, choices=import_type_choices)
     status = models.CharField(
         "статус", max_length=20, choices=Status.choices, default=Status.PENDING, db_index=True
     )
@@ -66,6 +73,14 @@ class ImportSession(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status in self.ACTIVE_STATUSES
+
+    @property
+    def outcome(self) -> str:
+        """The status, or `completed_with_errors` for a completed run whose report counts
+        errors (records or files it could not import)."""
+        if self.status == self.Status.COMPLETED and (self.report_details or {}).get("errors"):
+            return self.Outcome.COMPLETED_WITH_ERRORS
+        return self.status
 
 
 class ImportChunk(models.Model):

@@ -16,9 +16,9 @@ from .exceptions import ImportAlreadyRunningError, ImportNotStartedError
 from .forms import ImportStartForm
 from .import_types import IMPORT_TYPES
 from .models import ImportSession
+from .prefect_ui import flow_run_ui_url, prefect_ui_url
 from .selectors import import_session_active
 from .services.launch import import_session_launch
-from .services.prefect_runs import prefect_ui_url
 
 START_PERMISSION = "integrations.start_import"
 
@@ -28,13 +28,8 @@ def import_1c_view(request):
     """GET shows the choice (and what would stop it); POST starts the chosen import."""
     if not request.user.has_perm(START_PERMISSION):
         raise PermissionDenied
-    from flows.registry import FLOWS_BY_IMPORT_TYPE
-
-    available_types = set(FLOWS_BY_IMPORT_TYPE)
     form = ImportStartForm(
-        request.POST if request.method == "POST" else None,
-        initial={"import_type": ImportSession.ImportType.IMAGES},
-        available_types=available_types,
+        request.POST if request.method == "POST" else None, initial={"import_type": ImportSession.ImportType.IMAGES}
     )
     problems = []
     if form.is_bound and form.is_valid():
@@ -42,7 +37,7 @@ def import_1c_view(request):
             session = import_session_launch(
                 import_type=form.cleaned_data["import_type"],
                 user=request.user,
-                **{option: form.cleaned_data[option] for option in form.IMAGE_OPTIONS},
+                options={option: form.cleaned_data[option] for option in form.OPTIONS},
             )
         except ImportNotStartedError as exc:
             problems = [_problem_html(problem) for problem in exc.problems]
@@ -61,12 +56,12 @@ def import_1c_view(request):
         "problems": problems,
         "import_types": [
             {
-                "info": info,
-                "available": info.import_type in available_types,
-                "selected": info.import_type == selected,
-                "needs_catalog_warning": info.requires_catalog and not has_products,
+                "spec": spec,
+                "files": spec.files_in(settings.ONEC_DATA_DIR),
+                "selected": spec.key == selected,
+                "needs_catalog_warning": spec.needs_catalog and not has_products,
             }
-            for info in IMPORT_TYPES
+            for spec in IMPORT_TYPES
         ],
         "data_dir": settings.ONEC_DATA_DIR,
         "active_session": active_session,
@@ -91,12 +86,12 @@ def _problem_html(problem: Exception) -> str:
 
 
 def _started_message(session: ImportSession) -> str:
-    ui_url = prefect_ui_url()
-    if ui_url:
+    run_url = flow_run_ui_url(session.flow_run_id)
+    if run_url:
         return format_html(
             'Импорт «{}» запущен: сессия #{}, <a href="{}">запуск в Prefect</a>.',
             session.get_import_type_display(),
             session.pk,
-            f"{ui_url}/runs/flow-run/{session.flow_run_id}",
+            run_url,
         )
     return f"Импорт «{session.get_import_type_display()}» запущен: сессия #{session.pk}."

@@ -14,6 +14,7 @@ import httpx
 
 from ..exceptions import ImportNotActiveError, PrefectUnavailableError
 from ..models import ImportSession
+from .prefect_runs import prefect_client
 from .sessions import import_session_settle
 
 logger = logging.getLogger(__name__)
@@ -44,7 +45,6 @@ def import_run_cancel(*, session_id: int, cancelled_by: str) -> ImportSession:
 def _flow_run_cancel(*, flow_run_id: uuid.UUID, reason: str) -> str:
     """Move the flow run to Cancelling (a worker then stops its process; a run that never
     started goes straight to Cancelled). Returns a note for the session's message."""
-    from prefect.client.orchestration import get_client
     from prefect.client.schemas.objects import StateType
     from prefect.client.schemas.responses import SetStateStatus
     from prefect.exceptions import ObjectNotFound
@@ -60,7 +60,7 @@ def _flow_run_cancel(*, flow_run_id: uuid.UUID, reason: str) -> str:
             "if `import_1c` is still running in a terminal, stop it with Ctrl-C"
         )
     try:
-        with get_client(sync_client=True) as client:
+        with prefect_client() as client:
             flow_run = client.read_flow_run(flow_run_id)
             if flow_run.state and flow_run.state.is_final():
                 return f"; its flow run had already ended ({flow_run.state.name})"

@@ -7,6 +7,7 @@ from pathlib import Path
 from django.conf import settings
 
 from ..exceptions import ImportAlreadyRunningError, ImportNotStartedError, PrefectUnavailableError
+from ..import_types import import_type_spec
 from ..models import ImportSession
 from ..selectors import import_session_active
 from .preflight import import_preflight_problems
@@ -20,13 +21,11 @@ logger = logging.getLogger(__name__)
 def import_launch_problems(*, import_type: str, data_dir: Path) -> list[Exception]:
     """Every reason starting this import now would fail: the exchange's rules, another
     import running, Prefect unreachable or not deployed. Empty when it can start."""
-    from flows.registry import deployment_name
-
     problems: list[Exception] = list(import_preflight_problems(import_type=import_type, data_dir=data_dir))
     try:
         prefect_api_check()
         import_sessions_reconcile()
-        prefect_deployment_id(name=deployment_name(import_type))
+        prefect_deployment_id(name=import_type_spec(import_type).deployment_name)
     except PrefectUnavailableError as exc:
         problems.append(exc)
     if active := import_session_active():
@@ -34,26 +33,25 @@ def import_launch_problems(*, import_type: str, data_dir: Path) -> list[Exceptio
     return problems
 
 
-def import_session_launch(
-    *, import_type: str, user, validate_images: bool = False, dry_run: bool = False, mirror: bool = False
-) -> ImportSession:
+def import_session_launch(*, import_type: str, user, options: dict | None = None) -> ImportSession:
     """Create the pending session and trigger its deployment run, as one step.
+
+    `options` are flow parameters; those the type does not take (its spec's `options`)
+    are ignored, so the image options of the admin page never reach a catalog run.
 
     The database lets only one session hold the running slot, so of two simultaneous
     launches one gets ImportNotStartedError. The run is created with an idempotency key
     derived from the session, so a retried API call cannot start a second run. If the
     trigger fails the session ends `failed` with the reason; it never stays pending.
     """
-    from flows.registry import deployment_name
-
+    spec = import_type_spec(import_type)
     data_dir = Path(settings.ONEC_DATA_DIR)
     problems = import_launch_problems(import_type=import_type, data_dir=data_dir)
     if problems:
         raise ImportNotStartedError(problems)
 
     parameters = {"data_dir": str(data_dir)}
-    if import_type == ImportSession.ImportType.IMAGES:
-        parameters.update(validate_images=validate_images, dry_run=dry_run, mirror=mirror)
+    parameters.update({name: value for name, value in (options or {}).items() if name in spec.options})
     try:
         session = import_session_create(
             import_type=import_type, started_by=ImportSession.StartedBy.ADMIN, user=user, parameters=parameters
@@ -61,7 +59,7 @@ def import_session_launch(
     except ImportAlreadyRunningError as exc:
         raise ImportNotStartedError([exc]) from None
 
-    name = deployment_name(import_type)
+    name = spec.deployment_name
     try:
         flow_run_id = prefect_deployment_run_create(
             deployment_id=prefect_deployment_id(name=name),

@@ -29,10 +29,6 @@ def prefect_api_url() -> str:
     return url
 
 
-def prefect_ui_url() -> str | None:
-    return get_current_settings().ui_url
-
-
 def prefect_client() -> SyncPrefectClient:
     """A client of the configured server (never an embedded one); use it as a context manager."""
     prefect_api_url()

@@ -6,8 +6,8 @@ from pathlib import Path
 from apps.products.selectors import product_active_count
 
 from ..exceptions import CatalogEmptyError, ExchangeDirectoryError, ImportRunError
-from ..import_types import IMPORT_TYPES_BY_VALUE
-from .import_kinds import IMPORT_PLANS, exchange_plan_files
+from ..import_types import import_type_spec
+from .import_kinds import exchange_plan_files
 
 
 def catalog_require_products(*, then: str) -> int:
@@ -41,10 +41,11 @@ def exchange_images_dir(*, data_dir: Path) -> Path:
 
 def import_preflight_problems(*, import_type: str, data_dir: Path) -> list[ImportRunError]:
     """Every reason this import would fail at once, checked the way its flow checks them."""
+    spec = import_type_spec(import_type)
     checks = []
-    if IMPORT_TYPES_BY_VALUE[import_type].requires_catalog:
+    if spec.needs_catalog:
         checks.append(lambda: catalog_require_products(then=import_type))
-    if import_type in IMPORT_PLANS:
+    if spec.kinds:
         checks.append(lambda: exchange_plan_files(import_type=import_type, data_dir=Path(data_dir).resolve()))
     else:
         checks.append(lambda: exchange_images_dir(data_dir=data_dir))

@@ -11,7 +11,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from ..exceptions import IllegalTransitionError, ImportAlreadyRunningError
+from ..import_types import import_type_spec
 from ..models import ImportChunk, ImportSession
+from ..selectors import import_session_active, import_session_error_details
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +47,7 @@ def import_session_create(
                     parameters=parameters or {},
                 )
         except IntegrityError:
-            active = ImportSession.objects.filter(running_slot=True).first()
+            active = import_session_active()
             if attempt == 0 and (active is None or import_session_settle_if_runner_died(session=active)):
                 continue
             raise ImportAlreadyRunningError(active) from None
@@ -145,6 +147,57 @@ def _process_start(pid: int) -> str | None:
             return fh.read().rsplit(")", 1)[1].split()[19]
     except (OSError, IndexError):
         return None
+
+
+def import_session_finish(
+    *, session_id: int, failed_steps: list[dict] | None = None, details: dict[str, Any] | None = None
+) -> ImportSession:
+    """End a run's session: the one place that decides how an import ended.
+
+    `failed_steps` are the run's steps (image chunks, exchange files) that failed after
+    their retries, each `{"step": "chunk 3", "reason": "..."}`; `details` are merged into
+    the report first. The session ends
+    - cancelled, if it was cancelled meanwhile (the admin's word stands);
+    - failed, naming the failed steps, if any step failed: the others' work is kept;
+    - completed with an error message saying how many records or files were refused and
+      the first of them (its `outcome` is then `completed_with_errors`);
+    - completed, otherwise.
+    """
+    if details:
+        import_session_update_report(session_id=session_id, **details)
+    session = ImportSession.objects.get(pk=session_id)
+    if session.status == Status.CANCELLED:
+        return session
+    spec = import_type_spec(session.import_type)
+    report = session.report_details
+    if failed_steps:
+        steps, total = ("chunks", report.get("chunks_total")) if "chunks_total" in report else (
+            "files", report.get("total_files")
+        )
+        listed = "; ".join(f"{step['step']}: {step['reason']}" for step in failed_steps[:5])
+        return import_session_fail(
+            session_id=session_id,
+            error_message=(
+                f"{len(failed_steps)} of {total if total is not None else '?'} {steps} failed after retries ({listed}). "
+                f"The other {steps}' work was kept; run the import again to finish."
+            ),
+        )
+    errors, listed = import_session_error_details(session_id=session_id, limit=1)
+    error_total = max(listed, int(report.get("errors") or 0))  # a file's list is capped, its count is not
+    if errors:
+        first = errors[0]
+        unit = "file(s)" if spec.error_unit == "files" else "record(s)"
+        where = f"product {first['product'] or '?'}" if spec.error_unit == "files" else (
+            ", ".join(part for part in (first.get("product"), first.get("file")) if part) or "?"
+        )
+        import_session_note(
+            session_id=session_id,
+            message=(
+                f"{error_total} {unit} were not imported; the first: {where}, {first['reason']}. "
+                f"See the per-{unit[:-3]} errors."
+            ),
+        )
+    return import_session_complete(session_id=session_id)
 
 
 def import_session_note(*, session_id: int, message: str) -> None:

@@ -1,4 +1,5 @@
-"""`import_1c {catalog|stocks|prices|customers|images}`: run an import flow in this process and report the session."""
+"""`import_1c TYPE [TYPE ...]`: run import flows in this process, one after the other, and
+report each session."""
 import json
 import logging
 import sys
@@ -8,17 +9,20 @@ from pathlib import Path
 from django.core.management.base import BaseCommand
 
 from apps.integrations.exceptions import ImportAlreadyRunningError
+from apps.integrations.import_types import IMPORT_TYPES, import_type_spec
 from apps.integrations.models import ImportSession
 from apps.integrations.services.sessions import import_session_create, import_session_settle
 
 
 class Command(BaseCommand):
-    help = "Run a 1C import (Prefect flow) in this process and print the session's report."
+    help = (
+        "Run 1C imports (Prefect flows) in this process, in the order given, and print each session's report. "
+        "Options a type does not take are ignored for it."
+    )
 
     def add_arguments(self, parser):
-        from flows.registry import FLOWS_BY_IMPORT_TYPE
-
-        parser.add_argument("import_type", choices=sorted(FLOWS_BY_IMPORT_TYPE))
+        parser.add_argument("import_types", nargs="+", choices=[spec.key for spec in IMPORT_TYPES], metavar="TYPE",
+                            help=f"one or more of: {', '.join(spec.key for spec in IMPORT_TYPES)}")
         parser.add_argument("--data-dir", help="the 1C exchange directory (default: ONEC_DATA_DIR)")
         parser.add_argument("--validate-images", action="store_true", help="decode every image before copying")
         parser.add_argument("--chunk-size", type=int, help="products per image task (default: ONEC_IMAGE_CHUNK_SIZE)")
@@ -33,37 +37,46 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="print the final report as one JSON line")
 
     def handle(self, *args, **options):
-        from flows.common import wait_for_task_run_records
         from flows.embedded_server import prefect_api_for_this_run
-        from flows.registry import FLOWS_BY_IMPORT_TYPE
 
+        specs = [import_type_spec(import_type) for import_type in options["import_types"]]
+        flows = [spec.load_flow() for spec in specs]  # loads Prefect's logging set-up before it is adjusted
         _hide_tracebacks_on_console()
-        import_type = options["import_type"]
-        parameters = {"data_dir": str(Path(options["data_dir"]).resolve()) if options["data_dir"] else None}
-        if import_type == ImportSession.ImportType.IMAGES:
-            parameters.update(
-                validate_images=options["validate_images"],
-                chunk_size=options["chunk_size"],
-                dry_run=options["dry_run"],
-                mirror=options["mirror"],
-            )
-        parameters = {key: value for key, value in parameters.items() if value is not None}
+        data_dir = str(Path(options["data_dir"]).resolve()) if options["data_dir"] else None
+        failed = []
+        # One Prefect server for all the runs: the embedded one starts once, not per type.
+        with prefect_api_for_this_run() as server_is_embedded:
+            for spec, flow in zip(specs, flows):
+                parameters = {"data_dir": data_dir, **{name: options[name] for name in spec.options}}
+                parameters = {key: value for key, value in parameters.items() if value is not None}
+                session = self._run(
+                    spec, flow, parameters, server_is_embedded=server_is_embedded, as_json=options["json"]
+                )
+                if session.status != ImportSession.Status.COMPLETED:
+                    reason = session.error_message or session.get_status_display()
+                    failed.append(f"{spec.key}: {reason}" if len(specs) > 1 else reason)
+        if failed:
+            self._fail("; ".join(failed))
+
+    def _run(self, spec, flow, parameters, *, server_is_embedded: bool, as_json: bool) -> ImportSession:
+        """Run one type's flow for a new CLI session; report and return the ended session."""
+        from flows.common import wait_for_task_run_records
+
         try:
             session = import_session_create(
-                import_type=import_type, started_by=ImportSession.StartedBy.CLI, parameters=parameters
+                import_type=spec.key, started_by=ImportSession.StartedBy.CLI, parameters=parameters
             )
         except ImportAlreadyRunningError as exc:
             self._fail(str(exc) + "; wait for it to finish or cancel it in the admin")
         started = time.monotonic()
         try:
-            with prefect_api_for_this_run() as server_is_embedded:
-                try:
-                    FLOWS_BY_IMPORT_TYPE[import_type](session_id=session.pk, **parameters, return_state=True)
-                finally:
-                    session.refresh_from_db()
-                    if server_is_embedded and session.flow_run_id:
-                        # The embedded server stops with this block: let it record the run first.
-                        wait_for_task_run_records(session.flow_run_id)
+            try:
+                flow(session_id=session.pk, **parameters, return_state=True)
+            finally:
+                session.refresh_from_db()
+                if server_is_embedded and session.flow_run_id:
+                    # The embedded server stops with the command: let it record the run first.
+                    wait_for_task_run_records(session.flow_run_id)
         except KeyboardInterrupt:
             import_session_settle(
                 session_id=session.pk, status=ImportSession.Status.CANCELLED, error_message="interrupted (Ctrl-C)"
@@ -79,9 +92,8 @@ class Command(BaseCommand):
                 session_id=session.pk, status=ImportSession.Status.FAILED,
                 error_message="the flow ended without a result; see its logs in Prefect",
             ) or session
-        self._report(session, time.monotonic() - started, as_json=options["json"])
-        if session.status != ImportSession.Status.COMPLETED:
-            self._fail(session.error_message or session.get_status_display())
+        self._report(session, time.monotonic() - started, as_json=as_json)
+        return session
 
     def _report(self, session, seconds, *, as_json):
         report = {key: value for key, value in session.report_details.items() if key != "error_details"}

@@ -24,7 +24,7 @@
 
   function applyStatus(el, session) {
     el.dataset.status = session.status;
-    el.className = "import-status import-status--" + session.status;
+    el.className = "import-status import-status--" + session.outcome;
     el.textContent = session.text.status;
   }
 
