@@ -8,7 +8,7 @@ from pathlib import Path
 from prefect import flow, get_run_logger, task
 
 from apps.integrations.commerceml import exchange_files, read_brand_dictionary
-from flows.common import SESSION_HOOKS
+from flows.common import IMPORT_FLOW_OPTIONS
 from flows.exchange import run_exchange_import
 
 
@@ -20,7 +20,7 @@ def read_brands(data_dir: str) -> dict:
     return brands.as_dict()
 
 
-@flow(name="import-catalog", **SESSION_HOOKS)
+@flow(name="import-catalog", **IMPORT_FLOW_OPTIONS)
 def import_catalog(session_id: int | None = None, data_dir: str | None = None) -> dict:
     """Create and update groups, products and their variants from the 1C exchange."""
     return run_exchange_import(

@@ -2,16 +2,21 @@
 session, and the hooks that settle a session when its run fails, crashes or is cancelled."""
 from __future__ import annotations
 
+import contextvars
 import functools
 import logging
 import threading
 import time
 import uuid
+from collections.abc import Callable
+from typing import TypeVar
 
+from django.conf import settings
 from django.db import InterfaceError, OperationalError, connections, reset_queries
 from prefect import get_run_logger, task
 from prefect.artifacts import create_table_artifact, update_progress_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.flow_engine import FlowRunTimeoutError
 from prefect.runtime import flow_run as current_flow_run
 
 from apps.integrations.exceptions import (
@@ -22,7 +27,7 @@ from apps.integrations.exceptions import (
 )
 from apps.integrations.import_types import import_type_spec
 from apps.integrations.models import ImportSession
-from apps.integrations.selectors import import_session_error_details
+from apps.integrations.selectors import import_session_error_details, import_session_is_active
 from apps.integrations.services.preflight import catalog_require_products
 from apps.integrations.services.sessions import (
     import_session_create,
@@ -30,6 +35,7 @@ from apps.integrations.services.sessions import (
     import_session_refuse,
     import_session_settle,
     import_session_start,
+    import_session_time_out,
     import_session_update_report,
 )
 
@@ -39,6 +45,9 @@ logger = logging.getLogger(__name__)
 TRANSIENT_ERRORS = (OperationalError, InterfaceError, OSError)
 RETRY_DELAYS_SECONDS = [2, 10, 30]
 ERROR_TABLE_LIMIT = 200
+# How often a step waiting for its attempt checks the clock and the session.
+STEP_POLL_SECONDS = 0.5
+T = TypeVar("T")
 # Every progress-artifact update is a Prefect API call: the session row gets every step,
 # Prefect's bar at most one update a second (bench/RESULTS.md).
 PROGRESS_ARTIFACT_INTERVAL_SECONDS = 1.0
@@ -204,12 +213,17 @@ def _session_id(flow_run) -> int | None:
     return ImportSession.objects.filter(flow_run_id=flow_run.id).values_list("id", flat=True).first()
 
 
-def failure_reason(state) -> str:
-    """What a failed flow or task run's state says went wrong, for a person."""
+def _exception_of(state) -> BaseException | None:
     try:
         exc = state.result(raise_on_failure=False)
     except Exception:  # the result may be unavailable (crash, other process)
-        exc = None
+        return None
+    return exc if isinstance(exc, BaseException) else None
+
+
+def failure_reason(state) -> str:
+    """What a failed flow or task run's state says went wrong, for a person."""
+    exc = _exception_of(state)
     if isinstance(exc, ImportRunError):
         return str(exc)
     if isinstance(exc, BaseException):
@@ -228,6 +242,15 @@ def _settle(flow_run, status: str, reason: str) -> None:
 
 
 def settle_session_on_failure(flow, flow_run, state) -> None:
+    # By type, not by the state's name: any TimeoutError raised in a flow is "TimedOut".
+    if isinstance(_exception_of(state), FlowRunTimeoutError):
+        connections.close_all()
+        try:
+            if session_id := _session_id(flow_run):
+                import_session_time_out(session_id=session_id, limit_seconds=flow.timeout_seconds)
+        finally:
+            connections.close_all()
+        return
     _settle(flow_run, ImportSession.Status.FAILED, failure_reason(state))
 
 
@@ -239,11 +262,62 @@ def settle_session_on_cancellation(flow, flow_run, state) -> None:
     _settle(flow_run, ImportSession.Status.CANCELLED, state.message or "the flow run was cancelled")
 
 
-SESSION_HOOKS = {
+# Every import flow: its session settled however the run ends, and a time limit (the seeds'
+# task had one hour). Prefect stops a run that exceeds it; the session then fails saying so.
+IMPORT_FLOW_OPTIONS = {
     "on_failure": [settle_session_on_failure],
     "on_crashed": [settle_session_on_crash],
     "on_cancellation": [settle_session_on_cancellation],
+    "timeout_seconds": settings.ONEC_IMPORT_TIMEOUT_SECONDS or None,
 }
+
+
+class StepTimeoutError(TimeoutError):
+    """A step gave no result within its time limit; a TimeoutError, so it is retried."""
+
+
+def run_step_with_time_limit(work: Callable[[Callable[[], bool]], T], *, session_id: int, seconds: float, step: str) -> T | None:
+    """Run `work(still_wanted)` in a thread of its own and wait for it at most `seconds`.
+
+    Prefect's task timeout cannot interrupt a thread blocked in I/O (a stalled network file
+    system, a hung storage call): it only raises at the thread's next bytecode. So the
+    attempt runs apart and is abandoned instead: StepTimeoutError lets Prefect retry the
+    step while the stuck thread, if it ever wakes, finds `still_wanted()` False and records
+    nothing. The attempt is also abandoned when the session ends meanwhile (cancelled, or
+    the run's time ran out); then the result is None.
+    """
+    abandoned, done, outcome = threading.Event(), threading.Event(), {}
+
+    def still_wanted() -> bool:
+        return not abandoned.is_set() and import_session_is_active(session_id=session_id)
+
+    def attempt() -> None:
+        try:
+            outcome["value"] = work(still_wanted)
+        except BaseException as exc:  # handed to the waiting task thread, which raises it
+            outcome["error"] = exc
+        finally:
+            reset_queries()
+            connections.close_all()
+            done.set()
+
+    threading.Thread(
+        target=contextvars.copy_context().run, args=(attempt,), name=f"import-{step}", daemon=True
+    ).start()
+    deadline = time.monotonic() + seconds if seconds else None
+    while not done.wait(STEP_POLL_SECONDS):
+        if deadline is not None and time.monotonic() >= deadline:
+            abandoned.set()
+            raise StepTimeoutError(
+                f"{step} gave no result in {seconds:g} s (ONEC_IMAGE_CHUNK_TIMEOUT_SECONDS): stalled file system "
+                "or storage? The attempt was abandoned"
+            )
+        if not import_session_is_active(session_id=session_id):
+            abandoned.set()
+            return None
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome.get("value")
 
 
 def wait_for_task_run_records(flow_run_id: uuid.UUID, *, timeout: float = 15.0, poll: float = 0.1) -> bool:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from prefect import flow
 
-from flows.common import SESSION_HOOKS
+from flows.common import IMPORT_FLOW_OPTIONS
 from flows.exchange import run_exchange_import
 
 
-@flow(name="import-customers", **SESSION_HOOKS)
+@flow(name="import-customers", **IMPORT_FLOW_OPTIONS)
 def import_customers(session_id: int | None = None, data_dir: str | None = None) -> dict:
     """Import counterparties (contragents/) from the 1C exchange."""
     return run_exchange_import(import_type="customers", session_id=session_id, data_dir=data_dir)

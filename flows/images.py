@@ -18,10 +18,11 @@ from apps.products.services import ChunkImportResult, product_images_import_chun
 from apps.products.services.image_files import media_clear_incoming
 from flows.common import (
     RETRIED_STEP,
-    SESSION_HOOKS,
+    IMPORT_FLOW_OPTIONS,
     closes_db_connections,
     failed_steps,
     publish_progress,
+    run_step_with_time_limit,
     start_session,
     summarize,
     validate_catalog,
@@ -57,22 +58,38 @@ def import_images_chunk(
     mirror: bool = False,
     progress_artifact_id: str | None = None,
 ) -> dict:
-    """Import the photos of up to chunk-size products and record the chunk's counts."""
+    """Import the photos of up to chunk-size products and record the chunk's counts.
+
+    An attempt that gives no result within ONEC_IMAGE_CHUNK_TIMEOUT_SECONDS (a stalled
+    network file system or storage call) is abandoned and the chunk retried."""
+    logger = get_run_logger()
     if not import_session_is_active(session_id=session_id):
-        get_run_logger().info("chunk %d not imported: session #%d was cancelled", chunk_index, session_id)
+        logger.info("chunk %d not imported: session #%d has ended", chunk_index, session_id)
         return {}
-    result = product_images_import_chunk(
-        product_ids=product_ids,
-        images_dir=Path(images_dir),
-        validate_images=validate_images,
-        dry_run=dry_run,
-        mirror=mirror,
+
+    def attempt(still_wanted) -> ChunkImportResult | None:
+        result = product_images_import_chunk(
+            product_ids=product_ids,
+            images_dir=Path(images_dir),
+            validate_images=validate_images,
+            dry_run=dry_run,
+            mirror=mirror,
+        )
+        if not still_wanted():  # abandoned, or the session ended meanwhile: its counts would lie
+            return None
+        report = import_session_record_chunk(
+            session_id=session_id, chunk_index=chunk_index, counters=result.counters(), error_details=result.error_rows()
+        )
+        publish_progress(progress_artifact_id, report)
+        return result
+
+    result = run_step_with_time_limit(
+        attempt, session_id=session_id, seconds=settings.ONEC_IMAGE_CHUNK_TIMEOUT_SECONDS, step=f"chunk {chunk_index}"
     )
-    report = import_session_record_chunk(
-        session_id=session_id, chunk_index=chunk_index, counters=result.counters(), error_details=result.error_rows()
-    )
-    publish_progress(progress_artifact_id, report)
-    get_run_logger().info(
+    if result is None:
+        logger.info("chunk %d not recorded: session #%d ended while it ran", chunk_index, session_id)
+        return {}
+    logger.info(
         "chunk %d: %d products, %d files copied, %d up to date, %d errors",
         chunk_index, result.processed, result.copied, result.skipped, result.errors,
     )
@@ -82,7 +99,7 @@ def import_images_chunk(
 @flow(
     name="import-images",
     task_runner=ThreadPoolTaskRunner(max_workers=settings.ONEC_IMPORT_MAX_WORKERS),
-    **SESSION_HOOKS,
+    **IMPORT_FLOW_OPTIONS,
 )
 def import_images(
     session_id: int | None = None,

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from prefect import flow
 
-from flows.common import SESSION_HOOKS
+from flows.common import IMPORT_FLOW_OPTIONS
 from flows.exchange import run_exchange_import
 
 
-@flow(name="import-stocks", **SESSION_HOOKS)
+@flow(name="import-stocks", **IMPORT_FLOW_OPTIONS)
 def import_stocks(session_id: int | None = None, data_dir: str | None = None) -> dict:
     """Import quantities per offer and warehouse (storages/ + rests/) from the 1C exchange."""
     return run_exchange_import(import_type="stocks", session_id=session_id, data_dir=data_dir)

@@ -101,6 +101,11 @@ ONEC_IMAGE_CHUNK_SIZE = int(os.environ.get("ONEC_IMAGE_CHUNK_SIZE", "100"))
 # Chunk tasks running at once: one per core. The work either holds the GIL or waits on
 # the disk, so threads beyond the cores only add kernel time (bench/RESULTS.md).
 ONEC_IMPORT_MAX_WORKERS = int(os.environ.get("ONEC_IMPORT_MAX_WORKERS", str(min(8, os.cpu_count() or 1))))
+# An import running longer than this is stopped by Prefect and its session fails saying how
+# far it got (0: no limit).
+ONEC_IMPORT_TIMEOUT_SECONDS = int(os.environ.get("ONEC_IMPORT_TIMEOUT_SECONDS", "3600"))
+# An image chunk attempt with no result after this long (stalled I/O) is abandoned and retried.
+ONEC_IMAGE_CHUNK_TIMEOUT_SECONDS = int(os.environ.get("ONEC_IMAGE_CHUNK_TIMEOUT_SECONDS", "600"))
 # Pillow refuses images above this many pixels (decompression bombs) when validating.
 ONEC_IMAGE_MAX_PIXELS = int(os.environ.get("ONEC_IMAGE_MAX_PIXELS", str(50_000_000)))
 

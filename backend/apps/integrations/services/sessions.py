@@ -200,6 +200,27 @@ def import_session_finish(
     return import_session_complete(session_id=session_id)
 
 
+def import_session_time_out(*, session_id: int, limit_seconds: float) -> ImportSession | None:
+    """End a run that Prefect stopped at its time limit, saying how far it got; its
+    running slot is free at once for the next start."""
+    report = ImportSession.objects.get(pk=session_id).report_details
+    if "chunks_total" in report:
+        progress = (
+            f"{report.get('chunks_done', 0)} of {report['chunks_total']} chunks done, "
+            f"{report.get('processed', 0)} of {report.get('total_products', '?')} products"
+        )
+    else:
+        progress = f"{report.get('processed', 0)} of {report.get('total_files', '?')} files done"
+    return import_session_settle(
+        session_id=session_id,
+        status=Status.FAILED,
+        error_message=(
+            f"ran out of time after {limit_seconds:g} s (ONEC_IMPORT_TIMEOUT_SECONDS); {progress}. "
+            "What was imported is kept: run the import again to finish, or raise ONEC_IMPORT_TIMEOUT_SECONDS."
+        ),
+    )
+
+
 def import_session_note(*, session_id: int, message: str) -> None:
     """Say what went wrong in a run that still completed (e.g. some files were refused)."""
     ImportSession.objects.filter(pk=session_id).update(error_message=message)

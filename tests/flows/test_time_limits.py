@@ -1,0 +1,91 @@
+"""Time limits, proved with tiny ones: a run that exceeds ONEC_IMPORT_TIMEOUT_SECONDS is
+stopped and its session fails saying how far it got, with the running slot free; an image
+chunk stuck in I/O is abandoned after ONEC_IMAGE_CHUNK_TIMEOUT_SECONDS and retried."""
+import os
+import threading
+import time
+
+import pytest
+from prefect.task_runners import ThreadPoolTaskRunner
+
+import flows.images
+from apps.integrations.models import ImportChunk, ImportSession
+from apps.integrations.services.sessions import import_session_create
+from apps.products.models import Product
+from apps.products.services import product_images_import_chunk
+from flows.images import import_images
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("prefect_server", "media_root")]
+
+
+def _products_with_images(exchange, count):
+    for n in range(count):
+        guid = f"{n:02x}{n:06d}-0000-0000-0000-000000000000"
+        Product.objects.create(onec_id=guid, onec_picture_paths=[exchange.add_image(guid, "p0")])
+
+
+@pytest.fixture
+def stalled_pipe():
+    """A pipe nobody writes to: reading it blocks like a read from a hung network mount.
+    Released at the end so the stuck thread can finish."""
+    read_end, write_end = os.pipe()
+    yield read_end
+    os.write(write_end, b"x" * 64)
+    os.close(write_end)
+
+
+def test_a_run_over_its_time_limit_is_stopped_and_says_how_far_it_got(exchange, monkeypatch):
+    _products_with_images(exchange, 6)
+
+    def slow_chunk(**kwargs):
+        time.sleep(0.8)
+        return product_images_import_chunk(**kwargs)
+
+    monkeypatch.setattr(flows.images, "product_images_import_chunk", slow_chunk)
+    session = import_session_create(import_type="images", started_by="cli")
+    limited = import_images.with_options(timeout_seconds=2, task_runner=ThreadPoolTaskRunner(max_workers=1))
+
+    started = time.monotonic()
+    state = limited(session_id=session.pk, data_dir=str(exchange.root), chunk_size=1, return_state=True)
+    elapsed = time.monotonic() - started
+    session.refresh_from_db()
+
+    assert state.name == "TimedOut" and session.status == ImportSession.Status.FAILED
+    assert session.error_message.startswith("ran out of time after 2 s (ONEC_IMPORT_TIMEOUT_SECONDS); ")
+    done = session.report_details["chunks_done"]
+    assert 0 < done < 6 and f"{done} of 6 chunks done, {done} of 6 products" in session.error_message
+    assert elapsed < 6, "the run must end soon after its limit, not after every chunk"
+    time.sleep(1.5)  # a chunk still running when the time ran out records nothing afterwards
+    assert ImportChunk.objects.filter(session=session).count() == done
+    # the running slot is free: the next import starts at once
+    assert import_session_create(import_type="catalog", started_by="cli").status == ImportSession.Status.PENDING
+
+
+def test_a_chunk_stuck_in_io_is_abandoned_and_retried(exchange, monkeypatch, settings, stalled_pipe):
+    _products_with_images(exchange, 3)
+    settings.ONEC_IMAGE_CHUNK_TIMEOUT_SECONDS = 1
+    calls = []
+
+    def chunk_whose_first_read_hangs(**kwargs):
+        calls.append(kwargs["product_ids"][0])
+        if len(calls) == 1:
+            os.read(stalled_pipe, 1)  # blocks until the test ends
+        return product_images_import_chunk(**kwargs)
+
+    monkeypatch.setattr(flows.images, "product_images_import_chunk", chunk_whose_first_read_hangs)
+    monkeypatch.setattr(flows.images.import_images_chunk, "retry_delay_seconds", [0, 0, 0])
+    session = import_session_create(import_type="images", started_by="cli")
+
+    started = time.monotonic()
+    state = import_images(session_id=session.pk, data_dir=str(exchange.root), chunk_size=1, return_state=True)
+    elapsed = time.monotonic() - started
+    session.refresh_from_db()
+
+    assert state.is_completed() and session.status == ImportSession.Status.COMPLETED
+    assert len(calls) == 4 and calls.count(calls[0]) == 2  # the stuck chunk ran again
+    report = session.report_details
+    assert (report["processed"], report["chunks_done"], report["copied"]) == (3, 3, 3)
+    assert elapsed < 10
+    assert any(thread.name.startswith("import-chunk") for thread in threading.enumerate()), (
+        "the abandoned attempt is still blocked in its read (it is released at teardown)"
+    )
