@@ -7,7 +7,6 @@ import functools
 import logging
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -318,37 +317,3 @@ def run_step_with_time_limit(work: Callable[[Callable[[], bool]], T], *, session
     if "error" in outcome:
         raise outcome["error"]
     return outcome.get("value")
-
-
-def wait_for_task_run_records(flow_run_id: uuid.UUID, *, timeout: float = 15.0, poll: float = 0.1) -> bool:
-    """Let Prefect's embedded server record the run's last task-run events before it stops.
-
-    The server stops when the run ends; stopping it while its task-run recorder writes logs
-    CancelledError tracebacks and loses those records. So: send this process' pending
-    events, then wait until every recorded task run of the flow run is final and their
-    number holds still across two polls. False on timeout (the run itself is unaffected).
-    """
-    from prefect.client.orchestration import get_client
-    from prefect.events.worker import EventsWorker
-
-    flow_runs = {"id": {"any_": [str(flow_run_id)]}}
-    not_final = {"state": {"type": {"any_": ["SCHEDULED", "PENDING", "RUNNING", "PAUSED", "CANCELLING"]}}}
-    deadline = time.monotonic() + timeout
-    previous = None
-    try:
-        EventsWorker.drain_all(timeout=timeout)
-        with get_client(sync_client=True) as client:
-            while time.monotonic() < deadline:
-                total = client.request("POST", "/task_runs/count", json={"flow_runs": flow_runs}).json()
-                pending = client.request(
-                    "POST", "/task_runs/count", json={"flow_runs": flow_runs, "task_runs": not_final}
-                ).json()
-                if pending == 0 and total == previous:
-                    return True
-                previous = total if pending == 0 else None
-                time.sleep(poll)
-    except Exception as exc:  # the import's outcome is already recorded; this is housekeeping
-        logger.warning("could not check Prefect's task-run records of flow run %s: %s", flow_run_id, exc)
-        return False
-    logger.warning("Prefect had not recorded every task run of flow run %s after %.0f s", flow_run_id, timeout)
-    return False

@@ -11,6 +11,7 @@ from django.core.management.base import BaseCommand
 from apps.integrations.exceptions import ImportAlreadyRunningError
 from apps.integrations.import_types import IMPORT_TYPES, import_type_spec
 from apps.integrations.models import ImportSession
+from apps.integrations.prefect_embedded import prefect_api_for_this_run, wait_for_task_run_records
 from apps.integrations.services.sessions import import_session_create, import_session_settle
 
 
@@ -37,8 +38,6 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="print the final report as one JSON line")
 
     def handle(self, *args, **options):
-        from flows.embedded_server import prefect_api_for_this_run
-
         specs = [import_type_spec(import_type) for import_type in options["import_types"]]
         flows = [spec.load_flow() for spec in specs]  # loads Prefect's logging set-up before it is adjusted
         _hide_tracebacks_on_console()
@@ -60,8 +59,6 @@ class Command(BaseCommand):
 
     def _run(self, spec, flow, parameters, *, server_is_embedded: bool, as_json: bool) -> ImportSession:
         """Run one type's flow for a new CLI session; report and return the ended session."""
-        from flows.common import wait_for_task_run_records
-
         try:
             session = import_session_create(
                 import_type=spec.key, started_by=ImportSession.StartedBy.CLI, parameters=parameters

@@ -10,12 +10,14 @@ database under PREFECT_HOME and everything the run records are the same.
 from __future__ import annotations
 
 import ctypes
+import logging
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -31,6 +33,8 @@ from prefect.settings import (
     get_current_settings,
     temporary_settings,
 )
+
+logger = logging.getLogger(__name__)
 
 _STOP_TIMEOUT_SECONDS = 5
 _START_ATTEMPTS = 3
@@ -147,3 +151,36 @@ def _stop_server(process: subprocess.Popen) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+
+
+def wait_for_task_run_records(flow_run_id: uuid.UUID, *, timeout: float = 15.0, poll: float = 0.1) -> bool:
+    """Let Prefect's embedded server record the run's last task-run events before it stops.
+
+    The server stops when the run ends; stopping it while its task-run recorder writes logs
+    CancelledError tracebacks and loses those records. So: send this process' pending
+    events, then wait until every recorded task run of the flow run is final and their
+    number holds still across two polls. False on timeout (the run itself is unaffected).
+    """
+    from prefect.client.orchestration import get_client
+
+    flow_runs = {"id": {"any_": [str(flow_run_id)]}}
+    not_final = {"state": {"type": {"any_": ["SCHEDULED", "PENDING", "RUNNING", "PAUSED", "CANCELLING"]}}}
+    deadline = time.monotonic() + timeout
+    previous = None
+    try:
+        EventsWorker.drain_all(timeout=timeout)
+        with get_client(sync_client=True) as client:
+            while time.monotonic() < deadline:
+                total = client.request("POST", "/task_runs/count", json={"flow_runs": flow_runs}).json()
+                pending = client.request(
+                    "POST", "/task_runs/count", json={"flow_runs": flow_runs, "task_runs": not_final}
+                ).json()
+                if pending == 0 and total == previous:
+                    return True
+                previous = total if pending == 0 else None
+                time.sleep(poll)
+    except Exception as exc:  # the import's outcome is already recorded; this is housekeeping
+        logger.warning("could not check Prefect's task-run records of flow run %s: %s", flow_run_id, exc)
+        return False
+    logger.warning("Prefect had not recorded every task run of flow run %s after %.0f s", flow_run_id, timeout)
+    return False
