@@ -275,14 +275,19 @@ IMPORT_TYPES: tuple[ImportTypeSpec, ...] = (
     ),
 )
 
-_BY_KEY = {spec.key: spec for spec in IMPORT_TYPES}
+# Readers look the types up when they need them (never a copy taken at import), so the
+# registry is read in one way everywhere.
+
+
+def import_type_specs() -> tuple[ImportTypeSpec, ...]:
+    return IMPORT_TYPES
 
 
 def import_type_spec(key: str) -> ImportTypeSpec:
-    try:
-        return _BY_KEY[key]
-    except KeyError:
-        raise KeyError(f"unknown import type {key!r}; the types are: {', '.join(_BY_KEY)}") from None
+    for spec in IMPORT_TYPES:
+        if spec.key == key:
+            return spec
+    raise KeyError(f"unknown import type {key!r}; the types are: {', '.join(spec.key for spec in IMPORT_TYPES)}")
 
 
 def import_type_choices() -> list[tuple[str, str]]:

@@ -14,7 +14,7 @@ from apps.products.selectors import product_active_count
 
 from .exceptions import ImportAlreadyRunningError, ImportNotStartedError
 from .forms import ImportStartForm
-from .import_types import IMPORT_TYPES
+from .import_types import import_type_specs
 from .models import ImportSession
 from .prefect_ui import flow_run_ui_url, prefect_ui_url
 from .selectors import import_session_active
@@ -61,7 +61,7 @@ def import_1c_view(request):
                 "selected": spec.key == selected,
                 "needs_catalog_warning": spec.needs_catalog and not has_products,
             }
-            for spec in IMPORT_TYPES
+            for spec in import_type_specs()
         ],
         "data_dir": settings.ONEC_DATA_DIR,
         "active_session": active_session,

@@ -8,12 +8,12 @@ from pathlib import Path
 
 from ..commerceml import EXCHANGE_KINDS, exchange_files
 from ..exceptions import ExchangeDirectoryError
-from ..import_types import IMPORT_TYPES, ExchangeKind, import_type_spec
+from ..import_types import ExchangeKind, import_type_spec, import_type_specs
 
 
 def _exchange_kind(kind: str) -> ExchangeKind:
     """The spec of an exchange kind (each kind belongs to one import type)."""
-    return next(item for spec in IMPORT_TYPES for item in spec.kinds if item.kind == kind)
+    return next(item for spec in import_type_specs() for item in spec.kinds if item.kind == kind)
 
 
 def _expected_files(kind: str, data_dir: Path) -> str:

@@ -9,7 +9,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand
 
 from apps.integrations.exceptions import ImportAlreadyRunningError
-from apps.integrations.import_types import IMPORT_TYPES, import_type_spec
+from apps.integrations.import_types import import_type_spec, import_type_specs
 from apps.integrations.models import ImportSession
 from apps.integrations.prefect_embedded import prefect_api_for_this_run, wait_for_task_run_records
 from apps.integrations.services.sessions import import_session_create, import_session_settle
@@ -22,8 +22,8 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("import_types", nargs="+", choices=[spec.key for spec in IMPORT_TYPES], metavar="TYPE",
-                            help=f"one or more of: {', '.join(spec.key for spec in IMPORT_TYPES)}")
+        keys = [spec.key for spec in import_type_specs()]
+        parser.add_argument("import_types", nargs="+", choices=keys, metavar="TYPE", help=f"one or more of: {', '.join(keys)}")
         parser.add_argument("--data-dir", help="the 1C exchange directory (default: ONEC_DATA_DIR)")
         parser.add_argument("--validate-images", action="store_true", help="decode every image before copying")
         parser.add_argument("--chunk-size", type=int, help="products per image task (default: ONEC_IMAGE_CHUNK_SIZE)")
