@@ -8,6 +8,8 @@ from pathlib import Path
 
 import dj_database_url
 
+from config.media_storage import s3_storage_backend
+
 BACKEND_DIR = Path(__file__).resolve().parent.parent
 REPO_DIR = BACKEND_DIR.parent
 
@@ -90,6 +92,18 @@ STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 MEDIA_URL = "/media/"
 MEDIA_ROOT = _path_from_env("MEDIA_ROOT", str(VAR_DIR / "media"))
+
+# Media storage: the local MEDIA_ROOT by default; S3 (any S3-compatible server, through
+# django-storages) when AWS_STORAGE_BUCKET_NAME is set, configured from django-storages'
+# standard variables (config/media_storage.py; README, "Media in S3").
+# Uploads of one process at once (the files of the running chunks share them); also the S3
+# client's connection pool, so no upload waits for a connection.
+ONEC_IMAGE_UPLOAD_WORKERS = int(os.environ.get("ONEC_IMAGE_UPLOAD_WORKERS", "16"))
+if os.environ.get("AWS_STORAGE_BUCKET_NAME"):
+    STORAGES = {
+        "default": s3_storage_backend(os.environ, max_connections=ONEC_IMAGE_UPLOAD_WORKERS),
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
 
 # The 1C exchange directory (CommerceML): goods/*.xml and goods/import_files/XX/*.
 ONEC_DATA_DIR = _path_from_env("ONEC_DATA_DIR", "data/import_1c")

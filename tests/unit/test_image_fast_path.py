@@ -98,12 +98,14 @@ def test_copy_creates_the_folder_keeps_mtime_and_leaves_no_temporary_file(tmp_pa
     os.utime(photo, ns=(1_600_000_000_000_000_000, 1_600_000_000_123_456_789))
     media = tmp_path / "media"
 
-    outcome = store_image(
+    result = store_image(
         resolve_source_image("ab/ab1_x.jpg", images_dir), FileSystemStorage(location=media)
     )
 
     stored = media / "products" / "ab" / "ab1_x.jpg"
-    assert outcome is StoreOutcome.COPIED
+    assert result.outcome is StoreOutcome.COPIED
+    assert (result.facts.width, result.facts.height, result.facts.content_type) == (400, 300, "image/jpeg")
+    assert result.facts.source_mtime_ns == 1_600_000_000_123_456_789
     assert stored.read_bytes() == photo.read_bytes()
     assert stored.stat().st_mtime_ns == 1_600_000_000_123_456_789
     assert stored.stat().st_mode & 0o777 == 0o640
@@ -116,10 +118,54 @@ def test_changed_photo_replaces_the_stored_one_and_a_second_run_skips_it(tmp_pat
     storage = FileSystemStorage(location=tmp_path / "media")
 
     def store():
-        return store_image(resolve_source_image("ab/ab1_x.jpg", images_dir), storage)
+        return store_image(resolve_source_image("ab/ab1_x.jpg", images_dir), storage).outcome
 
     assert store() is StoreOutcome.COPIED
     photo.write_bytes(make_image_bytes(size=(64, 48), color=(250, 250, 0)))
     assert store() is StoreOutcome.REPLACED
     assert store() is StoreOutcome.UNCHANGED
     assert (tmp_path / "media" / "products" / "ab" / "ab1_x.jpg").read_bytes() == photo.read_bytes()
+
+
+def test_recorded_facts_decide_unchanged_without_touching_media(tmp_path, monkeypatch):
+    """Same size and mtime as recorded: no read of the source, no stat of the media file."""
+    images_dir = tmp_path / "import_files"
+    _write(images_dir / "ab" / "ab1_x.jpg", make_image_bytes())
+    storage = FileSystemStorage(location=tmp_path / "media")
+    facts = store_image(resolve_source_image("ab/ab1_x.jpg", images_dir), storage).facts
+    source = resolve_source_image("ab/ab1_x.jpg", images_dir)
+    (tmp_path / "media" / "products" / "ab" / "ab1_x.jpg").unlink()  # the rows are trusted
+    touched = []
+    real_stat, real_open = os.stat, os.open
+    monkeypatch.setattr(os, "stat", lambda *a, **k: touched.append(a[0]) or real_stat(*a, **k))
+    monkeypatch.setattr(os, "open", lambda *a, **k: touched.append(a[0]) or real_open(*a, **k))
+
+    result = store_image(source, storage, recorded=facts)
+
+    assert (result.outcome, result.facts, touched) == (StoreOutcome.UNCHANGED, None, [])
+
+
+def test_verify_restores_a_recorded_file_deleted_from_media(tmp_path):
+    images_dir = tmp_path / "import_files"
+    photo = _write(images_dir / "ab" / "ab1_x.jpg", make_image_bytes())
+    storage = FileSystemStorage(location=tmp_path / "media")
+    facts = store_image(resolve_source_image("ab/ab1_x.jpg", images_dir), storage).facts
+    stored = tmp_path / "media" / "products" / "ab" / "ab1_x.jpg"
+    stored.unlink()
+
+    result = store_image(resolve_source_image("ab/ab1_x.jpg", images_dir), storage, recorded=facts, verify=True)
+
+    assert result.outcome is StoreOutcome.RESTORED and stored.read_bytes() == photo.read_bytes()
+
+
+def test_same_bytes_with_a_new_mtime_only_refresh_the_recorded_mtime(tmp_path):
+    images_dir = tmp_path / "import_files"
+    photo = _write(images_dir / "ab" / "ab1_x.jpg", make_image_bytes())
+    storage = FileSystemStorage(location=tmp_path / "media")
+    facts = store_image(resolve_source_image("ab/ab1_x.jpg", images_dir), storage).facts
+    os.utime(photo, ns=(1_000_000_000, 1_000_000_000))
+
+    result = store_image(resolve_source_image("ab/ab1_x.jpg", images_dir), storage, recorded=facts)
+
+    assert result.outcome is StoreOutcome.UNCHANGED
+    assert result.facts.source_mtime_ns == 1_000_000_000 and result.facts.sha256 == facts.sha256

@@ -1,4 +1,5 @@
 """Domain errors of the product image import. Messages name the file and the fix."""
+from apps.integrations.exceptions import ImportRunError
 
 
 class ImageImportError(Exception):
@@ -15,3 +16,14 @@ class InvalidImageError(ImageImportError):
 
 class ImageStorageError(ImageImportError):
     """Media storage refused the write (disk full, permissions, ...)."""
+
+
+class MediaStorageUnavailableError(OSError):
+    """The media storage (S3) failed a request past the client's own retries: unreachable,
+    throttling, refusing. Not a per-file error: the chunk fails and is retried as a step
+    (an OSError, so the step's transient-fault retries apply)."""
+
+
+class MediaStorageError(ImportRunError):
+    """The media storage cannot be used at all (no bucket, bad credentials, not writable):
+    the run fails before any product is touched; the message names the storage and the fix."""

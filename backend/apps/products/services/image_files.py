@@ -5,13 +5,14 @@ from __future__ import annotations
 import contextlib
 import filecmp
 import hashlib
+import io
 import logging
 import os
 import shutil
 import stat
 import sys
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
 from typing import BinaryIO
@@ -21,7 +22,13 @@ from django.core.files import File
 from django.core.files.storage import FileSystemStorage, Storage, default_storage
 from PIL import Image
 
-from ..exceptions import ImageImportError, ImageStorageError, InvalidImageError, UnsafeImagePathError
+from ..exceptions import (
+    ImageImportError,
+    ImageStorageError,
+    InvalidImageError,
+    MediaStorageUnavailableError,
+    UnsafeImagePathError,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +64,36 @@ class SourceImage:
 class StoreOutcome(Enum):
     COPIED = "copied"
     REPLACED = "replaced"
+    RESTORED = "restored"  # recorded, but missing or of the wrong size in storage: written again
     UNCHANGED = "unchanged"
+
+
+@dataclass(frozen=True)
+class ImageFacts:
+    """A StoredImage row's facts (models.StoredImage): the source as last seen, its content
+    hash, the stored object's size/ETag, pixels and content type. `sha256` empty: unknown."""
+
+    source_name: str = ""
+    source_size: int | None = None
+    source_mtime_ns: int | None = None
+    sha256: str = ""
+    stored_size: int | None = None
+    etag: str = ""
+    width: int | None = None
+    height: int | None = None
+    content_type: str = ""
+
+    @property
+    def known(self) -> bool:
+        return bool(self.sha256)
+
+
+@dataclass(frozen=True)
+class StoreResult:
+    """What storing one source did; `facts` are new facts to record (None: none changed)."""
+
+    outcome: StoreOutcome
+    facts: ImageFacts | None = None
 
 
 def has_image_extension(name: str) -> bool:
@@ -160,20 +196,41 @@ def _decode_image(source_file: BinaryIO, path: str) -> None:
         raise InvalidImageError(f"{path}: the image data is damaged ({exc})") from exc
 
 
-def store_image(source: SourceImage, storage: Storage, *, decode: bool = False, dry_run: bool = False) -> StoreOutcome:
+def store_image(
+    source: SourceImage,
+    storage: Storage,
+    *,
+    recorded: ImageFacts | None = None,
+    decode: bool = False,
+    dry_run: bool = False,
+    verify: bool = False,
+) -> StoreResult:
     """Put the source file at its media name unless the same bytes are already there.
 
-    The image check (`check_image`; `decode` for every pixel) runs only when bytes are about
-    to be written, so an unchanged file costs a stat, not a read. `dry_run` checks and
-    decides but writes nothing.
+    With `recorded` facts (its StoredImage row) an unchanged source (same size and mtime)
+    costs one stat of the source and nothing else: no read, no storage request, no stat of
+    the media file. A changed size or mtime is hashed: the same bytes only refresh the
+    facts; other bytes are written over the stored object in place (one PUT on S3; on a
+    local disk a temporary file renamed into place), never deleted first. Without facts
+    (a new image, or the first run after the upgrade) the storage is asked once and an
+    identical stored object is kept. `verify` also checks the recorded object is there
+    with its recorded size and writes it again if not. `dry_run` decides, writes nothing.
     """
     if source.stat is None:
         raise _missing_on_disk(source)
-    if isinstance(storage, FileSystemStorage):
-        # The name is built from checked parts (no `..`, not absolute): no safe_join needed.
-        dest = f"{storage.location}/{MEDIA_PREFIX}/{source.relative_name}"
-        return _store_on_filesystem(source, dest, storage, decode=decode, dry_run=dry_run)
-    return _store_in_storage(source, storage, decode=decode, dry_run=dry_run)
+    src_stat = source.stat
+    if recorded is not None and recorded.known:
+        same_stat = recorded.source_size == src_stat.st_size and recorded.source_mtime_ns == src_stat.st_mtime_ns
+        facts = None
+        if not same_stat:
+            data = _read_source(source) if recorded.source_size == src_stat.st_size else None
+            if data is None or hashlib.sha256(data).hexdigest() != recorded.sha256:
+                return _write(source, storage, StoreOutcome.REPLACED, decode=decode, dry_run=dry_run)
+            facts = replace(recorded, source_mtime_ns=src_stat.st_mtime_ns)  # 1C re-sent the same bytes
+        if verify and stored_object_size(storage, source.media_name) != recorded.stored_size:
+            return _write(source, storage, StoreOutcome.RESTORED, decode=decode, dry_run=dry_run)
+        return StoreResult(StoreOutcome.UNCHANGED, facts)
+    return _adopt_or_write(source, storage, decode=decode, dry_run=dry_run)
 
 
 def incoming_dir(storage: FileSystemStorage) -> str:
@@ -211,43 +268,91 @@ def _open_source(source: SourceImage) -> BinaryIO:
         raise InvalidImageError(f"{source.path}: cannot be read ({exc.strerror})") from exc
 
 
-def _store_on_filesystem(
-    source: SourceImage, dest: str, storage: FileSystemStorage, *, decode: bool, dry_run: bool
-) -> StoreOutcome:
-    """Local fast path: size+mtime says "unchanged" without reading; the source is opened
-    once, checked, and copied by the kernel into a temporary file that is renamed into
-    place, so no reader ever sees a partial image (and a killed run leaves its fragment in
-    `incoming`, not among the images)."""
+def _adopt_or_write(source: SourceImage, storage: Storage, *, decode: bool, dry_run: bool) -> StoreResult:
+    """No facts recorded: keep what the storage already holds if it is the same bytes (on
+    a local disk same size and mtime, or same bytes; elsewhere same size and MD5 ETag, or
+    same SHA-256), else write it."""
     src_stat = source.stat
-    try:
-        dest_stat = os.stat(dest)
-    except (FileNotFoundError, NotADirectoryError):
-        dest_stat = None
-    if dest_stat is not None and dest_stat.st_size == src_stat.st_size:
-        if dest_stat.st_mtime_ns == src_stat.st_mtime_ns:
-            return StoreOutcome.UNCHANGED
-        if filecmp.cmp(source.path, dest, shallow=False):
-            if not dry_run:
-                os.utime(dest, ns=(src_stat.st_atime_ns, src_stat.st_mtime_ns))
-            return StoreOutcome.UNCHANGED
-    outcome = StoreOutcome.COPIED if dest_stat is None else StoreOutcome.REPLACED
+    if isinstance(storage, FileSystemStorage):
+        dest = _filesystem_path(storage, source)
+        try:
+            dest_stat = os.stat(dest)
+        except (FileNotFoundError, NotADirectoryError):
+            dest_stat = None
+        if dest_stat is None:
+            return _write(source, storage, StoreOutcome.COPIED, decode=decode, dry_run=dry_run)
+        if dest_stat.st_size == src_stat.st_size:
+            if dest_stat.st_mtime_ns == src_stat.st_mtime_ns or filecmp.cmp(source.path, dest, shallow=False):
+                if not dry_run and dest_stat.st_mtime_ns != src_stat.st_mtime_ns:
+                    os.utime(dest, ns=(src_stat.st_atime_ns, src_stat.st_mtime_ns))
+                return StoreResult(StoreOutcome.UNCHANGED, None if dry_run else _facts(source, _read_source(source)))
+        return _write(source, storage, StoreOutcome.REPLACED, decode=decode, dry_run=dry_run)
+    stored = _stored_object(storage, source.media_name)
+    if stored is None:
+        return _write(source, storage, StoreOutcome.COPIED, decode=decode, dry_run=dry_run)
+    size, etag = stored
+    if size == src_stat.st_size:
+        data = _read_source(source)
+        if _is_md5_etag(etag):
+            same = hashlib.md5(data, usedforsecurity=False).hexdigest() == etag
+        else:
+            same = _stored_sha256(storage, source.media_name) == hashlib.sha256(data).hexdigest()
+        if same:
+            return StoreResult(StoreOutcome.UNCHANGED, None if dry_run else _facts(source, data, etag=etag))
+    return _write(source, storage, StoreOutcome.REPLACED, decode=decode, dry_run=dry_run)
+
+
+def _write(source: SourceImage, storage: Storage, outcome: StoreOutcome, *, decode: bool, dry_run: bool) -> StoreResult:
+    """Check the source (the header; `decode`: every pixel) and write it under its media
+    name in one step readers never see half done; return the new facts."""
     with _open_source(source) as source_file:
         check_image(source_file, source.path, decode=decode)
         if dry_run:
-            return outcome
-        tmp = os.path.join(incoming_dir(storage), f"{uuid.uuid4().hex}.part")
+            return StoreResult(outcome, None)
+        if isinstance(storage, FileSystemStorage):
+            facts = _facts(source, _read_all(source_file, source))
+            _write_on_filesystem(source, source_file, _filesystem_path(storage, source), incoming_dir(storage))
+            return StoreResult(outcome, facts)
+        data = _read_all(source_file, source)
+    facts = _facts(source, data)
+    upload = File(io.BytesIO(data), name=source.media_name)
+    upload.content_type = facts.content_type  # django-storages sends it as Content-Type
+    try:
+        saved_name = storage.save(source.media_name, upload)
+    except _storage_faults() as exc:
+        raise MediaStorageUnavailableError(f"{media_storage_label(storage)}: cannot write {source.media_name} ({exc})") from exc
+    except OSError as exc:
+        raise ImageStorageError(f"{source.path}: cannot write {source.media_name} ({exc})") from exc
+    if saved_name != source.media_name:
+        storage.delete(saved_name)
+        raise ImageStorageError(
+            f"{source.path}: {media_storage_label(storage)} saved it as {saved_name}, not over {source.media_name}: "
+            "the storage must overwrite in place (django-storages: AWS_S3_FILE_OVERWRITE=True)"
+        )
+    return StoreResult(outcome, facts)
+
+
+def _filesystem_path(storage: FileSystemStorage, source: SourceImage) -> str:
+    # The name is built from checked parts (no `..`, not absolute): no safe_join needed.
+    return f"{storage.location}/{MEDIA_PREFIX}/{source.relative_name}"
+
+
+def _write_on_filesystem(source: SourceImage, source_file: BinaryIO, dest: str, incoming: str) -> None:
+    """Local fast path: the kernel copies the already opened source into a temporary file
+    in `incoming`, renamed into place, so no reader ever sees a partial image (and a killed
+    run leaves its fragment in `incoming`, not among the images)."""
+    tmp = os.path.join(incoming, f"{uuid.uuid4().hex}.part")
+    try:
+        _copy_with_mtime(source_file, tmp, source.stat)
         try:
-            _copy_with_mtime(source_file, tmp, src_stat)
-            try:
-                os.replace(tmp, dest)
-            except FileNotFoundError:  # the first photo of this XX/ folder
-                os.makedirs(os.path.dirname(dest), exist_ok=True)
-                os.replace(tmp, dest)
-        except OSError as exc:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-            raise ImageStorageError(f"{source.path}: cannot write {dest} ({exc.strerror or exc})") from exc
-    return outcome
+            os.replace(tmp, dest)
+        except FileNotFoundError:  # the first photo of this XX/ folder
+            os.makedirs(os.path.dirname(dest), exist_ok=True)
+            os.replace(tmp, dest)
+    except OSError as exc:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise ImageStorageError(f"{source.path}: cannot write {dest} ({exc.strerror or exc})") from exc
 
 
 def _copy_with_mtime(source_file: BinaryIO, dest: str, src_stat: os.stat_result) -> None:
@@ -271,30 +376,113 @@ def _copy_with_mtime(source_file: BinaryIO, dest: str, src_stat: os.stat_result)
         os.utime(fdst.fileno(), ns=(src_stat.st_atime_ns, src_stat.st_mtime_ns))
 
 
-def _store_in_storage(source: SourceImage, storage: Storage, *, decode: bool, dry_run: bool) -> StoreOutcome:
-    """Generic Storage (S3 and the like): compare by content hash, then overwrite in place."""
-    name = source.media_name
-    existed = storage.exists(name)
+def _read_source(source: SourceImage) -> bytes:
     with _open_source(source) as source_file:
-        if existed and storage.size(name) == source.stat.st_size:
-            with storage.open(name, "rb") as stored:
-                if _sha256(stored) == _sha256(source_file):
-                    return StoreOutcome.UNCHANGED
-            source_file.seek(0)
-        check_image(source_file, source.path, decode=decode)
-        if dry_run:
-            return StoreOutcome.REPLACED if existed else StoreOutcome.COPIED
-        source_file.seek(0)
+        return _read_all(source_file, source)
+
+
+def _read_all(source_file: BinaryIO, source: SourceImage) -> bytes:
+    """The whole file, by offset (the handle's position is the image check's business)."""
+    blocks, offset = [], 0
+    try:
+        while block := os.pread(source_file.fileno(), _COPY_BLOCK, offset):
+            blocks.append(block)
+            offset += len(block)
+    except OSError as exc:
+        raise InvalidImageError(f"{source.path}: cannot be read ({exc.strerror})") from exc
+    return b"".join(blocks)
+
+
+def _facts(source: SourceImage, data: bytes, *, etag: str = "") -> ImageFacts:
+    """What the StoredImage row records about the bytes just written or found stored."""
+    width = height = None
+    content_type = "image/png" if data.startswith(_PNG_MAGIC) else "image/jpeg"
+    try:
+        with Image.open(io.BytesIO(data)) as image:  # reads the header only
+            width, height = image.size
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        pass
+    return ImageFacts(
+        source_name=source.relative_name,
+        source_size=len(data),
+        source_mtime_ns=source.stat.st_mtime_ns,
+        sha256=hashlib.sha256(data).hexdigest(),
+        stored_size=len(data),
+        etag=etag,
+        width=width,
+        height=height,
+        content_type=content_type,
+    )
+
+
+def _is_md5_etag(etag: str) -> bool:
+    return len(etag) == 32 and all(c in "0123456789abcdef" for c in etag)
+
+
+def _storage_faults() -> tuple[type[BaseException], ...]:
+    """What a remote storage raises when it is unreachable, refuses or throttles past the
+    client's own retries (boto3 for S3)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    return (BotoCoreError, ClientError)
+
+
+def media_storage_label(storage: Storage) -> str:
+    """How messages name the media storage: the bucket and endpoint, or the folder."""
+    if isinstance(storage, FileSystemStorage):
+        return f"media folder {storage.location} (MEDIA_ROOT)"
+    bucket = getattr(storage, "bucket_name", None)
+    if bucket:
+        endpoint = getattr(storage, "endpoint_url", None) or "AWS S3"
+        return f"S3 bucket {bucket!r} at {endpoint}"
+    return f"media storage {type(storage).__name__}"
+
+
+def _stored_object(storage: Storage, name: str) -> tuple[int, str] | None:
+    """(size, ETag without quotes) of a stored object, None if there is none: one HEAD on
+    S3, a stat on a local disk."""
+    if isinstance(storage, FileSystemStorage):
         try:
-            if existed:
-                storage.delete(name)
-            saved_name = storage.save(name, File(source_file))
-        except OSError as exc:
-            raise ImageStorageError(f"{source.path}: cannot write {name} ({exc})") from exc
-    if saved_name != name:
-        storage.delete(saved_name)
-        raise ImageStorageError(f"{source.path}: storage renamed {name} to {saved_name}; refused to keep a duplicate")
-    return StoreOutcome.REPLACED if existed else StoreOutcome.COPIED
+            return os.stat(storage.path(name)).st_size, ""
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+    client = _s3_client(storage)
+    try:
+        if client is not None:
+            from botocore.exceptions import ClientError
+            from storages.utils import clean_name
+
+            try:
+                head = client.head_object(Bucket=storage.bucket_name, Key=storage._normalize_name(clean_name(name)))
+            except ClientError as exc:
+                if exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 404:
+                    return None
+                raise
+            return head["ContentLength"], head.get("ETag", "").strip('"')
+        if not storage.exists(name):
+            return None
+        return storage.size(name), ""
+    except _storage_faults() as exc:
+        raise MediaStorageUnavailableError(f"{media_storage_label(storage)}: cannot look up {name} ({exc})") from exc
+
+
+def stored_object_size(storage: Storage, name: str) -> int | None:
+    """The stored object's size, None when it is missing (for --verify-storage)."""
+    stored = _stored_object(storage, name)
+    return None if stored is None else stored[0]
+
+
+def _s3_client(storage: Storage):
+    connection = getattr(storage, "connection", None) if getattr(storage, "bucket_name", None) else None
+    return connection.meta.client if connection is not None else None
+
+
+def _stored_sha256(storage: Storage, name: str) -> str:
+    try:
+        with storage.open(name, "rb") as stored:
+            return _sha256(stored)
+    except _storage_faults() as exc:
+        raise MediaStorageUnavailableError(f"{media_storage_label(storage)}: cannot read {name} ({exc})") from exc
 
 
 def _sha256(fh) -> str:

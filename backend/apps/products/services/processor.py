@@ -6,17 +6,21 @@ chunk service the Prefect flow calls, and so by the CLI and the admin alike.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
+from concurrent.futures import Future
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from django.core.files.storage import Storage, default_storage, storages
 from django.db import connections, router, transaction
-from django.db.models import Q
+from django.db.models import Count
 
-from ..exceptions import ImageImportError
-from ..models import Product
-from .image_files import StoreOutcome, resolve_source_image, store_image
+from ..exceptions import ImageImportError, MediaStorageUnavailableError
+from ..models import Product, StoredImage
+from ..selectors import stored_image_facts, stored_image_links
+from .image_files import ImageFacts, SourceImage, StoreOutcome, StoreResult, resolve_source_image, store_image
 from .image_sources import product_image_paths
+from .media_storage import is_remote, upload_pool
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +43,7 @@ class ProductImagesResult:
     gallery_images: list[str]
     copied: int = 0
     replaced: int = 0
+    restored: int = 0
     skipped: int = 0
     gallery_added: int = 0
     main_image_set: bool = False
@@ -48,6 +53,105 @@ class ProductImagesResult:
     @property
     def changed(self) -> bool:
         return self.main_image_set or bool(self.gallery_added or self.removed)
+
+
+class ImageBatch:
+    """The source images of one chunk: each resolved and stored once (products may share a
+    photo), decided from the StoredImage rows loaded in one query; on a remote storage the
+    writes run in the shared upload pool. `new_facts` are the rows to write."""
+
+    def __init__(
+        self,
+        *,
+        images_dir: Path,
+        storage: Storage,
+        decode: bool,
+        dry_run: bool = False,
+        verify: bool = False,
+        records: dict[str, tuple[int, ImageFacts]] | None = None,
+    ):
+        self.images_dir = images_dir
+        self.storage = storage
+        self.decode = decode
+        self.dry_run = dry_run
+        self.verify = verify
+        self.records = records or {}
+        self.new_facts: dict[str, ImageFacts] = {}
+        self._resolved: dict[str, SourceImage | ImageImportError | OSError] = {}
+        self._stored: dict[str, StoreResult | ImageImportError | OSError] = {}
+
+    def resolve(self, image_path: str) -> SourceImage:
+        found = self._resolved.get(image_path)
+        if found is None:
+            try:
+                found = resolve_source_image(image_path, self.images_dir)
+            except (ImageImportError, OSError) as exc:
+                found = exc
+            self._resolved[image_path] = found
+        if isinstance(found, BaseException):
+            raise found
+        return found
+
+    def store(self, source: SourceImage) -> StoreOutcome:
+        stored = self._stored.get(source.relative_name)
+        if stored is None:
+            stored = self._store_one(source)
+        if isinstance(stored, BaseException):
+            raise stored
+        return stored.outcome
+
+    def store_all(self, sources: Iterable[SourceImage]) -> None:
+        """Store every source now; on a remote storage concurrently, over the bounded pool.
+        A storage outage fails the whole batch (nothing recorded), after every upload ended."""
+        pending: dict[str, Future] = {}
+        for source in sources:
+            if source.relative_name in self._stored or source.relative_name in pending:
+                continue
+            if is_remote(self.storage) and not self._unchanged_by_record(source):
+                pending[source.relative_name] = upload_pool().submit(self._store, source)
+            else:
+                self._store_one(source)
+        outage = None
+        for relative_name, future in pending.items():
+            try:
+                self._keep(relative_name, future.result())
+            except MediaStorageUnavailableError as exc:
+                outage = outage or exc
+            except (ImageImportError, OSError) as exc:
+                self._stored[relative_name] = exc
+        if outage is not None:
+            raise outage
+
+    def _unchanged_by_record(self, source: SourceImage) -> bool:
+        record = self.records.get(source.media_name)
+        facts = record[1] if record else None
+        return bool(
+            facts and facts.known and not self.verify and source.stat is not None
+            and facts.source_size == source.stat.st_size and facts.source_mtime_ns == source.stat.st_mtime_ns
+        )
+
+    def _store(self, source: SourceImage) -> StoreResult:
+        record = self.records.get(source.media_name)
+        return store_image(
+            source, self.storage, recorded=record[1] if record else None, decode=self.decode,
+            dry_run=self.dry_run, verify=self.verify,
+        )
+
+    def _store_one(self, source: SourceImage) -> StoreResult | ImageImportError | OSError:
+        try:
+            result = self._store(source)
+        except MediaStorageUnavailableError:
+            raise  # the storage, not this file: the chunk fails and is retried
+        except (ImageImportError, OSError) as exc:
+            self._stored[source.relative_name] = exc
+            return exc
+        return self._keep(source.relative_name, result)
+
+    def _keep(self, relative_name: str, result: StoreResult) -> StoreResult:
+        self._stored[relative_name] = result
+        if result.facts is not None:
+            self.new_facts[f"products/{relative_name}"] = result.facts
+        return result
 
 
 def merge_product_images(
@@ -61,6 +165,7 @@ def merge_product_images(
     storage: Storage,
     dry_run: bool = False,
     mirror: bool = False,
+    batch: ImageBatch | None = None,
 ) -> ProductImagesResult:
     """Store each source image and fold it into the product's pictures.
 
@@ -68,8 +173,9 @@ def merge_product_images(
     others join the gallery once, in order; nothing is removed. `mirror`: main image and
     gallery become exactly 1C's list, except that an image whose file could not be read
     this time stays (a partial exchange must not strip a product). `dry_run`: decide and
-    count everything, write nothing.
+    count everything, write nothing. `batch`: the chunk's shared resolver and store.
     """
+    batch = batch or ImageBatch(images_dir=images_dir, storage=storage, decode=validate_images, dry_run=dry_run)
     old_main = main_image or ""
     old_gallery = list(gallery_images or [])
     current = {old_main, *old_gallery} - {""}
@@ -79,11 +185,11 @@ def merge_product_images(
     for image_path in image_paths:
         source = None
         try:
-            source = resolve_source_image(image_path, images_dir)
+            source = batch.resolve(image_path)
             if source.relative_name in seen:
                 continue
             seen.add(source.relative_name)
-            outcome = store_image(source, storage, decode=validate_images, dry_run=dry_run)
+            outcome = batch.store(source)
         except (ImageImportError, OSError) as exc:
             reason = str(exc) if isinstance(exc, ImageImportError) else f"{image_path}: {exc.strerror or exc}"
             result.errors.append(ImageFileError(product=onec_id, file=image_path, reason=reason))
@@ -95,6 +201,7 @@ def merge_product_images(
         else:
             result.copied += 1
             result.replaced += outcome is StoreOutcome.REPLACED
+            result.restored += outcome is StoreOutcome.RESTORED
         listed.append(source.media_name)
 
     if mirror and listed:
@@ -116,11 +223,13 @@ def merge_product_images(
 @dataclass
 class ChunkImportResult:
     """What one chunk of products did. `processed` and `products_without_images` count
-    products; `copied`, `replaced`, `skipped`, `errors` count files."""
+    products; `copied`, `replaced`, `restored` (of `copied`: recorded but missing or wrong
+    in storage, --verify-storage), `skipped`, `errors` count files."""
 
     processed: int = 0
     copied: int = 0
     replaced: int = 0
+    restored: int = 0
     skipped: int = 0
     products_without_images: int = 0
     gallery_added: int = 0
@@ -141,6 +250,16 @@ class ChunkImportResult:
         return [asdict(error) for error in self.error_details]
 
 
+@dataclass(frozen=True)
+class _ProductPlan:
+    product_id: int
+    onec_id: str
+    main_image: str
+    gallery_images: list[str]
+    image_paths: list[str]
+    mirror: bool
+
+
 def product_images_import_chunk(
     *,
     product_ids: list[int],
@@ -148,13 +267,18 @@ def product_images_import_chunk(
     validate_images: bool = False,
     dry_run: bool = False,
     mirror: bool = False,
+    verify_storage: bool = False,
     storage: Storage | None = None,
 ) -> ChunkImportResult:
-    """Import the photos of a batch of products: one read query, one bulk update."""
+    """Import the photos of a batch of products: one product query, one StoredImage query,
+    and when something changed one transaction writing image fields, rows and links.
+
+    `verify_storage` also checks that every recorded object is in storage with its
+    recorded size and writes again what is missing or wrong (by default the rows are
+    trusted: an unchanged photo costs no storage request)."""
     storage = storage or storages["default"]  # the object itself: a lazy proxy costs per file
     chunk = ChunkImportResult()
-    changed: list[tuple[int, str, list[str]]] = []
-    removed: set[str] = set()
+    plans = []
     # Plain rows, not model instances: five columns are all a chunk needs, and building
     # instances would cost more than the query.
     rows = Product.objects.filter(pk__in=product_ids).values_list(
@@ -166,38 +290,116 @@ def product_images_import_chunk(
         if not paths:
             chunk.products_without_images += 1
             continue
-        result = merge_product_images(
-            onec_id=onec_id,
-            main_image=main_image,
-            gallery_images=gallery_images,
-            image_paths=paths,
-            images_dir=images_dir,
-            validate_images=validate_images,
-            storage=storage,
-            dry_run=dry_run,
-            # Only an explicit <Картинка> list says what 1C no longer has; a folder scan can't.
-            mirror=mirror and bool(picture_paths),
-        )
+        # Only an explicit <Картинка> list says what 1C no longer has; a folder scan can't.
+        plans.append(_ProductPlan(product_id, onec_id, main_image or "", gallery_images or [], paths,
+                                  mirror and bool(picture_paths)))
+    results = _products_images_import(
+        plans, images_dir=images_dir, storage=storage, validate_images=validate_images, dry_run=dry_run,
+        verify_storage=verify_storage,
+    )
+    for result in results.values():
         chunk.copied += result.copied
         chunk.replaced += result.replaced
+        chunk.restored += result.restored
         chunk.skipped += result.skipped
         chunk.gallery_added += result.gallery_added
         chunk.main_images_set += result.main_image_set
         chunk.removed += len(result.removed)
         chunk.error_details.extend(result.errors)
-        if result.changed:
-            changed.append((product_id, result.main_image, result.gallery_images))
-            removed.update(result.removed)
-    if changed and not dry_run:
-        with transaction.atomic():
-            _product_images_save(changed)
-            if removed:
-                transaction.on_commit(lambda: delete_unused_media(names=removed, storage=storage))
     logger.info(
         "image chunk: %d products, %d copied, %d up to date, %d errors",
         chunk.processed, chunk.copied, chunk.skipped, chunk.errors,
     )
     return chunk
+
+
+def _products_images_import(
+    plans: list[_ProductPlan],
+    *,
+    images_dir: Path,
+    storage: Storage,
+    validate_images: bool,
+    dry_run: bool,
+    verify_storage: bool,
+) -> dict[int, ProductImagesResult]:
+    """Store the plans' images (decided from their StoredImage rows), merge them into each
+    product's pictures and, unless `dry_run`, commit image fields, rows and links at once."""
+    batch = ImageBatch(images_dir=images_dir, storage=storage, decode=validate_images, dry_run=dry_run,
+                       verify=verify_storage)
+    sources = []
+    names = set()
+    for plan in plans:
+        names.update(name for name in (plan.main_image, *plan.gallery_images) if name)
+        for image_path in plan.image_paths:
+            try:
+                source = batch.resolve(image_path)
+            except (ImageImportError, OSError):
+                continue  # reported per product by the merge
+            sources.append(source)
+            names.add(source.media_name)
+    batch.records = stored_image_facts(names=names)
+    batch.store_all(sources)
+    results = {}
+    for plan in plans:
+        results[plan.product_id] = merge_product_images(
+            onec_id=plan.onec_id, main_image=plan.main_image, gallery_images=plan.gallery_images,
+            image_paths=plan.image_paths, images_dir=images_dir, validate_images=validate_images, storage=storage,
+            dry_run=dry_run, mirror=plan.mirror, batch=batch,
+        )
+    if not dry_run:
+        _images_commit(results, batch, storage)
+    return results
+
+
+def _images_commit(results: dict[int, ProductImagesResult], batch: ImageBatch, storage: Storage) -> None:
+    """One transaction: new StoredImage facts, the changed products' image fields, and the
+    links of every product whose pictures or rows changed; mirror deletions after commit."""
+    changed = [(pk, r.main_image, r.gallery_images) for pk, r in results.items() if r.changed]
+    if not changed and not batch.new_facts:
+        return  # nothing changed: no write at all
+    new_rows = set(batch.new_facts) - set(batch.records)
+    removed = {name for r in results.values() for name in r.removed}
+    with transaction.atomic():
+        ids = {name: record_id for name, (record_id, _) in batch.records.items()}
+        ids.update(_stored_images_save(batch.new_facts))
+        if changed:
+            _product_images_save(changed)
+        shown = {pk: {name for name in (r.main_image, *r.gallery_images) if name in ids} for pk, r in results.items()}
+        relink = {pk: {ids[name] for name in names} for pk, names in shown.items()
+                  if results[pk].changed or names & new_rows}
+        if relink:
+            _stored_image_links_save(relink)
+        if removed:
+            transaction.on_commit(lambda: delete_unused_media(names=removed, storage=storage))
+
+
+_FACT_FIELDS = tuple(ImageFacts.__dataclass_fields__)
+
+
+def _stored_images_save(facts: dict[str, ImageFacts]) -> dict[str, int]:
+    """Insert or update StoredImage rows by name; return their ids."""
+    if not facts:
+        return {}
+    StoredImage.objects.bulk_create(
+        [StoredImage(name=name, **asdict(item)) for name, item in facts.items()],
+        update_conflicts=True, unique_fields=["name"], update_fields=[*_FACT_FIELDS, "updated_at"],
+    )
+    return dict(StoredImage.objects.filter(name__in=list(facts)).values_list("name", "id"))
+
+
+def _stored_image_links_save(desired: dict[int, set[int]]) -> None:
+    """Make each product's StoredImage links exactly `desired[product_id]`."""
+    link = StoredImage.products.through
+    current = stored_image_links(product_ids=list(desired))
+    stale = [link_id for product_id, links in current.items() for record_id, link_id in links.items()
+             if record_id not in desired[product_id]]
+    if stale:
+        link.objects.filter(pk__in=stale).delete()
+    link.objects.bulk_create(
+        [link(product_id=product_id, storedimage_id=record_id) for product_id, record_ids in desired.items()
+         for record_id in record_ids if record_id not in current.get(product_id, {})],
+        ignore_conflicts=True,
+    )
 
 
 def _product_images_save(changed: list[tuple[int, str, list[str]]]) -> None:
@@ -222,16 +424,16 @@ def _product_images_save(changed: list[tuple[int, str, list[str]]]) -> None:
 
 
 def delete_unused_media(*, names: set[str], storage: Storage) -> list[str]:
-    """Delete media files no product shows any more (mirror mode), after the commit that
-    stopped showing them; a file another product still uses stays."""
+    """Delete media objects no product shows any more (mirror mode), after the commit that
+    stopped showing them, by their StoredImage rows: an object still linked to a product
+    stays, and so does a name the rows do not know (not the import's to delete)."""
     deleted = []
-    for name in sorted(names):
-        candidates = Product.objects.filter(Q(main_image=name) | Q(gallery_images__icontains=name)).only(
-            "main_image", "gallery_images"
-        )
-        if any(p.main_image.name == name or name in p.gallery_images for p in candidates):
+    rows = StoredImage.objects.filter(name__in=names).annotate(shown_by=Count("products"))
+    for record_id, name, shown_by in sorted(rows.values_list("id", "name", "shown_by"), key=lambda row: row[1]):
+        if shown_by:
             continue
         storage.delete(name)
+        StoredImage.objects.filter(pk=record_id, products=None).delete()
         deleted.append(name)
     return deleted
 
@@ -252,23 +454,15 @@ class ProductDataProcessor:
     ) -> dict[str, int]:
         """Copy `image_paths` (relative to `base_dir` = goods/import_files) into media and
         set main_image / gallery_images; returns file counts copied, skipped, errors."""
-        result = merge_product_images(
-            onec_id=product.onec_id,
-            main_image=product.main_image.name,
-            gallery_images=product.gallery_images,
-            image_paths=image_paths,
-            images_dir=Path(base_dir),
-            validate_images=validate_images,
-            storage=self.storage,
-            mirror=mirror,
-        )
+        plan = _ProductPlan(product.pk, product.onec_id, product.main_image.name or "",
+                            list(product.gallery_images or []), list(image_paths), mirror)
+        result = _products_images_import(
+            [plan], images_dir=Path(base_dir), storage=self.storage, validate_images=validate_images, dry_run=False,
+            verify_storage=False,
+        )[product.pk]
         for error in result.errors:
             logger.warning("product %s: %s", error.product, error.reason)
-        if result.changed:
+        if result.changed:  # already saved, with only the image fields; the instance follows
             product.main_image.name = result.main_image
             product.gallery_images = result.gallery_images
-            with transaction.atomic():
-                product.save(update_fields=["main_image", "gallery_images"])
-                if result.removed:
-                    transaction.on_commit(lambda: delete_unused_media(names=set(result.removed), storage=self.storage))
         return {"copied": result.copied, "skipped": result.skipped, "errors": len(result.errors)}
