@@ -16,6 +16,7 @@ from apps.integrations.services.sessions import import_session_record_chunk
 from apps.products.selectors import product_active_id_batches
 from apps.products.services import ChunkImportResult, product_images_import_chunk
 from apps.products.services.image_files import media_clear_incoming
+from apps.products.services.media_storage import media_storage_probe
 from flows.common import (
     RETRIED_STEP,
     IMPORT_FLOW_OPTIONS,
@@ -34,10 +35,12 @@ from flows.common import (
     **RETRIED_STEP,
 )
 def check_directory(data_dir: str) -> str:
-    """Make sure goods/import_files exists and is readable; return its absolute path.
+    """Make sure goods/import_files exists and is readable and the media storage takes a
+    probe object (written, read, deleted); return the directory's absolute path.
 
     Also clears media's half-written leftovers of an interrupted earlier run."""
     images_dir = exchange_images_dir(data_dir=Path(data_dir))
+    media_storage_probe()
     media_clear_incoming()
     return str(images_dir)
 
@@ -57,6 +60,7 @@ def import_images_chunk(
     dry_run: bool = False,
     mirror: bool = False,
     progress_artifact_id: str | None = None,
+    verify_storage: bool = False,
 ) -> dict:
     """Import the photos of up to chunk-size products and record the chunk's counts.
 
@@ -74,6 +78,7 @@ def import_images_chunk(
             validate_images=validate_images,
             dry_run=dry_run,
             mirror=mirror,
+            verify_storage=verify_storage,
         )
         if not still_wanted():  # abandoned, or the session ended meanwhile: its counts would lie
             return None
@@ -108,11 +113,13 @@ def import_images(
     chunk_size: int | None = None,
     dry_run: bool = False,
     mirror: bool = False,
+    verify_storage: bool = False,
 ) -> dict:
     """Import the photos of all active products from the 1C exchange into media storage.
 
     `dry_run` reports what would change and writes nothing; `mirror` makes each product's
-    pictures equal to 1C's current <Картинка> list (the default only adds).
+    pictures equal to 1C's current <Картинка> list (the default only adds);
+    `verify_storage` checks every recorded object and re-uploads what is missing or wrong.
     """
     data_dir = str(data_dir or settings.ONEC_DATA_DIR)
     chunk_size = chunk_size or settings.ONEC_IMAGE_CHUNK_SIZE
@@ -121,7 +128,7 @@ def import_images(
         "images",
         session_id,
         {"data_dir": data_dir, "validate_images": validate_images, "chunk_size": chunk_size, "dry_run": dry_run,
-         "mirror": mirror},
+         "mirror": mirror, "verify_storage": verify_storage},
         report={
             "total_products": sum(len(chunk) for chunk in chunks),
             "chunks_total": len(chunks),
@@ -142,6 +149,7 @@ def import_images(
         dry_run=unmapped(dry_run),
         mirror=unmapped(mirror),
         progress_artifact_id=unmapped(progress_id),
+        verify_storage=unmapped(verify_storage),
     )
     futures.wait()
     report = summarize(session_id, failed_steps(futures, step="chunk"), progress_artifact_id=progress_id)

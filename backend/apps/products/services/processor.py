@@ -242,8 +242,10 @@ class ChunkImportResult:
         return len(self.error_details)
 
     def counters(self) -> dict[str, int]:
+        """The session report's counters (the image spec's); `restored` is counted in
+        `copied` there and logged."""
         data = asdict(self)
-        del data["error_details"]
+        del data["error_details"], data["restored"]
         return {**data, "errors": self.errors}
 
     def error_rows(self) -> list[dict]:
@@ -307,8 +309,8 @@ def product_images_import_chunk(
         chunk.removed += len(result.removed)
         chunk.error_details.extend(result.errors)
     logger.info(
-        "image chunk: %d products, %d copied, %d up to date, %d errors",
-        chunk.processed, chunk.copied, chunk.skipped, chunk.errors,
+        "image chunk: %d products, %d copied (%d restored), %d up to date, %d errors",
+        chunk.processed, chunk.copied, chunk.restored, chunk.skipped, chunk.errors,
     )
     return chunk
 

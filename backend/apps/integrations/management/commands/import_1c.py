@@ -35,6 +35,11 @@ class Command(BaseCommand):
             action="store_true",
             help="images: make main image and gallery equal to 1C's current <Картинка> list (default: only add)",
         )
+        parser.add_argument(
+            "--verify-storage",
+            action="store_true",
+            help="images: check every recorded photo is in media storage with its size; upload again what is not",
+        )
         parser.add_argument("--json", action="store_true", help="print the final report as one JSON line")
 
     def handle(self, *args, **options):
