@@ -1,0 +1,113 @@
+"""StoredImage rows on the local disk: written with the product's image fields, trusted on
+the next run (no stat of the media file), filled by the first run after the upgrade, and
+made by the upgrade's migration for pictures products already show."""
+import importlib
+import os
+
+import pytest
+from django.apps import apps as django_apps
+
+from apps.products.models import Product, StoredImage
+from apps.products.services import product_images_import_chunk
+from tests.conftest import make_image_bytes, media_files
+
+pytestmark = pytest.mark.django_db
+
+A = "0e000000-0000-0000-0000-00000000000a"
+B = "0f000000-0000-0000-0000-00000000000b"
+
+
+def _media(path):
+    return "products/" + path.removeprefix("import_files/")
+
+
+def _import(exchange, *products, **kwargs):
+    return product_images_import_chunk(product_ids=[p.pk for p in products], images_dir=exchange.images_dir, **kwargs)
+
+
+def test_rows_record_the_facts_and_which_products_show_them(exchange, media_root):
+    shared = exchange.add_image(A, "shared", data=make_image_bytes(size=(30, 20)))
+    own = exchange.add_image(A, "own", ext="png", data=make_image_bytes(size=(8, 6), fmt="PNG"))
+    a = Product.objects.create(onec_id=A, onec_picture_paths=[own, shared])
+    b = Product.objects.create(onec_id=B, onec_picture_paths=[shared])
+
+    _import(exchange, a, b)
+
+    rows = {row.name: row for row in StoredImage.objects.prefetch_related("products")}
+    assert set(rows) == {_media(shared), _media(own)}
+    source = exchange.goods_dir / shared
+    row = rows[_media(shared)]
+    assert (row.source_name, row.source_size, row.source_mtime_ns) == (
+        shared.removeprefix("import_files/"), source.stat().st_size, source.stat().st_mtime_ns)
+    assert (row.width, row.height, row.content_type, row.stored_size) == (30, 20, "image/jpeg", source.stat().st_size)
+    assert {p.onec_id for p in row.products.all()} == {A, B}
+    assert [p.onec_id for p in rows[_media(own)].products.all()] == [A]
+    assert rows[_media(own)].content_type == "image/png"
+
+
+def test_unchanged_run_trusts_the_rows_without_a_stat_of_media(exchange, media_root, monkeypatch, django_assert_num_queries):
+    products = [Product.objects.create(onec_id=f"{n:02x}aa0000-{n}", onec_picture_paths=[
+        exchange.add_image(f"{n:02x}aa0000-{n}", f"p{i}") for i in range(2)]) for n in range(5)]
+    _import(exchange, *products)
+    media_paths = []
+    real_stat = os.stat
+
+    def stat(path, *args, **kwargs):
+        if str(path).startswith(str(media_root)):
+            media_paths.append(path)
+        return real_stat(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "stat", stat)
+    with django_assert_num_queries(2):  # the products, their rows: no write
+        result = _import(exchange, *products)
+
+    assert (result.copied, result.skipped, media_paths) == (0, 10, [])
+
+
+def test_first_run_after_the_upgrade_keeps_identical_files(exchange, media_root):
+    same, changed = exchange.add_image(A, "same"), exchange.add_image(A, "changed")
+    product = Product.objects.create(onec_id=A, onec_picture_paths=[same, changed])
+    _import(exchange, product)
+    StoredImage.objects.update(sha256="", source_size=None, source_mtime_ns=None)  # as the migration leaves them
+    inode = (media_root / _media(same)).stat().st_ino
+    (exchange.goods_dir / changed).write_bytes(make_image_bytes(size=(50, 50), color=(3, 3, 3)))
+
+    result = _import(exchange, product)
+
+    assert (result.skipped, result.replaced) == (1, 1)
+    assert (media_root / _media(same)).stat().st_ino == inode
+    assert all(len(sha) == 64 for sha in StoredImage.objects.values_list("sha256", flat=True))
+
+
+def test_the_upgrade_migration_records_and_links_pictures_already_shown(media_root):
+    a = Product.objects.create(onec_id=A, main_image="products/0e/a.jpg", gallery_images=["products/0e/b.jpg"])
+    b = Product.objects.create(onec_id=B, main_image="products/0e/b.jpg")
+    Product.objects.create(onec_id="10000000-none")
+    backfill = importlib.import_module("apps.products.migrations.0004_stored_image_backfill").backfill
+
+    backfill(django_apps, None)
+    backfill(django_apps, None)  # running twice changes nothing
+
+    rows = {row.name: row for row in StoredImage.objects.prefetch_related("products")}
+    assert set(rows) == {"products/0e/a.jpg", "products/0e/b.jpg"}
+    assert [p.pk for p in rows["products/0e/a.jpg"].products.all()] == [a.pk]
+    assert {p.pk for p in rows["products/0e/b.jpg"].products.all()} == {a.pk, b.pk}
+    assert all(not row.sha256 for row in rows.values())
+
+
+def test_a_gallery_change_moves_the_links_in_the_same_transaction(
+    exchange, media_root, django_capture_on_commit_callbacks
+):
+    one, two = exchange.add_image(A, "1"), exchange.add_image(A, "2")
+    product = Product.objects.create(onec_id=A, onec_picture_paths=[one, two])
+    _import(exchange, product)
+    Product.objects.filter(pk=product.pk).update(onec_picture_paths=[two])
+
+    with django_capture_on_commit_callbacks(execute=True) as after_commit:
+        _import(exchange, product, mirror=True)
+
+    assert len(after_commit) == 1  # the file is deleted only after the commit
+    product.refresh_from_db()
+    assert (product.main_image.name, product.gallery_images) == (_media(two), [])
+    assert list(product.stored_images.values_list("name", flat=True)) == [_media(two)]
+    assert _media(one) not in media_files(media_root)
