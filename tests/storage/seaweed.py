@@ -52,12 +52,14 @@ def free_ports(count: int) -> list[int]:
 
 @dataclass
 class SeaweedS3:
-    process: subprocess.Popen
+    process: subprocess.Popen | None
     endpoint_url: str
     bucket: str
     access_key: str
     secret_key: str
     log_path: Path
+    args: list[str]
+    env: dict[str, str]
 
     def environ(self) -> dict[str, str]:
         """The settings that put Django's media into this server's bucket."""
@@ -69,8 +71,21 @@ class SeaweedS3:
             "AWS_S3_REGION_NAME": "us-east-1",
         }
 
+    def start(self, *, timeout: float = 60) -> None:
+        """(Re)start the server on its ports and data; wait until the bucket answers."""
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(
+                self.args, env=self.env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        try:
+            _wait_for_bucket(self, timeout=timeout)
+        except BaseException:
+            self.stop()
+            raise
+
     def stop(self) -> None:
-        if self.process.poll() is None:
+        if self.process is not None and self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)
             try:
                 self.process.wait(timeout=20)
@@ -95,20 +110,11 @@ def seaweed_start(
         f"-admin.dataDir={data_dir / 'admin'}",
     ]
     env = {**os.environ, "AWS_ACCESS_KEY_ID": access_key, "AWS_SECRET_ACCESS_KEY": secret_key}
-    log_path = data_dir / "weed.log"
-    with open(log_path, "ab") as log:
-        process = subprocess.Popen(
-            args, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
-        )
     server = SeaweedS3(
-        process=process, endpoint_url=f"http://127.0.0.1:{ports['s3.port']}", bucket=bucket,
-        access_key=access_key, secret_key=secret_key, log_path=log_path,
+        process=None, endpoint_url=f"http://127.0.0.1:{ports['s3.port']}", bucket=bucket,
+        access_key=access_key, secret_key=secret_key, log_path=data_dir / "weed.log", args=args, env=env,
     )
-    try:
-        _wait_for_bucket(server, timeout=timeout)
-    except BaseException:
-        server.stop()
-        raise
+    server.start(timeout=timeout)
     return server
 
 
