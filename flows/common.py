@@ -26,7 +26,7 @@ from apps.integrations.exceptions import (
 )
 from apps.integrations.import_types import import_type_spec
 from apps.integrations.models import ImportSession
-from apps.integrations.selectors import import_session_error_details, import_session_is_active
+from apps.integrations.selectors import import_session_error_details
 from apps.integrations.services.preflight import catalog_require_products
 from apps.integrations.services.sessions import (
     import_session_create,
@@ -44,8 +44,6 @@ logger = logging.getLogger(__name__)
 TRANSIENT_ERRORS = (OperationalError, InterfaceError, OSError)
 RETRY_DELAYS_SECONDS = [2, 10, 30]
 ERROR_TABLE_LIMIT = 200
-# How often a step waiting for its attempt checks the clock and the session.
-STEP_POLL_SECONDS = 0.5
 T = TypeVar("T")
 # Every progress-artifact update is a Prefect API call: the session row gets every step,
 # Prefect's bar at most one update a second (bench/RESULTS.md).
@@ -275,24 +273,20 @@ class StepTimeoutError(TimeoutError):
     """A step gave no result within its time limit; a TimeoutError, so it is retried."""
 
 
-def run_step_with_time_limit(work: Callable[[Callable[[], bool]], T], *, session_id: int, seconds: float, step: str) -> T | None:
+def run_step_with_time_limit(work: Callable[[Callable[[], bool]], T], *, seconds: float, step: str) -> T:
     """Run `work(still_wanted)` in a thread of its own and wait for it at most `seconds`.
 
     Prefect's task timeout cannot interrupt a thread blocked in I/O (a stalled network file
     system, a hung storage call): it only raises at the thread's next bytecode. So the
     attempt runs apart and is abandoned instead: StepTimeoutError lets Prefect retry the
-    step while the stuck thread, if it ever wakes, finds `still_wanted()` False and records
-    nothing. The attempt is also abandoned when the session ends meanwhile (cancelled, or
-    the run's time ran out); then the result is None.
+    step, while the stuck thread, if it ever wakes, finds `still_wanted()` False and must
+    record nothing.
     """
     abandoned, done, outcome = threading.Event(), threading.Event(), {}
 
-    def still_wanted() -> bool:
-        return not abandoned.is_set() and import_session_is_active(session_id=session_id)
-
     def attempt() -> None:
         try:
-            outcome["value"] = work(still_wanted)
+            outcome["value"] = work(lambda: not abandoned.is_set())
         except BaseException as exc:  # handed to the waiting task thread, which raises it
             outcome["error"] = exc
         finally:
@@ -303,17 +297,12 @@ def run_step_with_time_limit(work: Callable[[Callable[[], bool]], T], *, session
     threading.Thread(
         target=contextvars.copy_context().run, args=(attempt,), name=f"import-{step}", daemon=True
     ).start()
-    deadline = time.monotonic() + seconds if seconds else None
-    while not done.wait(STEP_POLL_SECONDS):
-        if deadline is not None and time.monotonic() >= deadline:
-            abandoned.set()
-            raise StepTimeoutError(
-                f"{step} gave no result in {seconds:g} s (ONEC_IMAGE_CHUNK_TIMEOUT_SECONDS): stalled file system "
-                "or storage? The attempt was abandoned"
-            )
-        if not import_session_is_active(session_id=session_id):
-            abandoned.set()
-            return None
+    if not done.wait(seconds or None):
+        abandoned.set()
+        raise StepTimeoutError(
+            f"{step} gave no result in {seconds:g} s (ONEC_IMAGE_CHUNK_TIMEOUT_SECONDS): stalled file system "
+            "or storage? The attempt was abandoned"
+        )
     if "error" in outcome:
         raise outcome["error"]
-    return outcome.get("value")
+    return outcome["value"]

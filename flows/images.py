@@ -72,6 +72,8 @@ def import_images_chunk(
         return {}
 
     def attempt(still_wanted) -> ChunkImportResult | None:
+        # A chunk that finishes after the session ended (cancelled, out of time) still
+        # records what it wrote, so the counts match the products' images.
         result = product_images_import_chunk(
             product_ids=product_ids,
             images_dir=Path(images_dir),
@@ -80,7 +82,7 @@ def import_images_chunk(
             mirror=mirror,
             verify_storage=verify_storage,
         )
-        if not still_wanted():  # abandoned, or the session ended meanwhile: its counts would lie
+        if not still_wanted():  # abandoned after its time limit: the retry records the chunk
             return None
         report = import_session_record_chunk(
             session_id=session_id, chunk_index=chunk_index, counters=result.counters(), error_details=result.error_rows()
@@ -89,11 +91,8 @@ def import_images_chunk(
         return result
 
     result = run_step_with_time_limit(
-        attempt, session_id=session_id, seconds=settings.ONEC_IMAGE_CHUNK_TIMEOUT_SECONDS, step=f"chunk {chunk_index}"
+        attempt, seconds=settings.ONEC_IMAGE_CHUNK_TIMEOUT_SECONDS, step=f"chunk {chunk_index}"
     )
-    if result is None:
-        logger.info("chunk %d not recorded: session #%d ended while it ran", chunk_index, session_id)
-        return {}
     logger.info(
         "chunk %d: %d products, %d files copied, %d up to date, %d errors",
         chunk_index, result.processed, result.copied, result.skipped, result.errors,
