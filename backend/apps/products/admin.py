@@ -1,14 +1,62 @@
 from django.contrib import admin
+from django.template.defaultfilters import filesizeformat
+from django.utils.html import format_html, format_html_join
 
 from .models import Category, Price, PriceType, Product, ProductVariant, Stock, Warehouse
+from .selectors import product_pictures
 
 
 @admin.register(Product)
 class ProductAdmin(admin.ModelAdmin):
-    list_display = ["onec_id", "name", "article", "brand", "category", "is_active", "main_image"]
+    """Products with their pictures shown as pictures. 1C owns the pictures: the import
+    sets them, so the product page shows them read-only instead of their file names."""
+
+    list_display = ["thumbnail", "onec_id", "name", "article", "brand", "category", "is_active"]
+    list_display_links = ["thumbnail", "onec_id"]
     list_filter = ["is_active"]
     search_fields = ["onec_id", "name", "article", "brand"]
     raw_id_fields = ["category"]
+    exclude = ["main_image", "gallery_images", "onec_picture_paths"]
+    readonly_fields = ["pictures"]
+
+    class Media:
+        css = {"all": ["products/product_pictures.css"]}
+
+    @admin.display(description="Фото")
+    def thumbnail(self, product):
+        if not product.main_image:
+            return "—"
+        return format_html(
+            '<img class="product-thumbnail" src="{}" alt="" width="48" height="48" loading="lazy">',
+            product.main_image.url,
+        )
+
+    @admin.display(description="Изображения (из 1С, по порядку)")
+    def pictures(self, product):
+        pictures = product_pictures(product=product)
+        if not pictures:
+            return "Нет изображений: 1С не передала ни одной <Картинка>, или импорт изображений ещё не запускался."
+        return format_html(
+            '<ol class="product-pictures">{}</ol>',
+            format_html_join(
+                "",
+                '<li class="product-picture product-picture--{}"><a href="{}" target="_blank" rel="noopener">'
+                '<img src="{}" alt="" loading="lazy"></a><div class="product-picture__caption">'
+                "<strong>{}</strong><br>{}<br>{}<br><code>{}</code></div></li>",
+                (
+                    (
+                        picture.role,
+                        picture.url,
+                        picture.url,
+                        "Основное" if picture.role == "main" else f"Галерея {picture.position + 1}",
+                        f"{picture.width} × {picture.height} px" if picture.width else "размер в пикселях неизвестен",
+                        filesizeformat(picture.stored_size) if picture.stored_size is not None else "",
+                        picture.source_name or picture.name,
+                    )
+                    for picture in pictures
+                ),
+            ),
+        )
 
 
 @admin.register(Category)

@@ -1,5 +1,8 @@
 """Read-only product queries."""
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from django.core.files.storage import default_storage
 
 from .models import Product, StoredImage
 
@@ -45,3 +48,46 @@ def stored_image_links(*, product_ids: list[int]) -> dict[int, dict[int, int]]:
     ):
         links.setdefault(product_id, {})[record_id] = link_id
     return links
+
+
+@dataclass(frozen=True)
+class ProductPicture:
+    """One of a product's pictures as the storefront and the admin show it: main first,
+    then the gallery in 1C's order; the facts come from its StoredImage row, if any."""
+
+    role: str  # "main" or "gallery"
+    position: int
+    name: str
+    url: str
+    width: int | None
+    height: int | None
+    stored_size: int | None
+    content_type: str
+    source_name: str
+
+
+def product_pictures(*, product: Product) -> list[ProductPicture]:
+    """The product's pictures in display order, one query for their facts. URLs come from
+    the media storage (absolute with AWS_S3_CUSTOM_DOMAIN or an absolute MEDIA_URL)."""
+    names = ([product.main_image.name] if product.main_image else []) + [
+        name for name in product.gallery_images if name and name != product.main_image.name
+    ]
+    facts = {row.name: row for row in StoredImage.objects.filter(name__in=names)}
+    pictures = []
+    for index, name in enumerate(names):
+        row = facts.get(name)
+        is_main = index == 0 and bool(product.main_image)
+        pictures.append(
+            ProductPicture(
+                role="main" if is_main else "gallery",
+                position=0 if is_main else index - bool(product.main_image),
+                name=name,
+                url=default_storage.url(name),
+                width=row.width if row else None,
+                height=row.height if row else None,
+                stored_size=row.stored_size if row else None,
+                content_type=row.content_type if row else "",
+                source_name=row.source_name if row else "",
+            )
+        )
+    return pictures

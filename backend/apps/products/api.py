@@ -1,0 +1,31 @@
+"""The storefront's read-only view of a product's pictures: one documented endpoint."""
+from django.http import Http404, JsonResponse
+from django.views.decorators.http import require_GET
+
+from .models import Product
+from .selectors import product_pictures
+
+
+@require_GET
+def product_images_view(request, onec_id: str):
+    """`GET /api/products/<onec_id>/images/`: the main image first, then the gallery in
+    1C's order, each with its URL (as the media storage gives it: absolute with
+    AWS_S3_CUSTOM_DOMAIN or an absolute MEDIA_URL) and size in pixels; active products only.
+    `renditions` lists the web renditions of each image (none are made yet)."""
+    product = Product.objects.filter(onec_id=onec_id, is_active=True).first()
+    if product is None:
+        raise Http404(f"no active product with 1C id {onec_id!r}")
+    return JsonResponse({
+        "product": product.onec_id,
+        "images": [
+            {
+                "role": picture.role,
+                "position": picture.position,
+                "url": picture.url,
+                "width": picture.width,
+                "height": picture.height,
+                "renditions": [],
+            }
+            for picture in product_pictures(product=product)
+        ],
+    })
