@@ -181,8 +181,8 @@ def test_list_shows_newest_first_with_badge_progress_and_file_counters(viewer, a
     assert f'data-import-session="{newer.pk}" data-field="copied">40<' in page
     assert f'data-import-session="{newer.pk}" data-field="skipped">7<' in page
     assert f'data-import-session="{newer.pk}" data-field="errors">2<' in page
-    assert "Итог (изображения: скопировано / актуальны / ошибки)" in page
-    assert 'title="Файлов скопировано"' in page and "Прогресс: товары обработано / всего" in page
+    assert "Итог изображений: скопировано / актуальны (уже были в media) / ошибки, в <strong>файлах</strong>" in page
+    assert 'title="Файлов скопировано"' in page and "импорт изображений считает <strong>товары</strong>" in page
     assert "admin" in page  # who started it
     assert f'data-url="{ACTIVE_URL}"' in page
     assert "integrations/import_session_monitor.js" in page

@@ -153,14 +153,10 @@ class ImportSessionAdmin(admin.ModelAdmin):
 
     list_display = [
         "session_number",
-        "import_type",
         "status_badge",
         "progress",
         "result",
         "started",
-        "finished",
-        "duration",
-        "started_by_display",
         "prefect_run",
     ]
     list_filter = ["import_type", "status"]
@@ -190,19 +186,19 @@ class ImportSessionAdmin(admin.ModelAdmin):
 
     # --- list columns ---
 
-    @admin.display(description="Сессия", ordering="id")
+    @admin.display(description="Сессия · тип", ordering="id")
     def session_number(self, session):
-        return f"#{session.pk}"
+        return format_html('#{}<br><span class="import-type">{}</span>', session.pk, session.get_import_type_display())
 
     @admin.display(description="Статус", ordering="status")
     def status_badge(self, session):
         return status_badge_html(session)
 
-    @admin.display(description="Прогресс: товары обработано / всего")
+    @admin.display(description="Прогресс")
     def progress(self, session):
         return progress_bar_html(session)
 
-    @admin.display(description="Итог (изображения: скопировано / актуальны / ошибки)")
+    @admin.display(description="Итог")
     def result(self, session):
         """The type's summary counters; each number's tooltip says what it counts."""
         state = _state(session)
@@ -219,21 +215,14 @@ class ImportSessionAdmin(admin.ModelAdmin):
             ),
         )
 
-    @admin.display(description="Начат", ordering="started_at")
+    @admin.display(description="Начат · длится · кто", ordering="started_at")
     def started(self, session):
-        return live_text_html(session, "started")
-
-    @admin.display(description="Завершён", ordering="finished_at")
-    def finished(self, session):
-        return live_text_html(session, "finished")
-
-    @admin.display(description="Длительность")
-    def duration(self, session):
-        return live_text_html(session, "duration")
-
-    @admin.display(description="Кто запустил", ordering="started_by")
-    def started_by_display(self, session):
-        return _started_by_text(session)
+        """Start, duration and who started it in one narrow column: the list must fit a
+        laptop screen; the end time is on the session's page."""
+        return format_html(
+            '{}<br><span class="import-quiet">{} · {}</span>',
+            live_text_html(session, "started"), live_text_html(session, "duration"), _started_by_text(session),
+        )
 
     @admin.display(description="Prefect")
     def prefect_run(self, session):
