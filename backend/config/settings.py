@@ -123,6 +123,23 @@ ONEC_IMAGE_CHUNK_TIMEOUT_SECONDS = int(os.environ.get("ONEC_IMAGE_CHUNK_TIMEOUT_
 # Pillow refuses images above this many pixels (decompression bombs) when validating.
 ONEC_IMAGE_MAX_PIXELS = int(os.environ.get("ONEC_IMAGE_MAX_PIXELS", str(50_000_000)))
 
+# The 1C site exchange over HTTP at /1c/exchange (README, "Connecting 1C"). Received files
+# wait here, one folder per exchange, until their import lays them out in ONEC_DATA_DIR
+# (keep both on one file system: files are moved by renaming).
+ONEC_EXCHANGE_STAGING_DIR = _path_from_env("ONEC_EXCHANGE_STAGING_DIR", str(VAR_DIR / "exchange_1c"))
+# The most 1C sends in one `file` request; larger files come in pieces of this size.
+ONEC_EXCHANGE_FILE_LIMIT = int(os.environ.get("ONEC_EXCHANGE_FILE_LIMIT", str(100 * 1024 * 1024)))
+# An archive from 1C is refused beyond these (zip bombs, broken archives).
+ONEC_EXCHANGE_ZIP_MAX_ENTRIES = int(os.environ.get("ONEC_EXCHANGE_ZIP_MAX_ENTRIES", "200000"))
+ONEC_EXCHANGE_ZIP_MAX_BYTES = int(os.environ.get("ONEC_EXCHANGE_ZIP_MAX_BYTES", str(50 * 1024**3)))
+ONEC_EXCHANGE_ZIP_MAX_RATIO = int(os.environ.get("ONEC_EXCHANGE_ZIP_MAX_RATIO", "200"))
+# Failed logins from one client address before it is locked out, and for how long.
+ONEC_EXCHANGE_AUTH_MAX_FAILURES = int(os.environ.get("ONEC_EXCHANGE_AUTH_MAX_FAILURES", "5"))
+ONEC_EXCHANGE_AUTH_LOCKOUT_MINUTES = int(os.environ.get("ONEC_EXCHANGE_AUTH_LOCKOUT_MINUTES", "15"))
+# Behind a reverse proxy: the request header carrying the client address (e.g.
+# HTTP_X_REAL_IP); empty: the connection's address (REMOTE_ADDR).
+ONEC_EXCHANGE_CLIENT_IP_HEADER = os.environ.get("ONEC_EXCHANGE_CLIENT_IP_HEADER", "")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

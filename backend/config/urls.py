@@ -3,9 +3,13 @@ from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import path
 
+from apps.integrations.exchange_views import exchange_1c_view
 from apps.products.api import product_images_view
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    # The 1C site exchange (README, "Connecting 1C"): 1C calls it with and without the slash.
+    path("1c/exchange", exchange_1c_view),
+    path("1c/exchange/", exchange_1c_view, name="integrations_exchange_1c"),
     path("api/products/<str:onec_id>/images/", product_images_view, name="products_product_images"),
 ] + static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

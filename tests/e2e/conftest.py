@@ -83,6 +83,18 @@ class Stack:
     def logs(self) -> str:
         return "\n".join(f"--- {log.name}\n{log.read_text()[-4000:]}" for _, log in self.processes)
 
+    def start_all(self) -> None:
+        """Server, work pool, `prefect deploy --all`, a worker and Django, in that order."""
+        self.start("server", *PREFECT, "server", "start", "--host", "127.0.0.1",
+                   "--port", self.api_url.split(":")[2].split("/")[0])
+        self.wait_until_up(f"{self.api_url}/health")
+        self.run("work-pool", "create", "onec-imports", "--type", "process")
+        self.run("--no-prompt", "deploy", "--all")
+        self.start("worker", *PREFECT, "worker", "start", "--pool", "onec-imports", "--type", "process")
+        self.start("django", sys.executable, "backend/manage.py", "runserver", "--noreload",
+                   self.django_url.removeprefix("http://"))
+        self.wait_until_up(f"{self.django_url}/admin/login/")
+
     def stop(self) -> None:
         for process, _ in reversed(self.processes):  # the worker before the server it reports to
             if process.poll() is None:
@@ -106,15 +118,7 @@ def stack(tmp_path_factory, django_db_setup, django_db_blocker):
     stack = Stack(tmp_path_factory.mktemp("stack"), database_url)
     shutil.copytree(SAMPLE_DIR, stack.data_dir)
     try:
-        stack.start("server", *PREFECT, "server", "start", "--host", "127.0.0.1",
-                    "--port", stack.api_url.split(":")[2].split("/")[0])
-        stack.wait_until_up(f"{stack.api_url}/health")
-        stack.run("work-pool", "create", "onec-imports", "--type", "process")
-        stack.run("--no-prompt", "deploy", "--all")
-        stack.start("worker", *PREFECT, "worker", "start", "--pool", "onec-imports", "--type", "process")
-        stack.start("django", sys.executable, "backend/manage.py", "runserver", "--noreload",
-                    stack.django_url.removeprefix("http://"))
-        stack.wait_until_up(f"{stack.django_url}/admin/login/")
+        stack.start_all()
         yield stack
     finally:
         stack.stop()

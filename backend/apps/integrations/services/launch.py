@@ -33,11 +33,14 @@ def import_launch_problems(*, import_type: str, data_dir: Path) -> list[Exceptio
     return problems
 
 
-def import_session_launch(*, import_type: str, user, options: dict | None = None) -> ImportSession:
+def import_session_launch(
+    *, import_type: str, user, options: dict | None = None, started_by: str = ImportSession.StartedBy.ADMIN
+) -> ImportSession:
     """Create the pending session and trigger its deployment run, as one step.
 
     `options` are flow parameters; those the type does not take (its spec's `options`)
     are ignored, so the image options of the admin page never reach a catalog run.
+    `started_by` says who asks (the admin page, or the 1C exchange over HTTP).
 
     The database lets only one session hold the running slot, so of two simultaneous
     launches one gets ImportNotStartedError. The run is created with an idempotency key
@@ -54,7 +57,7 @@ def import_session_launch(*, import_type: str, user, options: dict | None = None
     parameters.update({name: value for name, value in (options or {}).items() if name in spec.options})
     try:
         session = import_session_create(
-            import_type=import_type, started_by=ImportSession.StartedBy.ADMIN, user=user, parameters=parameters
+            import_type=import_type, started_by=started_by, user=user, parameters=parameters
         )
     except ImportAlreadyRunningError as exc:
         raise ImportNotStartedError([exc]) from None
@@ -73,3 +76,13 @@ def import_session_launch(*, import_type: str, user, options: dict | None = None
         raise ImportNotStartedError([PrefectUnavailableError(reason)]) from exc
     logger.info("import session #%s: Prefect flow run %s", session.pk, flow_run_id)
     return import_session_attach_flow_run(session_id=session.pk, flow_run_id=flow_run_id)
+
+
+def import_launch_slot_holder(error: ImportNotStartedError) -> ImportSession | None:
+    """The session holding the running slot when that is the only reason a launch was
+    refused: a caller that may wait (the 1C exchange) tries again later. None when
+    something else must be fixed first."""
+    problems = error.problems
+    if problems and all(isinstance(problem, ImportAlreadyRunningError) for problem in problems):
+        return problems[0].active_session or import_session_active()
+    return None

@@ -22,13 +22,13 @@ logger = logging.getLogger(__name__)
 
 # Sessions whose runs live on the deployments' Prefect server. CLI runs may use an embedded
 # server this process cannot see: they are settled when their process is gone.
-RECONCILED_STARTERS = (ImportSession.StartedBy.ADMIN, ImportSession.StartedBy.SCHEDULE)
+RECONCILED_STARTERS = (ImportSession.StartedBy.ADMIN, ImportSession.StartedBy.SCHEDULE, ImportSession.StartedBy.EXCHANGE)
 # How long a launch may take between creating its session and attaching the flow run.
 LAUNCH_GRACE = timedelta(minutes=2)
 
 
 def import_sessions_reconcile() -> list[ImportSession]:
-    """Settle every active admin/scheduled session whose flow run has ended or is gone.
+    """Settle every active admin/scheduled/exchange session whose flow run has ended or is gone.
 
     Returns the sessions it settled. Safe to call on every page load: without an active
     session it does not touch Prefect, and when Prefect is unreachable it settles nothing.

@@ -1,0 +1,90 @@
+"""The 1C exchange log in the admin: each exchange over HTTP with its user, client address,
+times, the files it sent and the import sessions it started; and the refused logins.
+Read-only: the log is written by `services.exchange_http` alone."""
+from __future__ import annotations
+
+from django.contrib import admin
+from django.db.models import Count, Sum
+from django.template.defaultfilters import filesizeformat
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+
+from .models import Exchange1C, ExchangeAuthFailure, ExchangeImport
+
+FILES_SHOWN = 200
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+
+class ExchangeImportInline(admin.TabularInline):
+    model = ExchangeImport
+    extra = 0
+    can_delete = False
+    fields = ("filename", "status", "import_sessions", "message", "created_at", "finished_at")
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="сессии импорта")
+    def import_sessions(self, record):
+        return format_html_join(
+            ", ", '<a href="{}">#{}</a> {}',
+            (
+                (reverse("admin:integrations_importsession_change", args=[s.pk]), s.pk, s.get_status_display())
+                for s in record.sessions.order_by("pk")
+            ),
+        ) or "—"
+
+
+@admin.register(Exchange1C)
+class Exchange1CAdmin(ReadOnlyAdmin):
+    list_display = ("__str__", "user", "client_ip", "exchange_type", "created_at", "last_request_at", "closed_at",
+                    "files_received", "imports_status")
+    list_filter = ("exchange_type",)
+    search_fields = ("user__username", "client_ip")
+    fields = ("user", "client_ip", "exchange_type", "created_at", "last_request_at", "closed_at", "files_list")
+    readonly_fields = fields
+    inlines = [ExchangeImportInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("user").annotate(
+            file_count=Count("files", distinct=True), file_bytes=Sum("files__size")
+        )
+
+    @admin.display(description="файлов получено")
+    def files_received(self, exchange):
+        return f"{exchange.file_count} · {filesizeformat(exchange.file_bytes or 0)}"
+
+    @admin.display(description="импорты")
+    def imports_status(self, exchange):
+        return ", ".join(f"{item.filename}: {item.get_status_display()}" for item in exchange.imports.all()) or "—"
+
+    @admin.display(description="файлы")
+    def files_list(self, exchange):
+        files = exchange.files.order_by("id")
+        shown = format_html_join(
+            "", "<li>{} — {}{}</li>",
+            ((f.name, filesizeformat(f.size), "" if f.placed_at else " (ждёт импорта)") for f in files[:FILES_SHOWN]),
+        )
+        total = files.count()
+        more = format_html("<li>… и ещё {}</li>", total - FILES_SHOWN) if total > FILES_SHOWN else ""
+        return format_html("<ul>{}{}</ul>", shown, more) if total else "—"
+
+
+@admin.register(ExchangeAuthFailure)
+class ExchangeAuthFailureAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "client_ip", "username", "reason")
+    search_fields = ("client_ip", "username")

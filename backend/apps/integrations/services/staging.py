@@ -1,0 +1,251 @@
+"""Files 1C sends over HTTP, before they reach the exchange directory: safe names, where
+each file goes (the layout the importers read), streamed writes, and safe unpacking of
+archives. Pure file work: no models.
+
+1C names a file `import_files/ab/<guid>.jpg`, `goods/goods_1_1_<guid>.xml`, a bare
+`goods_1_1_<guid>.xml`, with Windows separators, or with its own temporary directory in
+front (`C:\\Users\\...\\Temp\\v8_1A2B\\goods\\...`). Every name becomes a relative path under
+the exchange's staging directory, laid out as `commerceml.EXCHANGE_KINDS` reads it: 3.1
+kinds in their folders, pictures in `goods/import_files/` beside the goods XML, 2.x files
+(`import*.xml`, `offers*.xml`) at the top. Anything that could leave the staging directory
+(`..`, an absolute POSIX path, a NUL) is refused.
+"""
+from __future__ import annotations
+
+import logging
+import re
+import shutil
+import stat
+import time
+import zipfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from ..commerceml import EXCHANGE_KINDS
+
+logger = logging.getLogger(__name__)
+
+# Where pictures live: beside the goods XML (the image import reads goods/import_files/).
+PICTURES_DIR = "import_files"
+PICTURES_HOME = PurePosixPath("goods")
+# 3.1 folders 1C writes besides the ones this product imports (kept as sent, never read).
+OTHER_31_FOLDERS = ("units", "documents", "contragents", "properties", "propertiesOffers", "classifier")
+WRITE_BLOCK_BYTES = 1024 * 1024
+ARCHIVE_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
+_WINDOWS_DRIVE = re.compile(r"^[A-Za-z]:/")
+# A 3.1 part: `goods_1_2_<uuid>.xml`; also a bare `goods.xml`.
+_PART = re.compile(r"^(?P<kind>[A-Za-z]+?)(?:_\d+_\d+(?:_[^/]*)?)?\.xml$", re.IGNORECASE)
+# Entries smaller than this may be compressed any amount (a short XML of repeated tags).
+_RATIO_EXEMPT_BYTES = 1024 * 1024
+
+
+class StagingError(Exception):
+    """A file or archive from 1C that cannot be accepted; the message says why and what to do."""
+
+
+def _folders() -> dict[str, str]:
+    """lower-case name -> the 3.1 folder as the importers spell it."""
+    folders = {folder for folder, _ in EXCHANGE_KINDS.values()} | set(OTHER_31_FOLDERS)
+    return {folder.lower(): folder for folder in folders}
+
+
+def staging_layout_path(name: str) -> PurePosixPath:
+    """The relative path a file named `name` by 1C takes in staging and in the exchange
+    directory; StagingError for a name that would leave it."""
+    if not name or "\x00" in name:
+        raise StagingError(f"file name {name!r} is empty or contains NUL: refused")
+    text = name.replace("\\", "/").strip()
+    windows = bool(_WINDOWS_DRIVE.match(text))
+    if windows:
+        text = text[3:]
+    if text.startswith("/"):
+        raise StagingError(f"file name {name!r} is an absolute path: 1C sends names relative to its exchange folder")
+    parts = [part for part in text.split("/") if part not in ("", ".")]
+    if not parts or any(part == ".." for part in parts):
+        raise StagingError(f"file name {name!r} leads out of the exchange folder ('..'): refused")
+    folders = _folders()
+    lowered = [part.lower() for part in parts]
+    # Drop a temporary prefix: keep from the last known anchor (import_files, or a 3.1
+    # folder that holds the file directly or its import_files).
+    if PICTURES_DIR in lowered:
+        index = len(lowered) - 1 - lowered[::-1].index(PICTURES_DIR)
+        return PICTURES_HOME / PICTURES_DIR / PurePosixPath(*parts[index + 1:]) if index + 1 < len(parts) else _refuse_dir(name)
+    if len(parts) >= 2 and lowered[-2] in folders:
+        return PurePosixPath(folders[lowered[-2]], parts[-1])
+    return _bare_file(parts[-1], folders)
+
+
+def _refuse_dir(name: str) -> PurePosixPath:
+    raise StagingError(f"file name {name!r} names a folder, not a file")
+
+
+def _bare_file(filename: str, folders: dict[str, str]) -> PurePosixPath:
+    """A name without a folder: a 3.1 part goes to its kind's folder; 2.x files
+    (`import.xml`, `offers.xml`, `import0_1.xml`) and archives stay at the top."""
+    match = _PART.match(filename)
+    if match and filename.lower() not in ("offers.xml", "import.xml"):
+        folder = folders.get(match["kind"].lower())
+        if folder:
+            return PurePosixPath(folder, filename)
+    return PurePosixPath(filename)
+
+
+def staging_resolve(root: Path, relative: PurePosixPath) -> Path:
+    """`root/relative`, refused if it resolves (through a symlink) outside `root`."""
+    root = root.resolve()
+    target = (root / relative).resolve()
+    if target != root and root not in target.parents:
+        raise StagingError(f"{relative} resolves outside the staging directory: refused")
+    return target
+
+
+def staging_write(*, target: Path, chunks: Iterable[bytes], replace: bool) -> int:
+    """Append (or, with `replace`, write afresh) `chunks` to `target`; returns its size.
+    Memory holds one block."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(target, "wb" if replace else "ab", buffering=0) as out:
+        for chunk in chunks:
+            view = memoryview(chunk)
+            while view:
+                view = view[out.write(view):]
+        return out.tell()
+
+
+def staging_starts_with(target: Path, head: bytes) -> bool:
+    """True when the staged file begins with `head` (a piece sent again from the start)."""
+    try:
+        with open(target, "rb") as fh:
+            return fh.read(len(head)) == head
+    except FileNotFoundError:
+        return False
+
+
+def staging_is_archive(path: Path) -> bool:
+    """A zip by name or by its first bytes (1C may call the archive anything)."""
+    if path.suffix.lower() == ".zip":
+        return True
+    if path.suffix.lower() in (".xml", ".jpg", ".jpeg", ".png", ".gif", ".bmp"):
+        return False
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(4) in ARCHIVE_MAGIC
+    except OSError:
+        return False
+
+
+@dataclass(frozen=True)
+class ArchiveLimits:
+    max_entries: int
+    max_bytes: int
+    max_ratio: int
+
+
+@dataclass(frozen=True)
+class ArchiveEntry:
+    info: zipfile.ZipInfo
+    path: PurePosixPath  # where it goes (staging layout)
+
+
+def _entry_name(info: zipfile.ZipInfo) -> str:
+    """The entry's name as 1C wrote it: UTF-8 when flagged, else UTF-8 or cp866 (zipfile
+    decoded such names as cp437)."""
+    if info.flag_bits & 0x800:
+        return info.filename
+    raw = info.filename.encode("cp437", errors="replace")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("cp866")
+
+
+def archive_entries(archive: zipfile.ZipFile, *, name: str, limits: ArchiveLimits) -> list[ArchiveEntry]:
+    """The archive's files with their staging paths, after every check that can be made
+    before unpacking: entry count, total size, compression ratio, names, symlinks."""
+    infos = [info for info in archive.infolist() if not info.is_dir()]
+    if len(infos) > limits.max_entries:
+        raise StagingError(
+            f"archive {name} has {len(infos)} files, more than ONEC_EXCHANGE_ZIP_MAX_ENTRIES={limits.max_entries}: refused"
+        )
+    total = sum(info.file_size for info in infos)
+    if total > limits.max_bytes:
+        raise StagingError(
+            f"archive {name} unpacks to {total} bytes, more than ONEC_EXCHANGE_ZIP_MAX_BYTES={limits.max_bytes}: refused"
+        )
+    compressed = sum(info.compress_size for info in infos)
+    if total > _RATIO_EXEMPT_BYTES and total > limits.max_ratio * max(compressed, 1):
+        raise StagingError(
+            f"archive {name} unpacks {total // max(compressed, 1)} times its size "
+            f"(ONEC_EXCHANGE_ZIP_MAX_RATIO={limits.max_ratio}): a zip bomb? refused"
+        )
+    entries = []
+    for info in infos:
+        entry_name = _entry_name(info)
+        mode = info.external_attr >> 16
+        if stat.S_ISLNK(mode):
+            raise StagingError(f"archive {name} holds a symbolic link {entry_name!r}: refused")
+        if info.file_size > _RATIO_EXEMPT_BYTES and info.file_size > limits.max_ratio * max(info.compress_size, 1):
+            raise StagingError(
+                f"archive {name}: {entry_name!r} unpacks {info.file_size // max(info.compress_size, 1)} times its size "
+                f"(ONEC_EXCHANGE_ZIP_MAX_RATIO={limits.max_ratio}): a zip bomb? refused"
+            )
+        try:
+            entries.append(ArchiveEntry(info=info, path=staging_layout_path(entry_name)))
+        except StagingError as exc:
+            raise StagingError(f"archive {name}: {exc}") from None
+    return entries
+
+
+def archive_open(path: Path, *, name: str) -> zipfile.ZipFile:
+    try:
+        return zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        raise StagingError(
+            f"archive {name} is incomplete or damaged ({exc}): 1C should send it again"
+        ) from None
+
+
+def archive_extract(
+    *, archive: zipfile.ZipFile, entries: list[ArchiveEntry], start: int, root: Path, deadline: float, name: str
+) -> int:
+    """Unpack entries from `start` on into `root` until `deadline` (time.monotonic());
+    returns the index of the next entry to unpack. An entry is written to a temporary
+    name and renamed, and never beyond its declared size (a lying header is refused)."""
+    index = start
+    while index < len(entries) and (index == start or time.monotonic() < deadline):
+        entry = entries[index]
+        target = staging_resolve(root, entry.path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(target.name + ".unpacking")
+        try:
+            with archive.open(entry.info) as source, open(partial, "wb") as out:
+                written = 0
+                while block := source.read(WRITE_BLOCK_BYTES):
+                    written += len(block)
+                    if written > entry.info.file_size:
+                        raise StagingError(f"archive {name}: {entry.path} is larger than its header says: refused")
+                    out.write(block)
+        except (zipfile.BadZipFile, EOFError, zipfile.LargeZipFile, RuntimeError, NotImplementedError) as exc:
+            partial.unlink(missing_ok=True)
+            raise StagingError(
+                f"archive {name}: cannot unpack {entry.path} ({exc}); the archive is damaged: 1C should send it again"
+            ) from None
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
+        partial.replace(target)
+        index += 1
+    return index
+
+
+def staging_move(source: Path, target: Path) -> None:
+    """Move a staged file into the exchange directory, replacing what is there (a rename
+    on one file system, else a copy then a rename, so no half file is ever visible)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        source.replace(target)
+    except OSError:
+        partial = target.with_name(target.name + ".incoming")
+        shutil.copyfile(source, partial)
+        partial.replace(target)
+        source.unlink()

@@ -1,0 +1,174 @@
+"""`import` against the test Prefect server's deployments, with no worker: the test plays
+the worker's part by moving the sessions along, and checks what 1C is told at each step,
+which runs start, that they wait for the running slot, and that nothing sent is lost."""
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import User
+
+from apps.integrations.models import Exchange1C, ExchangeImport, ImportSession
+from apps.integrations.services.sessions import (
+    import_session_create,
+    import_session_fail,
+    import_session_finish,
+    import_session_start,
+    import_session_update_report,
+)
+from apps.products.models import Product
+from tests.admin.conftest import flow_runs_of
+from tests.exchange.client_1c import OneC, django_client_transport, zip_bytes
+from tests.exchange.conftest import PASSWORD, grant_exchange
+from tests.exchange_builders import goods_xml, offer_xml
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("deployments")]
+
+GUID = "0a1b2c3d-0000-0000-0000-000000000001"
+PICTURE = f"import_files/0a/{GUID}_1.jpg"
+NS3 = 'xmlns="urn:1C.ru:commerceml_3" ВерсияСхемы="3.1"'
+
+
+def _xml(body: str) -> bytes:
+    return f'<?xml version="1.0" encoding="UTF-8"?><КоммерческаяИнформация {NS3}>{body}</КоммерческаяИнформация>'.encode()
+
+
+GOODS = _xml(f"<Каталог><Ид>c</Ид><Товары>{goods_xml(GUID, 'Мяч', pictures=[PICTURE])}</Товары></Каталог>")
+OFFERS = _xml(f"<ПакетПредложений><Ид>p</Ид><Предложения>{offer_xml(GUID, 'Мяч')}</Предложения></ПакетПредложений>")
+FILES = {"goods/goods.xml": GOODS, "offers/offers.xml": OFFERS, f"goods/{PICTURE}": b"\xff\xd8\xff\xe0 a jpeg"}
+
+
+def _run(session: ImportSession, **report) -> None:
+    """What the worker's flow does with a session: start it, record, complete it."""
+    import_session_start(session_id=session.pk)
+    import_session_update_report(session_id=session.pk, **report)
+    import_session_finish(session_id=session.pk)
+
+
+def _send_zip(onec: OneC, files=FILES) -> None:
+    onec.checkauth()
+    onec.init()
+    for answer in onec.send_file("exchange.zip", zip_bytes(files)):
+        assert answer == ["success"]
+
+
+def test_goods_run_the_catalog_then_the_images_and_success_comes_only_at_the_end(onec, exchange_user, exchange_dirs, deployments):
+    _send_zip(onec)
+
+    first = onec.request("import", filename="goods/goods.xml")
+
+    catalog = ImportSession.objects.get()
+    assert first == ["progress", f"«Каталог товаров» #{catalog.pk}: waiting for a worker to pick the run up"]
+    assert (catalog.import_type, catalog.started_by, catalog.started_by_user) == ("catalog", "exchange", exchange_user)
+    (run,) = flow_runs_of(deployments["catalog"])
+    assert run.parameters == {"data_dir": str(exchange_dirs / "import_1c"), "session_id": catalog.pk}
+    data = exchange_dirs / "import_1c"
+    assert (data / "goods" / "goods.xml").read_bytes() == GOODS
+    assert (data / "goods" / PICTURE).read_bytes() == FILES[f"goods/{PICTURE}"]
+    assert (data / "offers" / "offers.xml").read_bytes() == OFFERS
+
+    import_session_start(session_id=catalog.pk)
+    import_session_update_report(session_id=catalog.pk, total_files=2, processed=1)
+    assert onec.request("import", filename="goods/goods.xml") == ["progress", f"«Каталог товаров» #{catalog.pk}: 1 of 2 files"]
+    Product.objects.create(onec_id=GUID, name="Мяч")  # what the catalog run wrote
+    import_session_update_report(session_id=catalog.pk, processed=2, created=1, updated=0, errors=0)
+    import_session_finish(session_id=catalog.pk)
+
+    assert onec.request("import", filename="goods/goods.xml")[0] == "progress"
+    images = ImportSession.objects.get(import_type="images")
+    assert images.started_by == "exchange"
+    _run(images, copied=1, skipped=0, errors=0)
+
+    assert onec.request("import", filename="goods/goods.xml") == [
+        "success",
+        f"«Каталог товаров» #{catalog.pk}: Товары: создано: 1, Товары: обновлено: 0, Записей с ошибками: 0",
+        f"«Изображения товаров» #{images.pk}: Файлов скопировано: 1, Файлов пропущено: уже актуальны: 0, Файлов с ошибками: 0",
+    ]
+    # offers.xml was laid out before the catalog run began: that run read it, none starts again.
+    assert onec.import_file("offers/offers.xml")[0] == "success"
+    assert ImportSession.objects.filter(import_type="catalog").count() == 1
+    record = ExchangeImport.objects.get(path="offers/offers.xml")
+    assert list(record.sessions.all()) == [catalog]
+
+
+def test_a_failed_import_is_answered_failure_with_its_reason(onec, exchange_dirs):
+    _send_zip(onec)
+    onec.request("import", filename="goods/goods.xml")
+    catalog = ImportSession.objects.get()
+    import_session_start(session_id=catalog.pk)
+    import_session_fail(session_id=catalog.pk, error_message="goods.xml: line 1, column 5: malformed XML")
+
+    answer = onec.import_file("goods/goods.xml")
+
+    assert answer == ["failure", f"«Каталог товаров» #{catalog.pk} ошибка: goods.xml: line 1, column 5: malformed XML"]
+    assert onec.import_file("goods/goods.xml") == answer  # asked again, the same truth
+    assert not ImportSession.objects.filter(import_type="images").exists()
+
+
+def test_an_exchange_waits_while_an_admin_import_runs(onec, exchange_dirs):
+    admin_run = import_session_create(import_type="images", started_by="admin")
+    _send_zip(onec)
+
+    answers = [onec.request("import", filename="goods/goods.xml") for _ in range(2)]
+
+    assert answers == [["progress", f"«Каталог товаров»: waiting for import #{admin_run.pk} ({admin_run})"]] * 2
+    assert list(ImportSession.objects.all()) == [admin_run]
+    import_session_fail(session_id=admin_run.pk, error_message="stopped")
+
+    assert onec.request("import", filename="goods/goods.xml")[0] == "progress"
+    assert ImportSession.objects.get(import_type="catalog").started_by == "exchange"
+
+
+def test_two_exchanges_at_once_take_turns(onec, exchange_dirs, client):
+    other = OneC(django_client_transport(client), "other", PASSWORD)
+    grant_exchange(User.objects.create_user("other", password=PASSWORD))
+    Product.objects.create(onec_id=GUID, name="Мяч")
+    _send_zip(onec)
+    other.checkauth()
+    other.init()
+    other.send_file("rests/rests.xml", _xml("<ПакетПредложений><Ид>p</Ид><Предложения/></ПакетПредложений>"))
+
+    onec.request("import", filename="goods/goods.xml")
+    catalog = ImportSession.objects.get()
+    waiting = other.request("import", filename="rests/rests.xml")
+
+    assert waiting == ["progress", f"«Остатки»: waiting for import #{catalog.pk} ({catalog})"]
+    _run(catalog, created=1)
+    assert other.request("import", filename="rests/rests.xml")[0] == "progress"
+    stocks = ImportSession.objects.get(import_type="stocks")
+    assert stocks.started_by_user.username == "other"
+    assert onec.request("import", filename="goods/goods.xml")[1].startswith("«Изображения товаров»: waiting for import")
+
+
+def test_per_file_sessions_keep_what_earlier_sessions_sent(onec, exchange_dirs):
+    # The picture in a session of its own, then the goods in another: init never wipes it.
+    for name in (PICTURE, "goods/goods.xml"):
+        onec.checkauth()
+        onec.init()
+        onec.send_file(name, FILES[f"goods/{PICTURE}"] if name == PICTURE else GOODS)
+
+    assert onec.request("import", filename="goods/goods.xml")[0] == "progress"
+    data = exchange_dirs / "import_1c"
+    assert (data / "goods" / PICTURE).is_file() and (data / "goods" / "goods.xml").is_file()
+    assert Exchange1C.objects.count() == 2
+
+
+def test_a_later_exchange_replaces_the_folder_of_a_closed_one(onec, exchange_dirs):
+    onec.checkauth()
+    onec.init()
+    onec.send_file(f"goods/goods_1_1_{GUID}.xml", GOODS)
+    onec.request("import", filename=f"goods/goods_1_1_{GUID}.xml")
+    _run(ImportSession.objects.get(), created=1)
+    Product.objects.create(onec_id=GUID, name="Мяч")
+    answer = onec.import_file(f"goods/goods_1_1_{GUID}.xml")
+    assert answer[0] == "success"
+    assert answer[2].startswith("«Изображения товаров» not run: image directory") and "does not exist" in answer[2]
+    assert onec.complete() == ["success"]
+    (exchange_dirs / "import_1c" / "goods" / "by_hand.xml").write_bytes(GOODS)
+
+    onec.checkauth()
+    onec.init()
+    onec.send_file("goods/goods_1_1_new.xml", GOODS)
+    onec.request("import", filename="goods/goods_1_1_new.xml")
+
+    assert sorted(p.name for p in (exchange_dirs / "import_1c" / "goods").glob("*.xml")) == ["goods_1_1_new.xml"]
+    aside = list((exchange_dirs / "staging" / "superseded").rglob("by_hand.xml"))
+    assert len(aside) == 1  # not sent over HTTP: moved aside, not deleted

@@ -1,0 +1,85 @@
+"""The real 1C sample sent over HTTP by the 1C client simulator to a live Django server,
+imported by a real Prefect server, its deployments and a process worker: as one archive in
+`file_limit` pieces in one session, and as a session per file without an archive."""
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import User
+
+from apps.integrations.models import Exchange1C, ExchangeImport, ImportSession
+from apps.products.models import Price, Product, Stock
+from tests.conftest import media_files
+from tests.exchange.client_1c import OneC, exchange_files, http_transport
+from tests.exchange.conftest import PASSWORD, grant_exchange
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+POLL_LIMIT_SECONDS = 2.0
+
+
+def _onec(stack) -> OneC:
+    grant_exchange(User.objects.create_user("onec", password=PASSWORD))
+    return OneC(http_transport(stack.django_url), "onec", PASSWORD, poll_seconds=0.3)
+
+
+def _assert_imported(stack, results: dict[str, list[str]]) -> None:
+    failed = {name: lines for name, lines in results.items() if lines[0] != "success"}
+    assert not failed, f"{failed}\n{stack.logs()}"
+    assert Product.objects.filter(is_active=True).count() == 3
+    pictures = sum(bool(p.main_image) + len(p.gallery_images) for p in Product.objects.all())
+    assert pictures == 13
+    assert len(media_files(stack.media_root)) == 13
+    assert Price.objects.exists() and Stock.objects.exists()
+    statuses = set(ImportSession.objects.values_list("import_type", "status", "started_by"))
+    assert statuses == {(kind, "completed", "exchange") for kind in ("catalog", "images", "prices", "stocks")}
+
+
+def test_the_sample_as_one_archive_in_pieces_in_one_session(exchange_stack, sample_dir):
+    onec = _onec(exchange_stack)
+    files = exchange_files(sample_dir)
+
+    results = onec.exchange_one_zip(files)
+
+    _assert_imported(exchange_stack, results)
+    assert onec.file_limit == 256 * 1024 and sum(1 for a in onec.answers if a == ["success"]) > 10  # pieces
+    assert results["goods/goods.xml"][1].startswith("«Каталог товаров» #")
+    assert any(line.startswith("«Изображения товаров» #") and "Файлов скопировано: 13" in line
+               for line in results["goods/goods.xml"])
+    assert onec.slowest_import_answer <= POLL_LIMIT_SECONDS
+    # One run per type: every later file was laid out before the run that reads it began.
+    assert ImportSession.objects.count() == 4
+    exchange = Exchange1C.objects.get()
+    assert exchange.closed_at and exchange.files.get(path="import.zip").size > 2_000_000
+    assert ExchangeImport.objects.filter(status="completed").count() == len([n for n in files if n.endswith(".xml")])
+    assert not (exchange_stack.root / "staging" / str(exchange.pk)).exists()  # cleared at complete
+
+
+def test_the_sample_as_a_session_per_file_without_an_archive(exchange_stack, sample_dir):
+    onec = _onec(exchange_stack)
+    files = {
+        # 1C names pictures from import_files/, beside the goods XML
+        (name.removeprefix("goods/") if "/import_files/" in name else name): data
+        for name, data in exchange_files(sample_dir).items()
+    }
+
+    results = onec.exchange_per_file(files)
+
+    _assert_imported(exchange_stack, results)
+    assert onec.slowest_import_answer <= POLL_LIMIT_SECONDS
+    assert Exchange1C.objects.count() == len(files) + 1
+    assert Exchange1C.objects.filter(closed_at__isnull=True).count() == 0
+
+
+def test_a_failing_import_is_answered_failure_with_the_reason(exchange_stack):
+    onec = _onec(exchange_stack)
+    onec.checkauth()
+    onec.init()
+    onec.send_file("contragents/contragents.xml", b"<?xml version='1.0'?><Broken>")
+
+    answer = onec.import_file("contragents/contragents.xml")
+
+    session = ImportSession.objects.get()
+    assert answer[0] == "failure", f"{answer}\n{exchange_stack.logs()}"
+    assert answer[1].startswith(f"«Контрагенты» #{session.pk} ошибка: ")
+    assert "contragents.xml: line 1" in answer[1] and "malformed XML" in answer[1]
+    assert session.status == "failed"
