@@ -194,11 +194,13 @@ def summarize(
     return report
 
 
-def failed_steps(futures, *, step: str) -> list[dict]:
-    """The mapped steps that did not complete, `{"step": "<step> <index>", "reason": ...}`."""
+def failed_steps(futures, *, kind: str, indexes: list[int] | None = None) -> list[dict]:
+    """The mapped steps that did not complete, `{"kind": "chunk", "step": "chunk 3",
+    "reason": ...}`; `indexes` name the steps when they are not 0, 1, 2, ..."""
+    indexes = indexes if indexes is not None else list(range(len(futures)))
     return [
-        {"step": f"{step} {index}", "reason": failure_reason(future.state)}
-        for index, future in enumerate(futures)
+        {"kind": kind, "step": f"{kind} {index}", "reason": failure_reason(future.state)}
+        for index, future in zip(indexes, futures)
         if not future.state.is_completed()
     ]
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from django.conf import settings
+from django.db import connections
 from prefect import flow, get_run_logger, task, unmapped
 from prefect.artifacts import create_progress_artifact
 from prefect.states import Cancelled
+from prefect.runtime import flow_run as current_flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from apps.integrations.selectors import import_session_is_active
+from apps.integrations.exceptions import StepFailuresError
+from apps.integrations.selectors import import_session_is_active, import_session_report
 from apps.integrations.services.preflight import exchange_images_dir
 from apps.integrations.services.sessions import import_session_record_chunk
 from apps.products.selectors import product_active_id_batches
@@ -28,6 +31,7 @@ from flows.common import (
     summarize,
     validate_catalog,
 )
+from flows.shards import SHARD_FLOW, shard_chunk_indexes, shard_runs_start, shard_runs_wait
 
 
 @task(
@@ -70,6 +74,7 @@ def import_images_chunk(
     if not import_session_is_active(session_id=session_id):
         logger.info("chunk %d not imported: session #%d has ended", chunk_index, session_id)
         return {}
+    connections.close_all()  # the attempt runs in a thread of its own, with its own connection
 
     def attempt(still_wanted) -> ChunkImportResult | None:
         # A chunk that finishes after the session ended (cancelled, out of time) still
@@ -113,12 +118,15 @@ def import_images(
     dry_run: bool = False,
     mirror: bool = False,
     verify_storage: bool = False,
+    shards: int = 1,
 ) -> dict:
     """Import the photos of all active products from the 1C exchange into media storage.
 
     `dry_run` reports what would change and writes nothing; `mirror` makes each product's
     pictures equal to 1C's current <Картинка> list (the default only adds);
-    `verify_storage` checks every recorded object and re-uploads what is missing or wrong.
+    `verify_storage` checks every recorded object and re-uploads what is missing or wrong;
+    `shards` > 1 spreads the chunks over that many flow runs of the shard deployment, on
+    every host whose worker serves the shard pool.
     """
     data_dir = str(data_dir or settings.ONEC_DATA_DIR)
     chunk_size = chunk_size or settings.ONEC_IMAGE_CHUNK_SIZE
@@ -127,31 +135,94 @@ def import_images(
         "images",
         session_id,
         {"data_dir": data_dir, "validate_images": validate_images, "chunk_size": chunk_size, "dry_run": dry_run,
-         "mirror": mirror, "verify_storage": verify_storage},
+         "mirror": mirror, "verify_storage": verify_storage, "shards": shards},
         report={
             "total_products": sum(len(chunk) for chunk in chunks),
             "chunks_total": len(chunks),
             "chunks_done": 0,
             "dry_run": dry_run,
+            **({"shards_total": len(shard_chunk_indexes(chunks=len(chunks), shards=shards))} if shards > 1 else {}),
             **{name: 0 for name in ChunkImportResult().counters()},
         },
     )["session_id"]
     validate_catalog(then="images")
     images_dir = check_directory(data_dir)
     progress_id = str(create_progress_artifact(progress=0.0, description="Products processed, %"))
+    options = {"validate_images": validate_images, "dry_run": dry_run, "mirror": mirror, "verify_storage": verify_storage}
+    if shards > 1:
+        failed = _run_in_shards(session_id, chunks, shards, images_dir=images_dir, progress_id=progress_id, **options)
+    else:
+        futures = import_images_chunk.map(
+            session_id=unmapped(session_id),
+            chunk_index=range(len(chunks)),
+            product_ids=chunks,
+            images_dir=unmapped(images_dir),
+            progress_artifact_id=unmapped(progress_id),
+            **{name: unmapped(value) for name, value in options.items()},
+        )
+        futures.wait()
+        failed = failed_steps(futures, kind="chunk")
+    report = summarize(session_id, failed, progress_artifact_id=progress_id)
+    if "cancelled" in report:
+        return Cancelled(message=report["cancelled"])
+    return report
+
+
+def _run_in_shards(
+    session_id: int, chunks: list[list[int]], shards: int, *, images_dir: str, progress_id: str, **options
+) -> list[dict]:
+    """Run the chunks as shard flow runs and wait for them; the shards that failed twice."""
+    parent_run_id = current_flow_run.id
+    parameters = [
+        {
+            "session_id": session_id,
+            "shard": shard,
+            "chunk_indexes": indexes,
+            "product_ids": [chunks[index] for index in indexes],
+            "images_dir": images_dir,
+            **options,
+        }
+        for shard, indexes in enumerate(shard_chunk_indexes(chunks=len(chunks), shards=shards))
+    ]
+    runs = shard_runs_start(parent_run_id=parent_run_id, parameters=parameters)
+    get_run_logger().info("%d shards started: %s", len(runs), ", ".join(str(run.flow_run_id) for run in runs))
+    return shard_runs_wait(
+        runs,
+        parent_run_id=parent_run_id,
+        on_poll=lambda: publish_progress(progress_id, import_session_report(session_id=session_id)),
+    )
+
+
+@flow(
+    name=SHARD_FLOW,
+    task_runner=ThreadPoolTaskRunner(max_workers=settings.ONEC_IMPORT_MAX_WORKERS),
+    timeout_seconds=IMPORT_FLOW_OPTIONS["timeout_seconds"],
+)
+def import_images_shard(
+    session_id: int,
+    shard: int,
+    chunk_indexes: list[int],
+    product_ids: list[list[int]],
+    images_dir: str,
+    validate_images: bool = False,
+    dry_run: bool = False,
+    mirror: bool = False,
+    verify_storage: bool = False,
+) -> dict:
+    """One shard of a sharded image import: its chunks, recorded into the parent's session."""
     futures = import_images_chunk.map(
         session_id=unmapped(session_id),
-        chunk_index=range(len(chunks)),
-        product_ids=chunks,
+        chunk_index=chunk_indexes,
+        product_ids=product_ids,
         images_dir=unmapped(images_dir),
         validate_images=unmapped(validate_images),
         dry_run=unmapped(dry_run),
         mirror=unmapped(mirror),
-        progress_artifact_id=unmapped(progress_id),
         verify_storage=unmapped(verify_storage),
     )
     futures.wait()
-    report = summarize(session_id, failed_steps(futures, step="chunk"), progress_artifact_id=progress_id)
-    if "cancelled" in report:
-        return Cancelled(message=report["cancelled"])
-    return report
+    failed = failed_steps(futures, kind="chunk", indexes=chunk_indexes)
+    if failed:
+        listed = "; ".join(f"{step['step']}: {step['reason']}" for step in failed[:5])
+        raise StepFailuresError(f"shard {shard}: {len(failed)} of {len(chunk_indexes)} chunks failed ({listed})")
+    return {"shard": shard, "chunks": len(chunk_indexes)}

@@ -120,6 +120,9 @@ ONEC_IMPORT_MAX_WORKERS = int(os.environ.get("ONEC_IMPORT_MAX_WORKERS", str(min(
 ONEC_IMPORT_TIMEOUT_SECONDS = int(os.environ.get("ONEC_IMPORT_TIMEOUT_SECONDS", "3600"))
 # An image chunk attempt with no result after this long (stalled I/O) is abandoned and retried.
 ONEC_IMAGE_CHUNK_TIMEOUT_SECONDS = int(os.environ.get("ONEC_IMAGE_CHUNK_TIMEOUT_SECONDS", "600"))
+# A sharded image import (--shards N) fails when no worker on the shard pool picks a shard
+# up within this many seconds: no host serves the pool.
+ONEC_SHARD_START_TIMEOUT_SECONDS = int(os.environ.get("ONEC_SHARD_START_TIMEOUT_SECONDS", "120"))
 # Pillow refuses images above this many pixels (decompression bombs) when validating.
 ONEC_IMAGE_MAX_PIXELS = int(os.environ.get("ONEC_IMAGE_MAX_PIXELS", str(50_000_000)))
 

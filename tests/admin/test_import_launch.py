@@ -26,14 +26,16 @@ def _problems(response) -> str:
 def test_start_creates_a_pending_session_and_triggers_its_deployment(
     importer_client, importer, product, exchange_dir, deployments
 ):
-    response = importer_client.post(PAGE_URL, {"import_type": "images", "validate_images": "on", "dry_run": "on"})
+    response = importer_client.post(
+        PAGE_URL, {"import_type": "images", "validate_images": "on", "dry_run": "on", "shards": "2"}
+    )
 
     assert response.status_code == 302 and response["Location"] == "/admin/integrations/importsession/"
     session = ImportSession.objects.get()
     assert (session.status, session.import_type, session.started_by, session.started_by_user) == (
         "pending", "images", "admin", importer
     )
-    options = {"validate_images": True, "dry_run": True, "mirror": False}
+    options = {"validate_images": True, "dry_run": True, "mirror": False, "shards": 2}
     assert session.parameters == {"data_dir": str(exchange_dir), **options}
     (run,) = flow_runs_of(deployments["images"])
     assert run.id == session.flow_run_id

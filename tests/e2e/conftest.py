@@ -89,6 +89,7 @@ class Stack:
                    "--port", self.api_url.split(":")[2].split("/")[0])
         self.wait_until_up(f"{self.api_url}/health")
         self.run("work-pool", "create", "onec-imports", "--type", "process")
+        self.run("work-pool", "create", "onec-images-shards", "--type", "process")
         self.run("--no-prompt", "deploy", "--all")
         self.start("worker", *PREFECT, "worker", "start", "--pool", "onec-imports", "--type", "process")
         self.start("django", sys.executable, "backend/manage.py", "runserver", "--noreload",

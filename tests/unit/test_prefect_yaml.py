@@ -16,9 +16,19 @@ def deployments() -> dict[str, dict]:
 
 
 def test_every_import_type_has_a_deployment_and_nothing_else(deployments):
-    assert set(deployments) == {spec.key for spec in IMPORT_TYPES}, (
+    assert set(deployments) - {"images-shard"} == {spec.key for spec in IMPORT_TYPES}, (
         "prefect.yaml needs one deployment per import type of apps/integrations/import_types.py, named after the type"
     )
+
+
+def test_image_shards_run_side_by_side_on_their_own_pool(deployments):
+    from flows.images import import_images_shard
+    from flows.shards import SHARD_DEPLOYMENT, SHARD_POOL
+
+    shard = deployments["images-shard"]
+    assert f"{import_images_shard.name}/images-shard" == SHARD_DEPLOYMENT
+    assert shard["entrypoint"] == "flows.images:import_images_shard"
+    assert shard["work_pool"]["name"] == SHARD_POOL and "concurrency_limit" not in shard
 
 
 @pytest.mark.parametrize("import_type", [spec.key for spec in IMPORT_TYPES])

@@ -270,7 +270,7 @@ IMPORT_TYPES: tuple[ImportTypeSpec, ...] = (
         flow_name="import-images",
         counters=_IMAGE_COUNTERS,
         summary_counters=("copied", "skipped", "errors"),
-        options=("validate_images", "chunk_size", "dry_run", "mirror", "verify_storage"),
+        options=("validate_images", "chunk_size", "dry_run", "mirror", "shards", "verify_storage"),
         error_unit="files",
     ),
 )

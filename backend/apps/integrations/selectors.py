@@ -21,3 +21,7 @@ def import_session_active() -> ImportSession | None:
 def import_session_is_active(*, session_id: int) -> bool:
     """False once the session ended, e.g. cancelled from the admin while its flow runs."""
     return ImportSession.objects.filter(pk=session_id, status__in=ImportSession.ACTIVE_STATUSES).exists()
+
+
+def import_session_report(*, session_id: int) -> dict:
+    return ImportSession.objects.filter(pk=session_id).values_list("report_details", flat=True).first() or {}

@@ -45,6 +45,7 @@ def import_run_cancel(*, session_id: int, cancelled_by: str) -> ImportSession:
 def _flow_run_cancel(*, flow_run_id: uuid.UUID, reason: str) -> str:
     """Move the flow run to Cancelling (a worker then stops its process; a run that never
     started goes straight to Cancelled). Returns a note for the session's message."""
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterParentFlowRunId
     from prefect.client.schemas.objects import StateType
     from prefect.client.schemas.responses import SetStateStatus
     from prefect.exceptions import ObjectNotFound
@@ -67,6 +68,14 @@ def _flow_run_cancel(*, flow_run_id: uuid.UUID, reason: str) -> str:
             result = client.set_flow_run_state(
                 flow_run_id=flow_run_id, state=State(type=StateType.CANCELLING, message=reason)
             )
+            # A sharded image import's shards are subflow runs on other workers: stop them too.
+            for subflow_run in client.read_flow_runs(
+                flow_run_filter=FlowRunFilter(parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=[flow_run_id]))
+            ):
+                if subflow_run.state and not subflow_run.state.is_final():
+                    client.set_flow_run_state(
+                        flow_run_id=subflow_run.id, state=State(type=StateType.CANCELLING, message=reason)
+                    )
     except ObjectNotFound:
         logger.warning("flow run %s is not known to Prefect at %s", flow_run_id, api_url)
         return f"; Prefect at {api_url} does not know its flow run {flow_run_id}"

@@ -154,9 +154,10 @@ def import_session_finish(
 ) -> ImportSession:
     """End a run's session: the one place that decides how an import ended.
 
-    `failed_steps` are the run's steps (image chunks, exchange files) that failed after
-    their retries, each `{"step": "chunk 3", "reason": "..."}`; `details` are merged into
-    the report first. The session ends
+    `failed_steps` are the run's steps (image chunks, or the shards of a sharded run) that
+    failed after their retries, each `{"kind": "chunk", "step": "chunk 3", "reason": ...}`;
+    the report's `<kind>s_total` says of how many. `details` are merged into the report
+    first. The session ends
     - cancelled, if it was cancelled meanwhile (the admin's word stands);
     - failed, naming the failed steps, if any step failed: the others' work is kept;
     - completed with an error message saying how many records or files were refused and
@@ -171,15 +172,14 @@ def import_session_finish(
     spec = import_type_spec(session.import_type)
     report = session.report_details
     if failed_steps:
-        steps, total = ("chunks", report.get("chunks_total")) if "chunks_total" in report else (
-            "files", report.get("total_files")
-        )
+        kind = failed_steps[0].get("kind", "chunk")  # chunk, file or shard
+        total = report.get(f"{kind}s_total", "?")
         listed = "; ".join(f"{step['step']}: {step['reason']}" for step in failed_steps[:5])
         return import_session_fail(
             session_id=session_id,
             error_message=(
-                f"{len(failed_steps)} of {total if total is not None else '?'} {steps} failed after retries ({listed}). "
-                f"The other {steps}' work was kept; run the import again to finish."
+                f"{len(failed_steps)} of {total} {kind}s failed after retries ({listed}). "
+                f"The other {kind}s' work was kept; run the import again to finish."
             ),
         )
     errors, listed = import_session_error_details(session_id=session_id, limit=1)

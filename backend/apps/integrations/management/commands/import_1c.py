@@ -40,6 +40,11 @@ class Command(BaseCommand):
             action="store_true",
             help="images: check every recorded photo is in media storage with its size; upload again what is not",
         )
+        parser.add_argument(
+            "--shards", type=int,
+            help="images: spread the import over N flow runs on the workers of the shard pool "
+            "(needs PREFECT_API_URL and `prefect worker start --pool onec-images-shards` on each host)",
+        )
         parser.add_argument("--json", action="store_true", help="print the final report as one JSON line")
 
     def handle(self, *args, **options):
@@ -50,6 +55,12 @@ class Command(BaseCommand):
         failed = []
         # One Prefect server for all the runs: the embedded one starts once, not per type.
         with prefect_api_for_this_run() as server_is_embedded:
+            if server_is_embedded and (options["shards"] or 1) > 1:
+                self._fail(
+                    f"--shards {options['shards']} needs a Prefect server whose workers serve the pool "
+                    "onec-images-shards, not the embedded one: start ./dev stack (or set PREFECT_API_URL) and "
+                    "`prefect worker start --pool onec-images-shards` on each host (README, Running on several machines)"
+                )
             for spec, flow in zip(specs, flows):
                 parameters = {"data_dir": data_dir, **{name: options[name] for name in spec.options}}
                 parameters = {key: value for key, value in parameters.items() if value is not None}

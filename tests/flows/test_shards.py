@@ -1,0 +1,64 @@
+"""Sharded image imports that cannot work say what to start: no worker serves the shard
+pool (on the Prefect test server, whose deployments no worker runs), or the embedded
+server (the command line refuses). How chunks are dealt to shards."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from prefect.client.orchestration import get_client
+from prefect.exceptions import ObjectNotFound
+
+from apps.integrations.models import ImportSession
+from apps.integrations.services.sessions import import_session_create
+from flows.images import import_images, import_images_shard
+from flows.shards import SHARD_DEPLOYMENT, shard_chunk_indexes
+from tests.flows.helpers import add_products_with_photos
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_chunks_are_dealt_round_robin_without_empty_shards():
+    assert shard_chunk_indexes(chunks=5, shards=2) == [[0, 2, 4], [1, 3]]
+    assert shard_chunk_indexes(chunks=2, shards=4) == [[0], [1]]
+    assert shard_chunk_indexes(chunks=0, shards=2) == []
+
+
+@pytest.fixture
+def shard_deployment_without_workers(prefect_server):
+    with get_client(sync_client=True) as client:
+        try:
+            client.delete_deployment(client.read_deployment_by_name(SHARD_DEPLOYMENT).id)
+        except ObjectNotFound:
+            pass
+        client.create_deployment(flow_id=client.create_flow(import_images_shard), name="images-shard")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_no_worker_on_the_shard_pool_fails_the_run_saying_what_to_start(
+    shard_deployment_without_workers, exchange, media_root, settings
+):
+    settings.ONEC_SHARD_START_TIMEOUT_SECONDS = 3
+    data_dir = add_products_with_photos(exchange, count=4)
+    session = import_session_create(import_type="images", started_by="cli")
+
+    state = import_images(session_id=session.pk, data_dir=str(data_dir), chunk_size=1, shards=2, return_state=True)
+    session.refresh_from_db()
+
+    assert state.is_failed() and session.status == ImportSession.Status.FAILED
+    assert session.error_message.startswith("2 of 2 shards failed after retries (shard 0: no worker picked it up in 3 s")
+    assert "`prefect worker start --pool onec-images-shards`" in session.error_message
+    assert session.report_details["chunks_done"] == 0
+
+
+def test_the_embedded_server_is_refused_before_anything_runs(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "backend/manage.py", "import_1c", "images", "--shards", "2", "--data-dir", str(tmp_path)],
+        cwd=REPO, capture_output=True, text=True, timeout=120,
+        env={**os.environ, "PREFECT_API_URL": "", "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+             "PREFECT_HOME": str(tmp_path / "prefect")},
+    )
+
+    assert result.returncode == 1, result.stderr
+    assert "--shards 2 needs a Prefect server whose workers serve the pool onec-images-shards" in result.stderr
