@@ -172,3 +172,21 @@ def test_a_later_exchange_replaces_the_folder_of_a_closed_one(onec, exchange_dir
     assert sorted(p.name for p in (exchange_dirs / "import_1c" / "goods").glob("*.xml")) == ["goods_1_1_new.xml"]
     aside = list((exchange_dirs / "staging" / "superseded").rglob("by_hand.xml"))
     assert len(aside) == 1  # not sent over HTTP: moved aside, not deleted
+
+
+def test_the_exchange_log_in_the_admin(onec, exchange_user, exchange_dirs, client):
+    _send_zip(onec)
+    onec.request("import", filename="goods/goods.xml")
+    onec.password = "wrong"
+    onec.checkauth()
+    exchange, catalog = Exchange1C.objects.get(), ImportSession.objects.get()
+    client.force_login(User.objects.create_superuser("admin", password="pw"))
+
+    listing = client.get("/admin/integrations/exchange1c/").content.decode()
+    page = client.get(f"/admin/integrations/exchange1c/{exchange.pk}/change/").content.decode()
+    failures = client.get("/admin/integrations/exchangeauthfailure/").content.decode()
+
+    assert "onec" in listing and "127.0.0.1" in listing and "goods/goods.xml: Выполняется" in listing
+    assert "exchange.zip" in page and f"exchange.zip: goods/{PICTURE}" in page
+    assert f'/admin/integrations/importsession/{catalog.pk}/change/">#{catalog.pk}</a> Ожидает' in page
+    assert "wrong user name or password" in failures

@@ -331,14 +331,15 @@ def _unpack(*, record: ExchangeFile, source: Path, limits: ArchiveLimits, deadli
     or damaged archive is removed, so 1C's next attempt starts clean."""
     root = _staging_root(record.exchange_id)
     try:
-        with staging.archive_open(source, name=record.name) as archive:
-            entries = staging.archive_entries(archive, name=record.name, limits=limits)
-            done = staging.archive_extract(
-                archive=archive, entries=entries, start=record.unpacked_entries, root=root,
-                deadline=deadline, name=record.name,
-            )
+        opened = staging.archive_checked(source, name=record.name, limits=limits)
+        entries = opened.entries
+        done = staging.archive_extract(
+            archive=opened.archive, entries=entries, start=record.unpacked_entries, root=root,
+            deadline=deadline, name=record.name,
+        )
     except StagingError:
         logger.warning("1C exchange #%s: archive %s refused", record.exchange_id, record.name)
+        staging.archive_forget(source)
         source.unlink(missing_ok=True)
         record.delete()
         raise
@@ -359,6 +360,7 @@ def _unpack(*, record: ExchangeFile, source: Path, limits: ArchiveLimits, deadli
             is_archive=True, unpacked_entries=done, placed_at=timezone.now() if finished else None
         )
     if finished:
+        staging.archive_forget(source)
         source.unlink(missing_ok=True)  # every entry is staged: the archive has served
         return ""
     return f"unpacking {record.name}: {done} of {len(entries)} files"

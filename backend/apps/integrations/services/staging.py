@@ -12,8 +12,10 @@ kinds in their folders, pictures in `goods/import_files/` beside the goods XML, 
 """
 from __future__ import annotations
 
+import functools
 import logging
 import re
+import threading
 import shutil
 import stat
 import time
@@ -44,6 +46,7 @@ class StagingError(Exception):
     """A file or archive from 1C that cannot be accepted; the message says why and what to do."""
 
 
+@functools.cache
 def _folders() -> dict[str, str]:
     """lower-case name -> the 3.1 folder as the importers spell it."""
     folders = {folder for folder, _ in EXCHANGE_KINDS.values()} | set(OTHER_31_FOLDERS)
@@ -196,13 +199,48 @@ def archive_entries(archive: zipfile.ZipFile, *, name: str, limits: ArchiveLimit
     return entries
 
 
-def archive_open(path: Path, *, name: str) -> zipfile.ZipFile:
+@dataclass(frozen=True)
+class OpenArchive:
+    archive: zipfile.ZipFile
+    entries: list[ArchiveEntry]
+
+
+# Reading and checking the directory of a large archive takes about a second (30,000
+# entries): it is done once per process and archive, not on every `import` poll.
+_open_archives: dict[tuple, OpenArchive] = {}
+_open_archives_lock = threading.Lock()
+_OPEN_ARCHIVES_KEPT = 4
+
+
+def archive_checked(path: Path, *, name: str, limits: ArchiveLimits) -> OpenArchive:
+    """The archive, open, with its checked entries (archive_entries); cached while the file
+    is unchanged. StagingError for a damaged or refused archive."""
+    stat_result = path.stat()
+    key = (str(path), stat_result.st_size, stat_result.st_mtime_ns, limits)
+    with _open_archives_lock:
+        if key in _open_archives:
+            return _open_archives[key]
     try:
-        return zipfile.ZipFile(path)
+        archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError, EOFError) as exc:
-        raise StagingError(
-            f"archive {name} is incomplete or damaged ({exc}): 1C should send it again"
-        ) from None
+        raise StagingError(f"archive {name} is incomplete or damaged ({exc}): 1C should send it again") from None
+    try:
+        opened = OpenArchive(archive=archive, entries=archive_entries(archive, name=name, limits=limits))
+    except BaseException:
+        archive.close()
+        raise
+    with _open_archives_lock:
+        while len(_open_archives) >= _OPEN_ARCHIVES_KEPT:
+            _open_archives.pop(next(iter(_open_archives))).archive.close()
+        _open_archives[key] = opened
+    return opened
+
+
+def archive_forget(path: Path) -> None:
+    """Close a cached archive (before it is deleted)."""
+    with _open_archives_lock:
+        for key in [key for key in _open_archives if key[0] == str(path)]:
+            _open_archives.pop(key).archive.close()
 
 
 def archive_extract(
