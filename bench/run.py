@@ -12,6 +12,14 @@ about 60 KB, then repeats, alternating:
 and prints medians, ratios and peak RSS as a table and as one JSON line (last line).
 Each import is a separate `manage.py import_1c images --json` process, as a user runs it;
 its wall time includes Python start-up and Prefect's embedded server.
+
+`--storage s3` runs the same against a local SeaweedFS bucket (started for the run, every
+port on 127.0.0.1), side by side with the tool an admin would use to sync the folder:
+  a  `rclone copy import_files` into a fresh bucket (as many transfers as our uploads)
+  f  `rclone sync` of the same, nothing changed
+  b, c, d  as above, media in a fresh bucket per round
+and counts the S3 requests of every step from the server's metrics (SeaweedFS counts a
+HEAD as a GET; the import's storage probe is one PUT, HEAD, GET and DELETE).
 """
 from __future__ import annotations
 
@@ -37,6 +45,13 @@ STEPS = {
     "c": "import, nothing changed",
     "d": "import, 1% replaced",
     "e": "import, 0 files (orchestration)",
+}
+S3_STEPS = {
+    "a": "rclone copy import_files",
+    "f": "rclone sync, nothing changed",
+    "b": "import to S3, cold",
+    "c": "import to S3, nothing changed",
+    "d": "import to S3, 1% replaced",
 }
 
 
@@ -238,9 +253,14 @@ def main() -> None:
     parser.add_argument("--prefect-api-url", help="a running `prefect server start` (e.g. http://127.0.0.1:4200/api); "
                         "default: each import starts Prefect's embedded server")
     parser.add_argument("--work-dir", type=Path, default=REPO_DIR / "var" / "bench")
-    parser.add_argument("--steps", default="abcde", help="which steps to run (default: abcde)")
+    parser.add_argument("--steps", help="which steps to run (default: abcde; with --storage s3: afbcd)")
+    parser.add_argument("--storage", choices=("local", "s3"), default="local",
+                        help="s3: media in a local SeaweedFS bucket, against rclone (default: local MEDIA_ROOT)")
+    parser.add_argument("--upload-workers", type=int, default=16,
+                        help="s3: ONEC_IMAGE_UPLOAD_WORKERS, and rclone's --transfers/--checkers (default 16)")
     parser.add_argument("--keep", action="store_true", help="keep the generated exchange (it is reused when kept)")
     args = parser.parse_args()
+    args.steps = args.steps or ("afbcd" if args.storage == "s3" else "abcde")
 
     work = args.work_dir.resolve() / f"{args.products}x{args.images}"
     work.mkdir(parents=True, exist_ok=True)
@@ -265,7 +285,10 @@ def main() -> None:
         env.update(PREFECT_API_URL=args.prefect_api_url, PREFECT_SERVER_EPHEMERAL_ENABLED="false")
     images_cmd = ["import_1c", "images", "--json"] + (["--chunk-size", str(args.chunk_size)] if args.chunk_size else [])
     runs: dict[str, list[dict]] = {step: [] for step in args.steps}
-    for round_no in range(args.repeat):
+    if args.storage == "s3":
+        run_s3_rounds(args, runs, work=work, exchange=exchange, files=files, env=env, target=target,
+                      images_cmd=images_cmd, log=log)
+    for round_no in range(args.repeat if args.storage == "local" else 0):
         if "a" in args.steps:
             copy = work / "cp-target"
             shutil.rmtree(copy, ignore_errors=True)
@@ -300,6 +323,10 @@ def main() -> None:
         print(f"bench: round {round_no + 1}/{args.repeat} done", file=sys.stderr)
 
     summary = summarize(runs, args, files=len(files), log=log)
+    if args.storage == "s3":
+        summary["storage"] = "s3 (SeaweedFS, local)"
+        summary["upload_workers"] = args.upload_workers
+        summary["s3_requests"] = {step: [r.get("requests") for r in results] for step, results in runs.items()}
     print_table(summary)
     print(json.dumps(summary, ensure_ascii=False))
     if not args.keep:
@@ -309,6 +336,10 @@ def main() -> None:
 def _check(step: str, result: dict, *, files: int, log: Path) -> None:
     """A run that did not do what the step says is not a measurement."""
     report = result["report"]
+    if step in "af":
+        if result["exit"] != 0:
+            sys.exit(f"bench: step {step} exited {result['exit']}; see {log}")
+        return
     expected_copied = {"b": files, "c": 0, "d": result.get("replaced_on_disk"), "e": 0}[step]
     if result["exit"] != 0 or report.get("status") != "completed" or report.get("copied") != expected_copied:
         sys.exit(f"bench: step {step} ({STEPS[step]}) did not do its job: exit {result['exit']}, "
@@ -340,13 +371,13 @@ def summarize(runs: dict[str, list[dict]], args, *, files: int, log: Path) -> di
         },
         "median_flow_seconds": {
             step: round(statistics.median(r["flow_seconds"] for r in results), 2)
-            for step, results in runs.items() if results and step != "a"
+            for step, results in runs.items() if results and step not in "af"
         },
         "all_seconds": {step: [round(r["seconds"], 2) for r in results] for step, results in runs.items()},
-        "ratios": {"b/a": ratio("b", "a"), "c/a": ratio("c", "a"), "d/c": ratio("d", "c")},
-        "peak_rss_mib": {step: max(r["rss_mib"] for r in results) for step, results in runs.items() if step != "a" and results},
-        "peak_rss_tree_mib": {step: max(r["rss_tree_mib"] for r in results) for step, results in runs.items() if step != "a" and results},
-        "copied": {step: [r["report"].get("copied") for r in results] for step, results in runs.items() if step != "a"},
+        "ratios": {"b/a": ratio("b", "a"), "c/a": ratio("c", "a"), "d/c": ratio("d", "c"), "c/f": ratio("c", "f")},
+        "peak_rss_mib": {step: max(r["rss_mib"] for r in results) for step, results in runs.items() if step not in "af" and results},
+        "peak_rss_tree_mib": {step: max(r["rss_tree_mib"] for r in results) for step, results in runs.items() if step not in "af" and results},
+        "copied": {step: [r["report"].get("copied") for r in results] for step, results in runs.items() if step not in "af"},
         "tracebacks_in_stderr": stderr_text.count("Traceback"),
     }
 
@@ -358,16 +389,108 @@ def print_table(summary: dict) -> None:
     flow = summary["median_flow_seconds"]
     cpu = summary["median_cpu_seconds"]
     print(f"  {'step':<36} {'median s':>9} {'of it flow s':>13} {'CPU s':>7} {'peak RSS MiB':>13}  all runs (s)")
-    for step, label in STEPS.items():
+    labels = S3_STEPS if summary.get("storage", "").startswith("s3") else STEPS
+    requests = summary.get("s3_requests", {})
+    for step, label in labels.items():
         if step in medians:
             runs = ", ".join(f"{s:.1f}" for s in summary["all_seconds"][step])
             print(
                 f"  {step} {label:<34} {medians[step]:>9.2f} {flow.get(step, ''):>13} {cpu[step]:>7.2f}"
                 f" {rss.get(step, ''):>13}  {runs}"
             )
+            if requests.get(step) and requests[step][0] is not None:
+                print(f"      S3 requests (last round): {requests[step][-1]}")
     ratios = summary["ratios"]
     print("  ratios: " + ", ".join(f"{name} = {value}" for name, value in ratios.items() if value is not None))
     print(f"  tracebacks in stderr: {summary['tracebacks_in_stderr']}\n")
+
+
+# --- S3 (SeaweedFS) against rclone -------------------------------------------------------
+
+def run_s3_rounds(args, runs, *, work: Path, exchange: Path, files: list[Path], env: dict, target, images_cmd, log):
+    """The S3 steps, alternating per round, against one local SeaweedFS: a fresh bucket for
+    rclone and one for the import each round; requests per step from the server's metrics."""
+    sys.path.insert(0, str(REPO_DIR))
+    import boto3
+    from botocore.config import Config
+
+    from tests.storage.seaweed import seaweed_start
+
+    data = work / "seaweedfs"
+    shutil.rmtree(data, ignore_errors=True)
+    server = seaweed_start(data_dir=data)
+    try:
+        client = boto3.client(
+            "s3", endpoint_url=server.endpoint_url, aws_access_key_id=server.access_key,
+            aws_secret_access_key=server.secret_key, region_name="us-east-1",
+            config=Config(s3={"addressing_style": "path"}, request_checksum_calculation="when_required",
+                          response_checksum_validation="when_required"),
+        )
+        rclone = str(Path(sys.executable).with_name("rclone"))
+        rclone_env = {
+            **env,
+            "RCLONE_CONFIG_BENCH_TYPE": "s3", "RCLONE_CONFIG_BENCH_PROVIDER": "SeaweedFS",
+            "RCLONE_CONFIG_BENCH_ENDPOINT": server.endpoint_url, "RCLONE_CONFIG_BENCH_REGION": "us-east-1",
+            "RCLONE_CONFIG_BENCH_ACCESS_KEY_ID": server.access_key,
+            "RCLONE_CONFIG_BENCH_SECRET_ACCESS_KEY": server.secret_key,
+            "RCLONE_CONFIG_BENCH_FORCE_PATH_STYLE": "true",
+        }
+        workers = str(args.upload_workers)
+        source = str(exchange / "goods" / "import_files")
+        for round_no in range(args.repeat):
+            rclone_bucket = f"rclone-{round_no}"
+            client.create_bucket(Bucket=rclone_bucket)
+            for step, verb in (("a", "copy"), ("f", "sync")):
+                if step in args.steps:
+                    cmd = [rclone, verb, source, f"bench:{rclone_bucket}/products", "--transfers", workers,
+                           "--checkers", workers, "--s3-no-check-bucket"]
+                    sync()
+                    before = _s3_requests(server, rclone_bucket)
+                    result = run_timed(cmd, rclone_env, log=log)
+                    result["requests"] = _s3_requests(server, rclone_bucket, since=before)
+                    result["flow_seconds"] = None
+                    runs[step].append(result)
+                    _check(step, result, files=len(files), log=log)
+            bucket = f"import-{round_no}"
+            client.create_bucket(Bucket=bucket)
+            series_env = {
+                **env, **server.environ(), "AWS_STORAGE_BUCKET_NAME": bucket,
+                "ONEC_IMAGE_UPLOAD_WORKERS": workers, "DATABASE_URL": target.fresh("bench"),
+            }
+            prepare(series_env, exchange, log)
+            for step in "bcd":
+                if step not in args.steps:
+                    continue
+                if step == "d":
+                    replaced = replace_photos(files, share=args.replace_share, round_no=round_no)
+                sync()
+                before = _s3_requests(server, bucket)
+                result = run_timed(manage(*images_cmd, "--data-dir", str(exchange)), series_env, log=log)
+                result["requests"] = _s3_requests(server, bucket, since=before)
+                result["flow_seconds"] = target.flow_seconds(series_env["DATABASE_URL"], result["report"].get("session_id"))
+                if step == "d":
+                    result["replaced_on_disk"] = replaced
+                runs[step].append(result)
+                _check(step, result, files=len(files), log=log)
+            print(f"bench: S3 round {round_no + 1}/{args.repeat} done", file=sys.stderr)
+    finally:
+        server.stop()
+        if not args.keep:
+            shutil.rmtree(data, ignore_errors=True)
+
+
+def _s3_requests(server, bucket: str, since: dict | None = None) -> dict:
+    """Requests the server counted for `bucket`, by type (GET includes HEAD), minus `since`."""
+    import urllib.request
+
+    counts: dict[str, int] = {}
+    for line in urllib.request.urlopen(server.metrics_url, timeout=10).read().decode().splitlines():
+        if line.startswith("SeaweedFS_s3_request_total{") and f'bucket="{bucket}"' in line:
+            kind = line.split('type="', 1)[1].split('"', 1)[0]
+            counts[kind] = counts.get(kind, 0) + int(float(line.rsplit(" ", 1)[1]))
+    if since is None:
+        return counts
+    return {kind: value - since.get(kind, 0) for kind, value in counts.items() if value - since.get(kind, 0)}
 
 
 if __name__ == "__main__":

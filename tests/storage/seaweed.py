@@ -24,7 +24,7 @@ SECRET_KEY = "seaweed-secret"
 # Every listener `weed mini` opens, each given a port so that parallel runs never collide.
 _PORT_FLAGS = (
     "master.port", "master.port.grpc", "volume.port", "volume.port.grpc", "filer.port", "filer.port.grpc",
-    "s3.port", "s3.port.grpc", "admin.port", "admin.port.grpc", "debug.port",
+    "s3.port", "s3.port.grpc", "admin.port", "admin.port.grpc", "debug.port", "metricsPort",
 )
 
 
@@ -60,6 +60,13 @@ class SeaweedS3:
     log_path: Path
     args: list[str]
     env: dict[str, str]
+
+    @property
+    def metrics_url(self) -> str:
+        """Prometheus metrics: SeaweedFS_s3_request_total by bucket, type and code (the
+        S3 benchmark counts requests with it)."""
+        port = next(arg.split("=", 1)[1] for arg in self.args if arg.startswith("-metricsPort="))
+        return f"http://127.0.0.1:{port}/metrics"
 
     def environ(self) -> dict[str, str]:
         """The settings that put Django's media into this server's bucket."""

@@ -3,6 +3,7 @@ objects and content types, a re-run that makes no request, one PUT for a replace
 --verify-storage, mirror deletions by the rows, the upgrade, and a storage that fails."""
 from __future__ import annotations
 
+import hashlib
 import os
 from collections import Counter
 
@@ -66,7 +67,12 @@ def test_import_uploads_objects_with_content_type_and_records_them(exchange, s3_
     assert rows[_media(jpeg)].stored_size == (exchange.goods_dir / jpeg).stat().st_size
     assert rows[_media(jpeg)].source_name == jpeg.removeprefix("import_files/") and len(rows[_media(jpeg)].sha256) == 64
     assert all(list(row.products.all()) == [product] for row in rows.values())
-    assert "image-upload" in {request.thread.split("_")[0] for request in s3_media.taken() if request.operation == "PutObject"}
+    assert rows[_media(jpeg)].etag == hashlib.md5((exchange.goods_dir / jpeg).read_bytes()).hexdigest()  # from the PUT
+    requests = s3_media.taken()
+    # a cold import asks nothing first: one PUT per photo, plus check-directory's probe object
+    assert _operations(requests) == {"PutObject": 3, "HeadObject": 1, "GetObject": 1, "DeleteObject": 1}
+    assert {r.thread.split("_")[0] for r in requests if r.operation == "PutObject" and r.key.startswith("products/")} == {
+        "image-upload"}
 
 
 @pytest.mark.usefixtures("prefect_server")

@@ -11,6 +11,7 @@ import os
 import shutil
 import stat
 import sys
+import threading
 import uuid
 from dataclasses import dataclass, field, replace
 from enum import Enum
@@ -230,6 +231,10 @@ def store_image(
         if verify and stored_object_size(storage, source.media_name) != recorded.stored_size:
             return _write(source, storage, StoreOutcome.RESTORED, decode=decode, dry_run=dry_run)
         return StoreResult(StoreOutcome.UNCHANGED, facts)
+    if recorded is None and not isinstance(storage, FileSystemStorage):
+        # No row at all: never stored by a recording import (the upgrade made rows for every
+        # picture shown before it), so one PUT, without asking first.
+        return _write(source, storage, StoreOutcome.COPIED, decode=decode, dry_run=dry_run)
     return _adopt_or_write(source, storage, decode=decode, dry_run=dry_run)
 
 
@@ -318,6 +323,8 @@ def _write(source: SourceImage, storage: Storage, outcome: StoreOutcome, *, deco
     upload = File(io.BytesIO(data), name=source.media_name)
     upload.content_type = facts.content_type  # django-storages sends it as Content-Type
     try:
+        if _s3_client(storage) is not None:
+            return StoreResult(outcome, replace(facts, etag=_s3_put(storage, source.media_name, upload, data)))
         saved_name = storage.save(source.media_name, upload)
     except _storage_faults() as exc:
         raise MediaStorageUnavailableError(f"{media_storage_label(storage)}: cannot write {source.media_name} ({exc})") from exc
@@ -472,9 +479,36 @@ def stored_object_size(storage: Storage, name: str) -> int | None:
     return None if stored is None else stored[0]
 
 
+_client_lock = threading.Lock()
+
+
 def _s3_client(storage: Storage):
-    connection = getattr(storage, "connection", None) if getattr(storage, "bucket_name", None) else None
-    return connection.meta.client if connection is not None else None
+    """The S3 client of a django-storages S3Storage, one per storage object and process,
+    shared by the upload threads (botocore clients are thread-safe): django-storages' own
+    connection is one boto3 session per thread, each loading its own service models (CPU
+    and ~20 MB per thread, bench/RESULTS.md). None for any other storage."""
+    # On the class: reading `connection` on the object would open one for this thread.
+    if not getattr(storage, "bucket_name", None) or not hasattr(type(storage), "connection"):
+        return None
+    with _client_lock:
+        client = getattr(storage, "_image_import_client", None)
+        if client is None:
+            client = storage.connection.meta.client
+            storage._image_import_client = client
+    return client
+
+
+def _s3_put(storage: Storage, name: str, upload: File, data: bytes) -> str:
+    """One PutObject over the existing object, with the parameters django-storages would
+    send (Content-Type, AWS_S3_OBJECT_PARAMETERS such as Cache-Control, the default ACL);
+    returns the new ETag."""
+    from storages.utils import clean_name
+
+    response = _s3_client(storage).put_object(
+        Bucket=storage.bucket_name, Key=storage._normalize_name(clean_name(name)), Body=data,
+        **storage._get_write_parameters(name, upload),
+    )
+    return response.get("ETag", "").strip('"')
 
 
 def _stored_sha256(storage: Storage, name: str) -> str:
