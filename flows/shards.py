@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 
 from django.conf import settings
 from prefect import get_run_logger
@@ -15,13 +16,17 @@ from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 from prefect.client.schemas.objects import StateType
 from prefect.deployments import run_deployment
-from prefect.states import Cancelling
+from prefect.events.filters import EventFilter, EventNameFilter, EventOccurredFilter, EventResourceFilter
+from prefect.states import Cancelling, Crashed
 
 SHARD_FLOW = "import-images-shard"
 SHARD_DEPLOYMENT = f"{SHARD_FLOW}/images-shard"
 SHARD_POOL = "onec-images-shards"
 SHARD_POLL_SECONDS = 2.0
 _NOT_STARTED = {StateType.SCHEDULED, StateType.PENDING}
+# Shard runs emit this event every PREFECT_FLOWS_HEARTBEAT_FREQUENCY seconds (set on the
+# shard deployment in prefect.yaml); a run that stops emitting it lost its process or host.
+HEARTBEAT_EVENT = "prefect.flow-run.heartbeat"
 
 
 def shard_chunk_indexes(*, chunks: int, shards: int) -> list[list[int]]:
@@ -37,6 +42,7 @@ class ShardRun:
     flow_run_id: uuid.UUID
     attempt: int = 1
     started: bool = False
+    running_since: float | None = None  # monotonic time the parent first saw it running
 
 
 def shard_runs_start(*, parent_run_id: uuid.UUID, parameters: list[dict]) -> list[ShardRun]:
@@ -81,6 +87,14 @@ def shard_runs_wait(runs: list[ShardRun], *, parent_run_id: uuid.UUID, on_poll=N
                 continue
             if state.type not in _NOT_STARTED:
                 run.started = True
+            if state.type == StateType.RUNNING and run.running_since is None:
+                run.running_since = time.monotonic()
+            if state.type == StateType.RUNNING and _heartbeat_lost(run):
+                state = _mark_crashed(
+                    run.flow_run_id,
+                    f"no heartbeat for {settings.ONEC_SHARD_HEARTBEAT_TIMEOUT_SECONDS} s: its worker, process or "
+                    "host stopped",
+                )
             if not state.is_final():
                 continue
             if state.is_completed() or state.is_cancelled():
@@ -89,7 +103,7 @@ def shard_runs_wait(runs: list[ShardRun], *, parent_run_id: uuid.UUID, on_poll=N
             reason = f"{state.name}: {state.message or 'see its logs in Prefect'}"
             if run.attempt == 1:
                 logger.warning("shard %d ended %s; running it once more", shard, reason)
-                run.attempt, run.started = 2, False
+                run.attempt, run.started, run.running_since = 2, False, None
                 run.flow_run_id = _trigger(parent_run_id, shard, run.parameters, attempt=2)
                 waiting_since = time.monotonic()
                 continue
@@ -109,6 +123,32 @@ def shard_runs_wait(runs: list[ShardRun], *, parent_run_id: uuid.UUID, on_poll=N
         if on_poll:
             on_poll()
     return [failed[shard] for shard in sorted(failed)]
+
+
+def _heartbeat_lost(run: ShardRun) -> bool:
+    """True when a run the parent has seen running for longer than the heartbeat timeout
+    sent no heartbeat within it."""
+    timeout = settings.ONEC_SHARD_HEARTBEAT_TIMEOUT_SECONDS
+    if not timeout or run.running_since is None or time.monotonic() - run.running_since < timeout:
+        return False
+    since = datetime.now(timezone.utc) - timedelta(seconds=timeout)
+    with get_client(sync_client=True) as client:
+        page = client.read_events(
+            filter=EventFilter(
+                occurred=EventOccurredFilter(since=since),
+                event=EventNameFilter(name=[HEARTBEAT_EVENT]),
+                resource=EventResourceFilter(id=[f"prefect.flow-run.{run.flow_run_id}"]),
+            ),
+            limit=1,
+        )
+    return not page.events
+
+
+def _mark_crashed(flow_run_id: uuid.UUID, reason: str):
+    with get_client(sync_client=True) as client:
+        client.set_flow_run_state(flow_run_id=flow_run_id, state=Crashed(message=reason), force=True)
+    get_run_logger().warning("shard run %s: %s", flow_run_id, reason)
+    return Crashed(message=reason)
 
 
 def _states(flow_run_ids: list[uuid.UUID]) -> dict:

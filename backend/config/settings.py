@@ -123,6 +123,9 @@ ONEC_IMAGE_CHUNK_TIMEOUT_SECONDS = int(os.environ.get("ONEC_IMAGE_CHUNK_TIMEOUT_
 # A sharded image import (--shards N) fails when no worker on the shard pool picks a shard
 # up within this many seconds: no host serves the pool.
 ONEC_SHARD_START_TIMEOUT_SECONDS = int(os.environ.get("ONEC_SHARD_START_TIMEOUT_SECONDS", "120"))
+# A running shard that sends no Prefect heartbeat this long (its worker or host died) is
+# marked crashed and run once more (0: never). Shards beat every 30 s (prefect.yaml).
+ONEC_SHARD_HEARTBEAT_TIMEOUT_SECONDS = int(os.environ.get("ONEC_SHARD_HEARTBEAT_TIMEOUT_SECONDS", "120"))
 # Pillow refuses images above this many pixels (decompression bombs) when validating.
 ONEC_IMAGE_MAX_PIXELS = int(os.environ.get("ONEC_IMAGE_MAX_PIXELS", str(50_000_000)))
 

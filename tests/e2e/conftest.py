@@ -55,6 +55,8 @@ class Stack:
             # enough for a browser to watch its progress bar move.
             "ONEC_IMAGE_CHUNK_SIZE": "3",
             "ONEC_IMPORT_MAX_WORKERS": "1",
+            # A shard whose process stops is noticed after one missed heartbeat (every 30 s).
+            "ONEC_SHARD_HEARTBEAT_TIMEOUT_SECONDS": "45",
         }
 
     def start(self, name: str, *command: str) -> None:
@@ -123,3 +125,14 @@ def stack(tmp_path_factory, django_db_setup, django_db_blocker):
         yield stack
     finally:
         stack.stop()
+
+
+def wait_until_finished(session, stack: Stack):
+    """The session once it is no longer pending or running (the stack's logs if it hangs)."""
+    deadline = time.monotonic() + RUN_SECONDS
+    while time.monotonic() < deadline:
+        session.refresh_from_db()
+        if not session.is_active:
+            return session
+        time.sleep(0.5)
+    pytest.fail(f"session #{session.pk} still {session.status} after {RUN_SECONDS} s:\n{stack.logs()}")

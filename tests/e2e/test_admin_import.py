@@ -22,7 +22,7 @@ from prefect.settings import PREFECT_API_URL, temporary_settings
 from apps.integrations.models import ImportSession
 from tests.admin.conftest import PAGE_URL
 from tests.conftest import media_files
-from tests.e2e.conftest import RUN_SECONDS, Stack
+from tests.e2e.conftest import Stack, wait_until_finished
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -30,16 +30,6 @@ def _start_from_admin(client, import_type: str) -> ImportSession:
     response = client.post(PAGE_URL, {"import_type": import_type})
     assert response.status_code == 302, [str(p) for p in response.context["problems"]]
     return ImportSession.objects.get(import_type=import_type, started_by="admin")
-
-
-def _wait_until_finished(session: ImportSession, stack: Stack) -> ImportSession:
-    deadline = time.monotonic() + RUN_SECONDS
-    while time.monotonic() < deadline:
-        session.refresh_from_db()
-        if not session.is_active:
-            return session
-        time.sleep(0.5)
-    pytest.fail(f"session #{session.pk} still {session.status} after {RUN_SECONDS} s:\n{stack.logs()}")
 
 
 def _finished_run_and_task_names(flow_run_id, stack: Stack):
@@ -66,10 +56,10 @@ def test_admin_starts_catalog_then_images_and_the_worker_completes_them(stack, c
     client.force_login(User.objects.create_superuser("admin", password="pw"))
 
     with temporary_settings(updates={PREFECT_API_URL: stack.api_url}):
-        catalog = _wait_until_finished(_start_from_admin(client, "catalog"), stack)
+        catalog = wait_until_finished(_start_from_admin(client, "catalog"), stack)
         assert (catalog.status, catalog.report_details["created"]) == ("completed", 3), catalog.error_message
 
-        images = _wait_until_finished(_start_from_admin(client, "images"), stack)
+        images = wait_until_finished(_start_from_admin(client, "images"), stack)
         run, task_names = _finished_run_and_task_names(images.flow_run_id, stack)
 
     assert images.status == "completed", f"{images.error_message}\n{stack.logs()}"

@@ -3,7 +3,10 @@ parent flow, which starts two shard runs on the shard pool; two more workers, st
 two hosts and taking one run each, carry one shard each into the parent's session."""
 from __future__ import annotations
 
+import os
+import signal
 import time
+from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import User
@@ -11,11 +14,11 @@ from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterParentFlowRunId
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
-from apps.integrations.models import ImportChunk, ImportSession
+from apps.integrations.models import ImportChunk
 from apps.integrations.services.launch import import_session_launch
 from apps.products.models import Product
-from tests.conftest import Exchange
-from tests.e2e.conftest import PREFECT, RUN_SECONDS
+from tests.conftest import Exchange, make_image_bytes
+from tests.e2e.conftest import PREFECT, wait_until_finished
 from tests.flows.helpers import add_products_with_photos
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -32,16 +35,6 @@ def shard_workers(stack):
     return stack
 
 
-def _wait_until_finished(session: ImportSession, stack) -> ImportSession:
-    deadline = time.monotonic() + RUN_SECONDS
-    while time.monotonic() < deadline:
-        session.refresh_from_db()
-        if not session.is_active:
-            return session
-        time.sleep(0.5)
-    pytest.fail(f"session #{session.pk} still {session.status} after {RUN_SECONDS} s:\n{stack.logs()}")
-
-
 def test_two_shards_on_two_workers_import_everything_once(shard_workers, settings):
     stack = shard_workers
     settings.ONEC_DATA_DIR = stack.data_dir
@@ -49,7 +42,7 @@ def test_two_shards_on_two_workers_import_everything_once(shard_workers, setting
     user = User.objects.create_superuser("shards", password="pw")
 
     with temporary_settings(updates={PREFECT_API_URL: stack.api_url}):
-        session = _wait_until_finished(
+        session = wait_until_finished(
             import_session_launch(import_type="images", user=user, options={"shards": 2}), stack
         )
         with get_client(sync_client=True) as prefect:
@@ -75,3 +68,68 @@ def test_two_shards_on_two_workers_import_everything_once(shard_workers, setting
     for name in Product.objects.values_list("main_image", flat=True):  # leave the shared media as it was
         (stack.media_root / name).unlink()
 
+
+
+def _flow_run_process(flow_run_id) -> int | None:
+    """The pid of the process running this flow run (Prefect puts its id in the environment)."""
+    marker = f"PREFECT__FLOW_RUN_ID={flow_run_id}".encode()
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and marker in (proc / "environ").read_bytes().split(b"\0"):
+                return int(proc.name)
+        except OSError:
+            continue
+    return None
+
+
+def _shard_runs(parent_flow_run_id) -> list:
+    with get_client(sync_client=True) as prefect:
+        return prefect.read_flow_runs(
+            flow_run_filter=FlowRunFilter(parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=[parent_flow_run_id]))
+        )
+
+
+def test_a_shard_whose_host_stops_is_noticed_and_run_again_elsewhere(shard_workers, settings):
+    """The process running one shard is frozen (SIGSTOP) as soon as it runs: no more
+    heartbeats, no more progress, as when its host dies. The parent marks it crashed and
+    runs it again; the other worker takes it, and the import completes, everything once."""
+    stack = shard_workers
+    settings.ONEC_DATA_DIR = stack.data_dir
+    exchange = Exchange(stack.data_dir)
+    for n in range(120):  # photo-sized and validated: a shard takes a moment, long enough to freeze
+        guid = f"5{n:07d}-0000-0000-0000-000000000000"
+        picture = exchange.add_image(guid, data=make_image_bytes(size=(1200, 900), noise=True))
+        Product.objects.create(onec_id=guid, onec_picture_paths=[picture])
+    user = User.objects.create_superuser("hosts", password="pw")
+    frozen = None
+    try:
+        with temporary_settings(updates={PREFECT_API_URL: stack.api_url}):
+            session = import_session_launch(
+                import_type="images", user=user, options={"shards": 2, "validate_images": True}
+            )
+            deadline = time.monotonic() + 120
+            while frozen is None and time.monotonic() < deadline:
+                session.refresh_from_db()
+                running = [run for run in _shard_runs(session.flow_run_id) if run.state.is_running()] if (
+                    session.flow_run_id) else []
+                if running and (pid := _flow_run_process(running[0].id)):
+                    os.kill(pid, signal.SIGSTOP)
+                    frozen = (pid, running[0].name)
+                time.sleep(0.05)
+            assert frozen, f"no shard run was seen running:\n{stack.logs()}"
+            session = wait_until_finished(session, stack)
+            runs = _shard_runs(session.flow_run_id)
+    finally:
+        if frozen:
+            os.kill(frozen[0], signal.SIGKILL)
+
+    assert session.status == "completed", f"{session.error_message}\n{stack.logs()}"
+    report = session.report_details
+    assert (report["processed"], report["copied"] + report["skipped"], report["errors"]) == (120, 120, 0)
+    assert sorted(ImportChunk.objects.filter(session=session).values_list("index", flat=True)) == list(range(40))
+    by_name = {run.name: run for run in runs}
+    assert by_name[frozen[1]].state.is_crashed() and "no heartbeat for 45 s" in by_name[frozen[1]].state.message
+    assert by_name[f"{frozen[1]}-rerun-1"].state.is_completed()
+    assert not Product.objects.filter(main_image="").exists()
+    for name in Product.objects.values_list("main_image", flat=True):  # leave the shared media as it was
+        (stack.media_root / name).unlink()
