@@ -22,7 +22,7 @@ from prefect.states import Cancelling, Crashed
 SHARD_FLOW = "import-images-shard"
 SHARD_DEPLOYMENT = f"{SHARD_FLOW}/images-shard"
 SHARD_POOL = "onec-images-shards"
-SHARD_POLL_SECONDS = 2.0
+SHARD_POLL_SECONDS = 0.5
 _NOT_STARTED = {StateType.SCHEDULED, StateType.PENDING}
 # Shard runs emit this event every PREFECT_FLOWS_HEARTBEAT_FREQUENCY seconds (set on the
 # shard deployment in prefect.yaml); a run that stops emitting it lost its process or host.

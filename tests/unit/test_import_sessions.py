@@ -8,9 +8,11 @@ from apps.integrations.services.sessions import (
     import_session_complete,
     import_session_create,
     import_session_fail,
+    import_session_finish,
     import_session_record_chunk,
     import_session_settle,
     import_session_start,
+    import_session_update_report,
 )
 
 pytestmark = pytest.mark.django_db
@@ -78,3 +80,32 @@ def test_retried_chunk_is_not_counted_twice():
         "processed": 150, "copied": 5, "skipped": 45, "errors": 1, "products_without_images": 2, "chunks_done": 2,
     }
     assert "last_updated" in report
+
+
+def test_a_run_whose_chunks_did_not_all_record_is_not_a_success():
+    """A chunk that ran elsewhere (a shard host with another DATABASE_URL) never records
+    here: finishing the run must not call that completed."""
+    session = _create()
+    import_session_start(session_id=session.pk)
+    import_session_update_report(session_id=session.pk, chunks_total=3, chunks_done=0, total_products=30)
+    for index in (0, 1):
+        import_session_record_chunk(session_id=session.pk, chunk_index=index, counters={"processed": 10}, error_details=[])
+
+    ended = import_session_finish(session_id=session.pk)
+
+    assert ended.status == "failed"
+    assert ended.error_message.startswith("only 2 of 3 chunks were recorded: the others ended without importing.")
+    assert "the same DATABASE_URL" in ended.error_message
+
+
+def test_failed_steps_are_named_with_their_kind_and_total():
+    session = _create()
+    import_session_start(session_id=session.pk)
+    import_session_update_report(session_id=session.pk, shards_total=2, chunks_total=4)
+
+    ended = import_session_finish(
+        session_id=session.pk, failed_steps=[{"kind": "shard", "step": "shard 1", "reason": "Crashed: host died"}]
+    )
+
+    assert ended.status == "failed"
+    assert ended.error_message.startswith("1 of 2 shards failed after retries (shard 1: Crashed: host died).")

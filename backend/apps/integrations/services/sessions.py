@@ -182,6 +182,18 @@ def import_session_finish(
                 f"The other {kind}s' work was kept; run the import again to finish."
             ),
         )
+    recorded, planned = report.get("chunks_done", 0), report.get("chunks_total")
+    if planned is not None and recorded < planned:
+        # Every chunk records itself, even when it imports nothing; a missing one never ran
+        # here (e.g. a shard on a host whose DATABASE_URL points elsewhere): not a success.
+        return import_session_fail(
+            session_id=session_id,
+            error_message=(
+                f"only {recorded} of {planned} chunks were recorded: the others ended without importing. "
+                "In a sharded run, check that every host has the same DATABASE_URL as this one; then run the "
+                "import again."
+            ),
+        )
     errors, listed = import_session_error_details(session_id=session_id, limit=1)
     error_total = max(listed, int(report.get("errors") or 0))  # a file's list is capped, its count is not
     if errors:
