@@ -300,18 +300,8 @@ def main() -> None:
         if any(step in args.steps for step in "bcd"):
             shutil.rmtree(media, ignore_errors=True)
             prepare(series_env, exchange, log)
-            for step in "bcd":
-                if step not in args.steps:
-                    continue
-                if step == "d":
-                    replaced = replace_photos(files, share=args.replace_share, round_no=round_no)
-                sync()
-                result = run_timed(manage(*images_cmd, "--data-dir", str(exchange)), series_env, log=log)
-                result["flow_seconds"] = target.flow_seconds(series_env["DATABASE_URL"], result["report"].get("session_id"))
-                if step == "d":
-                    result["replaced_on_disk"] = replaced
-                runs[step].append(result)
-                _check(step, result, files=len(files), log=log)
+            run_import_steps(args, runs, round_no=round_no, exchange=exchange, files=files, env=series_env,
+                             target=target, images_cmd=images_cmd, log=log)
         if "e" in args.steps:
             empty_env = {**env, "MEDIA_ROOT": str(work / "media-empty"), "DATABASE_URL": target.fresh("empty")}
             prepare(empty_env, empty, log)
@@ -331,6 +321,26 @@ def main() -> None:
     print(json.dumps(summary, ensure_ascii=False))
     if not args.keep:
         shutil.rmtree(work / "media", ignore_errors=True)
+
+
+def run_import_steps(args, runs, *, round_no, exchange, files, env, target, images_cmd, log, count_requests=None):
+    """Steps b, c, d of one round into one media storage and database; `count_requests`
+    (S3) reads the server's request counters before and after each step."""
+    for step in "bcd":
+        if step not in args.steps:
+            continue
+        if step == "d":
+            replaced = replace_photos(files, share=args.replace_share, round_no=round_no)
+        sync()
+        before = count_requests() if count_requests else None
+        result = run_timed(manage(*images_cmd, "--data-dir", str(exchange)), env, log=log)
+        if count_requests:
+            result["requests"] = _requests_between(before, count_requests())
+        result["flow_seconds"] = target.flow_seconds(env["DATABASE_URL"], result["report"].get("session_id"))
+        if step == "d":
+            result["replaced_on_disk"] = replaced
+        runs[step].append(result)
+        _check(step, result, files=len(files), log=log)
 
 
 def _check(step: str, result: dict, *, files: int, log: Path) -> None:
@@ -447,7 +457,7 @@ def run_s3_rounds(args, runs, *, work: Path, exchange: Path, files: list[Path], 
                     sync()
                     before = _s3_requests(server, rclone_bucket)
                     result = run_timed(cmd, rclone_env, log=log)
-                    result["requests"] = _s3_requests(server, rclone_bucket, since=before)
+                    result["requests"] = _requests_between(before, _s3_requests(server, rclone_bucket))
                     result["flow_seconds"] = None
                     runs[step].append(result)
                     _check(step, result, files=len(files), log=log)
@@ -458,20 +468,9 @@ def run_s3_rounds(args, runs, *, work: Path, exchange: Path, files: list[Path], 
                 "ONEC_IMAGE_UPLOAD_WORKERS": workers, "DATABASE_URL": target.fresh("bench"),
             }
             prepare(series_env, exchange, log)
-            for step in "bcd":
-                if step not in args.steps:
-                    continue
-                if step == "d":
-                    replaced = replace_photos(files, share=args.replace_share, round_no=round_no)
-                sync()
-                before = _s3_requests(server, bucket)
-                result = run_timed(manage(*images_cmd, "--data-dir", str(exchange)), series_env, log=log)
-                result["requests"] = _s3_requests(server, bucket, since=before)
-                result["flow_seconds"] = target.flow_seconds(series_env["DATABASE_URL"], result["report"].get("session_id"))
-                if step == "d":
-                    result["replaced_on_disk"] = replaced
-                runs[step].append(result)
-                _check(step, result, files=len(files), log=log)
+            run_import_steps(args, runs, round_no=round_no, exchange=exchange, files=files, env=series_env,
+                             target=target, images_cmd=images_cmd, log=log,
+                             count_requests=lambda: _s3_requests(server, bucket))
             print(f"bench: S3 round {round_no + 1}/{args.repeat} done", file=sys.stderr)
     finally:
         server.stop()
@@ -479,8 +478,12 @@ def run_s3_rounds(args, runs, *, work: Path, exchange: Path, files: list[Path], 
             shutil.rmtree(data, ignore_errors=True)
 
 
-def _s3_requests(server, bucket: str, since: dict | None = None) -> dict:
-    """Requests the server counted for `bucket`, by type (GET includes HEAD), minus `since`."""
+def _requests_between(before: dict, after: dict) -> dict:
+    return {kind: n - before.get(kind, 0) for kind, n in after.items() if n - before.get(kind, 0)}
+
+
+def _s3_requests(server, bucket: str) -> dict:
+    """Requests the server counted for `bucket` so far, by type (GET includes HEAD)."""
     import urllib.request
 
     counts: dict[str, int] = {}
@@ -488,9 +491,7 @@ def _s3_requests(server, bucket: str, since: dict | None = None) -> dict:
         if line.startswith("SeaweedFS_s3_request_total{") and f'bucket="{bucket}"' in line:
             kind = line.split('type="', 1)[1].split('"', 1)[0]
             counts[kind] = counts.get(kind, 0) + int(float(line.rsplit(" ", 1)[1]))
-    if since is None:
-        return counts
-    return {kind: value - since.get(kind, 0) for kind, value in counts.items() if value - since.get(kind, 0)}
+    return counts
 
 
 if __name__ == "__main__":

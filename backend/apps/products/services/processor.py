@@ -11,7 +11,7 @@ from concurrent.futures import Future
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from django.core.files.storage import Storage, default_storage, storages
+from django.core.files.storage import Storage, storages
 from django.db import connections, router, transaction
 from django.db.models import Count
 
@@ -444,7 +444,7 @@ class ProductDataProcessor:
     """The seeds' entry point, kept with its signature and return shape."""
 
     def __init__(self, storage: Storage | None = None):
-        self.storage = storage or default_storage
+        self.storage = storage or storages["default"]  # the object, not the lazy proxy
 
     def import_product_images(
         self,
