@@ -3,10 +3,13 @@ the worker's part by moving the sessions along, and checks what 1C is told at ea
 which runs start, that they wait for the running slot, and that nothing sent is lost."""
 from __future__ import annotations
 
+import time
+
 import pytest
 from django.contrib.auth.models import User
 
 from apps.integrations.models import Exchange1C, ExchangeImport, ImportSession
+from apps.integrations.services import exchange_http
 from apps.integrations.services.sessions import (
     import_session_create,
     import_session_fail,
@@ -20,7 +23,14 @@ from tests.exchange.client_1c import OneC, django_client_transport, zip_bytes
 from tests.exchange.conftest import PASSWORD, grant_exchange
 from tests.exchange_builders import goods_xml, offer_xml
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("deployments")]
+# Runs are started in a thread of their own (with its own database connection).
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("deployments")]
+
+
+@pytest.fixture(autouse=True)
+def answers_wait_for_the_launch(monkeypatch):
+    """Each answer here says what the started run is doing, however slow the test server."""
+    monkeypatch.setattr(exchange_http, "ANSWER_SECONDS", 60)
 
 GUID = "0a1b2c3d-0000-0000-0000-000000000001"
 PICTURE = f"import_files/0a/{GUID}_1.jpg"
@@ -190,3 +200,29 @@ def test_the_exchange_log_in_the_admin(onec, exchange_user, exchange_dirs, clien
     assert "exchange.zip" in page and f"exchange.zip: goods/{PICTURE}" in page
     assert f'/admin/integrations/importsession/{catalog.pk}/change/">#{catalog.pk}</a> Ожидает' in page
     assert "wrong user name or password" in failures
+
+
+def test_a_slow_prefect_never_holds_an_answer_up(onec, exchange_dirs, monkeypatch):
+    real_launch = exchange_http.import_session_launch
+
+    def slow_launch(**kwargs):
+        time.sleep(2)
+        return real_launch(**kwargs)
+
+    monkeypatch.setattr(exchange_http, "import_session_launch", slow_launch)
+    monkeypatch.setattr(exchange_http, "ANSWER_SECONDS", 0.3)
+    _send_zip(onec)
+
+    clock = time.monotonic()
+    first = onec.request("import", filename="goods/goods.xml")
+    second = onec.request("import", filename="goods/goods.xml")
+
+    assert time.monotonic() - clock < 1.5
+    assert first == ["progress", "«Каталог товаров»: asking Prefect for a run"]
+    assert second == ["progress", "goods/goods.xml: the previous request for this exchange is still working"]
+    deadline = time.monotonic() + 30
+    while (answer := onec.request("import", filename="goods/goods.xml"))[1].startswith("goods/goods.xml: the previous"):
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    catalog = ImportSession.objects.get()
+    assert answer == ["progress", f"«Каталог товаров» #{catalog.pk}: waiting for a worker to pick the run up"]

@@ -291,3 +291,14 @@ def test_orders_are_answered_harmlessly(onec, exchange_dirs):
     assert onec.send_file("orders.xml", b"<x/>") == [["success"]]
     assert onec.request("success") == ["success"]
     assert _tree(exchange_dirs / "import_1c") == set() and not (exchange_dirs / "staging").exists()
+
+
+def test_behind_a_proxy_the_configured_header_names_the_client(client, exchange_user, settings):
+    settings.ONEC_EXCHANGE_CLIENT_IP_HEADER = "HTTP_X_REAL_IP"
+    token = base64.b64encode(f"onec:{PASSWORD}".encode()).decode()
+
+    for header in ("203.0.113.7, 10.0.0.1", "not an address"):
+        client.get("/1c/exchange", {"type": "catalog", "mode": "checkauth"},
+                   HTTP_AUTHORIZATION=f"Basic {token}", HTTP_X_REAL_IP=header)
+
+    assert list(Exchange1C.objects.order_by("pk").values_list("client_ip", flat=True)) == ["203.0.113.7", "127.0.0.1"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
 import logging
 from collections.abc import Iterator
 
@@ -98,9 +99,15 @@ def _basic_credentials(request) -> tuple[str | None, str | None]:
 
 
 def _client_ip(request) -> str | None:
+    """The client's address: from ONEC_EXCHANGE_CLIENT_IP_HEADER behind a proxy (its first
+    address), else the connection's; None when neither is an address."""
     header = settings.ONEC_EXCHANGE_CLIENT_IP_HEADER
-    value = (request.META.get(header) if header else None) or request.META.get("REMOTE_ADDR")
-    return value.split(",")[0].strip() if value else None
+    for value in ((request.META.get(header) or "") if header else "", request.META.get("REMOTE_ADDR") or ""):
+        try:
+            return str(ipaddress.ip_address(value.split(",")[0].strip()))
+        except ValueError:
+            continue
+    return None
 
 
 def _body_blocks(request) -> Iterator[bytes]:

@@ -17,18 +17,21 @@ after 1C closed the earlier one (`complete` or `deactivate`) and its imports fin
 """
 from __future__ import annotations
 
+import contextvars
 import logging
 import secrets
 import shutil
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FuturesTimeoutError
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path, PurePosixPath
 
 from django.conf import settings
 from django.contrib.auth import authenticate
-from django.db import transaction
+from django.db import connections, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -47,8 +50,12 @@ COOKIE_NAME = "onec_exchange"
 # An exchange's token stops working after this long without a request; such an exchange
 # also counts as closed (1C gave up on it).
 EXCHANGE_IDLE_LIMIT = timedelta(hours=24)
-# The most one `import` call spends unpacking or moving files before answering `progress`.
+# The most one `import` call spends unpacking or moving files before answering `progress`,
+# and the most it waits for Prefect to start a run.
 WORK_SECONDS = 1.0
+ANSWER_SECONDS = 1.5
+# An `import` answer slower than this is logged (1C's proxy may time out).
+SLOW_ANSWER_SECONDS = 1.5
 # A piece whose first bytes equal the staged file's first bytes is the file sent again.
 RESEND_HEAD_BYTES = 64
 _MIN_RESEND_HEAD_BYTES = 16
@@ -235,8 +242,9 @@ def exchange_import(*, exchange: Exchange1C, filename: str | None) -> ExchangeAn
         raise ExchangeRefusedError(str(exc)) from None
     if not _claim(exchange):
         return _progress(f"{filename}: the previous request for this exchange is still working")
+    started, handover = time.monotonic(), []
     try:
-        deadline = time.monotonic() + WORK_SECONDS
+        deadline = started + WORK_SECONDS
         waiting = _prepare(exchange=exchange, deadline=deadline)
         if waiting:
             return _progress(waiting)
@@ -249,9 +257,14 @@ def exchange_import(*, exchange: Exchange1C, filename: str | None) -> ExchangeAn
             exchange=exchange, path=str(path),
             defaults={"filename": (filename or "")[:1000], "import_types": exchange_import_types(path)},
         )
-        return _advance(record=record, placed_at=placed.placed_at)
+        return _advance(record=record, placed_at=placed.placed_at, answer_by=started + ANSWER_SECONDS, handover=handover)
     finally:
-        _release(exchange)
+        if handover:  # a run is still being started: its thread frees the exchange when done
+            handover[0].add_done_callback(lambda _: _release_and_close(exchange))
+        else:
+            _release(exchange)
+        if (seconds := time.monotonic() - started) > SLOW_ANSWER_SECONDS:
+            logger.warning("1C exchange #%s: import of %s took %.1f s to answer", exchange.pk, filename, seconds)
 
 
 def _claim(exchange: Exchange1C) -> bool:
@@ -266,6 +279,13 @@ def _claim(exchange: Exchange1C) -> bool:
 
 def _release(exchange: Exchange1C) -> None:
     Exchange1C.objects.filter(pk=exchange.pk).update(busy_until=None)
+
+
+def _release_and_close(exchange: Exchange1C) -> None:
+    try:
+        _release(exchange)
+    finally:
+        connections.close_all()
 
 
 def _batch_exchanges(exchange: Exchange1C):
@@ -403,8 +423,10 @@ def _evict_stale(*, data_dir: Path, path: PurePosixPath) -> None:
 _FINISHED = (ExchangeImport.Status.COMPLETED, ExchangeImport.Status.FAILED)
 
 
-def _advance(*, record: ExchangeImport, placed_at) -> ExchangeAnswer:
-    """Start or follow the import's runs, one type after the other."""
+def _advance(*, record: ExchangeImport, placed_at, answer_by: float = 0.0, handover: list | None = None) -> ExchangeAnswer:
+    """Start or follow the import's runs, one type after the other. A run is started in a
+    thread of its own: the answer waits for it until `answer_by` (time.monotonic()) and
+    then says `progress`, the thread going on and freeing the exchange when done (`handover`)."""
     if record.status == ExchangeImport.Status.FAILED:
         return _failure(record.message)
     if record.status == ExchangeImport.Status.COMPLETED:
@@ -417,19 +439,20 @@ def _advance(*, record: ExchangeImport, placed_at) -> ExchangeAnswer:
     for import_type in record.import_types:
         session = sessions.get(import_type) or _adoptable(import_type=import_type, placed_at=placed_at)
         if session is None:
+            # The caller's context goes along (Prefect's settings live in context variables).
+            future = _LAUNCHER.submit(contextvars.copy_context().run, _launch, record_id=record.pk, import_type=import_type)
             try:
-                session = import_session_launch(
-                    import_type=import_type, user=record.exchange.user, started_by=ImportSession.StartedBy.EXCHANGE
-                )
-            except ImportNotStartedError as exc:
-                if all(isinstance(problem, ExchangeDirectoryError) for problem in exc.problems):
-                    _skip(record, import_type, exc)  # e.g. 1C sends goods without pictures
-                    return _advance(record=record, placed_at=placed_at)
-                holder = import_launch_slot_holder(exc)
-                if holder is None:
-                    return _finish(record, ExchangeImport.Status.FAILED, f"{_label(import_type)} could not start: {exc}")
-                _running(record)
-                return _progress(f"{_label(import_type)}: waiting for import #{holder.pk} ({holder})")
+                answer = future.result(timeout=max(0.1, answer_by - time.monotonic()))
+            except FuturesTimeoutError:
+                if handover is None:
+                    answer = future.result()
+                else:
+                    handover.append(future)
+                    return _progress(f"{_label(import_type)}: asking Prefect for a run")
+            if answer is not None:
+                return answer
+            record = ExchangeImport.objects.select_related("exchange__user").get(pk=record.pk)
+            return _advance(record=record, placed_at=placed_at, answer_by=answer_by, handover=handover)
         if import_type not in sessions:
             record.sessions.add(session)
             _running(record)
@@ -443,6 +466,38 @@ def _advance(*, record: ExchangeImport, placed_at) -> ExchangeAnswer:
             )
     summary = [_session_summary(session) for session in record.sessions.order_by("pk")]
     return _finish(record, ExchangeImport.Status.COMPLETED, "\n".join([*summary, *record.message.splitlines()]))
+
+
+# Starting a run asks Prefect (health, deployment, a new flow run): a busy server can take
+# seconds, so it happens apart from the request, which answers in time either way.
+_LAUNCHER = ThreadPoolExecutor(max_workers=4, thread_name_prefix="onec-exchange-launch")
+
+
+def _launch(*, record_id: int, import_type: str) -> ExchangeAnswer | None:
+    """Start the import type's run for the exchange import and record the outcome: the
+    session joins the import (None: go on), the type is left out for lack of files (None),
+    the slot is taken (a `progress` answer; tried again at the next call), or the import
+    fails with the reason (its `failure` answer)."""
+    try:
+        record = ExchangeImport.objects.select_related("exchange__user").get(pk=record_id)
+        try:
+            session = import_session_launch(
+                import_type=import_type, user=record.exchange.user, started_by=ImportSession.StartedBy.EXCHANGE
+            )
+        except ImportNotStartedError as exc:
+            if all(isinstance(problem, ExchangeDirectoryError) for problem in exc.problems):
+                _skip(record, import_type, exc)  # e.g. 1C sends goods without pictures
+                return None
+            holder = import_launch_slot_holder(exc)
+            if holder is None:
+                return _finish(record, ExchangeImport.Status.FAILED, f"{_label(import_type)} could not start: {exc}")
+            _running(record)
+            return _progress(f"{_label(import_type)}: waiting for import #{holder.pk} ({holder})")
+        record.sessions.add(session)
+        _running(record)
+        return None
+    finally:
+        connections.close_all()  # this thread's own connection
 
 
 def _skip(record: ExchangeImport, import_type: str, reason: Exception) -> None:
