@@ -302,3 +302,19 @@ def test_behind_a_proxy_the_configured_header_names_the_client(client, exchange_
                    HTTP_AUTHORIZATION=f"Basic {token}", HTTP_X_REAL_IP=header)
 
     assert list(Exchange1C.objects.order_by("pk").values_list("client_ip", flat=True)) == ["203.0.113.7", "127.0.0.1"]
+
+
+def test_files_of_a_closed_exchange_are_not_mixed_into_the_next(onec, exchange_dirs):
+    onec.checkauth()
+    onec.init()
+    onec.send_file("units/old.xml", b"<old/>")  # never imported: 1C closed without asking
+    onec.complete()
+
+    onec.checkauth()
+    onec.init()
+    onec.send_file("units/new.xml", b"<new/>")
+
+    assert onec.import_file("units/new.xml")[0] == "success"
+    assert _tree(exchange_dirs / "import_1c") == {"units/new.xml"}
+    first = Exchange1C.objects.earliest("pk")
+    assert (exchange_dirs / "staging" / str(first.pk) / "units" / "old.xml").read_bytes() == b"<old/>"  # kept

@@ -290,11 +290,14 @@ def _release_and_close(exchange: Exchange1C) -> None:
 
 def _batch_exchanges(exchange: Exchange1C):
     """This exchange and the earlier ones of its user whose files may not be laid out yet
-    (newer 1C sends every file in an exchange of its own)."""
-    return Exchange1C.objects.filter(
-        Q(pk=exchange.pk) | Q(user=exchange.user, last_request_at__lt=exchange.created_at, pk__lt=exchange.pk),
-        exchange_type=Exchange1C.Type.CATALOG, staging_cleared=False,
+    (newer 1C sends every file in an exchange of its own). Exchanges 1C closed or gave up
+    (idle for EXCHANGE_IDLE_LIMIT) belong to an earlier exchange: their files stay in
+    staging, never mixed into this one."""
+    earlier = Q(
+        user=exchange.user, pk__lt=exchange.pk, last_request_at__lt=exchange.created_at,
+        last_request_at__gte=timezone.now() - EXCHANGE_IDLE_LIMIT, closed_at__isnull=True,
     )
+    return Exchange1C.objects.filter(Q(pk=exchange.pk) | earlier, exchange_type=Exchange1C.Type.CATALOG, staging_cleared=False)
 
 
 def _placed_file(*, exchange: Exchange1C, path: PurePosixPath) -> ExchangeFile | None:
