@@ -8,8 +8,8 @@ from django.conf import settings
 from django.db import connections
 from prefect import flow, get_run_logger, task, unmapped
 from prefect.artifacts import create_progress_artifact
-from prefect.states import Cancelled
 from prefect.runtime import flow_run as current_flow_run
+from prefect.states import Cancelled
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from apps.integrations.exceptions import StepFailuresError
@@ -34,10 +34,7 @@ from flows.common import (
 from flows.shards import SHARD_FLOW, shard_chunk_indexes, shard_runs_start, shard_runs_wait
 
 
-@task(
-    name="check-directory",
-    **RETRIED_STEP,
-)
+@task(name="check-directory", **RETRIED_STEP)
 def check_directory(data_dir: str) -> str:
     """Make sure goods/import_files exists and is readable and the media storage takes a
     probe object (written, read, deleted); return the directory's absolute path.
