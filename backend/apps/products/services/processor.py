@@ -434,9 +434,12 @@ def delete_unused_media(*, names: set[str], storage: Storage) -> list[str]:
     for record_id, name, shown_by in sorted(rows.values_list("id", "name", "shown_by"), key=lambda row: row[1]):
         if shown_by:
             continue
-        storage.delete(name)
-        StoredImage.objects.filter(pk=record_id, products=None).delete()
-        deleted.append(name)
+        # The row first: a chunk that links it meanwhile fails on the missing row and is
+        # retried (uploading again), instead of a product showing a deleted object.
+        removed_rows, _ = StoredImage.objects.filter(pk=record_id, products=None).delete()
+        if removed_rows:
+            storage.delete(name)
+            deleted.append(name)
     return deleted
 
 
