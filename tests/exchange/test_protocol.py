@@ -318,3 +318,14 @@ def test_files_of_a_closed_exchange_are_not_mixed_into_the_next(onec, exchange_d
     assert _tree(exchange_dirs / "import_1c") == {"units/new.xml"}
     first = Exchange1C.objects.earliest("pk")
     assert (exchange_dirs / "staging" / str(first.pk) / "units" / "old.xml").read_bytes() == b"<old/>"  # kept
+
+
+def test_complete_leaves_an_exchange_still_talking_open(onec, exchange_dirs, client):
+    other = OneC(django_client_transport(client), "onec", PASSWORD)
+    other.checkauth()  # another 1C base with the same account, mid-exchange
+    onec.checkauth()
+    other.init()
+
+    assert onec.complete() == ["success"]
+    assert other.init()[0] == "zip=yes"
+    assert Exchange1C.objects.filter(closed_at__isnull=True).count() == 1

@@ -563,16 +563,20 @@ def _session_summary(session: ImportSession) -> str:
 
 
 def exchange_close(*, exchange: Exchange1C) -> ExchangeAnswer:
-    """`complete` (or `deactivate`): close this exchange and the user's earlier open ones
-    (newer 1C says it once for an exchange of many sessions); clear the staging areas
-    whose imports all finished.
+    """`complete` (or `deactivate`): close this exchange and the user's earlier ones that
+    ended before it began (newer 1C says it once for an exchange of many sessions; one
+    still talking, from another 1C base, stays open); clear the staging areas whose
+    imports all finished.
 
     `deactivate` needs nothing more: a run whose files say they are a full exchange
     already deactivated what 1C no longer sends (README, "What each import type stores")."""
     now = timezone.now()
-    closing = Exchange1C.objects.filter(Q(pk=exchange.pk) | Q(user=exchange.user, pk__lt=exchange.pk, closed_at__isnull=True))
-    closing.filter(closed_at__isnull=True).update(closed_at=now)
-    for item in Exchange1C.objects.filter(Q(pk=exchange.pk) | Q(user=exchange.user, pk__lt=exchange.pk), staging_cleared=False):
+    mine = Exchange1C.objects.filter(
+        Q(pk=exchange.pk) | Q(user=exchange.user, pk__lt=exchange.pk, last_request_at__lt=exchange.created_at),
+        exchange_type=exchange.exchange_type,
+    )
+    mine.filter(closed_at__isnull=True).update(closed_at=now)
+    for item in mine.filter(staging_cleared=False):
         unfinished = item.imports.exclude(status__in=_FINISHED).exists()
         unplaced = item.files.filter(placed_at__isnull=True).exists()
         if not unfinished and not unplaced:
