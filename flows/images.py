@@ -7,6 +7,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import connections
 from prefect import flow, get_run_logger, task, unmapped
+from prefect.concurrency.sync import concurrency
 from prefect.artifacts import create_progress_artifact
 from prefect.runtime import flow_run as current_flow_run
 from prefect.states import Cancelled
@@ -19,7 +20,7 @@ from apps.integrations.services.sessions import import_session_record_chunk
 from apps.products.selectors import product_active_id_batches
 from apps.products.services import ChunkImportResult, product_images_import_chunk
 from apps.products.services.image_files import media_clear_incoming
-from apps.products.services.media_storage import media_storage_probe
+from apps.products.services.media_storage import media_storage_probe, media_upload_limit_name
 from flows.common import (
     RETRIED_STEP,
     IMPORT_FLOW_OPTIONS,
@@ -83,6 +84,7 @@ def import_images_chunk(
             dry_run=dry_run,
             mirror=mirror,
             verify_storage=verify_storage,
+            upload_slots=_upload_slots(),
         )
         if not still_wanted():  # abandoned after its time limit: the retry records the chunk
             return None
@@ -100,6 +102,13 @@ def import_images_chunk(
         chunk_index, result.processed, result.copied, result.skipped, result.errors,
     )
     return result.counters()
+
+
+def _upload_slots():
+    """While a chunk uploads to S3 it holds one slot of the bucket's global concurrency limit
+    (`s3-uploads-<bucket>`; README, "Media in S3"): caps uploading chunks on every host."""
+    name = media_upload_limit_name()
+    return (lambda: concurrency(name, occupy=1)) if name else None
 
 
 @flow(

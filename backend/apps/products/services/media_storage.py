@@ -65,6 +65,16 @@ def _probe_problem(exc: Exception) -> str:
     return f"a probe object could not be written, read and deleted ({type(exc).__name__}: {exc})"
 
 
+def media_upload_limit_name(*, storage: Storage | None = None) -> str | None:
+    """The Prefect global concurrency limit that caps chunks uploading to this bucket at
+    once, across every process and host (`s3-uploads-<bucket>`); None for a local disk.
+    Each slot is one chunk uploading with up to ONEC_IMAGE_UPLOAD_WORKERS requests.
+    Without the limit created (`prefect gcl create`), uploads are not capped."""
+    storage = storage or storages["default"]
+    bucket = getattr(storage, "bucket_name", None) if is_remote(storage) else None
+    return f"s3-uploads-{bucket}" if bucket else None
+
+
 def is_remote(storage: Storage) -> bool:
     """Remote storages upload in the pool; the local disk copies in the chunk's own thread
     (threads beyond the cores only add kernel time there, bench/RESULTS.md)."""

@@ -6,8 +6,9 @@ chunk service the Prefect flow calls, and so by the CLI and the admin alike.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -69,6 +70,7 @@ class ImageBatch:
         dry_run: bool = False,
         verify: bool = False,
         records: dict[str, tuple[int, ImageFacts]] | None = None,
+        upload_slots: Callable[[], AbstractContextManager] | None = None,
     ):
         self.images_dir = images_dir
         self.storage = storage
@@ -76,6 +78,7 @@ class ImageBatch:
         self.dry_run = dry_run
         self.verify = verify
         self.records = records or {}
+        self.upload_slots = upload_slots or nullcontext
         self.new_facts: dict[str, ImageFacts] = {}
         self._resolved: dict[str, SourceImage | ImageImportError | OSError] = {}
         self._stored: dict[str, StoreResult | ImageImportError | OSError] = {}
@@ -103,22 +106,26 @@ class ImageBatch:
     def store_all(self, sources: Iterable[SourceImage]) -> None:
         """Store every source now; on a remote storage concurrently, over the bounded pool.
         A storage outage fails the whole batch (nothing recorded), after every upload ended."""
-        pending: dict[str, Future] = {}
+        remote: dict[str, SourceImage] = {}
         for source in sources:
-            if source.relative_name in self._stored or source.relative_name in pending:
+            if source.relative_name in self._stored or source.relative_name in remote:
                 continue
             if is_remote(self.storage) and not self._unchanged_by_record(source):
-                pending[source.relative_name] = upload_pool().submit(self._store, source)
+                remote[source.relative_name] = source
             else:
                 self._store_one(source)
+        if not remote:
+            return  # nothing to ask the storage: no slot taken either
         outage = None
-        for relative_name, future in pending.items():
-            try:
-                self._keep(relative_name, future.result())
-            except MediaStorageUnavailableError as exc:
-                outage = outage or exc
-            except (ImageImportError, OSError) as exc:
-                self._stored[relative_name] = exc
+        with self.upload_slots():
+            pending = {name: upload_pool().submit(self._store, source) for name, source in remote.items()}
+            for relative_name, future in pending.items():
+                try:
+                    self._keep(relative_name, future.result())
+                except MediaStorageUnavailableError as exc:
+                    outage = outage or exc
+                except (ImageImportError, OSError) as exc:
+                    self._stored[relative_name] = exc
         if outage is not None:
             raise outage
 
@@ -271,13 +278,15 @@ def product_images_import_chunk(
     mirror: bool = False,
     verify_storage: bool = False,
     storage: Storage | None = None,
+    upload_slots: Callable[[], AbstractContextManager] | None = None,
 ) -> ChunkImportResult:
     """Import the photos of a batch of products: one product query, one StoredImage query,
     and when something changed one transaction writing image fields, rows and links.
 
     `verify_storage` also checks that every recorded object is in storage with its
     recorded size and writes again what is missing or wrong (by default the rows are
-    trusted: an unchanged photo costs no storage request)."""
+    trusted: an unchanged photo costs no storage request). `upload_slots` is held while
+    the chunk talks to a remote storage (the flow passes a Prefect concurrency limit)."""
     storage = storage or storages["default"]  # the object itself: a lazy proxy costs per file
     chunk = ChunkImportResult()
     plans = []
@@ -297,7 +306,7 @@ def product_images_import_chunk(
                                   mirror and bool(picture_paths)))
     results = _products_images_import(
         plans, images_dir=images_dir, storage=storage, validate_images=validate_images, dry_run=dry_run,
-        verify_storage=verify_storage,
+        verify_storage=verify_storage, upload_slots=upload_slots,
     )
     for result in results.values():
         chunk.copied += result.copied
@@ -323,11 +332,12 @@ def _products_images_import(
     validate_images: bool,
     dry_run: bool,
     verify_storage: bool,
+    upload_slots: Callable[[], AbstractContextManager] | None = None,
 ) -> dict[int, ProductImagesResult]:
     """Store the plans' images (decided from their StoredImage rows), merge them into each
     product's pictures and, unless `dry_run`, commit image fields, rows and links at once."""
     batch = ImageBatch(images_dir=images_dir, storage=storage, decode=validate_images, dry_run=dry_run,
-                       verify=verify_storage)
+                       verify=verify_storage, upload_slots=upload_slots)
     sources = []
     names = set()
     for plan in plans:
