@@ -21,6 +21,7 @@ import contextvars
 import logging
 import secrets
 import shutil
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -260,7 +261,8 @@ def exchange_import(*, exchange: Exchange1C, filename: str | None) -> ExchangeAn
         return _advance(record=record, placed_at=placed.placed_at, answer_by=started + ANSWER_SECONDS, handover=handover)
     finally:
         if handover:  # a run is still being started: its thread frees the exchange when done
-            handover[0].add_done_callback(lambda _: _release_and_close(exchange))
+            request_thread = threading.get_ident()
+            handover[0].add_done_callback(lambda _: _release_from(exchange, request_thread))
         else:
             _release(exchange)
         if (seconds := time.monotonic() - started) > SLOW_ANSWER_SECONDS:
@@ -281,11 +283,14 @@ def _release(exchange: Exchange1C) -> None:
     Exchange1C.objects.filter(pk=exchange.pk).update(busy_until=None)
 
 
-def _release_and_close(exchange: Exchange1C) -> None:
+def _release_from(exchange: Exchange1C, request_thread: int) -> None:
+    """Free the exchange once its run was started; in the launching thread (not the
+    request's, when the run was started just as the request let go), close its connection."""
     try:
         _release(exchange)
     finally:
-        connections.close_all()
+        if threading.get_ident() != request_thread:
+            connections.close_all()
 
 
 def _batch_exchanges(exchange: Exchange1C):
