@@ -90,3 +90,38 @@ def test_default_mode_never_removes(exchange, media_root):
     _import(exchange, product)
 
     assert (product.main_image.name, product.gallery_images) == (_media(one), [_media(two)])
+
+
+class _StorageThatCannotDelete:
+    """The media storage as it is during an outage, for deletions only."""
+
+    def __init__(self, storage):
+        self._storage = storage
+
+    def __getattr__(self, name):
+        return getattr(self._storage, name)
+
+    def delete(self, name):
+        raise OSError(f"storage unavailable while deleting {name}")
+
+
+def test_a_deletion_the_storage_refuses_leaves_the_object_and_fails_nothing(exchange, media_root, caplog):
+    from django.core.files.storage import storages
+
+    from apps.products.models import StoredImage
+    from apps.products.services.processor import delete_unused_media
+
+    one, two = exchange.add_image(A, "1"), exchange.add_image(A, "2")
+    product = Product.objects.create(onec_id=A, onec_picture_paths=[one, two])
+    _import(exchange, product)
+    product.onec_picture_paths = [one]
+    product.save()
+    _import(exchange, product)  # not mirror: picture 2 stays shown
+    Product.objects.filter(pk=product.pk).update(gallery_images=[])
+    StoredImage.products.through.objects.filter(storedimage__name=_media(two)).delete()
+
+    deleted = delete_unused_media(names={_media(two)}, storage=_StorageThatCannotDelete(storages["default"]))
+
+    assert deleted == [] and _media(two) in media_files(media_root)
+    assert not StoredImage.objects.filter(name=_media(two)).exists()
+    assert f"media object {_media(two)} no product shows was not deleted (OSError" in caplog.text

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future
+from concurrent.futures import CancelledError
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -122,8 +122,13 @@ class ImageBatch:
             for relative_name, future in pending.items():
                 try:
                     self._keep(relative_name, future.result())
+                except CancelledError:
+                    continue  # not started after the outage below: the batch fails anyway
                 except MediaStorageUnavailableError as exc:
-                    outage = outage or exc
+                    if outage is None:
+                        outage = exc
+                        for waiting in pending.values():
+                            waiting.cancel()  # would only wait out their own retries
                 except (ImageImportError, OSError) as exc:
                     self._stored[relative_name] = exc
         if outage is not None:
@@ -249,10 +254,10 @@ class ChunkImportResult:
         return len(self.error_details)
 
     def counters(self) -> dict[str, int]:
-        """The session report's counters (the image spec's); `restored` is counted in
-        `copied` there and logged."""
+        """The session report's counters (the image spec's); `restored` are also counted
+        in `copied`."""
         data = asdict(self)
-        del data["error_details"], data["restored"]
+        del data["error_details"]
         return {**data, "errors": self.errors}
 
     def error_rows(self) -> list[dict]:
@@ -447,9 +452,15 @@ def delete_unused_media(*, names: set[str], storage: Storage) -> list[str]:
         # The row first: a chunk that links it meanwhile fails on the missing row and is
         # retried (uploading again), instead of a product showing a deleted object.
         removed_rows, _ = StoredImage.objects.filter(pk=record_id, products=None).delete()
-        if removed_rows:
+        if not removed_rows:
+            continue
+        try:
             storage.delete(name)
-            deleted.append(name)
+        except Exception as exc:  # the products already changed: a left-over object hides nothing
+            logger.warning("media object %s no product shows was not deleted (%s: %s); delete it by hand",
+                           name, type(exc).__name__, exc)
+            continue
+        deleted.append(name)
     return deleted
 
 
