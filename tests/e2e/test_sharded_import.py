@@ -3,6 +3,7 @@ parent flow, which starts two shard runs on the shard pool; two more workers, st
 two hosts and taking one run each, carry one shard each into the parent's session."""
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import time
@@ -70,16 +71,17 @@ def test_two_shards_on_two_workers_import_everything_once(shard_workers, setting
 
 
 
-def _flow_run_process(flow_run_id) -> int | None:
-    """The pid of the process running this flow run (Prefect puts its id in the environment)."""
+def _flow_run_processes(flow_run_id) -> list[int]:
+    """The processes running this flow run (Prefect puts its id in their environment)."""
     marker = f"PREFECT__FLOW_RUN_ID={flow_run_id}".encode()
+    pids = []
     for proc in Path("/proc").iterdir():
         try:
             if proc.name.isdigit() and marker in (proc / "environ").read_bytes().split(b"\0"):
-                return int(proc.name)
+                pids.append(int(proc.name))
         except OSError:
             continue
-    return None
+    return pids
 
 
 def _shard_runs(parent_flow_run_id) -> list:
@@ -90,7 +92,7 @@ def _shard_runs(parent_flow_run_id) -> list:
 
 
 def test_a_shard_whose_host_stops_is_noticed_and_run_again_elsewhere(shard_workers, settings):
-    """The process running one shard is frozen (SIGSTOP) as soon as it runs: no more
+    """The processes running one shard are frozen (SIGSTOP) as soon as it runs: no more
     heartbeats, no more progress, as when its host dies. The parent marks it crashed and
     runs it again; the other worker takes it, and the import completes, everything once."""
     stack = shard_workers
@@ -112,16 +114,18 @@ def test_a_shard_whose_host_stops_is_noticed_and_run_again_elsewhere(shard_worke
                 session.refresh_from_db()
                 running = [run for run in _shard_runs(session.flow_run_id) if run.state.is_running()] if (
                     session.flow_run_id) else []
-                if running and (pid := _flow_run_process(running[0].id)):
-                    os.kill(pid, signal.SIGSTOP)
-                    frozen = (pid, running[0].name)
+                if running and (pids := _flow_run_processes(running[0].id)):
+                    for pid in pids:
+                        os.kill(pid, signal.SIGSTOP)
+                    frozen = (pids, running[0].name)
                 time.sleep(0.05)
             assert frozen, f"no shard run was seen running:\n{stack.logs()}"
             session = wait_until_finished(session, stack)
             runs = _shard_runs(session.flow_run_id)
     finally:
-        if frozen:
-            os.kill(frozen[0], signal.SIGKILL)
+        for pid in frozen[0] if frozen else []:
+            with contextlib.suppress(ProcessLookupError):  # it may have been stopped for good meanwhile
+                os.kill(pid, signal.SIGKILL)
 
     assert session.status == "completed", f"{session.error_message}\n{stack.logs()}"
     report = session.report_details
