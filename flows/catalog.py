@@ -21,11 +21,12 @@ def read_brands(data_dir: str) -> dict:
 
 
 @flow(name="import-catalog", **IMPORT_FLOW_OPTIONS)
-def import_catalog(session_id: int | None = None, data_dir: str | None = None) -> dict:
+def import_catalog(session_id: int | None = None, data_dir: str | None = None, remove_absent: bool = True) -> dict:
     """Create and update groups, products and their variants from the 1C exchange."""
     return run_exchange_import(
         import_type="catalog",
         session_id=session_id,
         data_dir=data_dir,
+        remove_absent=remove_absent,
         contexts=lambda data_dir: {"goods": {"brands": read_brands(data_dir)}},
     )

@@ -94,11 +94,14 @@ def run_exchange_import(
     session_id: int | None,
     data_dir: str | None,
     contexts: Callable[[str], dict] | None = None,
+    remove_absent: bool = True,
 ) -> dict:
     """The body every exchange flow shares: start the session; find the files; kinds in
     order, file by file (`contexts(data_dir)[kind]`, read once the files are found, is
     passed to that kind's service); then, for each kind whose files all declared a full
-    exchange, remove what 1C no longer has; then summarize.
+    exchange, remove what 1C no longer has (unless `remove_absent` is False: the 1C
+    exchange's runs of one part of a multi-part exchange; its `deactivate` runs them again
+    with removal once every part is there); then summarize.
 
     Every row the run writes carries the session's start time, so "absent" means "not
     written by this run"."""
@@ -121,7 +124,7 @@ def run_exchange_import(
             )
             step += 1
     for kind, results in results_by_kind.items():
-        if results and all(result["full_exchange"] for result in results):
+        if remove_absent and results and all(result["full_exchange"] for result in results):
             remove_absent(session_id, step, kind, sync_mark)
             step += 1
     unknown = [offer for results in results_by_kind.values() for result in results for offer in result["unknown_offer_ids"]]

@@ -69,7 +69,7 @@ def test_goods_run_the_catalog_then_the_images_and_success_comes_only_at_the_end
     assert first == ["progress", f"«Каталог товаров» #{catalog.pk}: waiting for a worker to pick the run up"]
     assert (catalog.import_type, catalog.started_by, catalog.started_by_user) == ("catalog", "exchange", exchange_user)
     (run,) = flow_runs_of(deployments["catalog"])
-    assert run.parameters == {"data_dir": str(exchange_dirs / "import_1c"), "session_id": catalog.pk}
+    assert run.parameters == {"data_dir": str(exchange_dirs / "import_1c"), "session_id": catalog.pk, "remove_absent": False}
     data = exchange_dirs / "import_1c"
     assert (data / "goods" / "goods.xml").read_bytes() == GOODS
     assert (data / "goods" / PICTURE).read_bytes() == FILES[f"goods/{PICTURE}"]
@@ -226,3 +226,31 @@ def test_a_slow_prefect_never_holds_an_answer_up(onec, exchange_dirs, monkeypatc
         time.sleep(0.1)
     catalog = ImportSession.objects.get()
     assert answer == ["progress", f"«Каталог товаров» #{catalog.pk}: waiting for a worker to pick the run up"]
+
+
+def test_exchange_runs_never_remove_what_is_absent_until_deactivate(onec, exchange_dirs, deployments):
+    # Part 1 of a multi-part full exchange must not deactivate the goods of parts 2..N:
+    # the exchange's runs keep what is absent; deactivate runs them again to remove it.
+    onec.checkauth()
+    onec.init()
+    onec.send_file(f"goods/goods_1_1_{GUID}.xml", GOODS)
+    onec.request("import", filename=f"goods/goods_1_1_{GUID}.xml")
+    catalog = ImportSession.objects.get()
+    (run,) = flow_runs_of(deployments["catalog"])
+    assert run.parameters["remove_absent"] is False
+    _run(catalog, created=1)
+    Product.objects.create(onec_id=GUID, name="Мяч")
+    assert onec.import_file(f"goods/goods_1_1_{GUID}.xml")[0] == "success"
+
+    first = onec.request("deactivate")
+
+    again = ImportSession.objects.filter(import_type="catalog").exclude(pk=catalog.pk).get()
+    assert first == ["progress", f"«Каталог товаров» #{again.pk}: waiting for a worker to pick the run up"]
+    assert {r.parameters["session_id"]: r.parameters.get("remove_absent") for r in flow_runs_of(deployments["catalog"])} == {
+        catalog.pk: False, again.pk: True,
+    }
+    assert Exchange1C.objects.get().closed_at is None
+    _run(again, created=0, updated=1)
+    answer = onec.request("deactivate")
+    assert answer[0] == "success" and answer[1].startswith(f"«Каталог товаров» #{again.pk}:")
+    assert Exchange1C.objects.get().closed_at is not None

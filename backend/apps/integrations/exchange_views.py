@@ -28,6 +28,7 @@ from .services.exchange_http import (
     exchange_checkauth,
     exchange_checkauth_answer,
     exchange_close,
+    exchange_deactivate,
     exchange_file_receive,
     exchange_import,
     exchange_init_answer,
@@ -63,7 +64,9 @@ def exchange_1c_view(request):
             return _answer(ExchangeAnswer("success"))
         if mode == "import":
             return _answer(exchange_import(exchange=exchange, filename=request.GET.get("filename")))
-        if mode in ("deactivate", "complete"):
+        if mode == "deactivate":
+            return _answer(exchange_deactivate(exchange=exchange))
+        if mode == "complete":
             return _answer(exchange_close(exchange=exchange))
         if exchange_type == Exchange1C.Type.SALE and mode == "query":
             return HttpResponse((BOM + exchange_sale_query_document()).encode("utf-8"), content_type="application/xml; charset=utf-8")

@@ -61,6 +61,8 @@ SLOW_ANSWER_SECONDS = 1.5
 RESEND_HEAD_BYTES = 64
 _MIN_RESEND_HEAD_BYTES = 16
 _XML_SUFFIX = ".xml"
+# The ExchangeImport of `deactivate` (no file's path is empty).
+DEACTIVATE_PATH = ""
 
 
 class ExchangeRefusedError(Exception):
@@ -444,11 +446,17 @@ def _advance(*, record: ExchangeImport, placed_at, answer_by: float = 0.0, hando
             record, ExchangeImport.Status.COMPLETED, record.message or f"{record.filename}: received, nothing to import from it"
         )
     sessions = {session.import_type: session for session in record.sessions.all()}
+    remove_absent = record.path == DEACTIVATE_PATH
     for import_type in record.import_types:
-        session = sessions.get(import_type) or _adoptable(import_type=import_type, placed_at=placed_at)
+        session = sessions.get(import_type) or _adoptable(
+            import_type=import_type, placed_at=placed_at, remove_absent=remove_absent
+        )
         if session is None:
             # The caller's context goes along (Prefect's settings live in context variables).
-            future = _LAUNCHER.submit(contextvars.copy_context().run, _launch, record_id=record.pk, import_type=import_type)
+            future = _LAUNCHER.submit(
+                contextvars.copy_context().run, _launch,
+                record_id=record.pk, import_type=import_type, remove_absent=remove_absent,
+            )
             try:
                 answer = future.result(timeout=max(0.1, answer_by - time.monotonic()))
             except FuturesTimeoutError:
@@ -481,16 +489,18 @@ def _advance(*, record: ExchangeImport, placed_at, answer_by: float = 0.0, hando
 _LAUNCHER = ThreadPoolExecutor(max_workers=4, thread_name_prefix="onec-exchange-launch")
 
 
-def _launch(*, record_id: int, import_type: str) -> ExchangeAnswer | None:
+def _launch(*, record_id: int, import_type: str, remove_absent: bool) -> ExchangeAnswer | None:
     """Start the import type's run for the exchange import and record the outcome: the
     session joins the import (None: go on), the type is left out for lack of files (None),
     the slot is taken (a `progress` answer; tried again at the next call), or the import
-    fails with the reason (its `failure` answer)."""
+    fails with the reason (its `failure` answer). Only `deactivate`'s runs remove what a
+    full exchange no longer has (`remove_absent`): a file's run may see one part of many."""
     try:
         record = ExchangeImport.objects.select_related("exchange__user").get(pk=record_id)
         try:
             session = import_session_launch(
-                import_type=import_type, user=record.exchange.user, started_by=ImportSession.StartedBy.EXCHANGE
+                import_type=import_type, user=record.exchange.user, started_by=ImportSession.StartedBy.EXCHANGE,
+                remove_absent=remove_absent,
             )
         except ImportNotStartedError as exc:
             if all(isinstance(problem, ExchangeDirectoryError) for problem in exc.problems):
@@ -515,13 +525,17 @@ def _skip(record: ExchangeImport, import_type: str, reason: Exception) -> None:
     ExchangeImport.objects.filter(pk=record.pk).update(import_types=record.import_types, message=record.message)
 
 
-def _adoptable(*, import_type: str, placed_at) -> ImportSession | None:
+def _adoptable(*, import_type: str, placed_at, remove_absent: bool) -> ImportSession | None:
     """A run of this type another `import` started after this file was laid out: it reads
-    the file too, so it is followed instead of starting another."""
+    the file too, so it is followed instead of starting another (a file's runs and
+    `deactivate`'s, which remove what is absent, are never taken for each other)."""
+    sessions = ImportSession.objects.filter(
+        import_type=import_type, started_by=ImportSession.StartedBy.EXCHANGE, created_at__gte=placed_at,
+    )
+    if import_type_spec(import_type).kinds:
+        sessions = sessions.filter(parameters__remove_absent=remove_absent)
     return (
-        ImportSession.objects.filter(
-            import_type=import_type, started_by=ImportSession.StartedBy.EXCHANGE, created_at__gte=placed_at,
-        )
+        sessions
         .exclude(status__in=(ImportSession.Status.FAILED, ImportSession.Status.CANCELLED))
         .order_by("-created_at").first()
     )
@@ -567,14 +581,48 @@ def _session_summary(session: ImportSession) -> str:
 # --- the end of an exchange ---------------------------------------------------------------
 
 
-def exchange_close(*, exchange: Exchange1C) -> ExchangeAnswer:
-    """`complete` (or `deactivate`): close this exchange and the user's earlier ones that
-    ended before it began (newer 1C says it once for an exchange of many sessions; one
-    still talking, from another 1C base, stays open); clear the staging areas whose
-    imports all finished.
+def exchange_deactivate(*, exchange: Exchange1C) -> ExchangeAnswer:
+    """`deactivate`, 1C's word that a full exchange is all there: run again, with
+    removal, each exchange import type this exchange (and the user's earlier open ones:
+    the sessions of one per-file exchange) ran; they re-read every file and remove what
+    1C no longer sends (only where every file says it is a full exchange). Answered like
+    `import` (`progress`, then `success` or `failure`); then the exchange is closed."""
+    if exchange.exchange_type == Exchange1C.Type.SALE:
+        return exchange_close(exchange=exchange)
+    if not _claim(exchange):
+        return _progress("deactivate: the previous request for this exchange is still working")
+    started, handover = time.monotonic(), []
+    try:
+        record = ExchangeImport.objects.filter(exchange=exchange, path=DEACTIVATE_PATH).first()
+        if record is None:
+            ran = set(
+                key
+                for types in ExchangeImport.objects.filter(exchange__in=_batch_exchanges(exchange))
+                .exclude(path=DEACTIVATE_PATH).values_list("import_types", flat=True)
+                for key in types
+            )
+            types = [spec.key for spec in import_type_specs() if spec.kinds and spec.key in ran]
+            record = ExchangeImport.objects.create(
+                exchange=exchange, path=DEACTIVATE_PATH, filename="mode=deactivate", import_types=types,
+                message="" if types else "deactivate: nothing was imported in this exchange, nothing to remove",
+            )
+        answer = _advance(record=record, placed_at=record.created_at, answer_by=started + ANSWER_SECONDS, handover=handover)
+        if answer.status != "progress":
+            exchange_close(exchange=exchange)
+        return answer
+    finally:
+        if handover:
+            request_thread = threading.get_ident()
+            handover[0].add_done_callback(lambda _: _release_from(exchange, request_thread))
+        else:
+            _release(exchange)
 
-    `deactivate` needs nothing more: a run whose files say they are a full exchange
-    already deactivated what 1C no longer sends (README, "What each import type stores")."""
+
+def exchange_close(*, exchange: Exchange1C) -> ExchangeAnswer:
+    """`complete` (and `deactivate` once its runs ended): close this exchange and the
+    user's earlier ones that ended before it began (newer 1C says it once for an exchange
+    of many sessions; one still talking, from another 1C base, stays open); clear the
+    staging areas whose imports all finished."""
     now = timezone.now()
     mine = Exchange1C.objects.filter(
         Q(pk=exchange.pk) | Q(user=exchange.user, pk__lt=exchange.pk, last_request_at__lt=exchange.created_at),

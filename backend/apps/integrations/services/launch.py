@@ -34,13 +34,21 @@ def import_launch_problems(*, import_type: str, data_dir: Path) -> list[Exceptio
 
 
 def import_session_launch(
-    *, import_type: str, user, options: dict | None = None, started_by: str = ImportSession.StartedBy.ADMIN
+    *,
+    import_type: str,
+    user,
+    options: dict | None = None,
+    started_by: str = ImportSession.StartedBy.ADMIN,
+    remove_absent: bool | None = None,
 ) -> ImportSession:
     """Create the pending session and trigger its deployment run, as one step.
 
     `options` are flow parameters; those the type does not take (its spec's `options`)
     are ignored, so the image options of the admin page never reach a catalog run.
     `started_by` says who asks (the admin page, or the 1C exchange over HTTP).
+    `remove_absent` (exchange types only; None: the flow's default, True) says whether a
+    full exchange's run removes what 1C no longer sends: the 1C exchange passes False for
+    the runs of its files and True for the runs of its `deactivate`.
 
     The database lets only one session hold the running slot, so of two simultaneous
     launches one gets ImportNotStartedError. The run is created with an idempotency key
@@ -55,6 +63,8 @@ def import_session_launch(
 
     parameters = {"data_dir": str(data_dir)}
     parameters.update({name: value for name, value in (options or {}).items() if name in spec.options})
+    if remove_absent is not None and spec.kinds:
+        parameters["remove_absent"] = remove_absent
     try:
         session = import_session_create(
             import_type=import_type, started_by=started_by, user=user, parameters=parameters
