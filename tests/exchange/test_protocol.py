@@ -329,3 +329,48 @@ def test_complete_leaves_an_exchange_still_talking_open(onec, exchange_dirs, cli
     assert onec.complete() == ["success"]
     assert other.init()[0] == "zip=yes"
     assert Exchange1C.objects.filter(closed_at__isnull=True).count() == 1
+
+
+def test_two_entries_of_one_path_are_unpacked_once(onec, exchange_dirs):
+    # `units/units.xml` and `units\units.xml` both lay out as units/units.xml: the later wins.
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("units/units.xml", b"<first/>")
+        archive.writestr("units\\units.xml", b"<second/>")
+
+    answer = _import_archive(onec, buffer.getvalue(), name="units/units.xml")
+
+    assert answer == ["success", "units/units.xml: received, nothing to import from it"]
+    assert (exchange_dirs / "import_1c" / "units" / "units.xml").read_bytes() == b"<second/>"
+
+
+def test_an_archive_that_cannot_be_unpacked_is_dropped_and_the_next_exchange_works(onec, exchange_dirs):
+    long_name = "units/" + "я" * 200 + ".xml"  # 400 bytes: longer than a file name may be
+
+    answer = _import_archive(onec, zip_bytes({"units/units.xml": b"<x/>", long_name: b"<x/>"}), name="units/units.xml")
+
+    assert answer[0] == "failure" and "exchange.zip" in answer[1] and "File name too long" in answer[1]
+    assert not ExchangeFile.objects.filter(path="exchange.zip").exists()
+    assert not (exchange_dirs / "staging" / str(Exchange1C.objects.get().pk) / "exchange.zip").exists()
+    onec.send_file("exchange.zip", zip_bytes({"units/units.xml": b"<x/>"}))
+    assert onec.import_file("units/units.xml") == ["success", "units/units.xml: received, nothing to import from it"]
+
+
+def test_a_file_that_cannot_be_moved_is_dropped(onec, exchange_dirs, monkeypatch):
+    from apps.integrations.services import staging
+
+    def no_space(source, target):
+        raise OSError(28, "No space left on device")
+
+    onec.checkauth()
+    onec.init()
+    onec.send_file("units/units.xml", b"<x/>")
+    monkeypatch.setattr(staging, "staging_move", no_space)
+
+    answer = onec.import_file("units/units.xml")
+
+    assert answer[0] == "failure" and "units/units.xml" in answer[1] and "No space left on device" in answer[1]
+    assert not ExchangeFile.objects.exists()
+    monkeypatch.undo()
+    onec.send_file("units/units.xml", b"<x/>")
+    assert onec.import_file("units/units.xml") == ["success", "units/units.xml: received, nothing to import from it"]

@@ -32,7 +32,7 @@ from pathlib import Path, PurePosixPath
 
 from django.conf import settings
 from django.contrib.auth import authenticate
-from django.db import connections, transaction
+from django.db import DatabaseError, connections, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -347,7 +347,16 @@ def _prepare(*, exchange: Exchange1C, deadline: float) -> str:
                     moved.append(record.pk)
                     continue
                 _evict_stale(data_dir=data_dir, path=PurePosixPath(record.path))
-                staging.staging_move(source, staging.staging_resolve(data_dir, PurePosixPath(record.path)))
+                try:
+                    staging.staging_move(source, staging.staging_resolve(data_dir, PurePosixPath(record.path)))
+                except OSError as exc:  # dropped, so it never blocks a later exchange
+                    logger.warning("1C exchange #%s: %s cannot be moved: %r", record.exchange_id, record.path, exc)
+                    source.unlink(missing_ok=True)
+                    record.delete()
+                    raise StagingError(
+                        f"{record.path} cannot be moved into the exchange directory ({exc.strerror or type(exc).__name__}): "
+                        "it was dropped; 1C should send it again, the site's log has the details"
+                    ) from None
                 moved.append(record.pk)
         except StagingError as exc:
             raise ExchangeRefusedError(str(exc)) from None
@@ -357,8 +366,10 @@ def _prepare(*, exchange: Exchange1C, deadline: float) -> str:
 
 def _unpack(*, record: ExchangeFile, source: Path, limits: ArchiveLimits, deadline: float) -> str:
     """Unpack an archive's next entries into its exchange's staging area, recording each
-    as a file to lay out; returns what is left ("" when the archive is done). A refused
-    or damaged archive is removed, so 1C's next attempt starts clean."""
+    as a file to lay out; returns what is left ("" when the archive is done). An archive
+    that is refused, damaged or cannot be unpacked here (a name too long for the file
+    system, a disk error, a record the database refuses) is removed, so it never blocks
+    a later exchange and 1C's next attempt starts clean."""
     root = _staging_root(record.exchange_id)
     try:
         opened = staging.archive_checked(source, name=record.name, limits=limits)
@@ -367,28 +378,34 @@ def _unpack(*, record: ExchangeFile, source: Path, limits: ArchiveLimits, deadli
             archive=opened.archive, entries=entries, start=record.unpacked_entries, root=root,
             deadline=deadline, name=record.name,
         )
-    except StagingError:
-        logger.warning("1C exchange #%s: archive %s refused", record.exchange_id, record.name)
+        new = entries[record.unpacked_entries:done]
+        finished = done >= len(entries)
+        with transaction.atomic():
+            ExchangeFile.objects.bulk_create(
+                [
+                    ExchangeFile(
+                        exchange_id=record.exchange_id, name=f"{record.name}: {entry.path}"[:1000],
+                        path=str(entry.path), size=entry.info.file_size,
+                    )
+                    for entry in new
+                ],
+                update_conflicts=True, unique_fields=["exchange", "path"], update_fields=["name", "size", "placed_at"],
+            )
+            ExchangeFile.objects.filter(pk=record.pk).update(
+                is_archive=True, unpacked_entries=done, placed_at=timezone.now() if finished else None
+            )
+    except (StagingError, OSError, DatabaseError) as exc:
+        logger.warning("1C exchange #%s: archive %s refused: %r", record.exchange_id, record.name, exc)
         staging.archive_forget(source)
         source.unlink(missing_ok=True)
-        record.delete()
-        raise
-    new = entries[record.unpacked_entries:done]
-    with transaction.atomic():
-        ExchangeFile.objects.bulk_create(
-            [
-                ExchangeFile(
-                    exchange_id=record.exchange_id, name=f"{record.name}: {entry.path}"[:1000],
-                    path=str(entry.path), size=entry.info.file_size,
-                )
-                for entry in new
-            ],
-            update_conflicts=True, unique_fields=["exchange", "path"], update_fields=["name", "size", "placed_at"],
-        )
-        finished = done >= len(entries)
-        ExchangeFile.objects.filter(pk=record.pk).update(
-            is_archive=True, unpacked_entries=done, placed_at=timezone.now() if finished else None
-        )
+        ExchangeFile.objects.filter(pk=record.pk).delete()
+        if isinstance(exc, StagingError):
+            raise
+        problem = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+        raise StagingError(
+            f"archive {record.name} cannot be unpacked on the site ({problem}): it was dropped; "
+            "1C should send it again, the site's log has the details"
+        ) from None
     if finished:
         staging.archive_forget(source)
         source.unlink(missing_ok=True)  # every entry is staged: the archive has served

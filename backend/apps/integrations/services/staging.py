@@ -164,7 +164,9 @@ def _entry_name(info: zipfile.ZipInfo) -> str:
 
 def archive_entries(archive: zipfile.ZipFile, *, name: str, limits: ArchiveLimits) -> list[ArchiveEntry]:
     """The archive's files with their staging paths, after every check that can be made
-    before unpacking: entry count, total size, compression ratio, names, symlinks."""
+    before unpacking: entry count, total size, compression ratio, names, symlinks. Entries
+    that lay out at one path (`goods/a.xml` and `goods\\a.xml`) are unpacked once: the
+    later one, as an unzip would leave it."""
     infos = [info for info in archive.infolist() if not info.is_dir()]
     if len(infos) > limits.max_entries:
         raise StagingError(
@@ -196,6 +198,12 @@ def archive_entries(archive: zipfile.ZipFile, *, name: str, limits: ArchiveLimit
             entries.append(ArchiveEntry(info=info, path=staging_layout_path(entry_name)))
         except StagingError as exc:
             raise StagingError(f"archive {name}: {exc}") from None
+    by_path = {entry.path: entry for entry in entries}  # the later entry of a path wins
+    if len(by_path) < len(entries):
+        logger.warning("archive %s: %d entries share a path with a later one; only the later are unpacked",
+                       name, len(entries) - len(by_path))
+        kept = {id(entry) for entry in by_path.values()}
+        entries = [entry for entry in entries if id(entry) in kept]
     return entries
 
 
