@@ -119,11 +119,14 @@ def test_an_exchange_waits_while_an_admin_import_runs(onec, exchange_dirs):
 
     answers = [onec.request("import", filename="goods/goods.xml") for _ in range(2)]
 
-    assert answers == [["progress", f"«Каталог товаров»: waiting for import #{admin_run.pk} ({admin_run})"]] * 2
+    assert answers == [["progress", f"waiting for import #{admin_run.pk} ({admin_run}) before laying the files out"]] * 2
     assert list(ImportSession.objects.all()) == [admin_run]
+    # The admin's run reads the exchange directory: nothing is moved into it meanwhile.
+    assert not any(p.is_file() for p in (exchange_dirs / "import_1c").rglob("*"))
     import_session_fail(session_id=admin_run.pk, error_message="stopped")
 
     assert onec.request("import", filename="goods/goods.xml")[0] == "progress"
+    assert (exchange_dirs / "import_1c" / "goods" / "goods.xml").read_bytes() == GOODS
     assert ImportSession.objects.get(import_type="catalog").started_by == "exchange"
 
 
@@ -140,7 +143,8 @@ def test_two_exchanges_at_once_take_turns(onec, exchange_dirs, client):
     catalog = ImportSession.objects.get()
     waiting = other.request("import", filename="rests/rests.xml")
 
-    assert waiting == ["progress", f"«Остатки»: waiting for import #{catalog.pk} ({catalog})"]
+    assert waiting == ["progress", f"waiting for import #{catalog.pk} ({catalog}) before laying the files out"]
+    assert not (exchange_dirs / "import_1c" / "rests").exists()
     _run(catalog, created=1)
     assert other.request("import", filename="rests/rests.xml")[0] == "progress"
     stocks = ImportSession.objects.get(import_type="stocks")

@@ -40,6 +40,7 @@ from ..commerceml import EXCHANGE_KINDS
 from ..exceptions import ExchangeDirectoryError, ImportNotStartedError
 from ..import_types import import_type_spec, import_type_specs
 from ..models import Exchange1C, ExchangeAuthFailure, ExchangeFile, ExchangeImport, ImportSession
+from ..selectors import import_session_active
 from . import staging
 from .launch import import_launch_slot_holder, import_session_launch
 from .staging import ArchiveLimits, StagingError
@@ -318,7 +319,9 @@ def _placed_file(*, exchange: Exchange1C, path: PurePosixPath) -> ExchangeFile |
 
 def _prepare(*, exchange: Exchange1C, deadline: float) -> str:
     """Unpack received archives and move staged files into the exchange directory, until
-    `deadline`; returns what is left to do ("" when done)."""
+    `deadline`; returns what is left to do ("" when done). Nothing is unpacked or moved
+    while an import holds the running slot: it reads the exchange directory (an admin or
+    nightly run would lose the files a move evicts)."""
     limits = ArchiveLimits(
         max_entries=settings.ONEC_EXCHANGE_ZIP_MAX_ENTRIES,
         max_bytes=settings.ONEC_EXCHANGE_ZIP_MAX_BYTES,
@@ -332,6 +335,8 @@ def _prepare(*, exchange: Exchange1C, deadline: float) -> str:
         )
         if not pending:
             return ""
+        if active := import_session_active():
+            return f"waiting for import #{active.pk} ({active}) before laying the files out"
         moved: list[int] = []
         try:
             for record in pending:
