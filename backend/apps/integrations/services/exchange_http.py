@@ -117,7 +117,8 @@ def exchange_checkauth(
             "(ONEC_EXCHANGE_AUTH_MAX_FAILURES / ONEC_EXCHANGE_AUTH_LOCKOUT_MINUTES)"
         )
     if not username:
-        _auth_failed(client_ip, "", "no HTTP Basic credentials: set the user name and password in 1C's exchange settings")
+        reason = "no HTTP Basic credentials: set the user name and password in 1C's exchange settings"
+        _auth_failed(client_ip, "", reason, answer=reason)
     user = authenticate(username=username, password=password or "")
     if user is None:
         _auth_failed(client_ip, username, "wrong user name or password (or the user is inactive)")
@@ -135,10 +136,19 @@ def exchange_checkauth(
     return exchange
 
 
-def _auth_failed(client_ip: str | None, username: str, reason: str):
+# What a caller is told for a wrong password and for a user without the permission alike:
+# an anonymous caller must not learn that a password is right; the reason is logged and
+# recorded (ExchangeAuthFailure.reason).
+REFUSED_LOGIN = (
+    "login refused: wrong user name or password, or the user may not exchange with the site "
+    "(the site's log and «Отказы во входе для обмена с 1С» in the admin say which)"
+)
+
+
+def _auth_failed(client_ip: str | None, username: str, reason: str, *, answer: str = REFUSED_LOGIN):
     ExchangeAuthFailure.objects.create(client_ip=client_ip, username=username[:150], reason=reason[:200])
     logger.warning("1C exchange: login %r from %s refused: %s", username, client_ip, reason)
-    raise ExchangeRefusedError(reason)
+    raise ExchangeRefusedError(answer)
 
 
 def exchange_by_token(*, token: str | None) -> Exchange1C:
