@@ -143,6 +143,22 @@ def test_a_cmyk_jpeg_keeps_its_colours_through_its_embedded_profile():
     assert not _near(plain, known, 12), "the profile must matter for this colour, or the test proves nothing"
 
 
+def test_an_rgb_photo_tagged_with_a_wider_profile_is_converted_to_srgb():
+    wide = Path("/usr/share/color/icc/compatibleWithAdobeRGB1998.icc")
+    if not wide.exists():
+        pytest.fail(f"{wide} missing: apt-get install -y icc-profiles-free")
+    stored = (60, 160, 90)  # the file's numbers, meant in Adobe RGB
+    expected = ImageCms.profileToProfile(
+        Image.new("RGB", (1, 1), stored), str(wide), ImageCms.createProfile("sRGB")
+    ).getpixel((0, 0))
+    data = _jpeg(Image.new("RGB", (64, 48), stored), icc_profile=wide.read_bytes())
+
+    (webp,) = _make(data, "webp:800")
+
+    assert _near(_open(webp).getpixel((32, 24)), expected, 6)
+    assert not _near(stored, expected, 6), "the profile must matter for this colour"
+
+
 def test_a_broken_embedded_profile_is_ignored_not_fatal(caplog):
     data = _jpeg(Image.new("RGB", (64, 48), RED), icc_profile=b"not a profile at all")
 
