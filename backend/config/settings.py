@@ -142,8 +142,13 @@ ONEC_EXCHANGE_ZIP_MAX_RATIO = int(os.environ.get("ONEC_EXCHANGE_ZIP_MAX_RATIO", 
 # Failed logins from one client address before it is locked out, and for how long.
 ONEC_EXCHANGE_AUTH_MAX_FAILURES = int(os.environ.get("ONEC_EXCHANGE_AUTH_MAX_FAILURES", "5"))
 ONEC_EXCHANGE_AUTH_LOCKOUT_MINUTES = int(os.environ.get("ONEC_EXCHANGE_AUTH_LOCKOUT_MINUTES", "15"))
-# Behind a reverse proxy: the request header carrying the client address (e.g.
-# HTTP_X_REAL_IP); empty: the connection's address (REMOTE_ADDR).
+# Behind a reverse proxy: the addresses (or networks, 10.0.0.0/8) of the proxies trusted to
+# name the client, comma-separated; empty: the connection's address (REMOTE_ADDR) is the
+# client, whatever the headers say. From a trusted proxy, the client is the rightmost
+# address of ONEC_EXCHANGE_CLIENT_IP_HEADER (empty: HTTP_X_FORWARDED_FOR) not in this list.
+ONEC_EXCHANGE_TRUSTED_PROXIES = [
+    item.strip() for item in os.environ.get("ONEC_EXCHANGE_TRUSTED_PROXIES", "").split(",") if item.strip()
+]
 ONEC_EXCHANGE_CLIENT_IP_HEADER = os.environ.get("ONEC_EXCHANGE_CLIENT_IP_HEADER", "")
 
 LOGGING = {

@@ -299,15 +299,56 @@ def test_orders_are_answered_harmlessly(onec, exchange_dirs):
     assert _tree(exchange_dirs / "import_1c") == set() and not (exchange_dirs / "staging").exists()
 
 
-def test_behind_a_proxy_the_configured_header_names_the_client(client, exchange_user, settings):
-    settings.ONEC_EXCHANGE_CLIENT_IP_HEADER = "HTTP_X_REAL_IP"
+def _checkauth_from(client, remote_addr: str, **headers) -> None:
     token = base64.b64encode(f"onec:{PASSWORD}".encode()).decode()
+    client.get("/1c/exchange", {"type": "catalog", "mode": "checkauth"},
+               HTTP_AUTHORIZATION=f"Basic {token}", REMOTE_ADDR=remote_addr, **headers)
 
-    for header in ("203.0.113.7, 10.0.0.1", "not an address"):
-        client.get("/1c/exchange", {"type": "catalog", "mode": "checkauth"},
-                   HTTP_AUTHORIZATION=f"Basic {token}", HTTP_X_REAL_IP=header)
 
-    assert list(Exchange1C.objects.order_by("pk").values_list("client_ip", flat=True)) == ["203.0.113.7", "127.0.0.1"]
+def _client_ips() -> list[str]:
+    return list(Exchange1C.objects.order_by("pk").values_list("client_ip", flat=True))
+
+
+def test_a_forwarded_header_is_ignored_without_trusted_proxies(client, exchange_user, settings):
+    # The client writes X-Forwarded-For itself: believing it would let it dodge the lock-out.
+    _checkauth_from(client, "198.51.100.9", HTTP_X_FORWARDED_FOR="203.0.113.7")
+    settings.ONEC_EXCHANGE_CLIENT_IP_HEADER = "HTTP_X_REAL_IP"
+    _checkauth_from(client, "198.51.100.9", HTTP_X_REAL_IP="203.0.113.7")
+
+    assert _client_ips() == ["198.51.100.9", "198.51.100.9"]
+
+
+def test_behind_trusted_proxies_the_rightmost_untrusted_address_is_the_client(client, exchange_user, settings):
+    settings.ONEC_EXCHANGE_TRUSTED_PROXIES = ["10.0.0.1", "192.168.0.0/16"]
+
+    # what the client wrote (1.2.3.4) comes first; the proxies append what they saw
+    _checkauth_from(client, "10.0.0.1", HTTP_X_FORWARDED_FOR="1.2.3.4, 203.0.113.7, 192.168.1.5")
+    _checkauth_from(client, "198.51.100.9", HTTP_X_FORWARDED_FOR="1.2.3.4")  # not through a proxy
+    settings.ONEC_EXCHANGE_CLIENT_IP_HEADER = "HTTP_X_REAL_IP"
+    _checkauth_from(client, "10.0.0.1", HTTP_X_REAL_IP="203.0.113.8", HTTP_X_FORWARDED_FOR="1.2.3.4")
+
+    assert _client_ips() == ["203.0.113.7", "198.51.100.9", "203.0.113.8"]
+
+
+def test_attempts_at_once_are_counted_before_the_password_is_checked(client, exchange_user, settings, monkeypatch):
+    from apps.integrations.services import exchange_http
+
+    settings.ONEC_EXCHANGE_AUTH_MAX_FAILURES = 1
+    real_authenticate, answers = exchange_http.authenticate, []
+
+    def authenticate_while_another_attempt_comes(**kwargs):
+        if not answers:  # a second attempt while the first one's password is checked
+            token = base64.b64encode(b"onec:also-wrong").decode()
+            response = client.get("/1c/exchange", {"type": "catalog", "mode": "checkauth"}, HTTP_AUTHORIZATION=f"Basic {token}")
+            answers.append(response.content.decode("utf-8")[1:].split("\n"))
+        return real_authenticate(**kwargs)
+
+    monkeypatch.setattr(exchange_http, "authenticate", authenticate_while_another_attempt_comes)
+    onec = OneC(django_client_transport(client), "onec", "wrong")
+
+    assert onec.checkauth()[0] == "failure"
+    assert answers[0][0] == "failure" and answers[0][1].startswith("too many failed logins from 127.0.0.1")
+    assert ExchangeAuthFailure.objects.count() == 1
 
 
 def test_files_of_a_closed_exchange_are_not_mixed_into_the_next(onec, exchange_dirs):

@@ -102,15 +102,39 @@ def _basic_credentials(request) -> tuple[str | None, str | None]:
 
 
 def _client_ip(request) -> str | None:
-    """The client's address: from ONEC_EXCHANGE_CLIENT_IP_HEADER behind a proxy (its first
-    address), else the connection's; None when neither is an address."""
-    header = settings.ONEC_EXCHANGE_CLIENT_IP_HEADER
-    for value in ((request.META.get(header) or "") if header else "", request.META.get("REMOTE_ADDR") or ""):
+    """The client's address: the connection's (REMOTE_ADDR), unless it is one of
+    ONEC_EXCHANGE_TRUSTED_PROXIES; then the rightmost address of
+    ONEC_EXCHANGE_CLIENT_IP_HEADER (default X-Forwarded-For) that is not a trusted proxy
+    (the entries left of it are whatever the client wrote). None when there is no address."""
+    remote = _address(request.META.get("REMOTE_ADDR") or "")
+    trusted = _networks(settings.ONEC_EXCHANGE_TRUSTED_PROXIES)
+    if remote is None or not any(remote in network for network in trusted):
+        return str(remote) if remote is not None else None
+    header = settings.ONEC_EXCHANGE_CLIENT_IP_HEADER or "HTTP_X_FORWARDED_FOR"
+    for value in reversed((request.META.get(header) or "").split(",")):
+        address = _address(value)
+        if address is None:
+            break  # not an address: the chain cannot be followed further
+        if not any(address in network for network in trusted):
+            return str(address)
+    return str(remote)
+
+
+def _address(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(value.strip())
+    except ValueError:
+        return None
+
+
+def _networks(items) -> list:
+    networks = []
+    for item in items:
         try:
-            return str(ipaddress.ip_address(value.split(",")[0].strip()))
+            networks.append(ipaddress.ip_network(item, strict=False))
         except ValueError:
-            continue
-    return None
+            logger.warning("ONEC_EXCHANGE_TRUSTED_PROXIES: %r is not an address or network, ignored", item)
+    return networks
 
 
 def _body_blocks(request) -> Iterator[bytes]:

@@ -107,10 +107,16 @@ def exchange_checkauth(
     out after ONEC_EXCHANGE_AUTH_MAX_FAILURES failures in ONEC_EXCHANGE_AUTH_LOCKOUT_MINUTES.
     """
     minutes = settings.ONEC_EXCHANGE_AUTH_LOCKOUT_MINUTES
+    # The attempt is recorded as a failure before the failures are counted and the password
+    # checked, so attempts made at once count each other; a login that succeeds drops it.
+    attempt = ExchangeAuthFailure.objects.create(
+        client_ip=client_ip, username=(username or "")[:150], reason="login being checked"
+    )
     recent = ExchangeAuthFailure.objects.filter(
         client_ip=client_ip, created_at__gte=timezone.now() - timedelta(minutes=minutes)
-    ).count()
+    ).exclude(pk=attempt.pk).count()
     if recent >= settings.ONEC_EXCHANGE_AUTH_MAX_FAILURES:
+        attempt.delete()
         logger.warning("1C exchange: login from %s refused, locked out after %d failures", client_ip, recent)
         raise ExchangeRefusedError(
             f"too many failed logins from {client_ip}: locked out for {minutes} minutes "
@@ -118,16 +124,17 @@ def exchange_checkauth(
         )
     if not username:
         reason = "no HTTP Basic credentials: set the user name and password in 1C's exchange settings"
-        _auth_failed(client_ip, "", reason, answer=reason)
+        _auth_failed(attempt, reason, answer=reason)
     user = authenticate(username=username, password=password or "")
     if user is None:
-        _auth_failed(client_ip, username, "wrong user name or password (or the user is inactive)")
+        _auth_failed(attempt, "wrong user name or password (or the user is inactive)")
     if not user.has_perm(PERMISSION):
         _auth_failed(
-            client_ip, username,
+            attempt,
             f"user {username!r} may not exchange with the site: give them the permission "
             f"«Может выполнять обмен с сайтом из 1С» ({PERMISSION}) in the admin",
         )
+    attempt.delete()
     exchange = Exchange1C.objects.create(
         user=user, exchange_type=exchange_type, client_ip=client_ip,
         token=secrets.token_hex(32), last_request_at=timezone.now(),
@@ -145,9 +152,9 @@ REFUSED_LOGIN = (
 )
 
 
-def _auth_failed(client_ip: str | None, username: str, reason: str, *, answer: str = REFUSED_LOGIN):
-    ExchangeAuthFailure.objects.create(client_ip=client_ip, username=username[:150], reason=reason[:200])
-    logger.warning("1C exchange: login %r from %s refused: %s", username, client_ip, reason)
+def _auth_failed(attempt: ExchangeAuthFailure, reason: str, *, answer: str = REFUSED_LOGIN):
+    ExchangeAuthFailure.objects.filter(pk=attempt.pk).update(reason=reason[:200])
+    logger.warning("1C exchange: login %r from %s refused: %s", attempt.username, attempt.client_ip, reason)
     raise ExchangeRefusedError(answer)
 
 
