@@ -421,3 +421,19 @@ def test_a_file_that_cannot_be_moved_is_dropped(onec, exchange_dirs, monkeypatch
     monkeypatch.undo()
     onec.send_file("units/units.xml", b"<x/>")
     assert onec.import_file("units/units.xml") == ["success", "units/units.xml: received, nothing to import from it"]
+
+
+def test_files_that_came_out_of_an_archive_are_never_unpacked(onec, exchange_dirs):
+    # A .docx is a zip, and so is an archive inside the archive: both are files as sent
+    # (nesting would slip past the size and ratio caps).
+    docx = zip_bytes({"word/document.xml": b"<w/>"})
+    inner = zip_bytes({"units/inner.xml": b"<inner/>"})
+    archive = zip_bytes({"units/units.xml": b"<x/>", "inner.zip": inner, "goods/import_files/0a/spec.docx": docx})
+
+    answer = _import_archive(onec, archive, name="units/units.xml")
+
+    assert answer == ["success", "units/units.xml: received, nothing to import from it"]
+    data = exchange_dirs / "import_1c"
+    assert _tree(data) == {"units/units.xml", "inner.zip", "goods/import_files/0a/spec.docx"}
+    assert (data / "inner.zip").read_bytes() == inner and (data / "goods/import_files/0a/spec.docx").read_bytes() == docx
+    assert not ExchangeFile.objects.filter(path__in=["inner.zip", "goods/import_files/0a/spec.docx"], is_archive=True).exists()

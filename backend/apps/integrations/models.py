@@ -141,6 +141,8 @@ class ExchangeFile(models.Model):
     received_at = models.DateTimeField("получен", auto_now=True)
     is_archive = models.BooleanField("архив", default=False)
     unpacked_entries = models.PositiveIntegerField(default=0, editable=False)
+    # An entry of an archive 1C sent, not a file 1C sent: never unpacked itself.
+    from_archive = models.BooleanField("из архива", default=False, editable=False)
     placed_at = models.DateTimeField("перенесён в каталог обмена", null=True, blank=True)
 
     class Meta:

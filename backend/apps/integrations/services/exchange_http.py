@@ -213,7 +213,7 @@ def exchange_file_receive(*, exchange: Exchange1C, name: str | None, chunks: Ite
         or (len(head) >= _MIN_RESEND_HEAD_BYTES and staging.staging_starts_with(target, head))
     )
     size = staging.staging_write(target=target, chunks=_chain(first, chunks), replace=replace)
-    fields = {"name": name[:1000], "size": size, "placed_at": None}
+    fields = {"name": name[:1000], "size": size, "placed_at": None, "from_archive": False}
     if replace:
         fields.update(is_archive=False, unpacked_entries=0)
     record, _ = ExchangeFile.objects.update_or_create(exchange=exchange, path=str(path), defaults=fields)
@@ -360,7 +360,7 @@ def _prepare(*, exchange: Exchange1C, deadline: float) -> str:
                 if time.monotonic() >= deadline:
                     return f"moving files into the exchange directory: {len(pending) - len(moved)}+ left"
                 source = staging.staging_resolve(_staging_root(record.exchange_id), PurePosixPath(record.path))
-                if record.is_archive or staging.staging_is_archive(source):
+                if _is_archive(record, source):
                     left = _unpack(record=record, source=source, limits=limits, deadline=deadline)
                     if left:
                         return left
@@ -386,6 +386,15 @@ def _prepare(*, exchange: Exchange1C, deadline: float) -> str:
             ExchangeFile.objects.filter(pk__in=moved).update(placed_at=timezone.now())
 
 
+def _is_archive(record: ExchangeFile, source: Path) -> bool:
+    """Only a file 1C sent at the top of staging is an archive; an entry that came out of
+    an archive (a nested .zip, a .docx picture attachment) never is: unpacking it would slip
+    past the archive's size and ratio caps."""
+    if record.from_archive or len(PurePosixPath(record.path).parts) != 1:
+        return False
+    return record.is_archive or staging.staging_is_archive(source)
+
+
 def _unpack(*, record: ExchangeFile, source: Path, limits: ArchiveLimits, deadline: float) -> str:
     """Unpack an archive's next entries into its exchange's staging area, recording each
     as a file to lay out; returns what is left ("" when the archive is done). An archive
@@ -407,11 +416,12 @@ def _unpack(*, record: ExchangeFile, source: Path, limits: ArchiveLimits, deadli
                 [
                     ExchangeFile(
                         exchange_id=record.exchange_id, name=f"{record.name}: {entry.path}"[:1000],
-                        path=str(entry.path), size=entry.info.file_size,
+                        path=str(entry.path), size=entry.info.file_size, from_archive=True,
                     )
                     for entry in new
                 ],
-                update_conflicts=True, unique_fields=["exchange", "path"], update_fields=["name", "size", "placed_at"],
+                update_conflicts=True, unique_fields=["exchange", "path"],
+                update_fields=["name", "size", "placed_at", "from_archive", "is_archive", "unpacked_entries"],
             )
             ExchangeFile.objects.filter(pk=record.pk).update(
                 is_archive=True, unpacked_entries=done, placed_at=timezone.now() if finished else None
