@@ -437,3 +437,17 @@ def test_files_that_came_out_of_an_archive_are_never_unpacked(onec, exchange_dir
     assert _tree(data) == {"units/units.xml", "inner.zip", "goods/import_files/0a/spec.docx"}
     assert (data / "inner.zip").read_bytes() == inner and (data / "goods/import_files/0a/spec.docx").read_bytes() == docx
     assert not ExchangeFile.objects.filter(path__in=["inner.zip", "goods/import_files/0a/spec.docx"], is_archive=True).exists()
+
+
+def test_an_unexpected_error_is_answered_without_its_details(client, exchange_dirs, monkeypatch, caplog):
+    from apps.integrations import exchange_views
+
+    def broken(**kwargs):
+        raise RuntimeError("password=hunter2 at /srv/secret/path")
+
+    monkeypatch.setattr(exchange_views, "exchange_checkauth", broken)
+
+    lines = OneC(django_client_transport(client), "onec", PASSWORD).checkauth()
+
+    assert lines == ["failure", "the site failed to answer mode=checkauth; its log has the details"]
+    assert "hunter2" in caplog.text  # the details are logged

@@ -75,9 +75,11 @@ def exchange_1c_view(request):
         raise ExchangeRefusedError(f"mode={mode!r} is not part of the exchange protocol")
     except ExchangeRefusedError as exc:
         return _answer(ExchangeAnswer("failure", (str(exc),)))
-    except Exception as exc:  # 1C shows the answer's text: never an HTML error page
+    except Exception:  # 1C shows the answer's text: never an HTML error page
+        # The caller may be anyone: the exception's text (paths, SQL, values) goes to the
+        # log only.
         logger.exception("1C exchange: %s %s failed", exchange_type, mode)
-        return _answer(ExchangeAnswer("failure", (f"the site failed: {type(exc).__name__}: {exc}; see its log",)))
+        return _answer(ExchangeAnswer("failure", (f"the site failed to answer mode={mode[:20] if mode.isalnum() else '?'}; its log has the details",)))
 
 
 def _answer(answer: ExchangeAnswer) -> HttpResponse:
