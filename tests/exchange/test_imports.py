@@ -257,4 +257,5 @@ def test_exchange_runs_never_remove_what_is_absent_until_deactivate(onec, exchan
     _run(again, created=0, updated=1)
     answer = onec.request("deactivate")
     assert answer[0] == "success" and answer[1].startswith(f"«Каталог товаров» #{again.pk}:")
+    assert onec.complete() == ["success"]  # in the same session: deactivate left it open
     assert Exchange1C.objects.get().closed_at is not None

@@ -13,7 +13,9 @@ once every run completed; `failure` with the reason if one failed or was cancell
 Newer 1C opens a new exchange for every file; files of earlier exchanges of the same
 user that were not laid out yet are carried over, so nothing sent is lost. Exchange XML
 stays in the exchange directory until a later exchange brings files of the same folder
-after 1C closed the earlier one (`complete` or `deactivate`) and its imports finished.
+after 1C closed the earlier one (`complete`) and its imports finished. A file's runs
+never remove what a full exchange lacks (they may see one part of many): `deactivate`
+runs the exchange's import types again with removal once every part is there.
 """
 from __future__ import annotations
 
@@ -635,9 +637,10 @@ def exchange_deactivate(*, exchange: Exchange1C) -> ExchangeAnswer:
     removal, each exchange import type this exchange (and the user's earlier open ones:
     the sessions of one per-file exchange) ran; they re-read every file and remove what
     1C no longer sends (only where every file says it is a full exchange). Answered like
-    `import` (`progress`, then `success` or `failure`); then the exchange is closed."""
+    `import` (`progress`, then `success` or `failure`); `complete`, which follows, closes
+    the exchange (closing it here would refuse that `complete`)."""
     if exchange.exchange_type == Exchange1C.Type.SALE:
-        return exchange_close(exchange=exchange)
+        return _success()
     if not _claim(exchange):
         return _progress("deactivate: the previous request for this exchange is still working")
     started, handover = time.monotonic(), []
@@ -655,10 +658,7 @@ def exchange_deactivate(*, exchange: Exchange1C) -> ExchangeAnswer:
                 exchange=exchange, path=DEACTIVATE_PATH, filename="mode=deactivate", import_types=types,
                 message="" if types else "deactivate: nothing was imported in this exchange, nothing to remove",
             )
-        answer = _advance(record=record, placed_at=record.created_at, answer_by=started + ANSWER_SECONDS, handover=handover)
-        if answer.status != "progress":
-            exchange_close(exchange=exchange)
-        return answer
+        return _advance(record=record, placed_at=record.created_at, answer_by=started + ANSWER_SECONDS, handover=handover)
     finally:
         if handover:
             request_thread = threading.get_ident()
@@ -668,7 +668,7 @@ def exchange_deactivate(*, exchange: Exchange1C) -> ExchangeAnswer:
 
 
 def exchange_close(*, exchange: Exchange1C) -> ExchangeAnswer:
-    """`complete` (and `deactivate` once its runs ended): close this exchange and the
+    """`complete`: close this exchange and the
     user's earlier ones that ended before it began (newer 1C says it once for an exchange
     of many sessions; one still talking, from another 1C base, stays open); clear the
     staging areas whose imports all finished."""
