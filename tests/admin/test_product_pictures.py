@@ -3,19 +3,16 @@ thumbnails and the product page's strip of pictures (a browser screenshot of it 
 test-artifacts/). The photos are imported by the real image import."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from django.contrib.auth.models import User
 from django.urls import reverse
 
 from apps.products.models import Product
 from apps.products.services import product_images_import_chunk
+from tests.admin.browser import admin_page, screenshot
 from tests.conftest import make_image_bytes
 
 GUID = "0a1b2c3d-0000-0000-0000-000000000001"
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-CHROMIUM = Path("/usr/bin/chromium")
 
 
 @pytest.fixture
@@ -93,26 +90,11 @@ def test_a_browser_sees_the_thumbnails(live_server, product_with_photos, setting
     """Headless Chromium opens the product page as an admin does; the screenshot is kept."""
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     settings.ROOT_URLCONF = "tests.admin.media_urls"
-    User.objects.create_superuser("viewer", password="viewer-password")
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: run ./dev test (it installs Debian's chromium)")
-    from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
-        )
-        page = browser.new_page(viewport={"width": 1366, "height": 900})
-        page.goto(f"{live_server.url}/admin/login/")
-        page.fill("#id_username", "viewer")
-        page.fill("#id_password", "viewer-password")
-        page.click("input[type=submit]")
+    with admin_page(live_server.url) as page:
         page.goto(f"{live_server.url}/admin/products/product/{product_with_photos.pk}/change/")
         page.wait_for_load_state("networkidle")
         widths = page.eval_on_selector_all(".product-picture img", "images => images.map(i => i.naturalWidth)")
-        ARTIFACTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / "admin-product-pictures.png"), full_page=True)
-        browser.close()
+        screenshot(page, "admin-product-pictures.png")
 
     assert widths == [640, 300, 800], "every picture was loaded and decoded by the browser"

@@ -2,10 +2,7 @@
 column is cut off (headless Chromium measures the table; the screenshot is kept)."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from django.contrib.auth.models import User
 
 from apps.integrations.models import ImportSession
 from apps.integrations.services.sessions import (
@@ -14,11 +11,9 @@ from apps.integrations.services.sessions import (
     import_session_start,
     import_session_update_report,
 )
+from tests.admin.browser import admin_page, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-CHROMIUM = Path("/usr/bin/chromium")
 
 
 def _finished_session(import_type: str, **report) -> ImportSession:
@@ -35,21 +30,7 @@ def test_every_column_fits_at_1366_px(live_server, monkeypatch):
     running = import_session_create(import_type="images", started_by="cli")
     import_session_start(session_id=running.pk)
     import_session_update_report(session_id=running.pk, total_products=10000, processed=4200, copied=12000, skipped=0)
-    User.objects.create_superuser("viewer", password="viewer-password")
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: run ./dev test (it installs Debian's chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
-        )
-        page = browser.new_page(viewport={"width": 1366, "height": 768})
-        page.goto(f"{live_server.url}/admin/login/")
-        page.fill("#id_username", "viewer")
-        page.fill("#id_password", "viewer-password")
-        page.click("input[type=submit]")
+    with admin_page(live_server.url, height=768) as page:
         page.goto(f"{live_server.url}/admin/integrations/importsession/")
         sidebar_open = page.is_visible("#nav-sidebar")
         # The list scrolls sideways inside its box when it does not fit: compare both widths.
@@ -58,9 +39,7 @@ def test_every_column_fits_at_1366_px(live_server, monkeypatch):
             " return [box.scrollWidth, box.clientWidth, document.documentElement.scrollWidth,"
             " document.documentElement.clientWidth]; }"
         )
-        ARTIFACTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / "admin-session-list-1366.png"), full_page=True)
-        browser.close()
+        screenshot(page, "admin-session-list-1366.png")
 
     table_width, box_width, page_width, viewport = overflow
     assert sidebar_open
