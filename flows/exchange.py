@@ -80,7 +80,7 @@ def import_exchange_file(
     **RETRIED_STEP,
 )
 @closes_db_connections
-def remove_absent(session_id: int, step: int, kind: str, sync_mark: datetime) -> dict:
+def remove_absent_records(session_id: int, step: int, kind: str, sync_mark: datetime) -> dict:
     """After a full exchange of this kind: deactivate or delete what 1C no longer has."""
     counters = exchange_remove_absent(kind=kind, sync_mark=sync_mark)
     import_session_record_chunk(session_id=session_id, chunk_index=step, counters=counters, error_details=[])
@@ -125,7 +125,7 @@ def run_exchange_import(
             step += 1
     for kind, results in results_by_kind.items():
         if remove_absent and results and all(result["full_exchange"] for result in results):
-            remove_absent(session_id, step, kind, sync_mark)
+            remove_absent_records(session_id, step, kind, sync_mark)
             step += 1
     unknown = [offer for results in results_by_kind.values() for result in results for offer in result["unknown_offer_ids"]]
     return summarize(session_id, details={"unknown_offer_ids": unknown[:DETAILS_LIMIT]} if unknown else None)
