@@ -7,10 +7,13 @@ import time
 
 import pytest
 from django.contrib.auth.models import User
+from prefect.client.orchestration import get_client
+from prefect.states import Cancelled, Crashed
 
 from apps.integrations.models import Exchange1C, ExchangeImport, ImportSession
 from apps.integrations.services import exchange_http
 from apps.integrations.services.sessions import (
+    import_session_attach_flow_run,
     import_session_create,
     import_session_fail,
     import_session_finish,
@@ -29,8 +32,10 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("
 
 @pytest.fixture(autouse=True)
 def answers_wait_for_the_launch(monkeypatch):
-    """Each answer here says what the started run is doing, however slow the test server."""
+    """Each answer here says what the started run is doing, and what Prefect says of a
+    run that ended, however slow the test server."""
     monkeypatch.setattr(exchange_http, "ANSWER_SECONDS", 60)
+    monkeypatch.setattr(exchange_http, "SETTLE_SECONDS", 60)
 
 GUID = "0a1b2c3d-0000-0000-0000-000000000001"
 PICTURE = f"import_files/0a/{GUID}_1.jpg"
@@ -259,3 +264,102 @@ def test_exchange_runs_never_remove_what_is_absent_until_deactivate(onec, exchan
     assert answer[0] == "success" and answer[1].startswith(f"«Каталог товаров» #{again.pk}:")
     assert onec.complete() == ["success"]  # in the same session: deactivate left it open
     assert Exchange1C.objects.get().closed_at is not None
+
+
+def _end_in_prefect(flow_run_id, state) -> None:
+    """What a dead worker or a cancel in Prefect's UI leaves: the run ended, our session not."""
+    with get_client(sync_client=True) as client:
+        client.set_flow_run_state(flow_run_id, state, force=True)
+
+
+def test_a_run_that_crashed_in_prefect_is_answered_failure_not_progress(onec, exchange_dirs):
+    _send_zip(onec)
+    assert onec.request("import", filename="goods/goods.xml")[0] == "progress"
+    catalog = ImportSession.objects.get()
+    import_session_start(session_id=catalog.pk)
+    _end_in_prefect(catalog.flow_run_id, Crashed(message="Flow run infrastructure exited with non-zero status code -9."))
+
+    answer = onec.request("import", filename="goods/goods.xml")
+
+    assert answer[0] == "failure", answer
+    assert answer[1].startswith(f"«Каталог товаров» #{catalog.pk} ошибка: Prefect flow run ")
+    assert "ended Crashed: Flow run infrastructure exited with non-zero status code -9." in answer[1]
+    catalog.refresh_from_db()
+    assert catalog.status == "failed" and catalog.running_slot is None
+    assert ExchangeImport.objects.get().status == "failed"
+
+
+def test_an_exchange_waiting_for_a_run_cancelled_in_prefect_goes_on(onec, exchange_dirs, deployments):
+    admin_run = import_session_create(import_type="images", started_by="admin")
+    with get_client(sync_client=True) as client:
+        flow_run = client.create_flow_run_from_deployment(deployments["images"], parameters={"session_id": admin_run.pk})
+    import_session_attach_flow_run(session_id=admin_run.pk, flow_run_id=flow_run.id)
+    _send_zip(onec)
+    waiting = onec.request("import", filename="goods/goods.xml")
+    assert waiting == ["progress", f"waiting for import #{admin_run.pk} ({admin_run}) before laying the files out"]
+    _end_in_prefect(flow_run.id, Cancelled(message="cancelled in the UI"))
+
+    answer = onec.request("import", filename="goods/goods.xml")
+
+    catalog = ImportSession.objects.get(import_type="catalog")
+    assert answer == ["progress", f"«Каталог товаров» #{catalog.pk}: waiting for a worker to pick the run up"]
+    assert ImportSession.objects.get(pk=admin_run.pk).status == "cancelled"
+
+
+def test_a_file_sent_again_after_its_import_is_imported_again(onec, exchange_dirs):
+    name = f"goods/goods_1_1_{GUID}.xml"
+    onec.checkauth()
+    onec.init()
+    onec.send_file(name, GOODS)
+    onec.request("import", filename=name)
+    first = ImportSession.objects.get()
+    import_session_start(session_id=first.pk)
+    import_session_fail(session_id=first.pk, error_message="goods_1_1.xml: line 1, column 5: malformed XML")
+    assert onec.import_file(name)[0] == "failure"
+
+    renamed = GOODS.replace("Мяч".encode(), "Мяч футбольный".encode())
+    onec.send_file(name, renamed)  # 1C's retry, in the same exchange
+    answer = onec.request("import", filename=name)
+
+    again = ImportSession.objects.exclude(pk=first.pk).get()
+    assert answer == ["progress", f"«Каталог товаров» #{again.pk}: waiting for a worker to pick the run up"]
+    assert (exchange_dirs / "import_1c" / name).read_bytes() == renamed
+    _run(again, created=1, updated=0, errors=0)
+    Product.objects.create(onec_id=GUID, name="Мяч футбольный")
+    answer = onec.import_file(name)
+    assert answer[0] == "success" and answer[1].startswith(f"«Каталог товаров» #{again.pk}: Товары: создано: 1")
+    record = ExchangeImport.objects.get()
+    assert list(record.sessions.all()) == [again] and record.status == "completed"
+
+
+OFFERS_2X = f"""<?xml version="1.0" encoding="UTF-8"?><КоммерческаяИнформация ВерсияСхемы="2.08">
+<ПакетПредложений><Ид>p</Ид><Предложения>{offer_xml(GUID, 'Мяч')}</Предложения></ПакетПредложений>
+</КоммерческаяИнформация>""".encode()
+IMPORT_2X = f"""<?xml version="1.0" encoding="UTF-8"?><КоммерческаяИнформация ВерсияСхемы="2.08">
+<Каталог><Ид>c</Ид><Товары>{goods_xml(GUID, 'Мяч')}</Товары></Каталог></КоммерческаяИнформация>""".encode()
+
+
+def test_a_2x_offers_file_sent_alone_runs_the_catalog_then_stocks_and_prices(onec, exchange_dirs):
+    # Newer 1C: import.xml in one exchange, its run ends; offers.xml in the next exchange.
+    onec.checkauth()
+    onec.init()
+    onec.send_file("import.xml", IMPORT_2X)
+    onec.request("import", filename="import.xml")
+    _run(ImportSession.objects.get(import_type="catalog"), created=1)
+    Product.objects.create(onec_id=GUID, name="Мяч")
+    assert onec.import_file("import.xml")[0] == "success"
+
+    onec.checkauth()
+    onec.init()
+    onec.send_file("offers.xml", OFFERS_2X)
+    answers = [onec.request("import", filename="offers.xml")]
+    for import_type in ("catalog", "stocks", "prices"):
+        session = ImportSession.objects.filter(import_type=import_type).latest("pk")
+        _run(session)
+        answers.append(onec.request("import", filename="offers.xml"))
+
+    offers_catalog = ImportSession.objects.filter(import_type="catalog").latest("pk")
+    assert ImportSession.objects.filter(import_type="catalog").count() == 2
+    assert answers[0] == ["progress", f"«Каталог товаров» #{offers_catalog.pk}: waiting for a worker to pick the run up"]
+    assert answers[-1][0] == "success"
+    assert [line.split(" #")[0] for line in answers[-1][1:]] == ["«Каталог товаров»", "«Остатки»", "«Цены»"]

@@ -64,7 +64,7 @@ def test_names_leaving_the_staging_area_are_refused(name, reason):
         ("units/units.xml", []),
         ("propertiesGoods/propertiesGoods.xml", []),
         ("import.xml", ["catalog", "images"]),
-        ("offers.xml", ["stocks", "prices"]),
+        ("offers.xml", ["catalog", "stocks", "prices"]),  # offers are the catalog's characteristics
         (f"goods/import_files/0a/{GUID}.jpg", []),
     ],
 )

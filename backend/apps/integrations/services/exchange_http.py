@@ -9,6 +9,9 @@ launch service, each import type that reads the file's kind (from the import-typ
 registry); every `import` call then answers within about a second: `progress` while
 files are unpacked or moved, while a run waits for another import or runs; `success`
 once every run completed; `failure` with the reason if one failed or was cancelled.
+A run that ended in Prefect without telling us (a dead worker) is settled from Prefect's
+state before 1C is answered, so 1C never hears `progress` for ever. A file sent again
+after its import was asked for is imported again.
 
 Newer 1C opens a new exchange for every file; files of earlier exchanges of the same
 user that were not laid out yet are carried over, so nothing sent is lost. Exchange XML
@@ -26,7 +29,7 @@ import shutil
 import threading
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FuturesTimeoutError
 from dataclasses import dataclass
 from datetime import timedelta
@@ -45,6 +48,7 @@ from ..models import Exchange1C, ExchangeAuthFailure, ExchangeFile, ExchangeImpo
 from ..selectors import import_session_active
 from . import staging
 from .launch import import_launch_slot_holder, import_session_launch
+from .reconcile import import_sessions_reconcile
 from .staging import ArchiveLimits, StagingError
 
 logger = logging.getLogger(__name__)
@@ -66,6 +70,16 @@ _MIN_RESEND_HEAD_BYTES = 16
 _XML_SUFFIX = ".xml"
 # The ExchangeImport of `deactivate` (no file's path is empty).
 DEACTIVATE_PATH = ""
+# The most an `import` call waits for Prefect's word on a run that may have ended.
+SETTLE_SECONDS = 0.5
+_FINISHED = (ExchangeImport.Status.COMPLETED, ExchangeImport.Status.FAILED)
+
+# Starting a run and reading a run's state ask Prefect: a busy server can take seconds,
+# so that happens apart from the request, which answers in time either way. One reading
+# of the runs' states at a time per process (`_settling`).
+_LAUNCHER = ThreadPoolExecutor(max_workers=4, thread_name_prefix="onec-exchange-launch")
+_settling: Future | None = None
+_settling_lock = threading.Lock()
 
 
 class ExchangeRefusedError(Exception):
@@ -233,9 +247,14 @@ def _chain(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
 
 def exchange_import_types(path: PurePosixPath) -> list[str]:
     """The import types a file starts, from the registry: the exchange types whose kinds
-    the file carries (a 3.1 folder: one kind; a 2.x file, by its name prefix, carries
-    several: then the types whose main kind it carries), then the types without kinds
-    that read files under the kinds' folders (goods -> the images)."""
+    the file carries, then the types without kinds that read files under the kinds'
+    folders (goods -> the images).
+
+    A 3.1 folder holds one kind. A 2.x file, by its name prefix, carries several, some
+    only as reference data (import.xml's price types and warehouses): it starts the types
+    whose main kind it carries or a kind no other 2.x file carries (offers.xml's
+    offers, the catalog's characteristics: 1C sends goods in import.xml and their offers
+    in offers.xml, and newer 1C in an exchange of its own, after import.xml's run ended)."""
     if path.suffix.lower() != _XML_SUFFIX:
         return []
     if len(path.parts) > 1:
@@ -245,7 +264,12 @@ def exchange_import_types(path: PurePosixPath) -> list[str]:
     folders = {EXCHANGE_KINDS[kind][0] for kind in kinds}
     types = [spec.key for spec in import_type_specs() if {item.kind for item in spec.kinds} & kinds]
     if len(path.parts) == 1:
-        types = [key for key in types if import_type_spec(key).required_kind in kinds] or types
+        only_here = {kind for kind in kinds if len(EXCHANGE_KINDS[kind][1]) == 1}
+        main = [
+            key for key in types
+            if import_type_spec(key).required_kind in kinds or {item.kind for item in import_type_spec(key).kinds} & only_here
+        ]
+        types = main or types
     if types:
         types += [
             spec.key for spec in import_type_specs()
@@ -267,6 +291,7 @@ def exchange_import(*, exchange: Exchange1C, filename: str | None) -> ExchangeAn
         return _progress(f"{filename}: the previous request for this exchange is still working")
     started, handover = time.monotonic(), []
     try:
+        _settle_ended_runs(wait_until=started + SETTLE_SECONDS)
         deadline = started + WORK_SECONDS
         waiting = _prepare(exchange=exchange, deadline=deadline)
         if waiting:
@@ -280,6 +305,8 @@ def exchange_import(*, exchange: Exchange1C, filename: str | None) -> ExchangeAn
             exchange=exchange, path=str(path),
             defaults={"filename": (filename or "")[:1000], "import_types": exchange_import_types(path)},
         )
+        if placed.placed_at > record.created_at:
+            record = _import_again(record)
         return _advance(record=record, placed_at=placed.placed_at, answer_by=started + ANSWER_SECONDS, handover=handover)
     finally:
         if handover:  # a run is still being started: its thread frees the exchange when done
@@ -289,6 +316,45 @@ def exchange_import(*, exchange: Exchange1C, filename: str | None) -> ExchangeAn
             _release(exchange)
         if (seconds := time.monotonic() - started) > SLOW_ANSWER_SECONDS:
             logger.warning("1C exchange #%s: import of %s took %.1f s to answer", exchange.pk, filename, seconds)
+
+
+def _settle_ended_runs(*, wait_until: float) -> None:
+    """Before 1C is told an import waits or runs: settle the session holding the running
+    slot if its Prefect run ended without telling us (a worker that died, a run cancelled
+    or crashed in Prefect), so 1C hears `failure` (or its turn comes) instead of
+    `progress` for ever. Prefect is asked apart from the request, which waits for the
+    answer until `wait_until` (time.monotonic()) and otherwise goes on with what it knows."""
+    global _settling
+    if import_session_active() is None:
+        return
+    with _settling_lock:
+        if _settling is None or _settling.done():
+            _settling = _LAUNCHER.submit(contextvars.copy_context().run, _settle_in_thread)
+        settling = _settling
+    try:
+        settling.result(timeout=max(0.0, wait_until - time.monotonic()))
+    except FuturesTimeoutError:
+        pass
+
+
+def _settle_in_thread() -> None:
+    try:
+        import_sessions_reconcile()
+    finally:
+        connections.close_all()  # this thread's own connection
+
+
+def _import_again(record: ExchangeImport) -> ExchangeImport:
+    """1C sent the file again after its import was asked for (its retry, or a later part
+    under the same name): what that import ran or answered was about the earlier file, so
+    the import starts afresh (its earlier sessions stay in the admin's session list)."""
+    logger.info("1C exchange #%s: %s was sent again: imported again", record.exchange_id, record.filename)
+    record.sessions.clear()
+    ExchangeImport.objects.filter(pk=record.pk).update(
+        status=ExchangeImport.Status.PREPARING, message="", finished_at=None, created_at=timezone.now(),
+        import_types=exchange_import_types(PurePosixPath(record.path)),
+    )
+    return ExchangeImport.objects.get(pk=record.pk)
 
 
 def _claim(exchange: Exchange1C) -> bool:
@@ -481,8 +547,6 @@ def _evict_stale(*, data_dir: Path, path: PurePosixPath) -> None:
             logger.warning("1C exchange: %s was not sent over HTTP; moved aside to %s", existing[name], aside / rel)
 
 
-_FINISHED = (ExchangeImport.Status.COMPLETED, ExchangeImport.Status.FAILED)
-
 
 def _advance(*, record: ExchangeImport, placed_at, answer_by: float = 0.0, handover: list | None = None) -> ExchangeAnswer:
     """Start or follow the import's runs, one type after the other. A run is started in a
@@ -534,10 +598,6 @@ def _advance(*, record: ExchangeImport, placed_at, answer_by: float = 0.0, hando
     summary = [_session_summary(session) for session in record.sessions.order_by("pk")]
     return _finish(record, ExchangeImport.Status.COMPLETED, "\n".join([*summary, *record.message.splitlines()]))
 
-
-# Starting a run asks Prefect (health, deployment, a new flow run): a busy server can take
-# seconds, so it happens apart from the request, which answers in time either way.
-_LAUNCHER = ThreadPoolExecutor(max_workers=4, thread_name_prefix="onec-exchange-launch")
 
 
 def _launch(*, record_id: int, import_type: str, remove_absent: bool) -> ExchangeAnswer | None:
@@ -645,6 +705,7 @@ def exchange_deactivate(*, exchange: Exchange1C) -> ExchangeAnswer:
         return _progress("deactivate: the previous request for this exchange is still working")
     started, handover = time.monotonic(), []
     try:
+        _settle_ended_runs(wait_until=started + SETTLE_SECONDS)
         record = ExchangeImport.objects.filter(exchange=exchange, path=DEACTIVATE_PATH).first()
         if record is None:
             ran = set(
