@@ -1,10 +1,21 @@
-"""Names 1C sends, where each file goes, and which import types a file starts."""
-from pathlib import PurePosixPath
+"""Names 1C sends, where each file goes, which import types a file starts, and the
+archives kept open between polls."""
+import os
+import time
+from pathlib import Path, PurePosixPath
 
 import pytest
 
+from apps.integrations.services import staging
 from apps.integrations.services.exchange_http import exchange_import_types
-from apps.integrations.services.staging import StagingError, staging_layout_path
+from apps.integrations.services.staging import (
+    ArchiveLimits,
+    StagingError,
+    archive_checked,
+    archive_forget,
+    staging_layout_path,
+)
+from tests.exchange.client_1c import zip_bytes
 
 GUID = "0a1b2c3d-0000-0000-0000-000000000001"
 
@@ -70,3 +81,72 @@ def test_names_leaving_the_staging_area_are_refused(name, reason):
 )
 def test_the_registry_says_which_imports_a_file_starts(path, types):
     assert exchange_import_types(PurePosixPath(path)) == types
+
+
+LIMITS = ArchiveLimits(max_entries=10, max_bytes=10**6, max_ratio=100)
+
+
+def _archive(path: Path, data: bytes = b"<x/>") -> Path:
+    path.write_bytes(zip_bytes({"goods/goods.xml": data}))
+    return path
+
+
+def _open_in_this_process(path: Path) -> int:
+    """How many of this process' file descriptors point at `path` (deleted or not)."""
+    count = 0
+    for fd in Path("/proc/self/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:  # closed while listed
+            continue
+        count += target in (str(path), f"{path} (deleted)")
+    return count
+
+
+def _wait_until(condition, seconds=5.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return condition()
+
+
+def test_an_archive_is_kept_between_polls_and_closed_once_idle_or_gone(tmp_path, monkeypatch):
+    monkeypatch.setattr(staging, "ARCHIVE_IDLE_SECONDS", 0.4)
+    path = _archive(tmp_path / "exchange.zip")
+    with archive_checked(path, name="exchange.zip", limits=LIMITS) as first:
+        pass
+    with archive_checked(path, name="exchange.zip", limits=LIMITS) as again:
+        assert again is first and _open_in_this_process(path) == 1
+
+    # Another server process unpacked it all and deleted it; no poll comes here any more.
+    path.unlink()
+
+    assert _wait_until(lambda: _open_in_this_process(path) == 0), "the deleted archive is still held open"
+    assert first.archive.fp is None
+
+
+def test_an_archive_sent_again_is_read_afresh(tmp_path, monkeypatch):
+    path = _archive(tmp_path / "exchange.zip")
+    with archive_checked(path, name="exchange.zip", limits=LIMITS) as first:
+        pass
+    _archive(path, b"<y>sent again</y>")
+    with archive_checked(path, name="exchange.zip", limits=LIMITS) as second:
+        assert second.archive.read("goods/goods.xml") == b"<y>sent again</y>"
+    assert first.archive.fp is None and _open_in_this_process(path) == 1
+    archive_forget(path)
+    assert second.archive.fp is None and _open_in_this_process(path) == 0
+
+
+def test_an_archive_is_never_closed_while_a_poll_reads_it(tmp_path, monkeypatch):
+    monkeypatch.setattr(staging, "ARCHIVE_IDLE_SECONDS", 0.05)
+    path = _archive(tmp_path / "exchange.zip")
+    with archive_checked(path, name="exchange.zip", limits=LIMITS) as opened:
+        archive_forget(path)
+        for n in range(6):  # more archives than are kept
+            other = _archive(tmp_path / f"other{n}.zip")
+            with archive_checked(other, name=other.name, limits=LIMITS):
+                pass
+        time.sleep(0.3)  # the sweeper's rounds
+        assert opened.archive.read("goods/goods.xml") == b"<x/>"
+    assert _wait_until(lambda: opened.archive.fp is None)
+    assert _wait_until(lambda: not any(_open_in_this_process(p) for p in tmp_path.glob("*.zip")))

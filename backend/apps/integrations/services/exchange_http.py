@@ -471,12 +471,12 @@ def _unpack(*, record: ExchangeFile, source: Path, limits: ArchiveLimits, deadli
     a later exchange and 1C's next attempt starts clean."""
     root = _staging_root(record.exchange_id)
     try:
-        opened = staging.archive_checked(source, name=record.name, limits=limits)
-        entries = opened.entries
-        done = staging.archive_extract(
-            archive=opened.archive, entries=entries, start=record.unpacked_entries, root=root,
-            deadline=deadline, name=record.name,
-        )
+        with staging.archive_checked(source, name=record.name, limits=limits) as opened:
+            entries = opened.entries
+            done = staging.archive_extract(
+                archive=opened.archive, entries=entries, start=record.unpacked_entries, root=root,
+                deadline=deadline, name=record.name,
+            )
         new = entries[record.unpacked_entries:done]
         finished = done >= len(entries)
         with transaction.atomic():

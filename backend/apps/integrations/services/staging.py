@@ -12,6 +12,7 @@ kinds in their folders, pictures in `goods/import_files/` beside the goods XML, 
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import re
@@ -20,7 +21,7 @@ import shutil
 import stat
 import time
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -214,41 +215,115 @@ class OpenArchive:
 
 
 # Reading and checking the directory of a large archive takes about a second (30,000
-# entries): it is done once per process and archive, not on every `import` poll.
-_open_archives: dict[tuple, OpenArchive] = {}
-_open_archives_lock = threading.Lock()
-_OPEN_ARCHIVES_KEPT = 4
+# entries): it is done once per process and archive, not on every `import` poll. A kept
+# archive holds its file open, and another server process may finish and delete it: an
+# archive no poll used for ARCHIVE_IDLE_SECONDS, or whose file changed or is gone, is
+# closed (by a sweeper thread while any is kept), and never while a poll reads it.
+ARCHIVE_IDLE_SECONDS = 30.0
+_ARCHIVES_KEPT = 4
 
 
-def archive_checked(path: Path, *, name: str, limits: ArchiveLimits) -> OpenArchive:
-    """The archive, open, with its checked entries (archive_entries); cached while the file
-    is unchanged. StagingError for a damaged or refused archive."""
+@dataclass
+class _KeptArchive:
+    opened: OpenArchive
+    path: Path
+    stamp: tuple[int, int]  # the file's size and mtime when it was opened
+    readers: int = 0
+    last_used: float = 0.0
+
+    def stale(self, now: float) -> bool:
+        try:
+            stat_result = self.path.stat()
+        except OSError:
+            return True
+        return (stat_result.st_size, stat_result.st_mtime_ns) != self.stamp or now - self.last_used >= ARCHIVE_IDLE_SECONDS
+
+
+_kept_archives: dict[tuple, _KeptArchive] = {}
+# Guards `_kept_archives`; notified when a poll is done with an archive (the sweeper's cue).
+_kept_archives_lock = threading.Condition()
+_sweeping = False  # a sweeper thread runs (set and cleared with the lock held)
+
+
+@contextlib.contextmanager
+def archive_checked(path: Path, *, name: str, limits: ArchiveLimits) -> Iterator[OpenArchive]:
+    """The archive, open, with its checked entries (archive_entries), for the `with` block;
+    kept open for the next poll while the file is unchanged. StagingError for a damaged or
+    refused archive."""
     stat_result = path.stat()
-    key = (str(path), stat_result.st_size, stat_result.st_mtime_ns, limits)
-    with _open_archives_lock:
-        if key in _open_archives:
-            return _open_archives[key]
+    stamp = (stat_result.st_size, stat_result.st_mtime_ns)
+    key = (str(path), stamp, limits)
+    with _kept_archives_lock:
+        kept = _kept_archives.get(key)
+        if kept is not None:
+            kept.readers += 1
+    if kept is None:
+        opened = _archive_open(path, name=name, limits=limits)
+        with _kept_archives_lock:
+            kept = _kept_archives.get(key)
+            if kept is None:  # else another thread opened it meanwhile: that one is kept
+                kept = _kept_archives[key] = _KeptArchive(opened=opened, path=path, stamp=stamp)
+                _start_sweeper()
+            kept.readers += 1
+            _close_unused(keep=_ARCHIVES_KEPT)
+        if kept.opened is not opened:
+            opened.archive.close()
+    try:
+        yield kept.opened
+    finally:
+        with _kept_archives_lock:
+            kept.readers -= 1
+            kept.last_used = time.monotonic()
+            _kept_archives_lock.notify()
+
+
+def _archive_open(path: Path, *, name: str, limits: ArchiveLimits) -> OpenArchive:
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError, EOFError) as exc:
         raise StagingError(f"archive {name} is incomplete or damaged ({exc}): 1C should send it again") from None
     try:
-        opened = OpenArchive(archive=archive, entries=archive_entries(archive, name=name, limits=limits))
+        return OpenArchive(archive=archive, entries=archive_entries(archive, name=name, limits=limits))
     except BaseException:
         archive.close()
         raise
-    with _open_archives_lock:
-        while len(_open_archives) >= _OPEN_ARCHIVES_KEPT:
-            _open_archives.pop(next(iter(_open_archives))).archive.close()
-        _open_archives[key] = opened
-    return opened
+
+
+def _close_unused(*, keep: int, path: Path | None = None) -> None:
+    """Close the kept archives no poll reads that are stale (or of `path`), then the
+    least recently used unread ones beyond `keep`. Called with the lock held."""
+    now = time.monotonic()
+    unread = sorted((key for key, kept in _kept_archives.items() if not kept.readers),
+                    key=lambda key: _kept_archives[key].last_used)
+    for position, key in enumerate(unread):
+        kept = _kept_archives[key]
+        if kept.stale(now) or kept.path == path or len(unread) - position > keep:
+            del _kept_archives[key]
+            kept.opened.archive.close()
+
+
+def _start_sweeper() -> None:
+    """Called with the lock held."""
+    global _sweeping
+    if not _sweeping:
+        _sweeping = True
+        threading.Thread(target=_sweep, name="onec-exchange-archives", daemon=True).start()
+
+
+def _sweep() -> None:
+    """Close idle archives while any is kept (a server process may get no other poll)."""
+    global _sweeping
+    with _kept_archives_lock:
+        while _kept_archives:
+            _kept_archives_lock.wait(timeout=ARCHIVE_IDLE_SECONDS / 4)
+            _close_unused(keep=_ARCHIVES_KEPT)
+        _sweeping = False
 
 
 def archive_forget(path: Path) -> None:
-    """Close a cached archive (before it is deleted)."""
-    with _open_archives_lock:
-        for key in [key for key in _open_archives if key[0] == str(path)]:
-            _open_archives.pop(key).archive.close()
+    """Close the kept archive of `path` (before it is deleted)."""
+    with _kept_archives_lock:
+        _close_unused(keep=_ARCHIVES_KEPT, path=path)
 
 
 def archive_extract(
