@@ -58,6 +58,7 @@ class OneC:
     password: str
     exchange_type: str = "catalog"
     cookie: str | None = None
+    timestamp: str = ""
     file_limit: int = 0
     zip: bool = False
     poll_seconds: float = 0.2
@@ -85,6 +86,7 @@ class OneC:
         lines = self.request("checkauth", auth=True)
         if lines[0] == "success":
             self.cookie = f"{lines[1]}={lines[2]}"
+            self.timestamp = next(line.split("=", 1)[1] for line in lines if line.startswith("timestamp="))
         return lines
 
     def init(self) -> list[str]:
@@ -100,14 +102,21 @@ class OneC:
 
     def import_file(self, name: str, *, timeout: float = 240) -> list[str]:
         """Poll `import` until the answer is not `progress`; keeps the slowest answer's time."""
+        return self._poll("import", timeout=timeout, filename=name)
+
+    def deactivate(self, *, timeout: float = 240) -> list[str]:
+        """`deactivate` after a full exchange (1C sends the timestamp of its checkauth), polled like `import`."""
+        return self._poll("deactivate", timeout=timeout, timestamp=self.timestamp)
+
+    def _poll(self, mode: str, *, timeout: float, **params) -> list[str]:
         deadline = time.monotonic() + timeout
         while True:
             started = time.monotonic()
-            lines = self.request("import", filename=name)
+            lines = self.request(mode, **params)
             self.slowest_import_answer = max(self.slowest_import_answer, time.monotonic() - started)
             if lines[0] != "progress":
                 return lines
-            assert time.monotonic() < deadline, f"import of {name} still in progress after {timeout} s: {lines}"
+            assert time.monotonic() < deadline, f"{mode} {params} still in progress after {timeout} s: {lines}"
             time.sleep(self.poll_seconds)
 
     def complete(self) -> list[str]:
@@ -115,21 +124,23 @@ class OneC:
 
     # --- whole exchanges, as 1C runs them --------------------------------------------
 
-    def exchange_one_zip(self, files: dict[str, bytes], *, archive_name: str = "import.zip") -> dict[str, list[str]]:
+    def exchange_one_zip(self, files: dict[str, bytes], *, archive_name: str = "import.zip", full: bool = False
+                         ) -> dict[str, list[str]]:
         """One session: the files as one archive in file_limit pieces, then `import` of every
-        XML in the archive's order; returns each XML's final answer."""
+        XML in the archive's order (and, for a `full` exchange, `deactivate`); returns each
+        XML's final answer (and deactivate's, as "mode=deactivate")."""
         assert self.checkauth()[0] == "success"
         self.init()
         assert self.zip
         for answer in self.send_file(archive_name, zip_bytes(files)):
             assert answer == ["success"], answer
         results = {name: self.import_file(name) for name in files if name.endswith(".xml")}
-        assert self.complete()[0] == "success"
-        return results
+        return self._end(results, full=full)
 
-    def exchange_per_file(self, files: dict[str, bytes]) -> dict[str, list[str]]:
+    def exchange_per_file(self, files: dict[str, bytes], *, full: bool = False) -> dict[str, list[str]]:
         """A session per file without archives (the newer 1C): checkauth, init, file and, for
-        XML, import; pictures first, as 1C sends them; then one session saying complete."""
+        XML, import; pictures first, as 1C sends them; then one session saying (for a `full`
+        exchange, deactivate and) complete."""
         results = {}
         for name in sorted(files, key=lambda name: name.endswith(".xml")):
             assert self.checkauth()[0] == "success"
@@ -139,6 +150,11 @@ class OneC:
             if name.endswith(".xml"):
                 results[name] = self.import_file(name)
         assert self.checkauth()[0] == "success"
+        return self._end(results, full=full)
+
+    def _end(self, results: dict[str, list[str]], *, full: bool) -> dict[str, list[str]]:
+        if full:
+            results["mode=deactivate"] = self.deactivate()
         assert self.complete()[0] == "success"
         return results
 

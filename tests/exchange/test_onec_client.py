@@ -7,10 +7,11 @@ import pytest
 from django.contrib.auth.models import User
 
 from apps.integrations.models import Exchange1C, ExchangeImport, ImportSession
-from apps.products.models import Price, Product, Stock
+from apps.products.models import Price, Product, ProductVariant, Stock
 from tests.conftest import media_files
 from tests.exchange.client_1c import OneC, exchange_files, http_transport
 from tests.exchange.conftest import PASSWORD, grant_exchange
+from tests.exchange_builders import goods_xml, offer_xml, price_type_xml, warehouse_xml, write_exchange_2x
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -83,3 +84,53 @@ def test_a_failing_import_is_answered_failure_with_the_reason(exchange_stack):
     assert answer[1].startswith(f"«Контрагенты» #{session.pk} ошибка: ")
     assert "contragents.xml: line 1" in answer[1] and "malformed XML" in answer[1]
     assert session.status == "failed"
+
+
+def _full_2x_exchange(root, goods: dict[str, str]) -> dict[str, bytes]:
+    """A full CommerceML 2.x exchange of `goods` (guid -> name): import.xml, and offers.xml
+    with a size characteristic, a price and a stock for each."""
+    write_exchange_2x(
+        root,
+        goods=[goods_xml(guid, name) for guid, name in goods.items()],
+        price_types=[price_type_xml("pt", "Розница")],
+        warehouses=[warehouse_xml("w1", "Основной")],
+        offers=[
+            offer_xml(f"{guid}#m", name, characteristics={"Размер": "M"}, prices=[("pt", "990", "RUB")],
+                      legacy_rests={"w1": "4"})
+            for guid, name in goods.items()
+        ],
+        only_changes=False,
+    )
+    return {name: (root / name).read_bytes() for name in ("import.xml", "offers.xml")}
+
+
+def test_deactivate_after_a_full_exchange_per_file_removes_what_1c_no_longer_sends(exchange_stack, tmp_path):
+    onec = _onec(exchange_stack)
+    first = onec.exchange_per_file(_full_2x_exchange(tmp_path / "first", {"g1": "Мяч", "g2": "Ракетка"}), full=True)
+    assert {name: lines[0] for name, lines in first.items()} == dict.fromkeys(first, "success"), exchange_stack.logs()
+    assert ProductVariant.objects.filter(is_active=True).count() == 2
+    assert Price.objects.count() == Stock.objects.count() == 2
+
+    # The next full exchange no longer has g2; each file comes in an exchange of its own.
+    second = onec.exchange_per_file(_full_2x_exchange(tmp_path / "second", {"g1": "Мяч"}), full=True)
+
+    assert {name: lines[0] for name, lines in second.items()} == dict.fromkeys(second, "success"), exchange_stack.logs()
+    # offers.xml, alone in its exchange, ran the catalog (its characteristics), stocks and prices.
+    assert [line.split(" #")[0] for line in second["offers.xml"][1:]] == ["«Каталог товаров»", "«Остатки»", "«Цены»"]
+    deactivated = second["mode=deactivate"]
+    assert [line.split(" #")[0] for line in deactivated[1:]] == ["«Каталог товаров»", "«Остатки»", "«Цены»"]
+    removal = ExchangeImport.objects.filter(path="").latest("pk").sessions.order_by("pk")
+    assert [(s.import_type, s.status, s.parameters["remove_absent"]) for s in removal] == [
+        ("catalog", "completed", True), ("stocks", "completed", True), ("prices", "completed", True),
+    ]
+    assert [(s.report_details.get("absent"), s.report_details.get("variants_absent")) for s in removal] == [
+        (1, 1), (1, None), (1, None),
+    ]
+    assert list(Product.objects.filter(is_active=True).values_list("onec_id", flat=True)) == ["g1"]
+    assert list(ProductVariant.objects.filter(is_active=True).values_list("onec_id", flat=True)) == ["g1#m"]
+    assert list(Price.objects.values_list("offer_onec_id", flat=True)) == ["g1#m"]
+    assert list(Stock.objects.values_list("offer_onec_id", flat=True)) == ["g1#m"]
+    # The file's own runs removed nothing: g2 was still active until deactivate's runs.
+    file_runs = ImportSession.objects.filter(parameters__remove_absent=False, import_type="catalog").order_by("pk")
+    assert all(not s.report_details.get("absent") for s in file_runs)
+    assert Exchange1C.objects.filter(closed_at__isnull=True).count() == 0
