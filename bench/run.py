@@ -18,6 +18,9 @@ port on 127.0.0.1), side by side with the tool an admin would use to sync the fo
   a  `rclone copy import_files` into a fresh bucket (as many transfers as our uploads)
   f  `rclone sync` of the same, nothing changed
   b, c, d  as above, media in a fresh bucket per round
+  g  step c with media on the local disk instead (MEDIA_ROOT), against the same database:
+     its StoredImage rows say nothing of where photos live, so it is the local no-change
+     run of the same state; c and g swap order every round
 and counts the S3 requests of every step from the server's metrics (SeaweedFS counts a
 HEAD as a GET; the import's storage probe is one PUT, HEAD, GET and DELETE).
 """
@@ -51,6 +54,7 @@ S3_STEPS = {
     "f": "rclone sync, nothing changed",
     "b": "import to S3, cold",
     "c": "import to S3, nothing changed",
+    "g": "import to local media, nothing changed",
     "d": "import to S3, 1% replaced",
 }
 
@@ -253,14 +257,14 @@ def main() -> None:
     parser.add_argument("--prefect-api-url", help="a running `prefect server start` (e.g. http://127.0.0.1:4200/api); "
                         "default: each import starts Prefect's embedded server")
     parser.add_argument("--work-dir", type=Path, default=REPO_DIR / "var" / "bench")
-    parser.add_argument("--steps", help="which steps to run (default: abcde; with --storage s3: afbcd)")
+    parser.add_argument("--steps", help="which steps to run (default: abcde; with --storage s3: afbcgd)")
     parser.add_argument("--storage", choices=("local", "s3"), default="local",
                         help="s3: media in a local SeaweedFS bucket, against rclone (default: local MEDIA_ROOT)")
     parser.add_argument("--upload-workers", type=int, default=16,
                         help="s3: ONEC_IMAGE_UPLOAD_WORKERS, and rclone's --transfers/--checkers (default 16)")
     parser.add_argument("--keep", action="store_true", help="keep the generated exchange (it is reused when kept)")
     args = parser.parse_args()
-    args.steps = args.steps or ("afbcd" if args.storage == "s3" else "abcde")
+    args.steps = args.steps or ("afbcgd" if args.storage == "s3" else "abcde")
 
     work = args.work_dir.resolve() / f"{args.products}x{args.images}"
     work.mkdir(parents=True, exist_ok=True)
@@ -323,17 +327,22 @@ def main() -> None:
         shutil.rmtree(work / "media", ignore_errors=True)
 
 
-def run_import_steps(args, runs, *, round_no, exchange, files, env, target, images_cmd, log, count_requests=None):
+def run_import_steps(args, runs, *, round_no, exchange, files, env, target, images_cmd, log, count_requests=None,
+                     local_env=None):
     """Steps b, c, d of one round into one media storage and database; `count_requests`
-    (S3) reads the server's request counters before and after each step."""
-    for step in "bcd":
-        if step not in args.steps:
+    (S3) reads the server's request counters before and after each step; `local_env`
+    (S3) runs step g, the no-change import on local media, next to c (first every other
+    round, so neither always meets the warmer caches)."""
+    no_change = "cg" if round_no % 2 == 0 else "gc"
+    for step in "b" + no_change + "d":
+        if step not in args.steps or (step == "g" and local_env is None):
             continue
         if step == "d":
             replaced = replace_photos(files, share=args.replace_share, round_no=round_no)
         sync()
+        step_env = local_env if step == "g" else env
         before = count_requests() if count_requests else None
-        result = run_timed(manage(*images_cmd, "--data-dir", str(exchange)), env, log=log)
+        result = run_timed(manage(*images_cmd, "--data-dir", str(exchange)), step_env, log=log)
         if count_requests:
             result["requests"] = _requests_between(before, count_requests())
         result["flow_seconds"] = target.flow_seconds(env["DATABASE_URL"], result["report"].get("session_id"))
@@ -350,9 +359,9 @@ def _check(step: str, result: dict, *, files: int, log: Path) -> None:
         if result["exit"] != 0:
             sys.exit(f"bench: step {step} exited {result['exit']}; see {log}")
         return
-    expected_copied = {"b": files, "c": 0, "d": result.get("replaced_on_disk"), "e": 0}[step]
+    expected_copied = {"b": files, "c": 0, "d": result.get("replaced_on_disk"), "e": 0, "g": 0}[step]
     if result["exit"] != 0 or report.get("status") != "completed" or report.get("copied") != expected_copied:
-        sys.exit(f"bench: step {step} ({STEPS[step]}) did not do its job: exit {result['exit']}, "
+        sys.exit(f"bench: step {step} ({STEPS.get(step) or S3_STEPS[step]}) did not do its job: exit {result['exit']}, "
                  f"report {report}, expected copied={expected_copied}; see {log}")
 
 
@@ -384,7 +393,16 @@ def summarize(runs: dict[str, list[dict]], args, *, files: int, log: Path) -> di
             for step, results in runs.items() if results and step not in "af"
         },
         "all_seconds": {step: [round(r["seconds"], 2) for r in results] for step, results in runs.items()},
-        "ratios": {"b/a": ratio("b", "a"), "c/a": ratio("c", "a"), "d/c": ratio("d", "c"), "c/f": ratio("c", "f")},
+        "ratios": {"b/a": ratio("b", "a"), "c/a": ratio("c", "a"), "d/c": ratio("d", "c"), "c/f": ratio("c", "f"),
+                   "c/g": ratio("c", "g")},
+        # Side by side within each round: on a shared machine steadier than the medians' ratio.
+        "round_ratios": {name: [round(t["seconds"] / b["seconds"], 2) for t, b in zip(runs[top], runs[bottom])]
+                         for name, top, bottom in (("b/a", "b", "a"), ("c/g", "c", "g"))
+                         if runs.get(top) and runs.get(bottom)},
+        "round_differences_s": {
+            "c-g": [round(c["seconds"] - g["seconds"], 2) for c, g in zip(runs["c"], runs["g"])],
+            "c-g flow": [round(c["flow_seconds"] - g["flow_seconds"], 2) for c, g in zip(runs["c"], runs["g"])],
+        } if runs.get("c") and runs.get("g") else {},
         "peak_rss_mib": {step: max(r["rss_mib"] for r in results) for step, results in runs.items() if step not in "af" and results},
         "peak_rss_tree_mib": {step: max(r["rss_tree_mib"] for r in results) for step, results in runs.items() if step not in "af" and results},
         "copied": {step: [r["report"].get("copied") for r in results] for step, results in runs.items() if step not in "af"},
@@ -412,6 +430,8 @@ def print_table(summary: dict) -> None:
                 print(f"      S3 requests (last round): {requests[step][-1]}")
     ratios = summary["ratios"]
     print("  ratios: " + ", ".join(f"{name} = {value}" for name, value in ratios.items() if value is not None))
+    for name, values in {**summary["round_ratios"], **summary["round_differences_s"]}.items():
+        print(f"  {name} per round: {', '.join(str(v) for v in values)}")
     print(f"  tracebacks in stderr: {summary['tracebacks_in_stderr']}\n")
 
 
@@ -467,10 +487,14 @@ def run_s3_rounds(args, runs, *, work: Path, exchange: Path, files: list[Path], 
                 **env, **server.environ(), "AWS_STORAGE_BUCKET_NAME": bucket,
                 "ONEC_IMAGE_UPLOAD_WORKERS": workers, "DATABASE_URL": target.fresh("bench"),
             }
+            local_media = work / "media-local"
+            shutil.rmtree(local_media, ignore_errors=True)
+            local_env = {**series_env, "MEDIA_ROOT": str(local_media)}
+            del local_env["AWS_STORAGE_BUCKET_NAME"]
             prepare(series_env, exchange, log)
             run_import_steps(args, runs, round_no=round_no, exchange=exchange, files=files, env=series_env,
                              target=target, images_cmd=images_cmd, log=log,
-                             count_requests=lambda: _s3_requests(server, bucket))
+                             count_requests=lambda: _s3_requests(server, bucket), local_env=local_env)
             print(f"bench: S3 round {round_no + 1}/{args.repeat} done", file=sys.stderr)
     finally:
         server.stop()
