@@ -112,8 +112,8 @@ def shard_runs_wait(runs: list[ShardRun], *, parent_run_id: uuid.UUID, on_poll=N
         not_started = [run for run in pending.values() if not run.started]
         if not_started and time.monotonic() - waiting_since > settings.ONEC_SHARD_START_TIMEOUT_SECONDS:
             reason = (
-                f"no worker picked it up in {settings.ONEC_SHARD_START_TIMEOUT_SECONDS} s: start "
-                f"`prefect worker start --pool {SHARD_POOL}` on the hosts that import photos "
+                f"no worker of the pool {SHARD_POOL} picked it up in {settings.ONEC_SHARD_START_TIMEOUT_SECONDS} s: "
+                "start `python -m flows.shard_worker` on the hosts that import photos "
                 "(README, Running on several machines)"
             )
             for run in not_started:

@@ -1,11 +1,13 @@
 """One image import spread over two workers: the worker of the imports' pool runs the
-parent flow, which starts two shard runs on the shard pool; two more workers, standing for
-two hosts and taking one run each, carry one shard each into the parent's session."""
+parent flow, which starts two shard runs on the shard pool; two shard workers
+(`flows.shard_worker`), standing for two hosts and taking one run each, carry one shard
+each into the parent's session."""
 from __future__ import annotations
 
 import contextlib
 import os
 import signal
+import sys
 import time
 from pathlib import Path
 
@@ -16,10 +18,11 @@ from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterParentFlo
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from apps.integrations.models import ImportChunk
+from apps.integrations.services.cancellation import import_run_cancel
 from apps.integrations.services.launch import import_session_launch
 from apps.products.models import Product
 from tests.conftest import Exchange, make_image_bytes
-from tests.e2e.conftest import PREFECT, wait_until_finished
+from tests.e2e.conftest import wait_until_finished
 from tests.flows.helpers import add_products_with_photos
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -31,8 +34,7 @@ PRODUCTS = 30  # chunks of 3 (the stack's setting): 10 chunks, 5 per shard
 def shard_workers(stack):
     """Two workers on the shard pool, one run at a time each: two hosts."""
     for name in ("shard-host-a", "shard-host-b"):
-        stack.start(name, *PREFECT, "worker", "start", "--pool", "onec-images-shards", "--type", "process",
-                    "--name", name, "--limit", "1")
+        stack.start(name, sys.executable, "-m", "flows.shard_worker", "--name", name, "--limit", "1")
     return stack
 
 
@@ -74,19 +76,6 @@ def test_two_shards_on_two_workers_import_everything_once(shard_workers, setting
 
 
 
-def _flow_run_processes(flow_run_id) -> list[int]:
-    """The processes running this flow run (Prefect puts its id in their environment)."""
-    marker = f"PREFECT__FLOW_RUN_ID={flow_run_id}".encode()
-    pids = []
-    for proc in Path("/proc").iterdir():
-        try:
-            if proc.name.isdigit() and marker in (proc / "environ").read_bytes().split(b"\0"):
-                pids.append(int(proc.name))
-        except OSError:
-            continue
-    return pids
-
-
 def _shard_runs(parent_flow_run_id) -> list:
     with get_client(sync_client=True) as prefect:
         return prefect.read_flow_runs(
@@ -95,15 +84,15 @@ def _shard_runs(parent_flow_run_id) -> list:
 
 
 def test_a_shard_whose_host_stops_is_noticed_and_run_again_elsewhere(shard_workers, settings):
-    """The processes running one shard are frozen (SIGSTOP) as soon as it runs: no more
+    """The process running one shard is frozen (SIGSTOP) as soon as it runs: no more
     heartbeats, no more progress, as when its host dies. The parent marks it crashed and
     runs it again; the other worker takes it, and the import completes, everything once."""
     stack = shard_workers
     settings.ONEC_DATA_DIR = stack.data_dir
     exchange = Exchange(stack.data_dir)
-    for n in range(120):  # photo-sized and validated: a shard takes a moment, long enough to freeze
+    for n in range(40):  # photo-sized and validated: a shard takes a moment, long enough to freeze
         guid = f"5{n:07d}-0000-0000-0000-000000000000"
-        picture = exchange.add_image(guid, data=make_image_bytes(size=(1200, 900), noise=True))
+        picture = exchange.add_image(guid, data=make_image_bytes(size=(800, 600), noise=True))
         Product.objects.create(onec_id=guid, onec_picture_paths=[picture])
     user = User.objects.create_superuser("hosts", password="pw")
     frozen = None
@@ -117,10 +106,10 @@ def test_a_shard_whose_host_stops_is_noticed_and_run_again_elsewhere(shard_worke
                 session.refresh_from_db()
                 running = [run for run in _shard_runs(session.flow_run_id) if run.state.is_running()] if (
                     session.flow_run_id) else []
-                if running and (pids := _flow_run_processes(running[0].id)):
-                    for pid in pids:
-                        os.kill(pid, signal.SIGSTOP)
-                    frozen = (pids, running[0].name)
+                if running and running[0].infrastructure_pid:  # the worker's fork running the shard
+                    pid = int(running[0].infrastructure_pid)
+                    os.kill(pid, signal.SIGSTOP)
+                    frozen = ([pid], running[0].name)
                 time.sleep(0.05)
             assert frozen, f"no shard run was seen running:\n{stack.logs()}"
             session = wait_until_finished(session, stack)
@@ -132,11 +121,57 @@ def test_a_shard_whose_host_stops_is_noticed_and_run_again_elsewhere(shard_worke
 
     assert session.status == "completed", f"{session.error_message}\n{stack.logs()}"
     report = session.report_details
-    assert (report["processed"], report["copied"] + report["skipped"], report["errors"]) == (120, 120, 0)
-    assert sorted(ImportChunk.objects.filter(session=session).values_list("index", flat=True)) == list(range(40))
+    assert (report["processed"], report["copied"] + report["skipped"], report["errors"]) == (40, 40, 0)
+    assert sorted(ImportChunk.objects.filter(session=session).values_list("index", flat=True)) == list(range(14))
     by_name = {run.name: run for run in runs}
     assert by_name[frozen[1]].state.is_crashed() and "no heartbeat for 45 s" in by_name[frozen[1]].state.message
     assert by_name[f"{frozen[1]}-rerun-1"].state.is_completed()
     assert not Product.objects.filter(main_image="").exists()
     for name in Product.objects.values_list("main_image", flat=True):  # leave the shared media as it was
         (stack.media_root / name).unlink()
+
+
+def _all_ended(pids: list[int], *, seconds: float) -> bool:
+    """True once none of these processes exists (their worker reaps them), within `seconds`."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if not any(Path(f"/proc/{pid}").exists() for pid in pids):
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_cancel_during_a_sharded_import_stops_every_shard(shard_workers, settings):
+    """Cancel (as the admin does it) once a shard runs: the session ends cancelled, every shard
+    run ends Cancelled, running or not yet, and the processes that ran them are gone."""
+    stack = shard_workers
+    settings.ONEC_DATA_DIR = stack.data_dir
+    exchange = Exchange(stack.data_dir)
+    for n in range(60):  # validated photos: the shards are still going when cancelled
+        guid = f"6{n:07d}-0000-0000-0000-000000000000"
+        picture = exchange.add_image(guid, data=make_image_bytes(size=(800, 600), noise=True))
+        Product.objects.create(onec_id=guid, onec_picture_paths=[picture])
+    user = User.objects.create_superuser("canceller", password="pw")
+    with temporary_settings(updates={PREFECT_API_URL: stack.api_url}):
+        session = import_session_launch(import_type="images", user=user, options={"shards": 2, "validate_images": True})
+        deadline = time.monotonic() + 150
+        runs = []
+        while not (len(runs) == 2 and any(run.state.is_running() for run in runs)) and time.monotonic() < deadline:
+            session.refresh_from_db()
+            runs = _shard_runs(session.flow_run_id) if session.flow_run_id else []
+            time.sleep(0.05)
+        assert len(runs) == 2 and any(run.state.is_running() for run in runs), f"no shard ran:\n{stack.logs()}"
+
+        import_run_cancel(session_id=session.pk, cancelled_by="e2e")
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not all(run.state.is_final() for run in runs):
+            time.sleep(0.2)
+            runs = _shard_runs(session.flow_run_id)
+
+    session.refresh_from_db()
+    assert session.status == "cancelled"
+    assert sorted((run.name, run.state.type.value) for run in runs) == [
+        ("shard-0", "CANCELLED"), ("shard-1", "CANCELLED")], stack.logs()
+    assert _all_ended([int(run.infrastructure_pid) for run in runs if run.infrastructure_pid], seconds=10)
+    for name in Product.objects.exclude(main_image="").values_list("main_image", flat=True):
+        (stack.media_root / name).unlink(missing_ok=True)  # leave the shared media as it was

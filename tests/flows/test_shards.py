@@ -47,8 +47,10 @@ def test_no_worker_on_the_shard_pool_fails_the_run_saying_what_to_start(
     session.refresh_from_db()
 
     assert state.is_failed() and session.status == ImportSession.Status.FAILED
-    assert session.error_message.startswith("2 of 2 shards failed after retries (shard 0: no worker picked it up in 3 s")
-    assert "`prefect worker start --pool onec-images-shards`" in session.error_message
+    assert session.error_message.startswith(
+        "2 of 2 shards failed after retries (shard 0: no worker of the pool onec-images-shards picked it up in 3 s"
+    )
+    assert "start `python -m flows.shard_worker` on the hosts" in session.error_message
     assert session.report_details["chunks_done"] == 0
 
 
