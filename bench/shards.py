@@ -1,16 +1,26 @@
-"""One CPU-bound image import on one worker and on two, side by side.
+"""One CPU-bound image import on one worker and on several, side by side.
 
-    .venv/bin/python bench/shards.py --products 10000 --images 3 --repeat 2
+    .venv/bin/python bench/shards.py --products 1000 --images 3 --workers 2 --shards 2 --repeat 2
+                                     [--shard-worker fork|process] [--one-core-hosts]
 
-Two shard workers on this machine stand for two hosts. Against one Prefect server (started
-here, every port on 127.0.0.1) and one PostgreSQL database re-made for every import, it
-alternates, `--repeat` times:
-  1  `import_1c images --validate-images` (shards=1: the chunks on the command's own
-     thread pool), cold, into a fresh media root; then again, nothing changed
-  2  the same with `--shards 2`: the parent in the command, one shard on each worker
+Shard workers on this machine stand for hosts. Against one Prefect server (started here,
+every port on 127.0.0.1) and one PostgreSQL database re-made for every import, it
+alternates, `--repeat` times, two set-ups:
+  1 worker, 1 shard    `import_1c images --validate-images`: the chunks on the command's own
+                       thread pool, cold into a fresh media root; then again, nothing changed
+  W workers, S shards  the same with `--shards S`: the parent in the command, the shards on
+                       W shard workers (`flows.shard_worker`, or with `--shard-worker
+                       process` Prefect's `prefect worker start`), one run at a time each
 and prints medians and ratios as a table and as one JSON line (last line). Validating
-decodes every photo, so the import is CPU-bound: the case where a second host pays. The
-exchange is `bench/run.py`'s (generated once under --work-dir, 60 KB photos).
+decodes every photo (and with ONEC_IMAGE_RENDITIONS set, renditions are made): the
+CPU-bound import, the case where a second host pays. The exchange is `bench/run.py`'s
+(generated once under --work-dir, 60 KB photos).
+
+CPU s is user + system time of the command, the Prefect server and the shard workers with
+the flow runs they started (PostgreSQL not counted); cores = CPU s / wall s. On one machine
+W workers share its cores with each other and with the unsharded run's threads, so
+`--one-core-hosts` makes every worker a one-core host (CPU affinity, one chunk thread), and
+the unsharded command one too: the comparison a second real host makes.
 """
 from __future__ import annotations
 
@@ -30,6 +40,7 @@ from pathlib import Path
 from run import REPO_DIR, Target, generate_exchange, manage, prepare, run_timed, sync
 
 PREFECT = [sys.executable, "-m", "prefect"]
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def _free_port() -> int:
@@ -38,11 +49,33 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+def _pinned(command: list[str], core: int | None) -> list[str]:
+    return ["taskset", "-c", str(core), *command] if core is not None else command
+
+
+def _tree_cpu_seconds(root: int) -> float:
+    """User + system time of a process and its descendants, alive or reaped (flow runs,
+    the server's uvicorn)."""
+    stats = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        stats[int(stat.parent.name)] = (int(fields[1]), sum(int(value) for value in fields[11:15]))
+    tree, grown = set(), {root}
+    while grown:
+        tree |= grown
+        grown = {pid for pid, (ppid, _) in stats.items() if ppid in grown}
+    return sum(stats[pid][1] for pid in tree & stats.keys()) / CLOCK_TICKS
+
+
 class PrefectStack:
     """A Prefect server, the deployments and `workers` shard workers (one run each at a time)."""
 
-    def __init__(self, work: Path, env: dict, workers: int):
+    def __init__(self, work: Path, env: dict, *, workers: int, shard_worker: str, one_core_hosts: bool):
         self.work, self.env, self.workers = work, env, workers
+        self.shard_worker, self.one_core_hosts = shard_worker, one_core_hosts
         self.processes: list[subprocess.Popen] = []
 
     def __enter__(self) -> PrefectStack:
@@ -61,14 +94,24 @@ class PrefectStack:
         for pool in ("onec-imports", "onec-images-shards"):
             self._run("work-pool", "create", pool, "--type", "process")
         self._run("--no-prompt", "deploy", "--all")
+        cores = len(os.sched_getaffinity(0))
         for number in range(self.workers):
-            self._start(f"shard-worker-{number}", *PREFECT, "worker", "start", "--pool", "onec-images-shards",
-                        "--type", "process", "--limit", "1", "--name", f"bench-host-{number}")
+            name = f"bench-host-{number}"
+            worker = ([sys.executable, "-m", "flows.shard_worker", "--limit", "1", "--name", name]
+                      if self.shard_worker == "fork" else
+                      [*PREFECT, "worker", "start", "--pool", "onec-images-shards", "--type", "process",
+                       "--limit", "1", "--name", name])
+            self._start(f"shard-worker-{number}", *_pinned(worker, number % cores if self.one_core_hosts else None))
         return self
+
+    def cpu_seconds(self) -> float:
+        """CPU so far of the server and of the shard workers with their flow runs."""
+        return sum(_tree_cpu_seconds(process.pid) for process in self.processes)
 
     def _start(self, name: str, *command: str) -> None:
         log = (self.work / f"{name}.log").open("w")
-        self.processes.append(subprocess.Popen(command, cwd=REPO_DIR, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+        env = {**self.env, **({"ONEC_IMPORT_MAX_WORKERS": "1"} if self.one_core_hosts else {})}
+        self.processes.append(subprocess.Popen(command, cwd=REPO_DIR, env=env, stdout=log, stderr=subprocess.STDOUT,
                                                start_new_session=True))
 
     def _run(self, *args: str) -> None:
@@ -87,14 +130,20 @@ class PrefectStack:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--products", type=int, default=10_000)
+    parser.add_argument("--products", type=int, default=1000)
     parser.add_argument("--images", type=int, default=3)
     parser.add_argument("--repeat", type=int, default=2)
-    parser.add_argument("--workers", type=int, default=2, help="shard workers, and shards of the sharded run")
+    parser.add_argument("--workers", type=int, default=2, help="shard workers (hosts) of the sharded set-up")
+    parser.add_argument("--shards", type=int, default=None, help="shards of the sharded set-up (default: --workers)")
+    parser.add_argument("--shard-worker", choices=("fork", "process"), default="fork",
+                        help="fork: `python -m flows.shard_worker`; process: `prefect worker start`")
+    parser.add_argument("--one-core-hosts", action="store_true",
+                        help="every worker, and the unsharded command, on one core of its own with one chunk thread")
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/onec_bench_shards",
                         help="PostgreSQL (the workers share it); <name>_run is dropped and created per import")
     parser.add_argument("--work-dir", type=Path, default=REPO_DIR / "var" / "bench")
     args = parser.parse_args()
+    shards = args.shards or args.workers
 
     work = args.work_dir.resolve() / f"{args.products}x{args.images}"
     work.mkdir(parents=True, exist_ok=True)
@@ -119,42 +168,53 @@ def main() -> None:
         "DATABASE_URL": target.fresh("run"),
     }
     shutil.rmtree(work / "prefect-shards", ignore_errors=True)
-    runs: dict[str, list[dict]] = {"1 shard, cold": [], "1 shard, nothing changed": [],
-                                   f"{args.workers} shards, cold": [], f"{args.workers} shards, nothing changed": []}
-    with PrefectStack(work, env, args.workers):
+    one, many = "1 worker, 1 shard", f"{args.workers} workers, {shards} shards"
+    runs: dict[str, list[dict]] = {f"{setup}, {state}": [] for setup in (one, many) for state in ("cold", "nothing changed")}
+    with PrefectStack(work, env, workers=args.workers, shard_worker=args.shard_worker,
+                      one_core_hosts=args.one_core_hosts) as stack:
         for round_no in range(args.repeat):
-            for shards in (1, args.workers):
+            for setup in (one, many):
                 target.fresh("run")
                 shutil.rmtree(media, ignore_errors=True)
                 prepare(env, exchange, log)
                 command = manage("import_1c", "images", "--validate-images", "--json", "--data-dir", str(exchange),
-                                 *(["--shards", str(shards)] if shards > 1 else []))
+                                 *(["--shards", str(shards)] if setup == many else []))
+                if setup == one and args.one_core_hosts:
+                    command = _pinned(command, 0)
+                command_env = {**env, **({"ONEC_IMPORT_MAX_WORKERS": "1"} if args.one_core_hosts else {})}
                 for state in ("cold", "nothing changed"):
                     sync()
-                    result = run_timed(command, env, log=log)
+                    stack_cpu = stack.cpu_seconds()
+                    result = run_timed(command, command_env, log=log)
+                    result["cpu_seconds"] += stack.cpu_seconds() - stack_cpu
                     report = result["report"]
                     if result["exit"] or report.get("processed") != args.products:
                         sys.exit(f"bench: {' '.join(command)} failed or did not process every product; see {log}")
                     result["flow_seconds"] = target.flow_seconds(env["DATABASE_URL"], report.get("session_id"))
-                    runs[f"{shards} shard{'s' if shards > 1 else ''}, {state}"].append(result)
+                    runs[f"{setup}, {state}"].append(result)
             print(f"bench: round {round_no + 1}/{args.repeat} done", file=sys.stderr)
 
+    def median(results: list[dict], key: str) -> float:
+        return round(statistics.median(r[key] for r in results), 2)
+
     summary = {
-        "products": args.products, "photos": len(files), "workers": args.workers,
-        "median_seconds": {name: round(statistics.median(r["seconds"] for r in results), 2)
-                           for name, results in runs.items()},
-        "median_flow_seconds": {name: round(statistics.median(r["flow_seconds"] for r in results), 2)
-                                for name, results in runs.items()},
+        "products": args.products, "photos": len(files), "workers": args.workers, "shards": shards,
+        "shard_worker": args.shard_worker, "one_core_hosts": args.one_core_hosts,
+        "renditions": os.environ.get("ONEC_IMAGE_RENDITIONS", "(default)"),
+        "median_seconds": {name: median(results, "seconds") for name, results in runs.items()},
+        "median_flow_seconds": {name: median(results, "flow_seconds") for name, results in runs.items()},
+        "median_cpu_seconds": {name: median(results, "cpu_seconds") for name, results in runs.items()},
         "runs_seconds": {name: [round(r["seconds"], 2) for r in results] for name, results in runs.items()},
     }
-    wall = summary["median_seconds"]
-    summary["speed-up, cold"] = round(wall["1 shard, cold"] / wall[f"{args.workers} shards, cold"], 2)
+    wall, cpu = summary["median_seconds"], summary["median_cpu_seconds"]
+    summary["speed-up, cold"] = round(wall[f"{one}, cold"] / wall[f"{many}, cold"], 2)
     summary["sharding overhead, nothing changed (s)"] = round(
-        wall[f"{args.workers} shards, nothing changed"] - wall["1 shard, nothing changed"], 2
+        wall[f"{many}, nothing changed"] - wall[f"{one}, nothing changed"], 2
     )
-    print(f"{'run':<32}{'wall s (median)':>18}{'flow s':>10}   runs")
+    print(f"{'run':<40}{'wall s':>9}{'flow s':>9}{'CPU s':>9}{'cores':>7}   runs (wall s)")
     for name in runs:
-        print(f"{name:<32}{wall[name]:>18}{summary['median_flow_seconds'][name]:>10}   {summary['runs_seconds'][name]}")
+        print(f"{name:<40}{wall[name]:>9}{summary['median_flow_seconds'][name]:>9}{cpu[name]:>9}"
+              f"{cpu[name] / wall[name]:>7.2f}   {summary['runs_seconds'][name]}")
     print(f"speed-up, cold: {summary['speed-up, cold']}x; sharding overhead with nothing to copy: "
           f"{summary['sharding overhead, nothing changed (s)']} s")
     print(json.dumps(summary, ensure_ascii=False))
