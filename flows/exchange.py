@@ -12,6 +12,7 @@ from prefect import get_run_logger, task
 
 from apps.integrations.import_types import import_type_spec
 from apps.integrations.services.exchange import DETAILS_LIMIT
+from apps.integrations.services.exchange_http import exchange_files_already_imported
 from apps.integrations.services.import_kinds import exchange_import_file, exchange_plan_files, exchange_remove_absent
 from apps.integrations.services.sessions import (
     import_session_note,
@@ -32,11 +33,22 @@ from flows.common import (
     **RETRIED_STEP,
 )
 @closes_db_connections
-def find_exchange_files(session_id: int, import_type: str, data_dir: str) -> dict[str, list[str]]:
+def find_exchange_files(
+    session_id: int, import_type: str, data_dir: str, started_at: datetime, remove_absent: bool
+) -> dict[str, list[str]]:
     """List the exchange's files of each kind this import reads (3.1 folders or 2.x
-    files) and record how many there are."""
+    files) and record how many there are. A run that removes nothing leaves out the
+    files an earlier run already read since the 1C exchange laid them out."""
     files, note = exchange_plan_files(import_type=import_type, data_dir=Path(data_dir).resolve())
     logger = get_run_logger()
+    if not remove_absent:
+        done = exchange_files_already_imported(
+            import_type=import_type, data_dir=data_dir, started_at=started_at,
+            paths=[path for paths in files.values() for path in paths],
+        )
+        files = {kind: [path for path in paths if path not in done] for kind, paths in files.items()}
+        if done:
+            logger.info("%d files left out: an earlier run already imported them as they are", len(done))
     logger.info("files: %s", {kind: len(paths) for kind, paths in files.items()})
     counters = {counter.key: 0 for counter in import_type_spec(import_type).counters}
     import_session_update_report(session_id=session_id, **{**counters, "total_files": sum(map(len, files.values()))})
@@ -96,12 +108,13 @@ def run_exchange_import(
     contexts: Callable[[str], dict] | None = None,
     remove_absent: bool = True,
 ) -> dict:
-    """The body every exchange flow shares: start the session; find the files; kinds in
-    order, file by file (`contexts(data_dir)[kind]`, read once the files are found, is
-    passed to that kind's service); then, for each kind whose files all declared a full
-    exchange, remove what 1C no longer has (unless `remove_absent` is False: the 1C
-    exchange's runs of one part of a multi-part exchange; its `deactivate` runs them again
-    with removal once every part is there); then summarize.
+    """The body every exchange flow shares: start the session; find the files (without
+    removal, only those no earlier run read as they are); kinds in order, file by file
+    (`contexts(data_dir)[kind]`, read once the files are found, is passed to that kind's
+    service); then, for each kind whose files all declared a full exchange, remove what
+    1C no longer has (unless `remove_absent` is False: the 1C exchange's runs of one part
+    of a multi-part exchange; its `deactivate` runs them again with removal once every
+    part is there); then summarize.
 
     Every row the run writes carries the session's start time, so "absent" means "not
     written by this run"."""
@@ -111,7 +124,7 @@ def run_exchange_import(
     session_id, sync_mark = started["session_id"], started["started_at"]
     if spec.needs_catalog:
         validate_catalog(then=import_type)
-    files = find_exchange_files(session_id, import_type, data_dir)
+    files = find_exchange_files(session_id, import_type, data_dir, sync_mark, remove_absent)
     context_by_kind = contexts(data_dir) if contexts else {}
     step = 0
     results_by_kind: dict[str, list[dict]] = {}

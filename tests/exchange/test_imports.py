@@ -10,6 +10,7 @@ from django.contrib.auth.models import User
 from prefect.client.orchestration import get_client
 from prefect.states import Cancelled, Crashed
 
+from apps.integrations.import_types import import_type_spec
 from apps.integrations.models import Exchange1C, ExchangeImport, ImportSession
 from apps.integrations.services import exchange_http
 from apps.integrations.services.sessions import (
@@ -363,3 +364,39 @@ def test_a_2x_offers_file_sent_alone_runs_the_catalog_then_stocks_and_prices(one
     assert answers[0] == ["progress", f"«Каталог товаров» #{offers_catalog.pk}: waiting for a worker to pick the run up"]
     assert answers[-1][0] == "success"
     assert [line.split(" #")[0] for line in answers[-1][1:]] == ["«Каталог товаров»", "«Остатки»", "«Цены»"]
+
+
+def _work(session: ImportSession) -> dict:
+    """What the worker does with a session's run: the real flow, here in the test's process."""
+    import_type_spec(session.import_type).load_flow()(session_id=session.pk, **session.parameters)
+    session.refresh_from_db()
+    assert session.status == "completed", session.error_message
+    return session.report_details
+
+
+def test_a_files_run_reads_only_the_parts_no_earlier_run_read(onec, exchange_dirs):
+    parts = {
+        f"goods/goods_1_{n}_{GUID}.xml": _xml(f"<Каталог><Ид>c</Ид><Товары>{goods_xml(f'g{n}', f'Мяч {n}')}</Товары></Каталог>")
+        for n in (1, 2, 3)
+    }
+    reports = []
+    for name, data in parts.items():  # newer 1C: an exchange for each part
+        onec.checkauth()
+        onec.init()
+        onec.send_file(name, data)
+        onec.request("import", filename=name)
+        reports.append(_work(ImportSession.objects.filter(import_type="catalog").latest("pk")))
+        assert onec.import_file(name)[0] == "success"
+
+    assert [(r["total_files"], r["created"], r["updated"]) for r in reports] == [(1, 1, 0)] * 3
+    assert sorted(Product.objects.filter(is_active=True).values_list("name", flat=True)) == ["Мяч 1", "Мяч 2", "Мяч 3"]
+    # A part sent again is read again; deactivate's run, which removes what is absent, reads every part.
+    onec.checkauth()
+    onec.send_file(f"goods/goods_1_1_{GUID}.xml", parts[f"goods/goods_1_1_{GUID}.xml"].replace("Мяч 1".encode(), "Мяч".encode()))
+    onec.request("import", filename=f"goods/goods_1_1_{GUID}.xml")
+    again = _work(ImportSession.objects.filter(import_type="catalog").latest("pk"))
+    assert (again["total_files"], again["updated"]) == (1, 1)
+    onec.request("deactivate")
+    removal = ImportSession.objects.filter(import_type="catalog").latest("pk")
+    assert removal.parameters["remove_absent"] is True
+    assert _work(removal)["total_files"] == 3

@@ -18,7 +18,8 @@ user that were not laid out yet are carried over, so nothing sent is lost. Excha
 stays in the exchange directory until a later exchange brings files of the same folder
 after 1C closed the earlier one (`complete`) and its imports finished. A file's runs
 never remove what a full exchange lacks (they may see one part of many): `deactivate`
-runs the exchange's import types again with removal once every part is there.
+runs the exchange's import types again with removal once every part is there; a file's
+runs read only the files no earlier run read since they were laid out.
 """
 from __future__ import annotations
 
@@ -32,13 +33,13 @@ from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FuturesTimeoutError
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path, PurePosixPath
 
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.db import DatabaseError, connections, transaction
-from django.db.models import Q
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from ..commerceml import EXCHANGE_KINDS
@@ -342,6 +343,45 @@ def _settle_in_thread() -> None:
         import_sessions_reconcile()
     finally:
         connections.close_all()  # this thread's own connection
+
+
+def exchange_files_already_imported(
+    *, import_type: str, data_dir: str, paths: list[str], started_at: datetime
+) -> set[str]:
+    """Of `paths`, the files a completed run of this type (on this data directory, started
+    before `started_at`) already read after this exchange laid them out unchanged. A
+    file's run leaves them out: newer 1C sends every part in an exchange of its own, and
+    reading all earlier parts again for each would read n parts n times. What they wrote
+    is in the database; `deactivate`'s runs, which remove what is absent, read them all."""
+    root = Path(settings.ONEC_DATA_DIR).resolve()
+    relative = {}
+    for path in paths:
+        try:
+            relative[str(Path(path).resolve().relative_to(root))] = path
+        except ValueError:  # not the exchange directory's (a run on another directory)
+            continue
+    placed = dict(
+        ExchangeFile.objects.filter(path__in=relative, placed_at__isnull=False)
+        .values("path").annotate(latest=Max("placed_at")).values_list("path", "latest")
+    )
+    last_run = ImportSession.objects.filter(
+        import_type=import_type, status=ImportSession.Status.COMPLETED, parameters__data_dir=data_dir,
+        started_at__lt=started_at,
+    ).aggregate(started=Max("started_at"))["started"]
+    if last_run is None:
+        return set()
+    return {
+        relative[rel] for rel, placed_at in placed.items()
+        if placed_at <= last_run and not _changed_since(Path(relative[rel]), placed_at)
+    }
+
+
+def _changed_since(path: Path, moment: datetime) -> bool:
+    """The file was written after `moment` (put there by hand), or is gone."""
+    try:
+        return path.stat().st_mtime > moment.timestamp()
+    except OSError:
+        return True
 
 
 def _import_again(record: ExchangeImport) -> ExchangeImport:
