@@ -1,7 +1,10 @@
 """The real 1C sample sent over HTTP by the 1C client simulator to a live Django server,
 imported by a real Prefect server, its deployments and a process worker: as one archive in
-`file_limit` pieces in one session, and as a session per file without an archive."""
+`file_limit` pieces in one session, and as a session per file without an archive; and a
+full exchange followed by `deactivate`."""
 from __future__ import annotations
+
+import shutil
 
 import pytest
 from django.contrib.auth.models import User
@@ -16,6 +19,15 @@ from tests.exchange_builders import goods_xml, offer_xml, price_type_xml, wareho
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 POLL_LIMIT_SECONDS = 2.0
+
+
+@pytest.fixture(autouse=True)
+def empty_exchange_directory(exchange_stack):
+    """Each test starts with an empty database, so with an empty exchange directory and
+    staging area too (an earlier test's 3.1 folders would hide a 2.x exchange's files)."""
+    for directory in (exchange_stack.data_dir, exchange_stack.root / "staging"):
+        shutil.rmtree(directory, ignore_errors=True)
+        directory.mkdir()
 
 
 def _onec(stack) -> OneC:
