@@ -262,6 +262,9 @@ def main() -> None:
                         help="s3: media in a local SeaweedFS bucket, against rclone (default: local MEDIA_ROOT)")
     parser.add_argument("--upload-workers", type=int, default=16,
                         help="s3: ONEC_IMAGE_UPLOAD_WORKERS, and rclone's --transfers/--checkers (default 16)")
+    parser.add_argument("--renditions", default="", metavar="SPEC",
+                        help="ONEC_IMAGE_RENDITIONS of the imports (default: none, so the import copies what cp -r "
+                             "and rclone copy; renditions are measured by bench/renditions.py)")
     parser.add_argument("--keep", action="store_true", help="keep the generated exchange (it is reused when kept)")
     args = parser.parse_args()
     args.steps = args.steps or ("afbcgd" if args.storage == "s3" else "abcde")
@@ -283,6 +286,7 @@ def main() -> None:
         "PREFECT_HOME": str(work / "prefect"),
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "PYTHONUNBUFFERED": "1",
+        "ONEC_IMAGE_RENDITIONS": args.renditions,
     }
     env.pop("PREFECT_API_URL", None)
     if args.prefect_api_url:
@@ -381,6 +385,7 @@ def summarize(runs: dict[str, list[dict]], args, *, files: int, log: Path) -> di
         "repeat": args.repeat,
         "chunk_size": args.chunk_size,
         "database": "postgresql" if args.database_url else "sqlite",
+        "renditions": args.renditions,
         "prefect": args.prefect_api_url or "embedded server",
         "cpus": os.cpu_count(),
         "median_seconds": {step: round(value, 2) for step, value in medians.items()},
