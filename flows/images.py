@@ -21,6 +21,7 @@ from apps.products.selectors import product_active_id_batches
 from apps.products.services import ChunkImportResult, product_images_import_chunk
 from apps.products.services.image_files import media_clear_incoming
 from apps.products.services.media_storage import media_storage_probe, media_upload_limit_name
+from apps.products.services.renditions import configured_rendition_specs
 from flows.common import (
     RETRIED_STEP,
     IMPORT_FLOW_OPTIONS,
@@ -37,11 +38,13 @@ from flows.shards import SHARD_FLOW, shard_chunk_indexes, shard_runs_start, shar
 
 @task(name="check-directory", **RETRIED_STEP)
 def check_directory(data_dir: str) -> str:
-    """Make sure goods/import_files exists and is readable and the media storage takes a
-    probe object (written, read, deleted); return the directory's absolute path.
+    """Make sure goods/import_files exists and is readable, the renditions setting can be
+    read and the media storage takes a probe object (written, read, deleted); return the
+    directory's absolute path.
 
     Also clears media's half-written leftovers of an interrupted earlier run."""
     images_dir = exchange_images_dir(data_dir=Path(data_dir))
+    configured_rendition_specs()
     media_storage_probe()
     media_clear_incoming()
     return str(images_dir)
@@ -63,6 +66,7 @@ def import_images_chunk(
     mirror: bool = False,
     progress_artifact_id: str | None = None,
     verify_storage: bool = False,
+    rebuild_renditions: bool = False,
 ) -> dict:
     """Import the photos of up to chunk-size products and record the chunk's counts.
 
@@ -84,6 +88,7 @@ def import_images_chunk(
             dry_run=dry_run,
             mirror=mirror,
             verify_storage=verify_storage,
+            rebuild_renditions=rebuild_renditions,
             upload_slots=_upload_slots(),
         )
         if not still_wanted():  # abandoned after its time limit: the retry records the chunk
@@ -98,8 +103,8 @@ def import_images_chunk(
         attempt, seconds=settings.ONEC_IMAGE_CHUNK_TIMEOUT_SECONDS, step=f"chunk {chunk_index}"
     )
     logger.info(
-        "chunk %d: %d products, %d files copied, %d up to date, %d errors",
-        chunk_index, result.processed, result.copied, result.skipped, result.errors,
+        "chunk %d: %d products, %d files copied, %d up to date, %d errors, %d renditions made",
+        chunk_index, result.processed, result.copied, result.skipped, result.errors, result.renditions_created,
     )
     return result.counters()
 
@@ -124,6 +129,7 @@ def import_images(
     dry_run: bool = False,
     mirror: bool = False,
     verify_storage: bool = False,
+    rebuild_renditions: bool = False,
     shards: int = 1,
 ) -> dict:
     """Import the photos of all active products from the 1C exchange into media storage.
@@ -131,6 +137,7 @@ def import_images(
     `dry_run` reports what would change and writes nothing; `mirror` makes each product's
     pictures equal to 1C's current <Картинка> list (the default only adds);
     `verify_storage` checks every recorded object and re-uploads what is missing or wrong;
+    `rebuild_renditions` remakes every photo's renditions (by default only missing ones);
     `shards` > 1 spreads the chunks over that many flow runs of the shard deployment, on
     every host whose worker serves the shard pool.
     """
@@ -141,7 +148,8 @@ def import_images(
         "images",
         session_id,
         {"data_dir": data_dir, "validate_images": validate_images, "chunk_size": chunk_size, "dry_run": dry_run,
-         "mirror": mirror, "verify_storage": verify_storage, "shards": shards},
+         "mirror": mirror, "verify_storage": verify_storage, "rebuild_renditions": rebuild_renditions,
+         "shards": shards},
         report={
             "total_products": sum(len(chunk) for chunk in chunks),
             "chunks_total": len(chunks),
@@ -154,7 +162,8 @@ def import_images(
     validate_catalog(then="images")
     images_dir = check_directory(data_dir)
     progress_id = str(create_progress_artifact(progress=0.0, description="Products processed, %"))
-    options = {"validate_images": validate_images, "dry_run": dry_run, "mirror": mirror, "verify_storage": verify_storage}
+    options = {"validate_images": validate_images, "dry_run": dry_run, "mirror": mirror, "verify_storage": verify_storage,
+               "rebuild_renditions": rebuild_renditions}
     if shards > 1:
         failed = _run_in_shards(session_id, chunks, shards, images_dir=images_dir, progress_id=progress_id, **options)
     else:
@@ -214,6 +223,7 @@ def import_images_shard(
     dry_run: bool = False,
     mirror: bool = False,
     verify_storage: bool = False,
+    rebuild_renditions: bool = False,
 ) -> dict:
     """One shard of a sharded image import: its chunks, recorded into the parent's session."""
     futures = import_images_chunk.map(
@@ -225,6 +235,7 @@ def import_images_shard(
         dry_run=unmapped(dry_run),
         mirror=unmapped(mirror),
         verify_storage=unmapped(verify_storage),
+        rebuild_renditions=unmapped(rebuild_renditions),
     )
     futures.wait()
     failed = failed_steps(futures, kind="chunk", indexes=chunk_indexes)

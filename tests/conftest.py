@@ -100,7 +100,16 @@ def prefect_server():
 
 
 def media_files(root: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+    """Every file in media but the web renditions (`rendition_files`)."""
+    return {
+        str(p.relative_to(root)): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and p.relative_to(root).parts[0] != "renditions"
+    }
+
+
+def rendition_files(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted((root / "renditions").rglob("*")) if p.is_file()}
 
 
 @pytest.fixture

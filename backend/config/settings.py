@@ -128,6 +128,9 @@ ONEC_SHARD_START_TIMEOUT_SECONDS = int(os.environ.get("ONEC_SHARD_START_TIMEOUT_
 ONEC_SHARD_HEARTBEAT_TIMEOUT_SECONDS = int(os.environ.get("ONEC_SHARD_HEARTBEAT_TIMEOUT_SECONDS", "120"))
 # Pillow refuses images above this many pixels (decompression bombs) when validating.
 ONEC_IMAGE_MAX_PIXELS = int(os.environ.get("ONEC_IMAGE_MAX_PIXELS", str(50_000_000)))
+# Web renditions made of every imported photo, FORMAT:WIDTH (webp, jpeg) separated by commas;
+# empty: none are made (those already made stay). Checked by check-directory before a run.
+ONEC_IMAGE_RENDITIONS = os.environ.get("ONEC_IMAGE_RENDITIONS", "webp:320,webp:800,webp:1600,jpeg:800")
 
 # The 1C site exchange over HTTP at /1c/exchange (README, "Connecting 1C"). Received files
 # wait here, one folder per exchange, until their import lays them out in ONEC_DATA_DIR

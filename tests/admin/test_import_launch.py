@@ -35,7 +35,8 @@ def test_start_creates_a_pending_session_and_triggers_its_deployment(
     assert (session.status, session.import_type, session.started_by, session.started_by_user) == (
         "pending", "images", "admin", importer
     )
-    options = {"validate_images": True, "dry_run": True, "mirror": False, "verify_storage": False, "shards": 2}
+    options = {"validate_images": True, "dry_run": True, "mirror": False, "verify_storage": False,
+               "rebuild_renditions": False, "shards": 2}
     assert session.parameters == {"data_dir": str(exchange_dir), **options}
     (run,) = flow_runs_of(deployments["images"])
     assert run.id == session.flow_run_id

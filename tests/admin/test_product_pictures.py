@@ -4,10 +4,14 @@ test-artifacts/). The photos are imported by the real image import."""
 from __future__ import annotations
 
 import pytest
+from PIL import Image
 from django.contrib.auth.models import User
 from django.urls import reverse
 
+from django.template import Context, Template
+
 from apps.products.models import Product
+from apps.products.selectors import product_pictures
 from apps.products.services import product_images_import_chunk
 from tests.admin.browser import admin_page, screenshot
 from tests.conftest import make_image_bytes
@@ -30,7 +34,7 @@ def product_with_photos(db, exchange, media_root) -> Product:
     return product
 
 
-def test_the_storefront_gets_main_first_then_the_gallery_in_1c_order(client, product_with_photos):
+def test_the_storefront_gets_main_first_then_the_gallery_in_1c_order(client, product_with_photos, media_root):
     response = client.get(f"/api/products/{GUID}/images/")
 
     assert response.status_code == 200 and response["Content-Type"] == "application/json"
@@ -41,7 +45,29 @@ def test_the_storefront_gets_main_first_then_the_gallery_in_1c_order(client, pro
     assert [image["url"] for image in body["images"]] == [
         f"/media/products/0a/{GUID}_front.jpg", f"/media/products/0a/{GUID}_back.png", f"/media/products/0a/{GUID}_side.jpg"
     ]
-    assert all(image["renditions"] == [] for image in body["images"])
+    # WebP first, narrowest first; never wider than the photo (640 px: 800 and 1600 give one).
+    assert [[(r["format"], r["width"], r["height"]) for r in image["renditions"]] for image in body["images"]] == [
+        [("webp", 320, 240), ("webp", 640, 480), ("jpeg", 640, 480)],
+        [("webp", 300, 400), ("jpeg", 300, 400)],
+        [("webp", 320, 240), ("webp", 800, 600), ("jpeg", 800, 600)],
+    ]
+    front = body["images"][0]["renditions"]
+    for rendition in front:  # the URLs name the files made
+        with Image.open(media_root / rendition["url"].removeprefix("/media/")) as made:
+            assert (made.format.lower(), made.size) == (rendition["format"], (rendition["width"], rendition["height"]))
+
+
+def test_a_template_gets_a_picture_element_with_webp_sources_and_a_jpeg_fallback(product_with_photos):
+    html = Template('{% load product_pictures %}{% product_picture product sizes="50vw" alt=product.name %}').render(
+        Context({"product": product_with_photos})
+    )
+
+    webp = [r for r in product_pictures(product=product_with_photos)[0].renditions if r.format == "webp"]
+    jpeg = [r for r in product_pictures(product=product_with_photos)[0].renditions if r.format == "jpeg"]
+    assert html == (
+        f'<picture><source type="image/webp" srcset="{webp[0].url} 320w, {webp[1].url} 640w" sizes="50vw">'
+        f'<img src="{jpeg[0].url}" alt="Мяч футбольный" width="640" height="480" loading="lazy" decoding="async"></picture>'
+    )
 
 
 def test_urls_are_absolute_when_media_has_a_base_url(client, product_with_photos, settings):
@@ -69,7 +95,9 @@ def admin_client_logged_in(client, db):
 def test_the_product_list_shows_a_thumbnail(admin_client_logged_in, product_with_photos):
     page = admin_client_logged_in.get(reverse("admin:products_product_changelist")).content.decode()
 
-    assert f'<img class="product-thumbnail" src="/media/products/0a/{GUID}_front.jpg"' in page
+    smallest = product_pictures(product=product_with_photos)[0].renditions[0]
+    assert (smallest.format, smallest.width) == ("webp", 320)
+    assert f'<img class="product-thumbnail" src="{smallest.url}"' in page
 
 
 def test_the_product_page_shows_the_pictures_read_only_not_file_names(admin_client_logged_in, product_with_photos):
@@ -82,6 +110,7 @@ def test_the_product_page_shows_the_pictures_read_only_not_file_names(admin_clie
     assert "Основное" in page and "Галерея 1" in page and "Галерея 2" in page
     assert "640 × 480 px" in page and "300 × 400 px" in page
     assert f"<code>0a/{GUID}_back.png</code>" in page  # the source file in the exchange
+    assert ">WEBP 320 × 240</a>" in page and ">JPEG 300 × 400</a>" in page  # each picture's renditions
     assert 'name="gallery_images"' not in page and 'name="main_image"' not in page
 
 
@@ -97,4 +126,4 @@ def test_a_browser_sees_the_thumbnails(live_server, product_with_photos, setting
         widths = page.eval_on_selector_all(".product-picture img", "images => images.map(i => i.naturalWidth)")
         screenshot(page, "admin-product-pictures.png")
 
-    assert widths == [640, 300, 800], "every picture was loaded and decoded by the browser"
+    assert widths == [320, 300, 320], "every thumbnail (the smallest rendition) was loaded and decoded"

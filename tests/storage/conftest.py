@@ -70,8 +70,11 @@ class S3Media:
 
 @pytest.fixture
 def s3_media(seaweed, settings, monkeypatch) -> S3Media:
-    """A fresh bucket as Django's default storage; requests counted per test."""
+    """A fresh bucket as Django's default storage; requests counted per test. Renditions
+    are off, so requests count the photos' own; test_s3_renditions.py turns them on."""
     from storages.backends.s3 import S3Storage
+
+    settings.ONEC_IMAGE_RENDITIONS = ""
 
     client = s3_client(seaweed)
     bucket = f"t-{uuid.uuid4().hex[:16]}"

@@ -47,13 +47,17 @@ def test_cli_imports_into_the_bucket_and_verify_storage_restores(exchange, s3_me
     names = {"products/" + p.removeprefix("import_files/") for p in pictures}
 
     first = _report(_cli("catalog", "images", "--data-dir", str(exchange.root), environ=environ))
+    renditions = s3_media.keys() - names
     s3_media.client.delete_object(Bucket=s3_media.bucket, Key=sorted(names)[1])
+    s3_media.client.delete_object(Bucket=s3_media.bucket, Key=sorted(renditions)[0])
     trusting = _report(_cli("images", "--data-dir", str(exchange.root), environ=environ))
     verified = _report(_cli("images", "--verify-storage", "--data-dir", str(exchange.root), environ=environ))
 
-    assert (first["status"], first["copied"]) == ("completed", 2)
-    assert (trusting["copied"], trusting["skipped"]) == (0, 2)
+    assert (first["status"], first["copied"], first["renditions_created"]) == ("completed", 2, 4)  # WebP + JPEG each
+    assert all(name.startswith("renditions/") for name in renditions) and len(renditions) == 4
+    assert (trusting["copied"], trusting["skipped"], trusting["renditions_created"]) == (0, 2, 0)
     assert (verified["status"], verified["copied"], verified["skipped"]) == ("completed", 1, 1)
-    assert s3_media.keys() == names
+    assert verified["renditions_created"] >= 1  # the deleted rendition is made again
+    assert s3_media.keys() == names | renditions
     assert Product.objects.get(onec_id=GUID).main_image.name == sorted(names)[0]
     assert set(StoredImage.objects.values_list("name", flat=True)) == names

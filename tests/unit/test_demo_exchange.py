@@ -32,6 +32,7 @@ from apps.integrations.demo_exchange import (
 from apps.integrations.services.import_kinds import exchange_import_file
 from apps.products.models import Category, Price, Product, ProductVariant, Stock
 from apps.products.services import product_images_import_chunk
+from tests.conftest import media_files, rendition_files
 
 PRODUCTS = 10
 SEED = 7
@@ -248,16 +249,21 @@ def test_catalog_and_image_import_of_the_demo(demo, media_root):
     assert chunk.copied == demo.photo_files + 1  # the truncated JPEG passes the default header check
     refused = {error.file: error.reason for error in chunk.error_details}
     by_kind = {bad.kind: picture_path(bad) for bad in demo.bad_inputs if bad.kind in REFUSED_BY_DEFAULT}
-    assert set(refused) == set(by_kind.values())
+    truncated = picture_path(bad_input(demo, "truncated-jpeg"))
+    assert set(refused) == {*by_kind.values(), truncated}
     assert "the file is empty (0 bytes)" in refused[by_kind["empty-file"]]
     assert "not a JPEG or PNG image" in refused[by_kind["not-an-image"]]
     assert "missing on disk" in refused[by_kind["missing-file"]]
     assert refused[by_kind["path-escape"]].startswith("security:")
-    assert sum(1 for path in media_root.rglob("*") if path.is_file()) == chunk.copied
+    # ... but no renditions can be made of it: shown, reported, the others rendered.
+    assert "the image data is damaged" in refused[truncated] and chunk.rendition_errors == 1
+    assert len(media_files(media_root)) == chunk.copied
+    assert chunk.renditions_created == len(rendition_files(media_root)) > 0
 
     for item in goods_items(demo.root):  # 1C's order: the first picture is the main image, the others follow
         product = Product.objects.get(onec_id=item.onec_id)
-        shown = [f"products/{path.removeprefix('import_files/')}" for path in item.picture_paths if path not in refused]
+        shown = [f"products/{path.removeprefix('import_files/')}" for path in item.picture_paths
+                 if path not in by_kind.values()]
         assert [product.main_image.name, *product.gallery_images] == shown
 
 

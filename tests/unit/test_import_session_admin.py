@@ -129,7 +129,8 @@ def test_active_endpoint_sends_active_sessions_with_their_progress(viewer, admin
     assert (state["processed"], state["total"], state["percent"]) == (50, 200, 25)
     assert state["counters"] == {
         "total_products": 200, "processed": 50, "products_without_images": 0, "main_images_set": 0,
-        "gallery_added": 0, "removed": 0, "copied": 70, "replaced": 2, "restored": 0, "skipped": 9, "errors": 1,
+        "gallery_added": 0, "removed": 0, "copied": 70, "replaced": 2, "restored": 0, "skipped": 9,
+        "renditions_created": 0, "renditions_skipped": 0, "rendition_errors": 0, "errors": 1,
     }
     assert state["text"]["progress"] == "50 / 200 товаров · 25%"
     assert state["text"]["status"] == "Выполняется"
@@ -239,7 +240,8 @@ def test_detail_page_shows_counters_with_units_parameters_and_capped_file_errors
     page = operator.get(reverse("admin:integrations_importsession_change", args=[session.pk])).content.decode()
 
     assert "Товаров обработано" in page and "Файлов скопировано" in page and "Файлов пропущено: уже актуальны" in page
-    assert page.count(">товары<") == 4 and page.count(">файлы<") == 5 and page.count(">записи галереи<") == 2
+    assert page.count(">товары<") == 4 and page.count(">файлы<") == 6 and page.count(">записи галереи<") == 2
+    assert page.count(">файлы веб-версий<") == 2
     assert "/srv/1c" in page and "chunk_size" in page
     assert "guid-0" in page and "guid-2" in page and "guid-3" not in page
     assert "…и ещё 2 (показаны первые 3 из 5)" in page

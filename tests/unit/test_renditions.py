@@ -58,7 +58,7 @@ def _cmyk_profile() -> Path:
                 return path
         except (ImageCms.PyCMSError, OSError):
             continue
-    pytest.fail("no CMYK ICC profile under /usr/share/color: apt-get install -y icc-profiles-free")
+    pytest.fail("no CMYK ICC profile under /usr/share/color: apt-get install -y libgs-common (./dev test does)")
 
 
 # --- the spec and the names --------------------------------------------------------------

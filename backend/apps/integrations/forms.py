@@ -14,13 +14,14 @@ class ImportStartForm(forms.Form):
     dry_run = forms.BooleanField(required=False)
     mirror = forms.BooleanField(required=False)
     verify_storage = forms.BooleanField(required=False)
+    rebuild_renditions = forms.BooleanField(required=False)
     shards = forms.IntegerField(
         required=False, min_value=1, max_value=32,
         error_messages={"min_value": "Шардов не меньше 1.", "max_value": "Шардов не больше 32.",
                         "invalid": "Число шардов — целое число."},
     )
 
-    OPTIONS = ("validate_images", "dry_run", "mirror", "verify_storage", "shards")
+    OPTIONS = ("validate_images", "dry_run", "mirror", "verify_storage", "rebuild_renditions", "shards")
 
     def clean_shards(self) -> int:
         return self.cleaned_data["shards"] or 1

@@ -145,7 +145,23 @@ _IMAGE_COUNTERS = (
         "skipped", "Файлов пропущено: уже актуальны", _FILES,
         "Файлы, которые уже есть в media (тот же размер и время изменения или то же содержимое); не копировались.",
     ),
-    ReportCounter("errors", "Файлов с ошибками", _FILES, "Файлы, которые не удалось импортировать; список ниже."),
+    ReportCounter(
+        "renditions_created", "Веб-версий сделано", "файлы веб-версий",
+        "WebP/JPEG для витрины (ONEC_IMAGE_RENDITIONS), сделанные для новых и изменённых фото.",
+    ),
+    ReportCounter(
+        "renditions_skipped", "Веб-версий уже было", "файлы веб-версий",
+        "Веб-версии, уже сделанные по тому же набору для тех же байтов; фото не декодировались.",
+    ),
+    ReportCounter(
+        "rendition_errors", "Фото без веб-версий", _FILES,
+        "Фото импортированы, но веб-версии из них сделать не удалось (файл повреждён, слишком велик); "
+        "каждое — в списке ошибок ниже, следующий запуск попробует снова.",
+    ),
+    ReportCounter(
+        "errors", "Файлов с ошибками", _FILES,
+        "Файлы, которые не удалось импортировать или из которых не получились веб-версии; список ниже.",
+    ),
 )
 
 _SERVICES = "apps.integrations.services"
@@ -274,7 +290,7 @@ IMPORT_TYPES: tuple[ImportTypeSpec, ...] = (
         flow_name="import-images",
         counters=_IMAGE_COUNTERS,
         summary_counters=("copied", "skipped", "errors"),
-        options=("validate_images", "chunk_size", "dry_run", "mirror", "shards", "verify_storage"),
+        options=("validate_images", "chunk_size", "dry_run", "mirror", "shards", "verify_storage", "rebuild_renditions"),
         error_unit="files",
     ),
 )

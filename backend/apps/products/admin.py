@@ -1,9 +1,11 @@
 from django.contrib import admin
+from django.core.files.storage import default_storage
+from django.db.models import Prefetch
 from django.template.defaultfilters import filesizeformat
 from django.utils.html import format_html, format_html_join
 
-from .models import Category, Price, PriceType, Product, ProductVariant, Stock, Warehouse
-from .selectors import product_pictures
+from .models import Category, Price, PriceType, Product, ProductVariant, Stock, StoredImage, Warehouse
+from .selectors import ProductPicture, product_pictures
 
 
 @admin.register(Product)
@@ -22,13 +24,21 @@ class ProductAdmin(admin.ModelAdmin):
     class Media:
         css = {"all": ["products/product_pictures.css"]}
 
+    def get_queryset(self, request):
+        # The list's thumbnails are the main images' smallest renditions: one query for all rows.
+        return super().get_queryset(request).prefetch_related(
+            Prefetch("stored_images", queryset=StoredImage.objects.only("id", "name", "renditions"))
+        )
+
     @admin.display(description="Фото")
     def thumbnail(self, product):
         if not product.main_image:
             return "—"
+        record = next((row for row in product.stored_images.all() if row.name == product.main_image.name), None)
+        smallest = min(record.renditions, key=lambda entry: entry["width"], default=None) if record else None
         return format_html(
             '<img class="product-thumbnail" src="{}" alt="" width="48" height="48" loading="lazy">',
-            product.main_image.url,
+            default_storage.url(smallest["name"]) if smallest else product.main_image.url,
         )
 
     @admin.display(description="Изображения (из 1С, по порядку)")
@@ -36,27 +46,33 @@ class ProductAdmin(admin.ModelAdmin):
         pictures = product_pictures(product=product)
         if not pictures:
             return "Нет изображений: 1С не передала ни одной <Картинка>, или импорт изображений ещё не запускался."
-        return format_html(
-            '<ol class="product-pictures">{}</ol>',
-            format_html_join(
-                "",
-                '<li class="product-picture product-picture--{}"><a href="{}" target="_blank" rel="noopener">'
-                '<img src="{}" alt="" loading="lazy"></a><div class="product-picture__caption">'
-                "<strong>{}</strong><br>{}<br>{}<br><code>{}</code></div></li>",
-                (
-                    (
-                        picture.role,
-                        picture.url,
-                        picture.url,
-                        "Основное" if picture.role == "main" else f"Галерея {picture.position + 1}",
-                        f"{picture.width} × {picture.height} px" if picture.width else "размер в пикселях неизвестен",
-                        filesizeformat(picture.stored_size) if picture.stored_size is not None else "",
-                        picture.source_name or picture.name,
-                    )
-                    for picture in pictures
-                ),
-            ),
-        )
+        return format_html('<ol class="product-pictures">{}</ol>', format_html_join("", "{}", ((
+            _picture_item(picture),) for picture in pictures)))
+
+
+def _picture_item(picture: ProductPicture) -> str:
+    """One picture of the strip: a thumbnail (its smallest rendition, else the photo), its
+    role, pixels, size, file in the exchange and its renditions, each a link."""
+    thumbnail = picture.renditions[0].url if picture.renditions else picture.url
+    renditions = format_html_join(
+        "",
+        '<li><a href="{}" target="_blank" rel="noopener">{} {} × {}</a> {}</li>',
+        ((r.url, r.format.upper(), r.width, r.height, filesizeformat(r.size)) for r in picture.renditions),
+    ) or format_html("<li>{}</li>", "веб-версий нет (ещё не сделаны или не получились: см. ошибки импорта)")
+    return format_html(
+        '<li class="product-picture product-picture--{}"><a href="{}" target="_blank" rel="noopener">'
+        '<img src="{}" alt="" loading="lazy"></a><div class="product-picture__caption">'
+        "<strong>{}</strong><br>{}<br>{}<br><code>{}</code>"
+        '<ul class="product-picture__renditions">{}</ul></div></li>',
+        picture.role,
+        picture.url,
+        thumbnail,
+        "Основное" if picture.role == "main" else f"Галерея {picture.position + 1}",
+        f"{picture.width} × {picture.height} px" if picture.width else "размер в пикселях неизвестен",
+        filesizeformat(picture.stored_size) if picture.stored_size is not None else "",
+        picture.source_name or picture.name,
+        renditions,
+    )
 
 
 @admin.register(Category)

@@ -24,6 +24,11 @@ class MediaStorageUnavailableError(OSError):
     (an OSError, so the step's transient-fault retries apply)."""
 
 
+class ImageSettingsError(ImportRunError):
+    """An image setting cannot be read (ONEC_IMAGE_RENDITIONS): the run fails before any
+    product is touched; the message names the setting and an example."""
+
+
 class MediaStorageError(ImportRunError):
     """The media storage cannot be used at all (no bucket, bad credentials, not writable):
     the run fails before any product is touched; the message names the storage and the fix."""

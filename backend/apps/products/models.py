@@ -188,7 +188,9 @@ class StoredImage(models.Model):
     facts are not known yet (a row the upgrade made for a picture products already showed);
     the first run fills them without rewriting identical objects. `products` are the
     products that show it (main image or gallery), kept with their image fields in one
-    transaction: mirror mode deletes an object only when no product is left."""
+    transaction: mirror mode deletes an object only when no product is left. `renditions`
+    are its web versions, named by `sha256` (rows with the same bytes share them), made for
+    `renditions_spec`: while that equals the configured spec nothing is decoded again."""
 
     name = models.CharField("имя в медиа-хранилище", max_length=500, unique=True)
     source_name = models.CharField("файл в import_files", max_length=500, blank=True)
@@ -200,6 +202,15 @@ class StoredImage(models.Model):
     width = models.PositiveIntegerField("ширина", null=True, blank=True)
     height = models.PositiveIntegerField("высота", null=True, blank=True)
     content_type = models.CharField("тип содержимого", max_length=100, blank=True)
+    renditions_spec = models.CharField(
+        "веб-версии сделаны по", max_length=500, blank=True,
+        help_text="ONEC_IMAGE_RENDITIONS (с версией кодировщика), по которому сделаны веб-версии; "
+                  "пусто — ещё не сделаны или не получились.",
+    )
+    renditions = models.JSONField(
+        "веб-версии", default=list, blank=True,
+        help_text='[{"spec": "webp:800", "format": "webp", "width": ..., "height": ..., "name": ..., "size": ...}]',
+    )
     products = models.ManyToManyField(Product, related_name="stored_images", blank=True, verbose_name="товары")
     updated_at = models.DateTimeField(auto_now=True)
 

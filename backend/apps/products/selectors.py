@@ -51,6 +51,21 @@ def stored_image_links(*, product_ids: list[int]) -> dict[int, dict[int, int]]:
 
 
 @dataclass(frozen=True)
+class PictureRendition:
+    """A web rendition of a picture (ONEC_IMAGE_RENDITIONS)."""
+
+    format: str  # "webp" or "jpeg"
+    width: int
+    height: int
+    url: str
+    size: int
+
+    @property
+    def content_type(self) -> str:
+        return f"image/{self.format}"
+
+
+@dataclass(frozen=True)
 class ProductPicture:
     """One of a product's pictures as the storefront and the admin show it: main first,
     then the gallery in 1C's order; the facts come from its StoredImage row, if any."""
@@ -64,6 +79,10 @@ class ProductPicture:
     stored_size: int | None
     content_type: str
     source_name: str
+    renditions: tuple[PictureRendition, ...] = ()
+
+    def renditions_of(self, fmt: str) -> list[PictureRendition]:
+        return [rendition for rendition in self.renditions if rendition.format == fmt]
 
 
 def product_pictures(*, product: Product) -> list[ProductPicture]:
@@ -88,6 +107,22 @@ def product_pictures(*, product: Product) -> list[ProductPicture]:
                 stored_size=row.stored_size if row else None,
                 content_type=row.content_type if row else "",
                 source_name=row.source_name if row else "",
+                renditions=_picture_renditions(row.renditions) if row else (),
             )
         )
     return pictures
+
+
+_FORMAT_ORDER = ("webp", "jpeg")
+
+
+def _picture_renditions(entries: list[dict]) -> tuple[PictureRendition, ...]:
+    """Each rendition file once (two specs may give the same file for a small photo), WebP
+    first, narrowest first."""
+    unique = {entry["name"]: entry for entry in entries}
+    return tuple(
+        PictureRendition(entry["format"], entry["width"], entry["height"], default_storage.url(name), entry["size"])
+        for name, entry in sorted(
+            unique.items(), key=lambda item: (_FORMAT_ORDER.index(item[1]["format"]), item[1]["width"])
+        )
+    )

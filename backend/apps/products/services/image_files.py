@@ -72,7 +72,8 @@ class StoreOutcome(Enum):
 @dataclass(frozen=True)
 class ImageFacts:
     """A StoredImage row's facts (models.StoredImage): the source as last seen, its content
-    hash, the stored object's size/ETag, pixels and content type. `sha256` empty: unknown."""
+    hash, the stored object's size/ETag, pixels, content type and web renditions (made for
+    `renditions_spec`). `sha256` empty: unknown."""
 
     source_name: str = ""
     source_size: int | None = None
@@ -83,6 +84,8 @@ class ImageFacts:
     width: int | None = None
     height: int | None = None
     content_type: str = ""
+    renditions_spec: str = ""
+    renditions: list[dict] = field(default_factory=list)
 
     @property
     def known(self) -> bool:
@@ -320,23 +323,41 @@ def _write(source: SourceImage, storage: Storage, outcome: StoreOutcome, *, deco
             return StoreResult(outcome, facts)
         data = _read_all(source_file, source)
     facts = _facts(source, data)
-    upload = File(io.BytesIO(data), name=source.media_name)
-    upload.content_type = facts.content_type  # django-storages sends it as Content-Type
     try:
-        if _s3_client(storage) is not None:
-            return StoreResult(outcome, replace(facts, etag=_s3_put(storage, source.media_name, upload, data)))
-        saved_name = storage.save(source.media_name, upload)
-    except _storage_faults() as exc:
-        raise MediaStorageUnavailableError(f"{media_storage_label(storage)}: cannot write {source.media_name} ({exc})") from exc
+        etag = media_put_bytes(storage, source.media_name, data, content_type=facts.content_type)
+    except MediaStorageUnavailableError:
+        raise
     except OSError as exc:
         raise ImageStorageError(f"{source.path}: cannot write {source.media_name} ({exc})") from exc
-    if saved_name != source.media_name:
+    return StoreResult(outcome, replace(facts, etag=etag))
+
+
+def media_put_bytes(
+    storage: Storage, name: str, data: bytes, *, content_type: str, cache_control: str | None = None
+) -> str:
+    """Write `data` at media `name` over whatever is there, in one step no reader sees half
+    done (a local temporary file renamed into place; one PUT on S3); return the new ETag
+    ("" where there is none). `cache_control` replaces the storage's Cache-Control."""
+    if isinstance(storage, FileSystemStorage):
+        _write_into_place(
+            f"{storage.location}/{name}", incoming_dir(storage), lambda tmp: _write_new_file(tmp, data), label=name
+        )
+        return ""
+    upload = File(io.BytesIO(data), name=name)
+    upload.content_type = content_type  # django-storages sends it as Content-Type
+    try:
+        if _s3_client(storage) is not None:
+            return _s3_put(storage, name, upload, data, cache_control=cache_control)
+        saved_name = storage.save(name, upload)
+    except _storage_faults() as exc:
+        raise MediaStorageUnavailableError(f"{media_storage_label(storage)}: cannot write {name} ({exc})") from exc
+    if saved_name != name:
         storage.delete(saved_name)
         raise ImageStorageError(
-            f"{source.path}: {media_storage_label(storage)} saved it as {saved_name}, not over {source.media_name}: "
+            f"{media_storage_label(storage)} saved {name} as {saved_name}, not over it: "
             "the storage must overwrite in place (django-storages: AWS_S3_FILE_OVERWRITE=True)"
         )
-    return StoreResult(outcome, facts)
+    return ""
 
 
 def _filesystem_path(storage: FileSystemStorage, source: SourceImage) -> str:
@@ -348,9 +369,14 @@ def _write_on_filesystem(source: SourceImage, source_file: BinaryIO, dest: str, 
     """Local fast path: the kernel copies the already opened source into a temporary file
     in `incoming`, renamed into place, so no reader ever sees a partial image (and a killed
     run leaves its fragment in `incoming`, not among the images)."""
+    _write_into_place(dest, incoming, lambda tmp: _copy_with_mtime(source_file, tmp, source.stat), label=source.path)
+
+
+def _write_into_place(dest: str, incoming: str, write, *, label: str) -> None:
+    """`write(tmp)` a temporary file in `incoming`, then rename it to `dest`."""
     tmp = os.path.join(incoming, f"{uuid.uuid4().hex}.part")
     try:
-        _copy_with_mtime(source_file, tmp, source.stat)
+        write(tmp)
         try:
             os.replace(tmp, dest)
         except FileNotFoundError:  # the first photo of this XX/ folder
@@ -359,19 +385,13 @@ def _write_on_filesystem(source: SourceImage, source_file: BinaryIO, dest: str, 
     except OSError as exc:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
-        raise ImageStorageError(f"{source.path}: cannot write {dest} ({exc.strerror or exc})") from exc
+        raise ImageStorageError(f"{label}: cannot write {dest} ({exc.strerror or exc})") from exc
 
 
 def _copy_with_mtime(source_file: BinaryIO, dest: str, src_stat: os.stat_result) -> None:
     """Copy in the kernel (sendfile) into a new file carrying the source's mtime; its
     folder is created on first use only, not asked for once per file."""
-    try:
-        fdst = open(dest, "wb", buffering=0)
-    except FileNotFoundError:
-        os.makedirs(os.path.dirname(dest), exist_ok=True)
-        fdst = open(dest, "wb", buffering=0)
-    with fdst:
-        os.fchmod(fdst.fileno(), settings.FILE_UPLOAD_PERMISSIONS or 0o644)
+    with _open_new_file(dest) as fdst:
         if _KERNEL_COPY:
             offset = 0
             while sent := os.sendfile(fdst.fileno(), source_file.fileno(), offset, _COPY_BLOCK):
@@ -381,6 +401,24 @@ def _copy_with_mtime(source_file: BinaryIO, dest: str, src_stat: os.stat_result)
             with open(fdst.fileno(), "wb", closefd=False) as buffered:  # writes every byte
                 shutil.copyfileobj(source_file, buffered, _COPY_BLOCK)
         os.utime(fdst.fileno(), ns=(src_stat.st_atime_ns, src_stat.st_mtime_ns))
+
+
+def _write_new_file(dest: str, data: bytes) -> None:
+    with _open_new_file(dest) as fdst:
+        remaining = memoryview(data)
+        while remaining:  # an unbuffered write may take only part
+            remaining = remaining[fdst.write(remaining):]
+
+
+def _open_new_file(dest: str) -> BinaryIO:
+    """A new file with media's permissions; its folder is made on first use."""
+    try:
+        fdst = open(dest, "wb", buffering=0)
+    except FileNotFoundError:
+        os.makedirs(os.path.dirname(dest), exist_ok=True)
+        fdst = open(dest, "wb", buffering=0)
+    os.fchmod(fdst.fileno(), settings.FILE_UPLOAD_PERMISSIONS or 0o644)
+    return fdst
 
 
 def _read_source(source: SourceImage) -> bytes:
@@ -498,15 +536,17 @@ def _s3_client(storage: Storage):
     return client
 
 
-def _s3_put(storage: Storage, name: str, upload: File, data: bytes) -> str:
+def _s3_put(storage: Storage, name: str, upload: File, data: bytes, *, cache_control: str | None = None) -> str:
     """One PutObject over the existing object, with the parameters django-storages would
     send (Content-Type, AWS_S3_OBJECT_PARAMETERS such as Cache-Control, the default ACL);
     returns the new ETag."""
     from storages.utils import clean_name
 
+    parameters = storage._get_write_parameters(name, upload)
+    if cache_control:
+        parameters["CacheControl"] = cache_control
     response = _s3_client(storage).put_object(
-        Bucket=storage.bucket_name, Key=storage._normalize_name(clean_name(name)), Body=data,
-        **storage._get_write_parameters(name, upload),
+        Bucket=storage.bucket_name, Key=storage._normalize_name(clean_name(name)), Body=data, **parameters
     )
     return response.get("ETag", "").strip('"')
 

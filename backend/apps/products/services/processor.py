@@ -9,7 +9,7 @@ import logging
 from collections.abc import Callable, Iterable
 from concurrent.futures import CancelledError
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from django.core.files.storage import Storage, storages
@@ -19,7 +19,22 @@ from django.db.models import Count
 from ..exceptions import ImageImportError, MediaStorageUnavailableError
 from ..models import Product, StoredImage
 from ..selectors import stored_image_facts, stored_image_links
-from .image_files import ImageFacts, SourceImage, StoreOutcome, StoreResult, resolve_source_image, store_image
+from .image_files import (
+    MEDIA_PREFIX,
+    ImageFacts,
+    SourceImage,
+    StoreOutcome,
+    StoreResult,
+    resolve_source_image,
+    store_image,
+)
+from .image_renditions import (
+    RenditionPlan,
+    RenditionsUpdate,
+    image_renditions_update,
+    renditions_delete_unused,
+    renditions_missing_in_storage,
+)
 from .image_sources import product_image_paths
 from .media_storage import is_remote, upload_pool
 
@@ -28,7 +43,8 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class ImageFileError:
-    """One file that was not imported, and why (for reports and artifacts)."""
+    """One file that was not imported, or was imported without its renditions, and why (for
+    reports and artifacts)."""
 
     product: str
     file: str
@@ -58,8 +74,9 @@ class ProductImagesResult:
 
 class ImageBatch:
     """The source images of one chunk: each resolved and stored once (products may share a
-    photo), decided from the StoredImage rows loaded in one query; on a remote storage the
-    writes run in the shared upload pool. `new_facts` are the rows to write."""
+    photo), decided from the StoredImage rows loaded in one query, with the renditions the
+    plan asks for; on a remote storage the writes run in the shared upload pool.
+    `new_facts` are the rows to write; `unused_renditions` may go once they are written."""
 
     def __init__(
         self,
@@ -71,6 +88,7 @@ class ImageBatch:
         verify: bool = False,
         records: dict[str, tuple[int, ImageFacts]] | None = None,
         upload_slots: Callable[[], AbstractContextManager] | None = None,
+        renditions: RenditionPlan | None = None,
     ):
         self.images_dir = images_dir
         self.storage = storage
@@ -79,7 +97,11 @@ class ImageBatch:
         self.verify = verify
         self.records = records or {}
         self.upload_slots = upload_slots or nullcontext
+        self.renditions = renditions or RenditionPlan()
         self.new_facts: dict[str, ImageFacts] = {}
+        self.renditions_created = self.renditions_skipped = 0
+        self.rendition_errors: dict[str, str] = {}  # relative name -> why it has no renditions
+        self.unused_renditions: set[str] = set()
         self._resolved: dict[str, SourceImage | ImageImportError | OSError] = {}
         self._stored: dict[str, StoreResult | ImageImportError | OSError] = {}
 
@@ -135,34 +157,60 @@ class ImageBatch:
             raise outage
 
     def _unchanged_by_record(self, source: SourceImage) -> bool:
-        record = self.records.get(source.media_name)
-        facts = record[1] if record else None
+        facts = self._recorded(source)
         return bool(
             facts and facts.known and not self.verify and source.stat is not None
             and facts.source_size == source.stat.st_size and facts.source_mtime_ns == source.stat.st_mtime_ns
+            and not self.renditions.needed(facts)
         )
 
-    def _store(self, source: SourceImage) -> StoreResult:
-        record = self.records.get(source.media_name)
-        return store_image(
-            source, self.storage, recorded=record[1] if record else None, decode=self.decode,
-            dry_run=self.dry_run, verify=self.verify,
+    def _store(self, source: SourceImage) -> tuple[StoreResult, RenditionsUpdate | None]:
+        """Store the photo, then make the renditions it still needs (in the same thread: on
+        a remote storage one of the upload pool's)."""
+        recorded = self._recorded(source)
+        result = store_image(
+            source, self.storage, recorded=recorded, decode=self.decode, dry_run=self.dry_run, verify=self.verify
         )
+        facts = result.facts or recorded
+        if self.dry_run or facts is None or not self.renditions.specs:
+            return result, None
+        plan = self.renditions
+        if self.verify and not plan.needed(facts) and renditions_missing_in_storage(facts, self.storage):
+            plan = replace(plan, rebuild=True)  # someone deleted renditions by hand: make them again
+        if not plan.needed(facts):
+            return result, None
+        update = image_renditions_update(source=source, facts=facts, previous=recorded, plan=plan, storage=self.storage)
+        return StoreResult(result.outcome, update.facts), update
+
+    def _recorded(self, source: SourceImage) -> ImageFacts | None:
+        record = self.records.get(source.media_name)
+        return record[1] if record else None
 
     def _store_one(self, source: SourceImage) -> StoreResult | ImageImportError | OSError:
         try:
-            result = self._store(source)
+            stored = self._store(source)
         except MediaStorageUnavailableError:
             raise  # the storage, not this file: the chunk fails and is retried
         except (ImageImportError, OSError) as exc:
             self._stored[source.relative_name] = exc
             return exc
-        return self._keep(source.relative_name, result)
+        return self._keep(source.relative_name, stored)
 
-    def _keep(self, relative_name: str, result: StoreResult) -> StoreResult:
+    def _keep(self, relative_name: str, stored: tuple[StoreResult, RenditionsUpdate | None]) -> StoreResult:
+        result, update = stored
         self._stored[relative_name] = result
+        media_name = f"{MEDIA_PREFIX}/{relative_name}"
+        if update is not None:
+            self.renditions_created += update.created
+            self.renditions_skipped += update.skipped
+            self.unused_renditions |= update.unused
+            if update.error:
+                self.rendition_errors[relative_name] = update.error
+        elif self.renditions.specs and not self.dry_run:
+            facts = result.facts or self.records.get(media_name, (None, None))[1]
+            self.renditions_skipped += len({entry["name"] for entry in facts.renditions}) if facts else 0
         if result.facts is not None:
-            self.new_facts[f"products/{relative_name}"] = result.facts
+            self.new_facts[media_name] = result.facts
         return result
 
 
@@ -208,6 +256,8 @@ def merge_product_images(
             if source is not None and source.media_name in current:
                 listed.append(source.media_name)  # keep what the product already shows
             continue
+        if rendition_error := batch.rendition_errors.get(source.relative_name):
+            result.errors.append(ImageFileError(product=onec_id, file=image_path, reason=rendition_error))
         if outcome is StoreOutcome.UNCHANGED:
             result.skipped += 1
         else:
@@ -236,7 +286,9 @@ def merge_product_images(
 class ChunkImportResult:
     """What one chunk of products did. `processed` and `products_without_images` count
     products; `copied`, `replaced`, `restored` (of `copied`: recorded but missing or wrong
-    in storage, --verify-storage), `skipped`, `errors` count files."""
+    in storage, --verify-storage), `skipped`, `errors` count files; `renditions_created`
+    and `renditions_skipped` count rendition files, `rendition_errors` photos left without
+    renditions (each also an error row)."""
 
     processed: int = 0
     copied: int = 0
@@ -247,6 +299,9 @@ class ChunkImportResult:
     gallery_added: int = 0
     main_images_set: int = 0
     removed: int = 0
+    renditions_created: int = 0
+    renditions_skipped: int = 0
+    rendition_errors: int = 0
     error_details: list[ImageFileError] = field(default_factory=list)
 
     @property
@@ -282,6 +337,7 @@ def product_images_import_chunk(
     dry_run: bool = False,
     mirror: bool = False,
     verify_storage: bool = False,
+    rebuild_renditions: bool = False,
     storage: Storage | None = None,
     upload_slots: Callable[[], AbstractContextManager] | None = None,
 ) -> ChunkImportResult:
@@ -290,8 +346,10 @@ def product_images_import_chunk(
 
     `verify_storage` also checks that every recorded object is in storage with its
     recorded size and writes again what is missing or wrong (by default the rows are
-    trusted: an unchanged photo costs no storage request). `upload_slots` is held while
-    the chunk talks to a remote storage (the flow passes a Prefect concurrency limit)."""
+    trusted: an unchanged photo costs no storage request). Renditions (ONEC_IMAGE_RENDITIONS)
+    are made for what lacks them; `rebuild_renditions` remakes them all. `upload_slots` is
+    held while the chunk talks to a remote storage (the flow passes a Prefect concurrency
+    limit)."""
     storage = storage or storages["default"]  # the object itself: a lazy proxy costs per file
     chunk = ChunkImportResult()
     plans = []
@@ -309,10 +367,14 @@ def product_images_import_chunk(
         # Only an explicit <Картинка> list says what 1C no longer has; a folder scan can't.
         plans.append(_ProductPlan(product_id, onec_id, main_image or "", gallery_images or [], paths,
                                   mirror and bool(picture_paths)))
-    results = _products_images_import(
+    results, batch = _products_images_import(
         plans, images_dir=images_dir, storage=storage, validate_images=validate_images, dry_run=dry_run,
         verify_storage=verify_storage, upload_slots=upload_slots,
+        renditions=RenditionPlan.configured(rebuild=rebuild_renditions),
     )
+    chunk.renditions_created = batch.renditions_created
+    chunk.renditions_skipped = batch.renditions_skipped
+    chunk.rendition_errors = len(batch.rendition_errors)
     for result in results.values():
         chunk.copied += result.copied
         chunk.replaced += result.replaced
@@ -323,8 +385,9 @@ def product_images_import_chunk(
         chunk.removed += len(result.removed)
         chunk.error_details.extend(result.errors)
     logger.info(
-        "image chunk: %d products, %d copied (%d restored), %d up to date, %d errors",
+        "image chunk: %d products, %d copied (%d restored), %d up to date, %d errors; renditions: %d made, %d kept",
         chunk.processed, chunk.copied, chunk.restored, chunk.skipped, chunk.errors,
+        chunk.renditions_created, chunk.renditions_skipped,
     )
     return chunk
 
@@ -337,12 +400,14 @@ def _products_images_import(
     validate_images: bool,
     dry_run: bool,
     verify_storage: bool,
+    renditions: RenditionPlan,
     upload_slots: Callable[[], AbstractContextManager] | None = None,
-) -> dict[int, ProductImagesResult]:
-    """Store the plans' images (decided from their StoredImage rows), merge them into each
-    product's pictures and, unless `dry_run`, commit image fields, rows and links at once."""
+) -> tuple[dict[int, ProductImagesResult], ImageBatch]:
+    """Store the plans' images (decided from their StoredImage rows) with their renditions,
+    merge them into each product's pictures and, unless `dry_run`, commit image fields,
+    rows and links at once; the batch tells what it stored."""
     batch = ImageBatch(images_dir=images_dir, storage=storage, decode=validate_images, dry_run=dry_run,
-                       verify=verify_storage, upload_slots=upload_slots)
+                       verify=verify_storage, upload_slots=upload_slots, renditions=renditions)
     sources = []
     names = set()
     for plan in plans:
@@ -365,7 +430,7 @@ def _products_images_import(
         )
     if not dry_run:
         _images_commit(results, batch, storage)
-    return results
+    return results, batch
 
 
 def _images_commit(results: dict[int, ProductImagesResult], batch: ImageBatch, storage: Storage) -> None:
@@ -388,6 +453,8 @@ def _images_commit(results: dict[int, ProductImagesResult], batch: ImageBatch, s
             _stored_image_links_save(relink)
         if removed:
             transaction.on_commit(lambda: delete_unused_media(names=removed, storage=storage))
+        if batch.unused_renditions:
+            transaction.on_commit(lambda: renditions_delete_unused(names=batch.unused_renditions, storage=storage))
 
 
 _FACT_FIELDS = tuple(ImageFacts.__dataclass_fields__)
@@ -441,12 +508,16 @@ def _product_images_save(changed: list[tuple[int, str, list[str]]]) -> None:
 
 
 def delete_unused_media(*, names: set[str], storage: Storage) -> list[str]:
-    """Delete media objects no product shows any more (mirror mode), after the commit that
-    stopped showing them, by their StoredImage rows: an object still linked to a product
-    stays, and so does a name the rows do not know (not the import's to delete)."""
+    """Delete media objects no product shows any more (mirror mode), with their renditions,
+    after the commit that stopped showing them, by their StoredImage rows: an object still
+    linked to a product stays, and so does a name the rows do not know (not the import's
+    to delete)."""
     deleted = []
+    renditions = set()
     rows = StoredImage.objects.filter(name__in=names).annotate(shown_by=Count("products"))
-    for record_id, name, shown_by in sorted(rows.values_list("id", "name", "shown_by"), key=lambda row: row[1]):
+    for record_id, name, shown_by, made in sorted(
+        rows.values_list("id", "name", "shown_by", "renditions"), key=lambda row: row[1]
+    ):
         if shown_by:
             continue
         # The row first: a chunk that links it meanwhile fails on the missing row and is
@@ -454,6 +525,7 @@ def delete_unused_media(*, names: set[str], storage: Storage) -> list[str]:
         removed_rows, _ = StoredImage.objects.filter(pk=record_id, products=None).delete()
         if not removed_rows:
             continue
+        renditions.update(entry["name"] for entry in made)
         try:
             storage.delete(name)
         except Exception as exc:  # the products already changed: a left-over object hides nothing
@@ -461,6 +533,7 @@ def delete_unused_media(*, names: set[str], storage: Storage) -> list[str]:
                            name, type(exc).__name__, exc)
             continue
         deleted.append(name)
+    renditions_delete_unused(names=renditions, storage=storage)
     return deleted
 
 
@@ -482,10 +555,11 @@ class ProductDataProcessor:
         set main_image / gallery_images; returns file counts copied, skipped, errors."""
         plan = _ProductPlan(product.pk, product.onec_id, product.main_image.name or "",
                             list(product.gallery_images or []), list(image_paths), mirror)
-        result = _products_images_import(
+        results, _ = _products_images_import(
             [plan], images_dir=Path(base_dir), storage=self.storage, validate_images=validate_images, dry_run=False,
-            verify_storage=False,
-        )[product.pk]
+            verify_storage=False, renditions=RenditionPlan.configured(),
+        )
+        result = results[product.pk]
         for error in result.errors:
             logger.warning("product %s: %s", error.product, error.reason)
         if result.changed:  # already saved, with only the image fields; the instance follows

@@ -22,7 +22,7 @@ from typing import BinaryIO
 from django.conf import settings
 from PIL import GifImagePlugin, Image, ImageCms, ImageOps, JpegImagePlugin, PngImagePlugin, WebPImagePlugin
 
-from apps.products.exceptions import ImageImportError
+from apps.products.exceptions import ImageImportError, ImageSettingsError
 
 logger = logging.getLogger(__name__)
 
@@ -116,6 +116,33 @@ def rendition_specs_from_setting(value: str) -> tuple[RenditionSpec, ...]:
             raise ValueError(f"{SETTING}: {item!r} is listed twice")
         specs.append(spec)
     return tuple(specs)
+
+
+def configured_rendition_specs() -> tuple[RenditionSpec, ...]:
+    """The renditions the import makes, from `ONEC_IMAGE_RENDITIONS`."""
+    try:
+        return rendition_specs_from_setting(getattr(settings, SETTING))
+    except ValueError as exc:
+        raise ImageSettingsError(str(exc)) from exc
+
+
+def renditions_spec_key(specs: Sequence[RenditionSpec]) -> str:
+    """What a StoredImage records as `renditions_spec`: the specs and the encoder version, so
+    a changed setting or encoder makes the next run complete the renditions."""
+    return f"v{RENDITIONS_VERSION}:" + ",".join(str(spec) for spec in specs) if specs else ""
+
+
+def rendition_for(requested: RenditionSpec, made: Sequence[Rendition]) -> Rendition:
+    """Which of `made` (one photo's renditions) serves `requested`: the one of its width or,
+    when the photo is narrower than that (never upscaled), the widest of its format."""
+    same_format = [rendition for rendition in made if rendition.format == requested.format]
+    exact = [rendition for rendition in same_format if rendition.width == requested.width]
+    return exact[0] if exact else max(same_format, key=lambda rendition: rendition.width)
+
+
+def rendition_source_sha256(name: str) -> str:
+    """The source content hash a rendition's name (`rendition_name`) carries."""
+    return name.rsplit("/", 1)[-1][:64]
 
 
 def rendition_name(*, source_sha256: str, spec: RenditionSpec, version: int = RENDITIONS_VERSION) -> str:

@@ -41,6 +41,11 @@ class Command(BaseCommand):
             help="images: check every recorded photo is in media storage with its size; upload again what is not",
         )
         parser.add_argument(
+            "--rebuild-renditions",
+            action="store_true",
+            help="images: make every photo's web renditions (ONEC_IMAGE_RENDITIONS) again, not only the missing ones",
+        )
+        parser.add_argument(
             "--shards", type=int,
             help="images: spread the import over N flow runs on the workers of the shard pool "
             "(needs PREFECT_API_URL and `prefect worker start --pool onec-images-shards` on each host)",
