@@ -47,6 +47,7 @@ class S3Media:
     bucket: str
     client: object
     requests: list[Request] = field(default_factory=list)
+    sessions: int = 0  # boto3 sessions the storage opened (django-storages: one per thread)
     # (event, handler) registered first on every boto3 session the storage creates (one per thread)
     hooks: list[tuple[str, object]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -90,6 +91,8 @@ def s3_media(seaweed, settings, monkeypatch) -> S3Media:
 
     def counted_session(self):
         session = create_session(self)
+        with media.lock:
+            media.sessions += 1
         session.events.register("before-send.s3", record)
         for event, handler in media.hooks:
             session.events.register_first(event, handler)

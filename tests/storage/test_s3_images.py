@@ -153,6 +153,7 @@ def test_mirror_deletes_an_object_only_when_no_product_shows_it(exchange, s3_med
     a.onec_picture_paths = [own]
     a.save()
     s3_media.taken()
+    sessions = s3_media.sessions
 
     result = _chunk(exchange, a, mirror=True)
 
@@ -160,6 +161,7 @@ def test_mirror_deletes_an_object_only_when_no_product_shows_it(exchange, s3_med
     assert (a.main_image.name, a.gallery_images) == (_media(own), [])
     assert s3_media.keys() == {_media(own), _media(shared)}
     assert [(r.operation, r.key) for r in s3_media.taken()] == [("DeleteObject", _media(dropped))]
+    assert s3_media.sessions == sessions  # deleted through the uploads' shared client
     assert list(StoredImage.objects.get(name=_media(shared)).products.all()) == [b]
     assert not StoredImage.objects.filter(name=_media(dropped)).exists()
 

@@ -495,10 +495,9 @@ def _stored_object(storage: Storage, name: str) -> tuple[int, str] | None:
     try:
         if client is not None:
             from botocore.exceptions import ClientError
-            from storages.utils import clean_name
 
             try:
-                head = client.head_object(Bucket=storage.bucket_name, Key=storage._normalize_name(clean_name(name)))
+                head = client.head_object(Bucket=storage.bucket_name, Key=_s3_key(storage, name))
             except ClientError as exc:
                 if exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 404:
                     return None
@@ -540,21 +539,42 @@ def _s3_put(storage: Storage, name: str, upload: File, data: bytes, *, cache_con
     """One PutObject over the existing object, with the parameters django-storages would
     send (Content-Type, AWS_S3_OBJECT_PARAMETERS such as Cache-Control, the default ACL);
     returns the new ETag."""
-    from storages.utils import clean_name
-
     parameters = storage._get_write_parameters(name, upload)
     if cache_control:
         parameters["CacheControl"] = cache_control
     response = _s3_client(storage).put_object(
-        Bucket=storage.bucket_name, Key=storage._normalize_name(clean_name(name)), Body=data, **parameters
+        Bucket=storage.bucket_name, Key=_s3_key(storage, name), Body=data, **parameters
     )
     return response.get("ETag", "").strip('"')
 
 
+def media_delete(storage: Storage, name: str) -> None:
+    """Delete the object at media `name`; one that is already gone is no error. On S3 one
+    DeleteObject through the shared client, not django-storages' session per thread (a
+    deletion in a new thread would load the service models again)."""
+    client = _s3_client(storage)
+    if client is None:
+        storage.delete(name)
+    else:
+        client.delete_object(Bucket=storage.bucket_name, Key=_s3_key(storage, name))
+
+
+def _s3_key(storage: Storage, name: str) -> str:
+    """The object key of media `name` (under AWS_LOCATION), as django-storages makes it."""
+    from storages.utils import clean_name
+
+    return storage._normalize_name(clean_name(name))
+
+
 def _stored_sha256(storage: Storage, name: str) -> str:
+    """The SHA-256 of a stored object, read through (on S3 with the shared client)."""
+    client = _s3_client(storage)
     try:
-        with storage.open(name, "rb") as stored:
-            return _sha256(stored)
+        if client is None:
+            with storage.open(name, "rb") as stored:
+                return _sha256(stored)
+        with contextlib.closing(client.get_object(Bucket=storage.bucket_name, Key=_s3_key(storage, name))["Body"]) as body:
+            return _sha256(body)
     except _storage_faults() as exc:
         raise MediaStorageUnavailableError(f"{media_storage_label(storage)}: cannot read {name} ({exc})") from exc
 

@@ -25,6 +25,7 @@ from .image_files import (
     SourceImage,
     StoreOutcome,
     StoreResult,
+    media_delete,
     resolve_source_image,
     store_image,
 )
@@ -527,7 +528,7 @@ def delete_unused_media(*, names: set[str], storage: Storage) -> list[str]:
             continue
         renditions.update(entry["name"] for entry in made)
         try:
-            storage.delete(name)
+            media_delete(storage, name)
         except Exception as exc:  # the products already changed: a left-over object hides nothing
             logger.warning("media object %s no product shows was not deleted (%s: %s); delete it by hand",
                            name, type(exc).__name__, exc)
