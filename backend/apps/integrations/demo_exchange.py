@@ -384,7 +384,8 @@ def _add_bad_photos(rng: random.Random, goods: list[_Goods]) -> list[DemoBadInpu
          "Это не фотография: вместо изображения 1С выгрузила текст.\n".encode(),
          "images: 'not a JPEG or PNG image (unexpected file content)'"),
         ("truncated-jpeg", "a truncated JPEG (its first 40%)", truncated_source[: len(truncated_source) * 2 // 5],
-         "images with --validate-images only: 'the image data is damaged'; the default header check copies it"),
+         "images: 'the image data is damaged' (by default copied and shown, but no renditions can be made of "
+         "it; with --validate-images not copied)"),
         ("missing-file", "a <Картинка> whose file is not on disk", None, "images: 'listed by 1C but missing on disk'"),
     ]
     inputs = []
