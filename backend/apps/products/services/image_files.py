@@ -91,6 +91,14 @@ class ImageFacts:
     def known(self) -> bool:
         return bool(self.sha256)
 
+    def describes(self, source_stat: os.stat_result | None) -> bool:
+        """The one "unchanged" rule: the row knows the bytes, and the source still has the
+        size and mtime it recorded, so the photo needs no read and no storage request."""
+        return (
+            self.known and source_stat is not None
+            and self.source_size == source_stat.st_size and self.source_mtime_ns == source_stat.st_mtime_ns
+        )
+
 
 @dataclass(frozen=True)
 class StoreResult:
@@ -224,9 +232,8 @@ def store_image(
         raise _missing_on_disk(source)
     src_stat = source.stat
     if recorded is not None and recorded.known:
-        same_stat = recorded.source_size == src_stat.st_size and recorded.source_mtime_ns == src_stat.st_mtime_ns
         facts = None
-        if not same_stat:
+        if not recorded.describes(src_stat):
             data = _read_source(source) if recorded.source_size == src_stat.st_size else None
             if data is None or hashlib.sha256(data).hexdigest() != recorded.sha256:
                 return _write(source, storage, StoreOutcome.REPLACED, decode=decode, dry_run=dry_run)

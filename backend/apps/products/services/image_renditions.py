@@ -13,7 +13,7 @@ from django.core.files.storage import Storage
 
 from ..models import StoredImage
 from ..exceptions import ImageStorageError
-from .image_files import ImageFacts, SourceImage, media_put_bytes, stored_object_size
+from .image_files import ImageFacts, SourceImage, media_delete, media_put_bytes, stored_object_size
 from .renditions import (
     RenditionError,
     RenditionSpec,
@@ -132,7 +132,7 @@ def renditions_delete_unused(*, names: set[str], storage: Storage) -> list[str]:
     deleted = []
     for name in sorted(names - in_use):
         try:
-            storage.delete(name)
+            media_delete(storage, name)
         except Exception as exc:  # the records already moved on: a left-over file misleads nothing
             logger.warning("rendition %s no photo uses was not deleted (%s: %s); delete it by hand",
                            name, type(exc).__name__, exc)

@@ -158,12 +158,10 @@ class ImageBatch:
             raise outage
 
     def _unchanged_by_record(self, source: SourceImage) -> bool:
+        """store_image would find it unchanged without a storage request, and its renditions
+        are all made: nothing to do in the upload pool."""
         facts = self._recorded(source)
-        return bool(
-            facts and facts.known and not self.verify and source.stat is not None
-            and facts.source_size == source.stat.st_size and facts.source_mtime_ns == source.stat.st_mtime_ns
-            and not self.renditions.needed(facts)
-        )
+        return bool(facts and not self.verify and facts.describes(source.stat) and not self.renditions.needed(facts))
 
     def _store(self, source: SourceImage) -> tuple[StoreResult, RenditionsUpdate | None]:
         """Store the photo, then make the renditions it still needs (in the same thread: on
