@@ -39,6 +39,7 @@ logger = logging.getLogger(__name__)
 _STOP_TIMEOUT_SECONDS = 5
 _START_ATTEMPTS = 3
 _PORT_IN_USE_EXIT_CODE = 3
+EMBEDDED_SERVER_START_SECONDS = 90
 _PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
@@ -119,8 +120,11 @@ def _free_port() -> int:
 
 
 def _wait_until_healthy(process: subprocess.Popen, api_url: str) -> bool:
-    """True once the server answers; False if its port was taken."""
-    timeout = PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value()
+    """True once the server answers; False if its port was taken. Unless set, wait up to
+    EMBEDDED_SERVER_START_SECONDS: it starts in 3-16 s, but on a busy machine later than
+    Prefect's own 20 s default, and a demo or import should wait rather than fail."""
+    timeout = (PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value()
+               if "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS" in os.environ else EMBEDDED_SERVER_START_SECONDS)
     deadline = time.monotonic() + timeout
     with httpx.Client() as client:
         while time.monotonic() < deadline:
