@@ -139,6 +139,8 @@ def main() -> None:
                         help="fork: `python -m flows.shard_worker`; process: `prefect worker start`")
     parser.add_argument("--one-core-hosts", action="store_true",
                         help="every worker, and the unsharded command, on one core of its own with one chunk thread")
+    parser.add_argument("--prefect-on-postgres", action="store_true",
+                        help="the Prefect server's own database in PostgreSQL (<name>_prefect), not SQLite")
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/onec_bench_shards",
                         help="PostgreSQL (the workers share it); <name>_run is dropped and created per import")
     parser.add_argument("--work-dir", type=Path, default=REPO_DIR / "var" / "bench")
@@ -167,6 +169,10 @@ def main() -> None:
         "ONEC_DATA_DIR": str(exchange),
         "DATABASE_URL": target.fresh("run"),
     }
+    if args.prefect_on_postgres:
+        env["PREFECT_SERVER_DATABASE_CONNECTION_URL"] = target.fresh("prefect").replace(
+            "postgres://", "postgresql+asyncpg://", 1
+        )
     shutil.rmtree(work / "prefect-shards", ignore_errors=True)
     one, many = "1 worker, 1 shard", f"{args.workers} workers, {shards} shards"
     runs: dict[str, list[dict]] = {f"{setup}, {state}": [] for setup in (one, many) for state in ("cold", "nothing changed")}
@@ -200,6 +206,7 @@ def main() -> None:
     summary = {
         "products": args.products, "photos": len(files), "workers": args.workers, "shards": shards,
         "shard_worker": args.shard_worker, "one_core_hosts": args.one_core_hosts,
+        "prefect_server_database": "postgresql" if args.prefect_on_postgres else "sqlite",
         "renditions": os.environ.get("ONEC_IMAGE_RENDITIONS", "(default)"),
         "median_seconds": {name: median(results, "seconds") for name, results in runs.items()},
         "median_flow_seconds": {name: median(results, "flow_seconds") for name, results in runs.items()},
