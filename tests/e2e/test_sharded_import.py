@@ -23,11 +23,10 @@ from apps.integrations.services.launch import import_session_launch
 from apps.products.models import Product
 from tests.conftest import Exchange, make_image_bytes
 from tests.e2e.conftest import wait_until_finished
-from tests.flows.helpers import add_products_with_photos
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
-PRODUCTS = 30  # chunks of 3 (the stack's setting): 10 chunks, 5 per shard
+PRODUCTS = 60  # chunks of 3 (the stack's setting): 20 chunks, 10 per shard
 
 
 @pytest.fixture(scope="module")
@@ -41,12 +40,19 @@ def shard_workers(stack):
 def test_two_shards_on_two_workers_import_everything_once(shard_workers, settings):
     stack = shard_workers
     settings.ONEC_DATA_DIR = stack.data_dir
-    add_products_with_photos(Exchange(stack.data_dir), count=PRODUCTS)
+    exchange = Exchange(stack.data_dir)
+    # Photo-sized and validated: a shard lasts longer than the parent takes to trigger the
+    # next one, so a worker that is done cannot take the other shard too.
+    for n in range(PRODUCTS):
+        guid = f"4{n:07d}-0000-0000-0000-000000000000"
+        picture = exchange.add_image(guid, data=make_image_bytes(size=(1200, 900), noise=True))
+        Product.objects.create(onec_id=guid, onec_picture_paths=[picture])
     user = User.objects.create_superuser("shards", password="pw")
 
     with temporary_settings(updates={PREFECT_API_URL: stack.api_url}):
         session = wait_until_finished(
-            import_session_launch(import_type="images", user=user, options={"shards": 2}), stack
+            import_session_launch(import_type="images", user=user, options={"shards": 2, "validate_images": True}),
+            stack,
         )
         with get_client(sync_client=True) as prefect:
             shard_runs = prefect.read_flow_runs(
@@ -55,10 +61,10 @@ def test_two_shards_on_two_workers_import_everything_once(shard_workers, setting
 
     assert session.status == "completed", f"{session.error_message}\n{stack.logs()}"
     report = session.report_details
-    assert (report["shards_total"], report["chunks_total"], report["chunks_done"]) == (2, 10, 10)
-    assert (report["total_products"], report["processed"], report["copied"], report["errors"]) == (30, 30, 30, 0)
+    assert (report["shards_total"], report["chunks_total"], report["chunks_done"]) == (2, 20, 20)
+    assert (report["total_products"], report["processed"], report["copied"], report["errors"]) == (60, 60, 60, 0)
     # every chunk recorded once, every product has its photo
-    assert sorted(ImportChunk.objects.filter(session=session).values_list("index", flat=True)) == list(range(10))
+    assert sorted(ImportChunk.objects.filter(session=session).values_list("index", flat=True)) == list(range(20))
     assert not Product.objects.filter(main_image="").exists()
     assert all((stack.media_root / name).is_file() for name in Product.objects.values_list("main_image", flat=True))
     # two shard runs, subflows of the parent, each run by its own worker
