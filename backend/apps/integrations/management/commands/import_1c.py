@@ -48,7 +48,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--shards", type=int,
             help="images: spread the import over N flow runs on the workers of the shard pool "
-            "(needs PREFECT_API_URL and `prefect worker start --pool onec-images-shards` on each host)",
+            "(needs PREFECT_API_URL and `python -m flows.shard_worker` (serving the pool onec-images-shards) on each host)",
         )
         parser.add_argument("--json", action="store_true", help="print the final report as one JSON line")
 
@@ -64,7 +64,7 @@ class Command(BaseCommand):
                 self._fail(
                     f"--shards {options['shards']} needs a Prefect server whose workers serve the pool "
                     "onec-images-shards, not the embedded one: start ./dev stack (or set PREFECT_API_URL) and "
-                    "`prefect worker start --pool onec-images-shards` on each host (README, Running on several machines)"
+                    "`python -m flows.shard_worker` (serving the pool onec-images-shards) on each host (README, Running on several machines)"
                 )
             for spec, flow in zip(specs, flows):
                 parameters = {"data_dir": data_dir, **{name: options[name] for name in spec.options}}
