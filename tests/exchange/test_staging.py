@@ -1,5 +1,6 @@
 """Names 1C sends, where each file goes, which import types a file starts, and the
-archives kept open between polls."""
+archives kept open between polls and unpacked across them."""
+import fcntl
 import os
 import time
 from pathlib import Path, PurePosixPath
@@ -12,6 +13,7 @@ from apps.integrations.services.staging import (
     ArchiveLimits,
     StagingError,
     archive_checked,
+    archive_extract,
     archive_forget,
     staging_layout_path,
 )
@@ -150,3 +152,39 @@ def test_an_archive_is_never_closed_while_a_poll_reads_it(tmp_path, monkeypatch)
         assert opened.archive.read("goods/goods.xml") == b"<x/>"
     assert _wait_until(lambda: opened.archive.fp is None)
     assert _wait_until(lambda: not any(_open_in_this_process(p) for p in tmp_path.glob("*.zip")))
+
+
+def _unpack_entries(path: Path, root: Path, *, seconds: float) -> int:
+    with archive_checked(path, name=path.name, limits=LIMITS) as opened:
+        entries = opened.entries
+    return archive_extract(
+        source=path, entries=entries, start=0, root=root, deadline=time.monotonic() + seconds, name=path.name,
+        limits=LIMITS,
+    )
+
+
+def test_a_partial_file_left_by_a_dead_process_is_unpacked_afresh(tmp_path):
+    path = _archive(tmp_path / "exchange.zip", b"<goods>whole</goods>")
+    root = tmp_path / "staging"
+    (root / "goods").mkdir(parents=True)
+    (root / "goods" / "goods.xml.unpacking").write_bytes(b"<goods>half, and more than the entry holds")
+
+    assert _unpack_entries(path, root, seconds=5) == 1
+    assert [p.name for p in (root / "goods").iterdir()] == ["goods.xml"]
+    assert (root / "goods" / "goods.xml").read_bytes() == b"<goods>whole</goods>"
+
+
+def test_an_entry_another_process_unpacks_is_left_to_it(tmp_path):
+    path = _archive(tmp_path / "exchange.zip", b"<goods>whole</goods>")
+    root = tmp_path / "staging"
+    (root / "goods").mkdir(parents=True)
+    partial = root / "goods" / "goods.xml.unpacking"
+    partial.write_bytes(b"<goods>wh")
+    with open(partial, "ab") as other_process:  # flock excludes another open file as it does another process
+        fcntl.flock(other_process.fileno(), fcntl.LOCK_EX)
+
+        assert _unpack_entries(path, root, seconds=0.5) == 0
+        assert partial.read_bytes() == b"<goods>wh" and not (root / "goods" / "goods.xml").exists()
+
+    assert _unpack_entries(path, root, seconds=5) == 1
+    assert (root / "goods" / "goods.xml").read_bytes() == b"<goods>whole</goods>" and not partial.exists()

@@ -513,10 +513,10 @@ def _unpack(*, record: ExchangeFile, source: Path, limits: ArchiveLimits, deadli
     try:
         with staging.archive_checked(source, name=record.name, limits=limits) as opened:
             entries = opened.entries
-            done = staging.archive_extract(
-                archive=opened.archive, entries=entries, start=record.unpacked_entries, root=root,
-                deadline=deadline, name=record.name,
-            )
+        done = staging.archive_extract(
+            source=source, entries=entries, start=record.unpacked_entries, root=root, deadline=deadline,
+            name=record.name, limits=limits,
+        )
         new = entries[record.unpacked_entries:done]
         finished = done >= len(entries)
         with transaction.atomic():
@@ -550,7 +550,12 @@ def _unpack(*, record: ExchangeFile, source: Path, limits: ArchiveLimits, deadli
         staging.archive_forget(source)
         source.unlink(missing_ok=True)  # every entry is staged: the archive has served
         return ""
-    return f"unpacking {record.name}: {done} of {len(entries)} files"
+    entry = entries[done]
+    left = f"unpacking {record.name}: {done} of {len(entries)} files"
+    if entry.info.file_size < 2**20:
+        return left
+    unpacked = staging.archive_unpacking_bytes(root=root, entry=entry)
+    return f"{left} ({entry.path}: {unpacked // 2**20} of {entry.info.file_size // 2**20} MB)"
 
 
 def _evict_stale(*, data_dir: Path, path: PurePosixPath) -> None:

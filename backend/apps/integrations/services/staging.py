@@ -13,8 +13,10 @@ kinds in their folders, pictures in `goods/import_files/` beside the goods XML, 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import functools
 import logging
+import os
 import re
 import threading
 import shutil
@@ -24,6 +26,7 @@ import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import BinaryIO
 
 from ..commerceml import EXCHANGE_KINDS
 
@@ -321,31 +324,126 @@ def _sweep() -> None:
 
 
 def archive_forget(path: Path) -> None:
-    """Close the kept archive of `path` (before it is deleted)."""
+    """Close the kept archive of `path` (before it is deleted) and stop its unpacking."""
     with _kept_archives_lock:
         _close_unused(keep=_ARCHIVES_KEPT, path=path)
+    with _unpacking_lock:
+        for key in [key for key in _unpacking if key[0] == str(path)]:
+            _unpacking.pop(key).cancelled = True
+
+
+# An archive is unpacked by a thread of the server process, not by the poll: one large
+# entry (a 500 MB goods.xml) takes longer than a poll may, so a poll waits for the thread
+# until its deadline and a later poll finds it going on or done. While written, an entry's
+# partial file is locked (flock): a thread in another server process sees the entry in
+# hand and stops, and a process that died mid-entry leaves an unlocked partial file that
+# the next thread writes afresh. Unfinished unpacking never holds up the process' exit
+# (daemon threads).
+class _Unpacking:
+    """One archive's entries from `start` on, unpacked one after the other in a thread."""
+
+    def __init__(self, *, source: Path, entries: list[ArchiveEntry], start: int, root: Path, name: str,
+                 limits: ArchiveLimits) -> None:
+        self.start = self.next = start  # the entries before `next` lie at their paths
+        self.total = len(entries)
+        self.stopped = False  # the thread has ended: every entry done, a problem, or an entry held elsewhere
+        self.cancelled = False
+        self.problem: BaseException | None = None
+        self.changed = threading.Condition()
+        threading.Thread(
+            target=self._run, kwargs={"source": source, "entries": entries, "root": root, "name": name, "limits": limits},
+            name="onec-exchange-unpack", daemon=True,
+        ).start()
+
+    def _run(self, *, source: Path, entries: list[ArchiveEntry], root: Path, name: str, limits: ArchiveLimits) -> None:
+        try:
+            with archive_checked(source, name=name, limits=limits) as opened:
+                for entry in entries[self.start:]:
+                    if not _entry_unpack(archive=opened.archive, entry=entry, root=root, name=name, unpacking=self):
+                        break
+                    with self.changed:
+                        self.next += 1
+        except BaseException as exc:
+            self.problem = exc
+        finally:
+            with self.changed:
+                self.stopped = True
+                self.changed.notify_all()
+
+    def serves(self, start: int) -> bool:
+        """True when a poll that has `start` entries recorded can go on with this thread."""
+        with self.changed:
+            given_up = self.stopped and self.next < self.total and self.problem is None
+            return self.start <= start <= self.next and not given_up
+
+
+_unpacking: dict[tuple[str, tuple[int, int]], _Unpacking] = {}  # (archive, its size and mtime) -> its thread
+_unpacking_lock = threading.Lock()
 
 
 def archive_extract(
-    *, archive: zipfile.ZipFile, entries: list[ArchiveEntry], start: int, root: Path, deadline: float, name: str
+    *, source: Path, entries: list[ArchiveEntry], start: int, root: Path, deadline: float, name: str,
+    limits: ArchiveLimits,
 ) -> int:
-    """Unpack entries from `start` on into `root` until `deadline` (time.monotonic());
-    returns the index of the next entry to unpack. An entry is written to a temporary
-    name and renamed, and never beyond its declared size (a lying header is refused)."""
-    index = start
-    while index < len(entries) and (index == start or time.monotonic() < deadline):
-        entry = entries[index]
-        target = staging_resolve(root, entry.path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_name(target.name + ".unpacking")
+    """Unpack the entries of archive `source` from `start` on into `root`, waiting for them
+    until `deadline` (time.monotonic()); returns the index of the first entry not unpacked
+    yet, the unpacking going on after the return. An entry is written to a temporary name
+    and renamed, and never beyond its declared size (a lying header is refused)."""
+    stat_result = source.stat()
+    key = (str(source), (stat_result.st_size, stat_result.st_mtime_ns))
+    with _unpacking_lock:
+        unpacking = _unpacking.get(key)
+        if unpacking is None or not unpacking.serves(start):
+            if unpacking is not None:
+                unpacking.cancelled = True
+            unpacking = _unpacking[key] = _Unpacking(
+                source=source, entries=entries, start=start, root=root, name=name, limits=limits
+            )
+    with unpacking.changed:
+        unpacking.changed.wait_for(lambda: unpacking.stopped, timeout=max(deadline - time.monotonic(), 0))
+        done, stopped = unpacking.next, unpacking.stopped
+    if stopped and (unpacking.problem is not None or done == len(entries)):
+        with _unpacking_lock:
+            if _unpacking.get(key) is unpacking:
+                del _unpacking[key]
+        if unpacking.problem is not None:
+            raise unpacking.problem
+    return done
+
+
+def archive_unpacking_bytes(*, root: Path, entry: ArchiveEntry) -> int:
+    """How much of `entry` is unpacked so far (its partial file's size)."""
+    try:
+        return _partial_path(staging_resolve(root, entry.path)).stat().st_size
+    except OSError:
+        return 0
+
+
+def _partial_path(target: Path) -> Path:
+    return target.with_name(target.name + ".unpacking")
+
+
+def _entry_unpack(*, archive: zipfile.ZipFile, entry: ArchiveEntry, root: Path, name: str, unpacking: _Unpacking) -> bool:
+    """Unpack one entry to its partial file and rename it into place; False when another
+    server process is unpacking it or `unpacking` was cancelled."""
+    target = staging_resolve(root, entry.path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = _partial_path(target)
+    with _partial_locked(partial) as out:
+        if out is None:
+            return False
         try:
-            with archive.open(entry.info) as source, open(partial, "wb") as out:
+            with archive.open(entry.info) as unpacked:
                 written = 0
-                while block := source.read(WRITE_BLOCK_BYTES):
+                while block := unpacked.read(WRITE_BLOCK_BYTES):
+                    if unpacking.cancelled:
+                        partial.unlink()
+                        return False
                     written += len(block)
                     if written > entry.info.file_size:
                         raise StagingError(f"archive {name}: {entry.path} is larger than its header says: refused")
                     out.write(block)
+            out.flush()
         except (zipfile.BadZipFile, EOFError, zipfile.LargeZipFile, RuntimeError, NotImplementedError) as exc:
             partial.unlink(missing_ok=True)
             raise StagingError(
@@ -354,9 +452,32 @@ def archive_extract(
         except BaseException:
             partial.unlink(missing_ok=True)
             raise
-        partial.replace(target)
-        index += 1
-    return index
+        partial.replace(target)  # still locked: no other process starts it afresh meanwhile
+    return True
+
+
+@contextlib.contextmanager
+def _partial_locked(partial: Path) -> Iterator[BinaryIO | None]:
+    """`partial`, emptied and locked for writing, for the `with` block; None while another
+    process holds it."""
+    while True:
+        out = open(partial, "ab")  # not emptied before the lock is held
+        try:
+            fcntl.flock(out.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            out.close()
+            yield None
+            return
+        try:
+            current = os.stat(partial).st_ino == os.fstat(out.fileno()).st_ino
+        except FileNotFoundError:
+            current = False
+        if current:
+            break
+        out.close()  # its unpacker renamed it into place meanwhile: lock the new partial file
+    with out:
+        out.truncate(0)
+        yield out
 
 
 def staging_move(source: Path, target: Path) -> None:
