@@ -13,6 +13,10 @@ does, each round alternating:
   c0  the same media and database again with renditions off: what `c` costs without them
 and prints medians (wall, the session's own flow seconds, CPU seconds, peak RSS) and the
 differences c - c0 and b - b0, as a table and as one JSON line (last line).
+
+`--large-photos N` also runs, once, step
+  L   cold import, renditions on, of N products each showing a 40-megapixel camera JPEG and
+      a 40-megapixel RGBA PNG (bench/renditions.py's files): the peak RSS of the import
 """
 from __future__ import annotations
 
@@ -33,6 +37,7 @@ STEPS = {
     "b0": "import, cold, no renditions",
     "c": "import, nothing changed, renditions",
     "c0": "import, nothing changed, no renditions",
+    "L": "import, cold, renditions, 40 MP photos",
 }
 
 
@@ -43,6 +48,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="rounds of c and c0")
     parser.add_argument("--cold-repeat", type=int, default=1, help="rounds of b and b0 (each makes every rendition)")
     parser.add_argument("--renditions", default=DEFAULT_SPEC, metavar="SPEC", help=f"default: {DEFAULT_SPEC}")
+    parser.add_argument("--large-photos", type=int, default=0, metavar="N",
+                        help="also import N products with a 40 MP JPEG and a 40 MP PNG each (step L)")
     parser.add_argument("--database-url", help="a PostgreSQL URL (default: SQLite files under --work-dir)")
     parser.add_argument("--work-dir", type=Path, default=bench.REPO_DIR / "var" / "bench-renditions")
     args = parser.parse_args()
@@ -65,12 +72,12 @@ def main() -> None:
     images_cmd = bench.manage("import_1c", "images", "--data-dir", str(exchange), "--json")
     runs: dict[str, list[dict]] = {step: [] for step in STEPS}
 
-    def fresh(name: str, renditions: str) -> dict:
+    def fresh(name: str, renditions: str, data_dir: Path = exchange) -> dict:
         media = work / f"media-{name}"
         shutil.rmtree(media, ignore_errors=True)
         env = {**base_env, "DATABASE_URL": target.fresh(name), "MEDIA_ROOT": str(media),
                "ONEC_IMAGE_RENDITIONS": renditions}
-        bench.prepare(env, exchange, log)
+        bench.prepare(env, data_dir, log)
         return env
 
     def timed(step: str, env: dict) -> dict:
@@ -87,7 +94,7 @@ def main() -> None:
         return result
 
     with_renditions = None
-    for round_no in range(max(args.repeat, args.cold_repeat)):
+    for round_no in range(max(args.repeat, args.cold_repeat) if args.repeat else 0):
         print(f"bench: round {round_no + 1}", file=sys.stderr)
         if round_no < args.cold_repeat or with_renditions is None:
             with_renditions = fresh("renditions", args.renditions)
@@ -101,9 +108,39 @@ def main() -> None:
                    and again["renditions_skipped"] == cold["renditions_created"], "c", again)
             timed("c0", {**with_renditions, "ONEC_IMAGE_RENDITIONS": ""})
 
+    if args.large_photos:
+        large = _large_exchange(work / f"exchange-40mp-{args.large_photos}", products=args.large_photos)
+        env = fresh("large", args.renditions, large)
+        result = bench.run_timed(bench.manage("import_1c", "images", "--data-dir", str(large), "--json"), env, log=log)
+        _check(result["exit"] == 0 and result["report"].get("rendition_errors") == 0, "L", result["report"])
+        runs["L"].append(result)
+
     summary = _summary(runs, args, files=len(files))
     _print_table(summary)
     print(json.dumps(summary))
+
+
+def _large_exchange(root: Path, *, products: int) -> Path:
+    """N products, each with a 40 MP JPEG (its own bytes) and a 40 MP RGBA PNG."""
+    import renditions as renditions_bench  # bench/renditions.py: its 40 MP files
+
+    huge = renditions_bench.photos(bench.REPO_DIR / "var" / "bench-renditions", big=0, small=0)["40 MP"]
+    jpeg, png = (path.read_bytes() for path in huge)
+    pictures_dir = root / "goods" / "import_files" / "4m"
+    pictures_dir.mkdir(parents=True, exist_ok=True)
+    goods = []
+    for index in range(products):
+        guid = f"4m000000-0000-0000-0000-{index:012d}"
+        (pictures_dir / f"{guid}_photo.jpg").write_bytes(bench.unique_jpeg(jpeg, guid))
+        (pictures_dir / f"{guid}_cutout.png").write_bytes(png)
+        goods.append(f"<Товар><Ид>{guid}</Ид><Наименование>Крупное фото {index}</Наименование>"
+                     f"<Картинка>import_files/4m/{guid}_photo.jpg</Картинка>"
+                     f"<Картинка>import_files/4m/{guid}_cutout.png</Картинка></Товар>")
+    (root / "goods" / "goods.xml").write_text(
+        '<?xml version="1.0" encoding="UTF-8"?><КоммерческаяИнформация xmlns="urn:1C.ru:commerceml_3" '
+        f'ВерсияСхемы="3.1"><Каталог><Ид>bench</Ид><Товары>{"".join(goods)}</Товары></Каталог>'
+        "</КоммерческаяИнформация>", encoding="utf-8")
+    return root
 
 
 def _check(ok: bool, step: str, report: dict) -> None:
@@ -138,9 +175,8 @@ def _summary(runs: dict[str, list[dict]], args, *, files: int) -> dict:
     summary["nothing_changed_extra_flow_seconds"] = _diff(steps["c"]["median_flow_seconds"],
                                                           steps["c0"]["median_flow_seconds"])
     summary["cold_extra_seconds"] = _diff(steps["b"]["median_seconds"], steps["b0"]["median_seconds"])
-    summary["cold_extra_cpu_seconds_per_photo"] = (
-        round((steps["b"]["median_cpu_seconds"] - steps["b0"]["median_cpu_seconds"]) / files, 4) if files else None
-    )
+    cold_cpu = _diff(steps["b"]["median_cpu_seconds"], steps["b0"]["median_cpu_seconds"])
+    summary["cold_extra_cpu_seconds_per_photo"] = round(cold_cpu / files, 4) if cold_cpu is not None else None
     return summary
 
 
