@@ -190,7 +190,9 @@ def test_full_media_disk_gives_per_file_errors_and_no_partial_files(exchange, ti
 
     assert state.is_completed()
     report = session.report_details
-    assert report["errors"] > 0 and report["copied"] > 0 and report["copied"] + report["errors"] == 20
+    # A photo copied while its renditions found the disk full is both copied and an error row.
+    assert report["errors"] > 0 and report["copied"] > 0
+    assert report["copied"] + report["errors"] - report["rendition_errors"] == 20
     assert "No space left on device" in session.error_message and "file(s) were not imported" in session.error_message
     stored = media_files(tiny_media_root)
     for name, data in stored.items():
