@@ -22,7 +22,7 @@ port on 127.0.0.1), side by side with the tool an admin would use to sync the fo
      its StoredImage rows say nothing of where photos live, so it is the local no-change
      run of the same state; c and g swap order every round
 and counts the S3 requests of every step from the server's metrics (SeaweedFS counts a
-HEAD as a GET; the import's storage probe is one PUT, HEAD, GET and DELETE).
+HEAD as a GET; the import's storage probe is one PUT, GET and DELETE).
 """
 from __future__ import annotations
 

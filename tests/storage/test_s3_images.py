@@ -70,7 +70,7 @@ def test_import_uploads_objects_with_content_type_and_records_them(exchange, s3_
     assert rows[_media(jpeg)].etag == hashlib.md5((exchange.goods_dir / jpeg).read_bytes()).hexdigest()  # from the PUT
     requests = s3_media.taken()
     # a cold import asks nothing first: one PUT per photo, plus check-directory's probe object
-    assert _operations(requests) == {"PutObject": 3, "HeadObject": 1, "GetObject": 1, "DeleteObject": 1}
+    assert _operations(requests) == {"PutObject": 3, "GetObject": 1, "DeleteObject": 1}
     assert {r.thread.split("_")[0] for r in requests if r.operation == "PutObject" and r.key.startswith("products/")} == {
         "image-upload"}
 
@@ -92,7 +92,7 @@ def test_nothing_changed_makes_no_storage_request(exchange, s3_media):
     assert state.is_completed()
     requests = s3_media.taken()
     assert {request.key.split("/")[0] for request in requests} == {".incoming"}
-    assert _operations(requests) == {"PutObject": 1, "HeadObject": 1, "GetObject": 1, "DeleteObject": 1}
+    assert _operations(requests) == {"PutObject": 1, "GetObject": 1, "DeleteObject": 1}
 
 
 def test_photo_replaced_in_1c_is_one_put_over_the_old_object(exchange, s3_media):

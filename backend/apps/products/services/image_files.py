@@ -16,7 +16,7 @@ import uuid
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Iterator
 
 from django.conf import settings
 from django.core.files import File
@@ -574,14 +574,22 @@ def _s3_key(storage: Storage, name: str) -> str:
 
 
 def _stored_sha256(storage: Storage, name: str) -> str:
-    """The SHA-256 of a stored object, read through (on S3 with the shared client)."""
+    """The SHA-256 of a stored object, read through."""
+    with media_open(storage, name) as stored:
+        return _sha256(stored)
+
+
+@contextlib.contextmanager
+def media_open(storage: Storage, name: str) -> Iterator[BinaryIO]:
+    """A stored object open for reading: on S3 one GET through the shared client."""
     client = _s3_client(storage)
     try:
         if client is None:
             with storage.open(name, "rb") as stored:
-                return _sha256(stored)
-        with contextlib.closing(client.get_object(Bucket=storage.bucket_name, Key=_s3_key(storage, name))["Body"]) as body:
-            return _sha256(body)
+                yield stored
+        else:
+            with contextlib.closing(client.get_object(Bucket=storage.bucket_name, Key=_s3_key(storage, name))["Body"]) as body:
+                yield body
     except _storage_faults() as exc:
         raise MediaStorageUnavailableError(f"{media_storage_label(storage)}: cannot read {name} ({exc})") from exc
 

@@ -8,11 +8,10 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 from django.conf import settings
-from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage, Storage, storages
 
-from ..exceptions import MediaStorageError
-from .image_files import INCOMING_DIRNAME, media_storage_label
+from ..exceptions import ImageStorageError, MediaStorageError, MediaStorageUnavailableError
+from .image_files import INCOMING_DIRNAME, media_delete, media_open, media_put_bytes, media_storage_label
 
 logger = logging.getLogger(__name__)
 
@@ -31,14 +30,17 @@ def media_storage_probe(*, storage: Storage | None = None) -> str:
     label = media_storage_label(storage)
     name = f"{INCOMING_DIRNAME}/probe-{uuid.uuid4().hex}.txt"
     try:
-        saved = storage.save(name, ContentFile(_PROBE_BYTES))
+        # Through the same client and calls as the import's (one PUT, one GET, one DELETE
+        # on S3), so the probe tests what the import will do and opens nothing extra.
+        media_put_bytes(storage, name, _PROBE_BYTES, content_type="text/plain")
         try:
-            with storage.open(saved, "rb") as probe:
+            with media_open(storage, name) as probe:
                 read_back = probe.read()
         finally:
-            storage.delete(saved)
+            media_delete(storage, name)
     except Exception as exc:  # noqa: BLE001 - every way a storage can fail is named below
-        raise MediaStorageError(f"{label}: {_probe_problem(exc)}") from exc
+        cause = exc.__cause__ if isinstance(exc, (MediaStorageUnavailableError, ImageStorageError)) else None
+        raise MediaStorageError(f"{label}: {_probe_problem(cause or exc)}") from exc
     if read_back != _PROBE_BYTES:
         raise MediaStorageError(f"{label}: a probe object read back different bytes than were written")
     return label
