@@ -2,11 +2,15 @@
 import-images-chunk (mapped) -> summarize, mirrored into an ImportSession."""
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
 
 from django.conf import settings
 from django.db import connections
 from prefect import flow, get_run_logger, task, unmapped
+from prefect.client.orchestration import get_client
+from prefect.exceptions import ObjectNotFound
 from prefect.concurrency.sync import concurrency
 from prefect.artifacts import create_progress_artifact
 from prefect.runtime import flow_run as current_flow_run
@@ -77,6 +81,7 @@ def import_images_chunk(
         logger.info("chunk %d not imported: session #%d has ended", chunk_index, session_id)
         return {}
     connections.close_all()  # the attempt runs in a thread of its own, with its own connection
+    upload_slots = _upload_slots()
 
     def attempt(still_wanted) -> ChunkImportResult | None:
         # A chunk that finishes after the session ended (cancelled, out of time) still
@@ -89,7 +94,7 @@ def import_images_chunk(
             mirror=mirror,
             verify_storage=verify_storage,
             rebuild_renditions=rebuild_renditions,
-            upload_slots=_upload_slots(),
+            upload_slots=upload_slots,
         )
         if not still_wanted():  # abandoned after its time limit: the retry records the chunk
             return None
@@ -113,7 +118,34 @@ def _upload_slots():
     """While a chunk uploads to S3 it holds one slot of the bucket's global concurrency limit
     (`s3-uploads-<bucket>`; README, "Media in S3"): caps uploading chunks on every host."""
     name = media_upload_limit_name()
-    return (lambda: concurrency(name, occupy=1)) if name else None
+    return (lambda: concurrency(name, occupy=1)) if name and _upload_limit_exists(name) else None
+
+
+_UPLOAD_LIMIT_RECHECK_SECONDS = 60
+_upload_limits_checked: dict[str, tuple[float, bool]] = {}  # name -> (monotonic time asked, exists)
+_upload_limits_lock = threading.Lock()
+
+
+def _upload_limit_exists(name: str) -> bool:
+    """Whether Prefect has the limit, asked at most once a minute per process. Without the
+    limit, taking a slot is still a round trip to a server busy with the import's own task
+    runs, only to learn there is nothing to take, before every uploading chunk."""
+    with _upload_limits_lock:
+        asked, exists = _upload_limits_checked.get(name, (None, False))
+        if asked is not None and time.monotonic() - asked < _UPLOAD_LIMIT_RECHECK_SECONDS:
+            return exists
+        try:
+            with get_client(sync_client=True) as client:
+                client.read_global_concurrency_limit_by_name(name)
+            exists = True
+        except ObjectNotFound:
+            exists = False
+            get_run_logger().warning(
+                "uploads to this bucket are not capped across chunks and hosts: there is no Prefect global "
+                "concurrency limit %r (create it: prefect gcl create %s --limit 4)", name, name,
+            )
+        _upload_limits_checked[name] = (time.monotonic(), exists)
+        return exists
 
 
 @flow(
