@@ -16,6 +16,11 @@ decodes every photo (and with ONEC_IMAGE_RENDITIONS set, renditions are made): t
 CPU-bound import, the case where a second host pays. The exchange is `bench/run.py`'s
 (generated once under --work-dir, 60 KB photos).
 
+After each sharded run it prints the shard runs' Prefect state timeline (when each was
+triggered, claimed, started, ended, in seconds after the parent began); the table also gives
+PostgreSQL's own counters for the import database per run (transactions committed, rows
+inserted, updated, deleted, read), so sharded and unsharded runs can be compared for work.
+
 CPU s is user + system time of the command, the Prefect server and the shard workers with
 the flow runs they started (PostgreSQL not counted); cores = CPU s / wall s. On one machine
 W workers share its cores with each other and with the unsharded run's threads, so
@@ -128,6 +133,57 @@ class PrefectStack:
                 os.killpg(process.pid, signal.SIGKILL)
 
 
+def _api(api_url: str, path: str, body: dict | None = None):
+    request = urllib.request.Request(
+        f"{api_url}{path}", data=json.dumps(body).encode() if body is not None else None,
+        headers={"Content-Type": "application/json"}, method="POST" if body is not None else "GET",
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.load(response)
+
+
+def _seconds(stamp: str) -> float:
+    from datetime import datetime
+
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+
+
+_DATABASE_WORK = ("xact_commit", "tup_inserted", "tup_updated", "tup_deleted", "tup_fetched")
+
+
+def database_work(url: str) -> dict[str, int]:
+    """PostgreSQL's own counters of the import database so far: transactions committed and
+    rows written and read (statistics reach them when a connection's transaction ends, at
+    most a second later)."""
+    import psycopg
+
+    base, _, name = url.rpartition("/")
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+        row = conn.execute(f"SELECT {', '.join(_DATABASE_WORK)} FROM pg_stat_database WHERE datname = %s",
+                           (name,)).fetchone()
+    return dict(zip(_DATABASE_WORK, row))
+
+
+def shard_timeline(api_url: str) -> list[str]:
+    """Where the last sharded run's time went, from Prefect's own state history: for the
+    parent and each shard run, when each state began, in seconds after the parent started."""
+    recent = _api(api_url, "/flow_runs/filter", {"sort": "START_TIME_DESC", "limit": 20})
+    shards = [run for run in recent if run["name"].startswith("shard-") and run.get("parent_task_run_id")]
+    if not shards:
+        return []
+    parent_id = _api(api_url, f"/task_runs/{shards[0]['parent_task_run_id']}")["flow_run_id"]
+    shards = [run for run in shards
+              if _api(api_url, f"/task_runs/{run['parent_task_run_id']}")["flow_run_id"] == parent_id]
+    lines = []
+    origin = None
+    for run in [_api(api_url, f"/flow_runs/{parent_id}"), *sorted(shards, key=lambda run: run["name"])]:
+        states = sorted(_api(api_url, f"/flow_run_states/?flow_run_id={run['id']}"), key=lambda s: s["timestamp"])
+        origin = origin if origin is not None else _seconds(states[0]["timestamp"])
+        steps = " -> ".join(f"{state['name']} {_seconds(state['timestamp']) - origin:+.2f}" for state in states)
+        lines.append(f"  {run['name'] if run['name'].startswith('shard-') else 'parent'}: {steps}")
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--products", type=int, default=1000)
@@ -191,13 +247,21 @@ def main() -> None:
                 for state in ("cold", "nothing changed"):
                     sync()
                     stack_cpu = stack.cpu_seconds()
+                    work_before = database_work(env["DATABASE_URL"])
                     result = run_timed(command, command_env, log=log)
                     result["cpu_seconds"] += stack.cpu_seconds() - stack_cpu
+                    time.sleep(1.5)  # the last connections' statistics reach pg_stat_database
+                    result["database"] = {key: value - work_before[key]
+                                          for key, value in database_work(env["DATABASE_URL"]).items()}
                     report = result["report"]
                     if result["exit"] or report.get("processed") != args.products:
                         sys.exit(f"bench: {' '.join(command)} failed or did not process every product; see {log}")
                     result["flow_seconds"] = target.flow_seconds(env["DATABASE_URL"], report.get("session_id"))
                     runs[f"{setup}, {state}"].append(result)
+                    if setup == many:
+                        timeline = "\n".join(shard_timeline(env["PREFECT_API_URL"]))
+                        print(f"bench: {setup}, {state}, round {round_no + 1}: states, s after the parent began\n"
+                              f"{timeline}", file=sys.stderr)
             print(f"bench: round {round_no + 1}/{args.repeat} done", file=sys.stderr)
 
     def median(results: list[dict], key: str) -> float:
@@ -212,6 +276,8 @@ def main() -> None:
         "median_flow_seconds": {name: median(results, "flow_seconds") for name, results in runs.items()},
         "median_cpu_seconds": {name: median(results, "cpu_seconds") for name, results in runs.items()},
         "runs_seconds": {name: [round(r["seconds"], 2) for r in results] for name, results in runs.items()},
+        "median_database_work": {name: {key: statistics.median(r["database"][key] for r in results)
+                                        for key in _DATABASE_WORK} for name, results in runs.items()},
     }
     wall, cpu = summary["median_seconds"], summary["median_cpu_seconds"]
     summary["speed-up, cold"] = round(wall[f"{one}, cold"] / wall[f"{many}, cold"], 2)
@@ -222,6 +288,9 @@ def main() -> None:
     for name in runs:
         print(f"{name:<40}{wall[name]:>9}{summary['median_flow_seconds'][name]:>9}{cpu[name]:>9}"
               f"{cpu[name] / wall[name]:>7.2f}   {summary['runs_seconds'][name]}")
+    print(f"{'database work (median)':<40}" + "".join(f"{key:>14}" for key in _DATABASE_WORK))
+    for name in runs:
+        print(f"{name:<40}" + "".join(f"{summary['median_database_work'][name][key]:>14}" for key in _DATABASE_WORK))
     print(f"speed-up, cold: {summary['speed-up, cold']}x; sharding overhead with nothing to copy: "
           f"{summary['sharding overhead, nothing changed (s)']} s")
     print(json.dumps(summary, ensure_ascii=False))
