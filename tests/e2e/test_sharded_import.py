@@ -5,6 +5,7 @@ each into the parent's session."""
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import signal
 import sys
@@ -20,7 +21,8 @@ from prefect.settings import PREFECT_API_URL, temporary_settings
 from apps.integrations.models import ImportChunk
 from apps.integrations.services.cancellation import import_run_cancel
 from apps.integrations.services.launch import import_session_launch
-from apps.products.models import Product
+from apps.products.models import Product, StoredImage
+from apps.products.services import ChunkImportResult
 from tests.conftest import Exchange, make_image_bytes
 from tests.e2e.conftest import wait_until_finished
 
@@ -37,16 +39,43 @@ def shard_workers(stack):
     return stack
 
 
+def _imported(stack, session) -> dict:
+    """What an import left: each product's main photo and gallery, every media file's bytes
+    (by SHA-256), and the session's counters."""
+    files = {
+        str(path.relative_to(stack.media_root)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in stack.media_root.rglob("*") if path.is_file() and ".incoming" not in path.parts
+    }
+    pictures = {onec_id: (main, gallery) for onec_id, main, gallery in
+                Product.objects.values_list("onec_id", "main_image", "gallery_images")}
+    counters = {key: session.report_details[key] for key in ChunkImportResult().counters()}
+    return {"files": files, "pictures": pictures, "counters": counters}
+
+
+def _forget_imported(stack) -> None:
+    """Back to before the import: no media files, no records, no pictures on products."""
+    for path in stack.media_root.rglob("*"):
+        if path.is_file():
+            path.unlink()
+    StoredImage.objects.all().delete()
+    Product.objects.update(main_image="", gallery_images=[])
+
+
 def test_two_shards_on_two_workers_import_everything_once(shard_workers, settings):
+    """Two shards on two workers leave exactly what one unsharded run leaves: the same
+    media files, main photos, galleries and counters."""
     stack = shard_workers
     settings.ONEC_DATA_DIR = stack.data_dir
     exchange = Exchange(stack.data_dir)
     # Photo-sized and validated: a shard lasts longer than the parent takes to trigger the
-    # next one, so a worker that is done cannot take the other shard too.
+    # next one, so a worker that is done cannot take the other shard too. A main photo and
+    # a gallery of two per product.
     for n in range(PRODUCTS):
         guid = f"4{n:07d}-0000-0000-0000-000000000000"
-        picture = exchange.add_image(guid, data=make_image_bytes(size=(1200, 900), noise=True))
-        Product.objects.create(onec_id=guid, onec_picture_paths=[picture])
+        pictures = [exchange.add_image(guid, data=make_image_bytes(size=(1200, 900), noise=True))] + [
+            exchange.add_image(guid, f"g{i}", data=make_image_bytes(size=(400, 300), color=(n, i, 9))) for i in (1, 2)
+        ]
+        Product.objects.create(onec_id=guid, onec_picture_paths=pictures)
     user = User.objects.create_superuser("shards", password="pw")
 
     with temporary_settings(updates={PREFECT_API_URL: stack.api_url}):
@@ -58,15 +87,25 @@ def test_two_shards_on_two_workers_import_everything_once(shard_workers, setting
             shard_runs = prefect.read_flow_runs(
                 flow_run_filter=FlowRunFilter(parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=[session.flow_run_id]))
             )
+        assert session.status == "completed", f"{session.error_message}\n{stack.logs()}"
+        sharded = _imported(stack, session)
+        _forget_imported(stack)
+        unsharded_session = wait_until_finished(
+            import_session_launch(import_type="images", user=user, options={"validate_images": True}), stack
+        )
+        assert unsharded_session.status == "completed", f"{unsharded_session.error_message}\n{stack.logs()}"
+        unsharded = _imported(stack, unsharded_session)
 
-    assert session.status == "completed", f"{session.error_message}\n{stack.logs()}"
     report = session.report_details
     assert (report["shards_total"], report["chunks_total"], report["chunks_done"]) == (2, 20, 20)
-    assert (report["total_products"], report["processed"], report["copied"], report["errors"]) == (60, 60, 60, 0)
-    # every chunk recorded once, every product has its photo
+    assert (report["total_products"], report["processed"], report["copied"], report["errors"]) == (60, 60, 180, 0)
+    # every chunk recorded once, every product has its photo and its gallery, in 1C's order
     assert sorted(ImportChunk.objects.filter(session=session).values_list("index", flat=True)) == list(range(20))
-    assert not Product.objects.filter(main_image="").exists()
-    assert all((stack.media_root / name).is_file() for name in Product.objects.values_list("main_image", flat=True))
+    assert all(main and len(gallery) == 2 and gallery[0].endswith("_g1.jpg") for main, gallery in sharded["pictures"].values())
+    # the same as one unsharded run: files (byte for byte), pictures, counters
+    assert sharded["files"] == unsharded["files"] and len(sharded["files"]) >= 180
+    assert sharded["pictures"] == unsharded["pictures"]
+    assert sharded["counters"] == unsharded["counters"]
     # two shard runs, subflows of the parent, each run by its own worker
     assert sorted(run.name for run in shard_runs) == ["shard-0", "shard-1"]
     assert all(run.state.is_completed() for run in shard_runs)
@@ -77,9 +116,7 @@ def test_two_shards_on_two_workers_import_everything_once(shard_workers, setting
            for name, log in logs.items()}
     assert sorted(sum(ran.values(), [])) == ["shard-0", "shard-1"] and all(len(runs) == 1 for runs in ran.values()), ran
 
-    for name in Product.objects.values_list("main_image", flat=True):  # leave the shared media as it was
-        (stack.media_root / name).unlink()
-
+    _forget_imported(stack)  # leave the shared media as it was
 
 
 def _shard_runs(parent_flow_run_id) -> list:
