@@ -39,13 +39,21 @@ def shard_workers(stack):
     return stack
 
 
+def _media_made() -> set[str]:
+    """The media names the import recorded: every product's photos and their renditions
+    (the stack's media root also holds what other tests left)."""
+    names = set()
+    for main, gallery in Product.objects.values_list("main_image", "gallery_images"):
+        names |= {main, *gallery} - {""}
+    for renditions in StoredImage.objects.values_list("renditions", flat=True):
+        names |= {entry["name"] for entry in renditions}
+    return names
+
+
 def _imported(stack, session) -> dict:
-    """What an import left: each product's main photo and gallery, every media file's bytes
-    (by SHA-256), and the session's counters."""
-    files = {
-        str(path.relative_to(stack.media_root)): hashlib.sha256(path.read_bytes()).hexdigest()
-        for path in stack.media_root.rglob("*") if path.is_file() and ".incoming" not in path.parts
-    }
+    """What an import left: each product's main photo and gallery, the bytes (SHA-256) of
+    every media file it made, and the session's counters."""
+    files = {name: hashlib.sha256((stack.media_root / name).read_bytes()).hexdigest() for name in _media_made()}
     pictures = {onec_id: (main, gallery) for onec_id, main, gallery in
                 Product.objects.values_list("onec_id", "main_image", "gallery_images")}
     counters = {key: session.report_details[key] for key in ChunkImportResult().counters()}
@@ -53,10 +61,9 @@ def _imported(stack, session) -> dict:
 
 
 def _forget_imported(stack) -> None:
-    """Back to before the import: no media files, no records, no pictures on products."""
-    for path in stack.media_root.rglob("*"):
-        if path.is_file():
-            path.unlink()
+    """Back to before the import: its media files, records and products' pictures gone."""
+    for name in _media_made():
+        (stack.media_root / name).unlink(missing_ok=True)
     StoredImage.objects.all().delete()
     Product.objects.update(main_image="", gallery_images=[])
 
