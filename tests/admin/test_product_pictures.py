@@ -19,18 +19,24 @@ from tests.conftest import make_image_bytes
 GUID = "0a1b2c3d-0000-0000-0000-000000000001"
 
 
+def import_product_with_three_photos(exchange, guid: str):
+    """A product with three photos in 1C's order (640×480 JPEG, 300×400 PNG, 800×600 JPEG),
+    imported into the default storage; returns the product and the chunk's result."""
+    pictures = [
+        exchange.add_image(guid, "front", data=make_image_bytes(size=(640, 480), color=(200, 40, 40))),
+        exchange.add_image(guid, "back", ext="png", data=make_image_bytes(size=(300, 400), color=(40, 200, 40), fmt="PNG")),
+        exchange.add_image(guid, "side", data=make_image_bytes(size=(800, 600), color=(40, 40, 200))),
+    ]
+    product = Product.objects.create(onec_id=guid, name="Мяч футбольный", onec_picture_paths=pictures)
+    result = product_images_import_chunk(product_ids=[product.pk], images_dir=exchange.images_dir)
+    product.refresh_from_db()
+    return product, result
+
+
 @pytest.fixture
 def product_with_photos(db, exchange, media_root) -> Product:
-    """A product with three photos in 1C's order (the second is a PNG), imported."""
-    pictures = [
-        exchange.add_image(GUID, "front", data=make_image_bytes(size=(640, 480), color=(200, 40, 40))),
-        exchange.add_image(GUID, "back", ext="png", data=make_image_bytes(size=(300, 400), color=(40, 200, 40), fmt="PNG")),
-        exchange.add_image(GUID, "side", data=make_image_bytes(size=(800, 600), color=(40, 40, 200))),
-    ]
-    product = Product.objects.create(onec_id=GUID, name="Мяч футбольный", onec_picture_paths=pictures)
-    result = product_images_import_chunk(product_ids=[product.pk], images_dir=exchange.images_dir)
+    product, result = import_product_with_three_photos(exchange, GUID)
     assert result.copied == 3
-    product.refresh_from_db()
     return product
 
 

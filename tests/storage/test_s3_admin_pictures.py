@@ -14,9 +14,8 @@ from urllib.parse import urlsplit
 import pytest
 
 from apps.products.models import Product, StoredImage
-from apps.products.services import product_images_import_chunk
 from tests.admin.browser import admin_page, screenshot
-from tests.conftest import make_image_bytes
+from tests.admin.test_product_pictures import import_product_with_three_photos
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 
@@ -31,15 +30,8 @@ def product_in_bucket(exchange, s3_media, settings) -> Product:
     """A product with three photos (the second a PNG), imported into the test's bucket with
     their renditions."""
     settings.ONEC_IMAGE_RENDITIONS = RENDITIONS  # s3_media turns them off
-    pictures = [
-        exchange.add_image(GUID, "front", data=make_image_bytes(size=(640, 480), color=(200, 40, 40))),
-        exchange.add_image(GUID, "back", ext="png", data=make_image_bytes(size=(300, 400), color=(40, 200, 40), fmt="PNG")),
-        exchange.add_image(GUID, "side", data=make_image_bytes(size=(800, 600), color=(40, 40, 200))),
-    ]
-    product = Product.objects.create(onec_id=GUID, name="Мяч футбольный", onec_picture_paths=pictures)
-    result = product_images_import_chunk(product_ids=[product.pk], images_dir=exchange.images_dir)
+    product, result = import_product_with_three_photos(exchange, GUID)
     assert (result.copied, result.errors) == (3, 0) and result.renditions_created > 0
-    product.refresh_from_db()
     stored = {product.main_image.name, *product.gallery_images}
     renditions = {entry["name"] for row in StoredImage.objects.all() for entry in row.renditions}
     assert s3_media.keys() == stored | renditions  # everything the admin will show is in the bucket
