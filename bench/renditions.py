@@ -105,7 +105,7 @@ def photos(work: Path, *, big: int, small: int) -> dict[str, list[Path]]:
 # --- the contenders ----------------------------------------------------------------------
 
 def ours_one(path: Path) -> int:
-    from apps.products.services.renditions import renditions_make, rendition_specs_from_setting
+    from apps.media.rendering import renditions_make, rendition_specs_from_setting
 
     return sum(len(r.data) for r in renditions_make(source=path, specs=rendition_specs_from_setting(SPEC)))
 
@@ -236,7 +236,7 @@ def gil_stages(photo: Path, ops: int = 6) -> dict[str, dict[str, float]]:
 def child_rss(paths: list[Path]) -> None:
     """In a fresh process: render `paths` on 2 threads; print the peak RSS in MiB."""
     _django()
-    from apps.products.services.renditions import renditions_make_many, rendition_specs_from_setting
+    from apps.media.rendering import renditions_make_many, rendition_specs_from_setting
 
     outcomes = renditions_make_many(paths, specs=rendition_specs_from_setting(SPEC), workers=2)
     errors = [o.error for o in outcomes if o.error]

@@ -449,7 +449,7 @@ def run_s3_rounds(args, runs, *, work: Path, exchange: Path, files: list[Path], 
     import boto3
     from botocore.config import Config
 
-    from tests.storage.seaweed import seaweed_start
+    from devtools.seaweed import seaweed_start
 
     data = work / "seaweedfs"
     shutil.rmtree(data, ignore_errors=True)

@@ -42,7 +42,7 @@ def seed(user) -> None:
     Historical rows are bulk-inserted as they would be found in the table; no status
     changes happen here (those go through services.sessions).
     """
-    from apps.integrations.models import ImportSession
+    from apps.imports.models import ImportSession
 
     Status = ImportSession.Status
     now = timezone.now()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from prefect import flow, get_run_logger, task
 
-from apps.integrations.commerceml import exchange_files, read_brand_dictionary
+from commerceml.reader import exchange_files, read_brand_dictionary
 from flows.common import IMPORT_FLOW_OPTIONS
 from flows.exchange import run_exchange_import
 

@@ -18,17 +18,17 @@ from prefect.cache_policies import NO_CACHE
 from prefect.flow_engine import FlowRunTimeoutError
 from prefect.runtime import flow_run as current_flow_run
 
-from apps.integrations.exceptions import (
+from apps.imports.exceptions import (
     ImportAlreadyRunningError,
     ImportRefusedError,
-    ImportRunError,
+    RUN_WIDE_ERRORS,
     StepFailuresError,
 )
-from apps.integrations.import_types import import_type_spec
-from apps.integrations.models import ImportSession
-from apps.integrations.selectors import import_session_error_details
-from apps.integrations.services.preflight import catalog_require_products
-from apps.integrations.services.sessions import (
+from apps.imports.import_types import import_type_spec
+from apps.imports.models import ImportSession
+from apps.imports.selectors import import_session_error_details
+from apps.imports.services.preflight import catalog_require_products
+from apps.imports.services.sessions import (
     import_session_create,
     import_session_finish,
     import_session_refuse,
@@ -53,9 +53,9 @@ _progress_lock = threading.Lock()
 
 
 def retry_on_transient_errors(task, task_run, state) -> bool:
-    """Retry I/O and lost-connection faults; never bad input (ImportRunError)."""
+    """Retry I/O and lost-connection faults; never bad input or settings (RUN_WIDE_ERRORS)."""
     exc = state.data if isinstance(state.data, BaseException) else None
-    return isinstance(exc, TRANSIENT_ERRORS) and not isinstance(exc, ImportRunError)
+    return isinstance(exc, TRANSIENT_ERRORS) and not isinstance(exc, RUN_WIDE_ERRORS)
 
 
 # The task options of a step that writes to the database or reads the exchange: retried on
@@ -223,7 +223,7 @@ def _exception_of(state) -> BaseException | None:
 def failure_reason(state) -> str:
     """What a failed flow or task run's state says went wrong, for a person."""
     exc = _exception_of(state)
-    if isinstance(exc, ImportRunError):
+    if isinstance(exc, RUN_WIDE_ERRORS):
         return str(exc)
     if isinstance(exc, BaseException):
         return f"unexpected error: {type(exc).__name__}: {exc}; see the flow run's logs in Prefect"

@@ -10,11 +10,11 @@ from pathlib import Path
 from django.conf import settings
 from prefect import get_run_logger, task
 
-from apps.integrations.import_types import import_type_spec
-from apps.integrations.services.exchange import DETAILS_LIMIT
-from apps.integrations.services.exchange_http import exchange_files_already_imported
-from apps.integrations.services.import_kinds import exchange_import_file, exchange_plan_files, exchange_remove_absent
-from apps.integrations.services.sessions import (
+from apps.imports.import_types import import_type_spec
+from apps.imports.services.exchange import DETAILS_LIMIT
+from apps.onec_exchange.selectors import exchange_files_already_imported
+from apps.imports.services.import_kinds import exchange_import_file, exchange_plan_files, exchange_remove_absent
+from apps.imports.services.sessions import (
     import_session_note,
     import_session_record_chunk,
     import_session_update_report,

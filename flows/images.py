@@ -17,15 +17,15 @@ from prefect.runtime import flow_run as current_flow_run
 from prefect.states import Cancelled
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from apps.integrations.exceptions import StepFailuresError
-from apps.integrations.selectors import import_session_is_active, import_session_report
-from apps.integrations.services.preflight import exchange_images_dir
-from apps.integrations.services.sessions import import_session_record_chunk
+from apps.imports.exceptions import StepFailuresError
+from apps.imports.selectors import import_session_is_active, import_session_report
+from apps.imports.services.preflight import exchange_images_dir
+from apps.imports.services.sessions import import_session_record_chunk
 from apps.products.selectors import product_active_id_batches
-from apps.products.services import ChunkImportResult, product_images_import_chunk
-from apps.products.services.image_files import media_clear_incoming
-from apps.products.services.media_storage import media_storage_probe, media_upload_limit_name
-from apps.products.services.renditions import configured_rendition_specs
+from apps.imports.services.images_import import ChunkImportResult, product_images_import_chunk
+from apps.media.files import media_clear_incoming
+from apps.media.storage import media_storage_probe, media_upload_limit_name
+from apps.media.rendering import configured_rendition_specs
 from flows.common import (
     RETRIED_STEP,
     IMPORT_FLOW_OPTIONS,

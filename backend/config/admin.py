@@ -8,7 +8,7 @@ IMPORT_1C_PERMISSION = "integrations.start_import"
 
 class ShopAdminSite(admin.AdminSite):
     def get_urls(self):
-        from apps.integrations.views import import_1c_view
+        from apps.imports.views import import_1c_view
 
         return [
             path(

@@ -30,9 +30,12 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "apps.media",
     "apps.products",
-    "apps.integrations",
+    "apps.imports",
+    "apps.onec_exchange",
     "apps.customers",
+    "devtools",  # development commands (onec_demo_exchange)
 ]
 
 MIDDLEWARE = [

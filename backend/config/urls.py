@@ -1,12 +1,19 @@
 from django.conf import settings
 from django.conf.urls.static import static
 from django.contrib import admin
-from django.urls import path
+from django.urls import path, re_path
+from django.views.generic import RedirectView
 
-from apps.integrations.exchange_views import exchange_1c_view
+from apps.onec_exchange.views import exchange_1c_view
 from apps.products.api import product_images_view
 
 urlpatterns = [
+    # The 1C exchange log's admin pages were under the integrations app before it became an
+    # app of its own: old bookmarks and links keep working.
+    re_path(
+        r"^admin/integrations/(?P<page>(?:exchange1c|exchangefile|exchangeimport|exchangeauthfailure)/.*)$",
+        RedirectView.as_view(url="/admin/onec_exchange/%(page)s", permanent=True, query_string=True),
+    ),
     path("admin/", admin.site.urls),
     # The 1C site exchange (README, "Connecting 1C"): 1C calls it with and without the slash.
     path("1c/exchange", exchange_1c_view),

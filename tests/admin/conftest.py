@@ -8,7 +8,7 @@ from django.contrib.auth.models import Permission, User
 from prefect.client.orchestration import get_client
 from prefect.exceptions import ObjectNotFound
 
-from apps.integrations.import_types import IMPORT_TYPES
+from apps.imports.import_types import IMPORT_TYPES
 from apps.products.models import Product
 
 PAGE_URL = "/admin/integrations/import_1c/"

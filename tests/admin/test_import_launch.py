@@ -10,10 +10,10 @@ from django.test import Client
 from prefect.client.orchestration import get_client
 from prefect.states import Cancelled
 
-from apps.integrations.models import ImportSession
-from apps.integrations.services.prefect_runs import prefect_deployment_run_create
+from apps.imports.models import ImportSession
+from apps.imports.services.prefect_runs import prefect_deployment_run_create
 from flows.images import import_images
-from apps.integrations.import_types import import_type_spec
+from apps.imports.import_types import import_type_spec
 from tests.admin.conftest import PAGE_URL, flow_runs_of
 
 pytestmark = pytest.mark.django_db(transaction=True)

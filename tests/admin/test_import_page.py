@@ -8,8 +8,8 @@ from django.contrib.auth.models import User
 from django.test import Client
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
-from apps.integrations.models import ImportSession
-from apps.integrations.services.sessions import import_session_create
+from apps.imports.models import ImportSession
+from apps.imports.services.sessions import import_session_create
 from tests.admin.conftest import PAGE_URL
 
 pytestmark = pytest.mark.django_db

@@ -12,7 +12,7 @@ from django.template import Context, Template
 
 from apps.products.models import Product
 from apps.products.selectors import product_pictures
-from apps.products.services import product_images_import_chunk
+from apps.imports.services.images_import import product_images_import_chunk
 from tests.admin.browser import admin_page, screenshot
 from tests.conftest import make_image_bytes
 

@@ -9,9 +9,9 @@ from django.utils import timezone
 from prefect.client.orchestration import get_client
 from prefect.states import Cancelled, Completed, Crashed, Failed, Running
 
-from apps.integrations.models import ImportSession
-from apps.integrations.services.reconcile import import_sessions_reconcile
-from apps.integrations.services.sessions import import_session_create, import_session_start
+from apps.imports.models import ImportSession
+from apps.imports.services.reconcile import import_sessions_reconcile
+from apps.imports.services.sessions import import_session_create, import_session_start
 from flows.images import import_images
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("prefect_server")]

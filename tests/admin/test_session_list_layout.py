@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from apps.integrations.models import ImportSession
-from apps.integrations.services.sessions import (
+from apps.imports.models import ImportSession
+from apps.imports.services.sessions import (
     import_session_complete,
     import_session_create,
     import_session_start,

@@ -19,7 +19,7 @@ from prefect.client.schemas.filters import (
 )
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
-from apps.integrations.models import ImportSession
+from apps.imports.models import ImportSession
 from tests.admin.conftest import PAGE_URL
 from tests.conftest import media_files
 from tests.e2e.conftest import Stack, wait_until_finished

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from django.db import connections
 
-from apps.integrations.models import ImportSession
+from apps.imports.models import ImportSession
 from tests.conftest import Exchange
 from tests.flows.helpers import add_products_with_photos
 

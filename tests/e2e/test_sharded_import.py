@@ -18,11 +18,12 @@ from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterParentFlowRunId
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
-from apps.integrations.models import ImportChunk
-from apps.integrations.services.cancellation import import_run_cancel
-from apps.integrations.services.launch import import_session_launch
-from apps.products.models import Product, StoredImage
-from apps.products.services import ChunkImportResult
+from apps.imports.models import ImportChunk
+from apps.imports.services.cancellation import import_run_cancel
+from apps.imports.services.launch import import_session_launch
+from apps.products.models import Product
+from apps.media.models import StoredImage
+from apps.imports.services.images_import import ChunkImportResult
 from tests.conftest import Exchange, make_image_bytes
 from tests.e2e.conftest import wait_until_finished
 

@@ -10,10 +10,11 @@ from django.contrib.auth.models import User
 from prefect.client.orchestration import get_client
 from prefect.states import Cancelled, Crashed
 
-from apps.integrations.import_types import import_type_spec
-from apps.integrations.models import Exchange1C, ExchangeImport, ImportSession
-from apps.integrations.services import exchange_http
-from apps.integrations.services.sessions import (
+from apps.imports.import_types import import_type_spec
+from apps.imports.models import ImportSession
+from apps.onec_exchange.models import Exchange1C, ExchangeImport
+from apps.onec_exchange.services import protocol as exchange_http
+from apps.imports.services.sessions import (
     import_session_attach_flow_run,
     import_session_create,
     import_session_fail,
@@ -202,9 +203,16 @@ def test_the_exchange_log_in_the_admin(onec, exchange_user, exchange_dirs, clien
     exchange, catalog = Exchange1C.objects.get(), ImportSession.objects.get()
     client.force_login(User.objects.create_superuser("admin", password="pw"))
 
-    listing = client.get("/admin/integrations/exchange1c/").content.decode()
-    page = client.get(f"/admin/integrations/exchange1c/{exchange.pk}/change/").content.decode()
-    failures = client.get("/admin/integrations/exchangeauthfailure/").content.decode()
+    listing = client.get("/admin/onec_exchange/exchange1c/").content.decode()
+    page = client.get(f"/admin/onec_exchange/exchange1c/{exchange.pk}/change/").content.decode()
+    failures = client.get("/admin/onec_exchange/exchangeauthfailure/").content.decode()
+    # The log's addresses from before the exchange became an app of its own lead to it.
+    old = client.get(f"/admin/integrations/exchange1c/{exchange.pk}/change/?_changelist_filters=x")
+    assert old.status_code == 301
+    assert old["Location"] == f"/admin/onec_exchange/exchange1c/{exchange.pk}/change/?_changelist_filters=x"
+    followed = client.get("/admin/integrations/exchangeauthfailure/", follow=True)
+    assert followed.redirect_chain == [("/admin/onec_exchange/exchangeauthfailure/", 301)]
+    assert "wrong user name or password" in followed.content.decode()
 
     assert "onec" in listing and "127.0.0.1" in listing and "goods/goods.xml: Выполняется" in listing
     assert "exchange.zip" in page and f"exchange.zip: goods/{PICTURE}" in page

@@ -9,7 +9,8 @@ import shutil
 import pytest
 from django.contrib.auth.models import User
 
-from apps.integrations.models import Exchange1C, ExchangeImport, ImportSession
+from apps.imports.models import ImportSession
+from apps.onec_exchange.models import Exchange1C, ExchangeImport
 from apps.products.models import Price, Product, ProductVariant, Stock
 from tests.conftest import media_files
 from tests.exchange.client_1c import OneC, exchange_files, http_transport

@@ -13,7 +13,8 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
-from apps.integrations.models import Exchange1C, ExchangeAuthFailure, ExchangeFile, ExchangeImport, ImportSession
+from apps.imports.models import ImportSession
+from apps.onec_exchange.models import Exchange1C, ExchangeAuthFailure, ExchangeFile, ExchangeImport
 from tests.exchange.client_1c import BOM, OneC, django_client_transport, zip_bytes
 from tests.exchange.conftest import PASSWORD
 
@@ -348,7 +349,7 @@ def test_behind_trusted_proxies_the_rightmost_untrusted_address_is_the_client(cl
 
 
 def test_attempts_at_once_are_counted_before_the_password_is_checked(client, exchange_user, settings, monkeypatch):
-    from apps.integrations.services import exchange_http
+    from apps.onec_exchange.services import protocol as exchange_http
 
     settings.ONEC_EXCHANGE_AUTH_MAX_FAILURES = 1
     real_authenticate, answers = exchange_http.authenticate, []
@@ -421,7 +422,7 @@ def test_an_archive_that_cannot_be_unpacked_is_dropped_and_the_next_exchange_wor
 
 
 def test_a_file_that_cannot_be_moved_is_dropped(onec, exchange_dirs, monkeypatch):
-    from apps.integrations.services import staging
+    from apps.onec_exchange.services import staging
 
     def no_space(source, target):
         raise OSError(28, "No space left on device")
@@ -457,7 +458,7 @@ def test_files_that_came_out_of_an_archive_are_never_unpacked(onec, exchange_dir
 
 
 def test_an_unexpected_error_is_answered_without_its_details(client, exchange_dirs, monkeypatch, caplog):
-    from apps.integrations import exchange_views
+    from apps.onec_exchange import views as exchange_views
 
     def broken(**kwargs):
         raise RuntimeError("password=hunter2 at /srv/secret/path")

@@ -7,9 +7,9 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
-from apps.integrations.services import staging
-from apps.integrations.services.exchange_http import exchange_import_types
-from apps.integrations.services.staging import (
+from apps.onec_exchange.services import staging
+from apps.onec_exchange.services.protocol import exchange_import_types
+from apps.onec_exchange.services.staging import (
     ArchiveLimits,
     StagingError,
     archive_checked,

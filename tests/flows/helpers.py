@@ -10,8 +10,8 @@ from django.core.management import call_command
 from django.db import connections
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from apps.integrations.models import ImportSession
-from apps.integrations.services.sessions import import_session_create
+from apps.imports.models import ImportSession
+from apps.imports.services.sessions import import_session_create
 from apps.products.models import Product
 
 

@@ -5,16 +5,16 @@ import pytest
 from django.contrib.auth.models import User
 from django.urls import reverse
 
-from apps.integrations import import_types
-from apps.integrations.import_types import ExchangeKind, ImportTypeSpec, ReportCounter
-from apps.integrations.models import ImportSession
+from apps.imports import import_types
+from apps.imports.import_types import ExchangeKind, ImportTypeSpec, ReportCounter
+from apps.imports.models import ImportSession
 from apps.products.models import Warehouse
 from tests.exchange_builders import Exchange31, warehouse_xml
 from tests.flows.helpers import run_import_command
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("prefect_server")]
 
-_SERVICE = "apps.integrations.services.stocks_import"
+_SERVICE = "apps.imports.services.stocks_import"
 WAREHOUSES = ImportTypeSpec(
     key="warehouses",
     label="Склады",

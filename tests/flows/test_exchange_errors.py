@@ -9,9 +9,9 @@ from django.urls import reverse
 from prefect.client.orchestration import get_client
 
 import flows.exchange
-from apps.integrations.models import ImportSession
-from apps.integrations.selectors import import_session_error_details
-from apps.integrations.services.sessions import import_session_create
+from apps.imports.models import ImportSession
+from apps.imports.selectors import import_session_error_details
+from apps.imports.services.sessions import import_session_create
 from apps.products.models import Price, Product
 from flows.catalog import import_catalog
 from flows.prices import import_prices

@@ -4,7 +4,7 @@ from decimal import Decimal
 import pytest
 
 from apps.customers.models import Counterparty
-from apps.integrations.models import ImportSession
+from apps.imports.models import ImportSession
 from apps.products.models import Category, Price, PriceType, Product, ProductVariant, Stock, Warehouse
 from flows.customers import import_customers
 from tests.exchange_builders import (

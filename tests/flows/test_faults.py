@@ -13,10 +13,10 @@ from django.conf import settings
 from django.db import connection
 
 import flows.images
-from apps.integrations.models import ImportSession
-from apps.integrations.services.sessions import import_session_create
+from apps.imports.models import ImportSession
+from apps.imports.services.sessions import import_session_create
 from apps.products.models import Product
-from apps.products.services import product_images_import_chunk
+from apps.imports.services.images_import import product_images_import_chunk
 from flows.images import import_images
 from tests.conftest import make_image_bytes, media_files
 

@@ -1,8 +1,8 @@
 """The import-catalog flow: bad goods XML fails the run naming the file and the line."""
 import pytest
 
-from apps.integrations.selectors import import_session_error_details
-from apps.integrations.services.sessions import import_session_create
+from apps.imports.selectors import import_session_error_details
+from apps.imports.services.sessions import import_session_create
 from apps.products.models import Product
 from flows.catalog import import_catalog
 

@@ -8,8 +8,8 @@ from prefect import get_client
 from prefect.client.schemas.objects import StateType
 from prefect.states import Running, Scheduled
 
-from apps.integrations.models import ImportChunk, ImportSession
-from apps.integrations.services.sessions import import_session_create, import_session_start
+from apps.imports.models import ImportChunk, ImportSession
+from apps.imports.services.sessions import import_session_create, import_session_start
 from apps.products.models import Product
 from flows.images import import_images
 from tests.flows.helpers import add_products_with_photos, start_image_import_in_thread

@@ -3,7 +3,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from apps.integrations.models import ImportSession
+from apps.imports.models import ImportSession
 from apps.products.models import Product
 from tests.conftest import media_files
 from tests.flows.helpers import run_import_command

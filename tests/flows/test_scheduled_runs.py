@@ -1,8 +1,8 @@
 """Scheduled runs (no session id) make their own session, or a refused one saying why."""
 import pytest
 
-from apps.integrations.models import ImportSession
-from apps.integrations.services.sessions import import_session_create
+from apps.imports.models import ImportSession
+from apps.imports.services.sessions import import_session_create
 from flows.catalog import import_catalog
 from flows.customers import import_customers
 from flows.images import import_images

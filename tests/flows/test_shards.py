@@ -10,8 +10,8 @@ import pytest
 from prefect.client.orchestration import get_client
 from prefect.exceptions import ObjectNotFound
 
-from apps.integrations.models import ImportSession
-from apps.integrations.services.sessions import import_session_create
+from apps.imports.models import ImportSession
+from apps.imports.services.sessions import import_session_create
 from flows.images import import_images, import_images_shard
 from flows.shards import SHARD_DEPLOYMENT, shard_chunk_indexes
 from tests.flows.helpers import add_products_with_photos

@@ -10,10 +10,10 @@ import pytest
 from prefect.task_runners import ThreadPoolTaskRunner
 
 import flows.images
-from apps.integrations.models import ImportChunk, ImportSession
-from apps.integrations.services.sessions import import_session_create
+from apps.imports.models import ImportChunk, ImportSession
+from apps.imports.services.sessions import import_session_create
 from apps.products.models import Product
-from apps.products.services import product_images_import_chunk
+from apps.imports.services.images_import import product_images_import_chunk
 from flows.images import import_images
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("prefect_server", "media_root")]

@@ -12,7 +12,7 @@ import pytest
 from botocore.config import Config
 
 from config.media_storage import s3_storage_backend
-from tests.storage.seaweed import SeaweedS3, seaweed_start
+from devtools.seaweed import SeaweedS3, seaweed_start
 
 
 @pytest.fixture(scope="session")

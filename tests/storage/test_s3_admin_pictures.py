@@ -13,7 +13,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from apps.products.models import Product, StoredImage
+from apps.products.models import Product
+from apps.media.models import StoredImage
 from tests.admin.browser import admin_page, screenshot
 from tests.admin.test_product_pictures import import_product_with_three_photos
 

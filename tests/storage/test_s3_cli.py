@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from apps.products.models import Product, StoredImage
+from apps.products.models import Product
+from apps.media.models import StoredImage
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

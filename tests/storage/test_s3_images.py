@@ -10,12 +10,13 @@ from collections import Counter
 import pytest
 from botocore.awsrequest import AWSResponse
 
-from apps.integrations.models import ImportChunk
-from apps.integrations.services.sessions import import_session_create
-from apps.products.exceptions import MediaStorageError, MediaStorageUnavailableError
-from apps.products.models import Product, StoredImage
-from apps.products.services import product_images_import_chunk
-from apps.products.services.media_storage import media_storage_probe
+from apps.imports.models import ImportChunk
+from apps.imports.services.sessions import import_session_create
+from apps.media.exceptions import MediaStorageError, MediaStorageUnavailableError
+from apps.products.models import Product
+from apps.media.models import StoredImage
+from apps.imports.services.images_import import product_images_import_chunk
+from apps.media.storage import media_storage_probe
 from flows.images import import_images
 from tests.conftest import make_image_bytes
 from tests.storage.conftest import use_s3_storage

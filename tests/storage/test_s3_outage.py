@@ -5,12 +5,13 @@ import pytest
 from prefect.task_runners import ThreadPoolTaskRunner
 
 import flows.images
-from apps.integrations.services.sessions import import_session_create
-from apps.products.models import Product, StoredImage
-from apps.products.services import product_images_import_chunk
+from apps.imports.services.sessions import import_session_create
+from apps.products.models import Product
+from apps.media.models import StoredImage
+from apps.imports.services.images_import import product_images_import_chunk
 from flows.images import import_images
 from tests.storage.conftest import s3_client, use_s3_storage
-from tests.storage.seaweed import seaweed_start
+from devtools.seaweed import seaweed_start
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("prefect_server")]
 

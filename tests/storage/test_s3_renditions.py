@@ -7,8 +7,9 @@ from collections import Counter
 
 import pytest
 
-from apps.products.models import Product, StoredImage
-from apps.products.services import product_images_import_chunk
+from apps.products.models import Product
+from apps.media.models import StoredImage
+from apps.imports.services.images_import import product_images_import_chunk
 from tests.conftest import make_image_bytes
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -10,7 +10,7 @@ from prefect.client.orchestration import get_client
 from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
 
 import flows.images
-from apps.integrations.services.sessions import import_session_create
+from apps.imports.services.sessions import import_session_create
 from apps.products.models import Product
 from flows.images import import_images
 

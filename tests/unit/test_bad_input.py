@@ -6,7 +6,7 @@ import zlib
 import pytest
 
 from apps.products.models import Product
-from apps.products.services import product_images_import_chunk
+from apps.imports.services.images_import import product_images_import_chunk
 from tests.conftest import make_image_bytes, media_files
 
 pytestmark = pytest.mark.django_db

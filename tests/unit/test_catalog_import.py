@@ -3,7 +3,7 @@ import pytest
 
 from django.utils import timezone
 
-from apps.integrations.services.catalog_import import catalog_import_goods_file
+from apps.imports.services.catalog_import import catalog_import_goods_file
 from apps.products.models import Product
 
 pytestmark = pytest.mark.django_db

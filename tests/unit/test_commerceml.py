@@ -1,8 +1,8 @@
 """The CommerceML goods parser (pure: no database)."""
 import pytest
 
-from apps.integrations.commerceml import GOODS, ExchangeFile, GoodsItem, SkippedElement, exchange_files
-from apps.integrations.exceptions import CommerceMLError
+from commerceml.reader import GOODS, ExchangeFile, GoodsItem, SkippedElement, exchange_files
+from commerceml.reader import CommerceMLError
 
 
 def iter_goods(path):

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from apps.integrations.commerceml import (
+from commerceml.reader import (
     COUNTERPARTIES,
     GOODS,
     GROUPS,
@@ -21,7 +21,7 @@ from apps.integrations.commerceml import (
     read_brand_dictionary,
     split_offer_id,
 )
-from apps.integrations.exceptions import CommerceMLError
+from commerceml.reader import CommerceMLError
 from tests.exchange_builders import (
     Exchange31,
     counterparty_xml,

@@ -1,4 +1,4 @@
-"""The demo exchange (apps.integrations.demo_exchange): what the parser reads from it, its
+"""The demo exchange (devtools.demo_exchange): what the parser reads from it, its
 photos and deliberately bad inputs, determinism, writing it once, and the real catalog,
 prices, stocks and image imports of it."""
 from datetime import datetime, timezone
@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from PIL import Image, UnidentifiedImageError
 
-from apps.integrations.commerceml import (
+from commerceml.reader import (
     GOODS,
     GROUPS,
     OFFERS,
@@ -20,7 +20,7 @@ from apps.integrations.commerceml import (
     read_brand_dictionary,
     split_offer_id,
 )
-from apps.integrations.demo_exchange import (
+from devtools.demo_exchange import (
     BRANDS,
     LARGE_PHOTO_COUNT,
     MARKER_NAME,
@@ -29,9 +29,9 @@ from apps.integrations.demo_exchange import (
     demo_exchange_ensure,
     demo_exchange_write,
 )
-from apps.integrations.services.import_kinds import exchange_import_file
+from apps.imports.services.import_kinds import exchange_import_file
 from apps.products.models import Category, Price, Product, ProductVariant, Stock
-from apps.products.services import product_images_import_chunk
+from apps.imports.services.images_import import product_images_import_chunk
 from tests.conftest import media_files, rendition_files
 
 PRODUCTS = 10

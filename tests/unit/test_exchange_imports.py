@@ -6,14 +6,14 @@ from decimal import Decimal
 import pytest
 
 from apps.customers.models import Counterparty
-from apps.integrations.commerceml import BrandDictionary, PropertyItem
-from apps.integrations.services.import_kinds import (
+from commerceml.reader import BrandDictionary, PropertyItem
+from apps.imports.services.import_kinds import (
     exchange_import_file,
     exchange_plan_files,
     exchange_remove_absent,
 )
 from apps.products.models import Category, Price, PriceType, Product, ProductVariant, Stock, Warehouse
-from apps.integrations.exceptions import ExchangeDirectoryError
+from apps.imports.exceptions import ExchangeDirectoryError
 from tests.exchange_builders import (
     Exchange31,
     counterparty_xml,
@@ -130,7 +130,7 @@ def test_offer_of_unknown_goods_is_counted_not_guessed(catalog):
 
 
 def test_group_tree_split_across_batches_keeps_its_parents(ex, monkeypatch):
-    monkeypatch.setattr("apps.integrations.services.exchange.BATCH_SIZE", 2)
+    monkeypatch.setattr("apps.imports.services.exchange.BATCH_SIZE", 2)
     run("groups", ex.groups(group_xml("a", "A", (("b", "B", (("c", "C"), ("d", "D"))),))))
 
     assert [(c.onec_id, c.parent.onec_id if c.parent else None) for c in Category.objects.order_by("onec_id")] == [

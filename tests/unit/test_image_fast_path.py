@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from django.core.files.storage import FileSystemStorage
 
-from apps.products.exceptions import ImageImportError, UnsafeImagePathError
-from apps.products.services.image_files import StoreOutcome, resolve_source_image, store_image
-from apps.products.services.processor import merge_product_images
+from apps.media.exceptions import ImageImportError, UnsafeImagePathError
+from apps.media.files import StoreOutcome, resolve_source_image, store_image
+from apps.imports.services.images_import import merge_product_images
 from tests.conftest import make_image_bytes
 
 

@@ -3,9 +3,9 @@ import os
 
 import pytest
 
-from apps.products.exceptions import InvalidImageError, UnsafeImagePathError
-from apps.products.services.image_files import resolve_source_image
-from apps.products.services.image_sources import product_image_paths
+from apps.media.exceptions import InvalidImageError, UnsafeImagePathError
+from apps.media.files import resolve_source_image
+from apps.imports.services.image_sources import product_image_paths
 
 GUID = "0abc1234-0000-0000-0000-000000000001"
 

@@ -9,11 +9,12 @@ import os
 import pytest
 from PIL import Image
 
-import apps.products.services.image_renditions as image_renditions
-from apps.products.exceptions import ImageSettingsError
-from apps.products.models import Product, StoredImage
-from apps.products.services import product_images_import_chunk
-from apps.products.services.renditions import configured_rendition_specs
+import apps.media.renditions as image_renditions
+from apps.media.exceptions import ImageSettingsError
+from apps.products.models import Product
+from apps.media.models import StoredImage
+from apps.imports.services.images_import import product_images_import_chunk
+from apps.media.rendering import configured_rendition_specs
 from tests.conftest import make_image_bytes, rendition_files
 
 pytestmark = pytest.mark.django_db(transaction=True)  # deletions run after the commit

@@ -6,9 +6,9 @@ from django.contrib.auth.models import Permission, User
 from django.urls import reverse
 from prefect.settings import PREFECT_API_URL, PREFECT_UI_URL, temporary_settings
 
-from apps.integrations import admin as session_admin
-from apps.integrations.models import ImportSession
-from apps.integrations.services.sessions import (
+from apps.imports import admin as session_admin
+from apps.imports.models import ImportSession
+from apps.imports.services.sessions import (
     import_session_complete,
     import_session_create,
     import_session_record_chunk,

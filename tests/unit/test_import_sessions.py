@@ -1,9 +1,9 @@
 """ImportSession state transitions, the one-import-at-a-time rule, chunk accounting."""
 import pytest
 
-from apps.integrations.exceptions import IllegalTransitionError, ImportAlreadyRunningError
-from apps.integrations.models import ImportSession
-from apps.integrations.services.sessions import (
+from apps.imports.exceptions import IllegalTransitionError, ImportAlreadyRunningError
+from apps.imports.models import ImportSession
+from apps.imports.services.sessions import (
     import_session_cancel,
     import_session_complete,
     import_session_create,

@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from apps.integrations.import_types import IMPORT_TYPES, import_type_spec
+from apps.imports.import_types import IMPORT_TYPES, import_type_spec
 
 PREFECT_YAML = Path(__file__).resolve().parents[2] / "prefect.yaml"
 

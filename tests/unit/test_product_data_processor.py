@@ -5,7 +5,7 @@ import threading
 import pytest
 
 from apps.products.models import Product
-from apps.products.services import ProductDataProcessor
+from apps.imports.services.images_import import ProductDataProcessor
 from tests.conftest import make_image_bytes, media_files
 
 pytestmark = pytest.mark.django_db

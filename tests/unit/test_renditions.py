@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageCms, JpegImagePlugin
 
-from apps.products.exceptions import ImageImportError
-from apps.products.services.renditions import (
+from apps.media.exceptions import ImageImportError
+from apps.media.rendering import (
     RenditionError,
     RenditionSpec,
     rendition_name,

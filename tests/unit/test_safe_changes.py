@@ -3,7 +3,7 @@ exchange did not re-send, and never deletes a file another product uses."""
 import pytest
 
 from apps.products.models import Product
-from apps.products.services import product_images_import_chunk
+from apps.imports.services.images_import import product_images_import_chunk
 from tests.conftest import make_image_bytes, media_files
 
 pytestmark = pytest.mark.django_db(transaction=True)  # mirror deletes files on commit
@@ -108,8 +108,8 @@ class _StorageThatCannotDelete:
 def test_a_deletion_the_storage_refuses_leaves_the_object_and_fails_nothing(exchange, media_root, caplog):
     from django.core.files.storage import storages
 
-    from apps.products.models import StoredImage
-    from apps.products.services.processor import delete_unused_media
+    from apps.media.models import StoredImage
+    from apps.imports.services.images_import import delete_unused_media
 
     one, two = exchange.add_image(A, "1"), exchange.add_image(A, "2")
     product = Product.objects.create(onec_id=A, onec_picture_paths=[one, two])

@@ -5,10 +5,12 @@ import importlib
 import os
 
 import pytest
-from django.apps import apps as django_apps
+from django.db import connection
+from django.db.migrations.loader import MigrationLoader
 
-from apps.products.models import Product, StoredImage
-from apps.products.services import product_images_import_chunk
+from apps.products.models import Product
+from apps.media.models import StoredImage
+from apps.imports.services.images_import import product_images_import_chunk
 from tests.conftest import make_image_bytes, media_files
 
 pytestmark = pytest.mark.django_db
@@ -84,9 +86,11 @@ def test_the_upgrade_migration_records_and_links_pictures_already_shown(media_ro
     b = Product.objects.create(onec_id=B, main_image="products/0e/b.jpg")
     Product.objects.create(onec_id="10000000-none")
     backfill = importlib.import_module("apps.products.migrations.0004_stored_image_backfill").backfill
+    # The products app as it last held StoredImage (its table is the one media.StoredImage uses now).
+    historical_apps = MigrationLoader(connection).project_state(("products", "0005_stored_image_renditions")).apps
 
-    backfill(django_apps, None)
-    backfill(django_apps, None)  # running twice changes nothing
+    backfill(historical_apps, None)
+    backfill(historical_apps, None)  # running twice changes nothing
 
     rows = {row.name: row for row in StoredImage.objects.prefetch_related("products")}
     assert set(rows) == {"products/0e/a.jpg", "products/0e/b.jpg"}

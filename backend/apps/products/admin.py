@@ -4,7 +4,9 @@ from django.db.models import Prefetch
 from django.template.defaultfilters import filesizeformat
 from django.utils.html import format_html, format_html_join
 
-from .models import Category, Price, PriceType, Product, ProductVariant, Stock, StoredImage, Warehouse
+from apps.media.models import StoredImage
+
+from .models import Category, Price, PriceType, Product, ProductVariant, Stock, Warehouse
 from .selectors import ProductPicture, product_pictures
 
 

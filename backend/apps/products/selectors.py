@@ -1,10 +1,12 @@
 """Read-only product queries."""
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from django.core.files.storage import default_storage
 
-from .models import Product, StoredImage
+from apps.media.models import StoredImage
+
+from .models import Product
 
 
 def product_active_count() -> int:
@@ -23,31 +25,6 @@ def product_active_id_batches(*, batch_size: int) -> Iterator[list[int]]:
             batch = []
     if batch:
         yield batch
-
-
-def stored_image_facts(*, names: Iterable[str]) -> dict[str, tuple[int, "ImageFacts"]]:
-    """The StoredImage rows of these media names: name -> (row id, facts); one query."""
-    from .services.image_files import ImageFacts  # services import the selectors
-
-    names = list(names)
-    if not names:
-        return {}
-    fields = ("id", "name", *ImageFacts.__dataclass_fields__)
-    return {
-        row[1]: (row[0], ImageFacts(*row[2:]))
-        for row in StoredImage.objects.filter(name__in=names).values_list(*fields)
-    }
-
-
-def stored_image_links(*, product_ids: list[int]) -> dict[int, dict[int, int]]:
-    """Which StoredImage rows each product shows: product id -> {row id: link id}."""
-    links: dict[int, dict[int, int]] = {}
-    through = StoredImage.products.through
-    for link_id, product_id, record_id in through.objects.filter(product_id__in=product_ids).values_list(
-        "id", "product_id", "storedimage_id"
-    ):
-        links.setdefault(product_id, {})[record_id] = link_id
-    return links
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,11 @@
+from django.apps import AppConfig
+
+
+class ImportsConfig(AppConfig):
+    """Import types, sessions and their launch. The label stays `integrations`: the tables,
+    permissions (`integrations.start_import`, `integrations.exchange_1c`) and admin
+    addresses (/admin/integrations/...) an install already has keep their names."""
+
+    name = "apps.imports"
+    label = "integrations"
+    verbose_name = "Интеграция с 1С"

@@ -1,0 +1,155 @@
+"""`import_1c TYPE [TYPE ...]`: run import flows in this process, one after the other, and
+report each session."""
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+
+from django.core.management.base import BaseCommand
+
+from apps.imports.exceptions import ImportAlreadyRunningError
+from apps.imports.import_types import import_type_spec, import_type_specs
+from apps.imports.models import ImportSession
+from apps.imports.prefect_embedded import prefect_api_for_this_run, wait_for_task_run_records
+from apps.imports.services.sessions import import_session_create, import_session_settle
+
+
+class Command(BaseCommand):
+    help = (
+        "Run 1C imports (Prefect flows) in this process, in the order given, and print each session's report. "
+        "Options a type does not take are ignored for it."
+    )
+
+    def add_arguments(self, parser):
+        keys = [spec.key for spec in import_type_specs()]
+        parser.add_argument("import_types", nargs="+", choices=keys, metavar="TYPE", help=f"one or more of: {', '.join(keys)}")
+        parser.add_argument("--data-dir", help="the 1C exchange directory (default: ONEC_DATA_DIR)")
+        parser.add_argument("--validate-images", action="store_true", help="decode every image before copying")
+        parser.add_argument("--chunk-size", type=int, help="products per image task (default: ONEC_IMAGE_CHUNK_SIZE)")
+        parser.add_argument(
+            "--dry-run", action="store_true", help="images: report what would be copied or changed; write nothing"
+        )
+        parser.add_argument(
+            "--mirror",
+            action="store_true",
+            help="images: make main image and gallery equal to 1C's current <Картинка> list (default: only add)",
+        )
+        parser.add_argument(
+            "--verify-storage",
+            action="store_true",
+            help="images: check every recorded photo is in media storage with its size; upload again what is not",
+        )
+        parser.add_argument(
+            "--rebuild-renditions",
+            action="store_true",
+            help="images: make every photo's web renditions (ONEC_IMAGE_RENDITIONS) again, not only the missing ones",
+        )
+        parser.add_argument(
+            "--shards", type=int,
+            help="images: spread the import over N flow runs on the workers of the shard pool "
+            "(needs PREFECT_API_URL and `python -m flows.shard_worker` (serving the pool onec-images-shards) on each host)",
+        )
+        parser.add_argument("--json", action="store_true", help="print the final report as one JSON line")
+
+    def handle(self, *args, **options):
+        specs = [import_type_spec(import_type) for import_type in options["import_types"]]
+        flows = [spec.load_flow() for spec in specs]  # loads Prefect's logging set-up before it is adjusted
+        _hide_tracebacks_on_console()
+        data_dir = str(Path(options["data_dir"]).resolve()) if options["data_dir"] else None
+        failed = []
+        # One Prefect server for all the runs: the embedded one starts once, not per type.
+        with prefect_api_for_this_run() as server_is_embedded:
+            if server_is_embedded and (options["shards"] or 1) > 1:
+                self._fail(
+                    f"--shards {options['shards']} needs a Prefect server whose workers serve the pool "
+                    "onec-images-shards, not the embedded one: start ./dev stack (or set PREFECT_API_URL) and "
+                    "`python -m flows.shard_worker` (serving the pool onec-images-shards) on each host (README, Running on several machines)"
+                )
+            for spec, flow in zip(specs, flows):
+                parameters = {"data_dir": data_dir, **{name: options[name] for name in spec.options}}
+                parameters = {key: value for key, value in parameters.items() if value is not None}
+                session = self._run(
+                    spec, flow, parameters, server_is_embedded=server_is_embedded, as_json=options["json"]
+                )
+                if session.status != ImportSession.Status.COMPLETED:
+                    reason = session.error_message or session.get_status_display()
+                    failed.append(f"{spec.key}: {reason}" if len(specs) > 1 else reason)
+        if failed:
+            self._fail("; ".join(failed))
+
+    def _run(self, spec, flow, parameters, *, server_is_embedded: bool, as_json: bool) -> ImportSession:
+        """Run one type's flow for a new CLI session; report and return the ended session."""
+        try:
+            session = import_session_create(
+                import_type=spec.key, started_by=ImportSession.StartedBy.CLI, parameters=parameters
+            )
+        except ImportAlreadyRunningError as exc:
+            self._fail(str(exc) + "; wait for it to finish or cancel it in the admin")
+        started = time.monotonic()
+        try:
+            try:
+                flow(session_id=session.pk, **parameters, return_state=True)
+            finally:
+                session.refresh_from_db()
+                if server_is_embedded and session.flow_run_id:
+                    # The embedded server stops with the command: let it record the run first.
+                    wait_for_task_run_records(session.flow_run_id)
+        except KeyboardInterrupt:
+            import_session_settle(
+                session_id=session.pk, status=ImportSession.Status.CANCELLED, error_message="interrupted (Ctrl-C)"
+            )
+            self._fail("interrupted")
+        except Exception as exc:  # Prefect itself failed (e.g. its server did not start)
+            import_session_settle(
+                session_id=session.pk, status=ImportSession.Status.FAILED, error_message=f"Prefect error: {exc}"
+            )
+        session.refresh_from_db()
+        if session.is_active:  # the flow ended without settling it: never leave it running
+            session = import_session_settle(
+                session_id=session.pk, status=ImportSession.Status.FAILED,
+                error_message="the flow ended without a result; see its logs in Prefect",
+            ) or session
+        self._report(session, time.monotonic() - started, as_json=as_json)
+        return session
+
+    def _report(self, session, seconds, *, as_json):
+        report = {key: value for key, value in session.report_details.items() if key != "error_details"}
+        if as_json:
+            self.stdout.write(json.dumps({**report, "status": session.status, "session_id": session.pk}, ensure_ascii=False))
+            return
+        self.stdout.write(f"{session.get_import_type_display()} — session #{session.pk}: {session.status} in {seconds:.1f} s")
+        for key, value in report.items():
+            if key != "last_updated":
+                self.stdout.write(f"  {key}: {value}")
+
+    def _fail(self, reason):
+        sys.stderr.write(f"import_1c: {reason}\n")
+        sys.exit(1)
+
+
+class _NoTracebackFormatter(logging.Formatter):
+    """Log lines without tracebacks: the terminal gets one line per event; Prefect's own
+    log store (the flow run's logs in the UI) still receives the full traceback."""
+
+    def __init__(self, wrapped: logging.Formatter | None):
+        super().__init__()
+        self.wrapped = wrapped or logging.Formatter()
+
+    def format(self, record):
+        saved = record.exc_info, record.exc_text, record.stack_info
+        record.exc_info = record.exc_text = record.stack_info = None
+        try:
+            return self.wrapped.format(record)
+        finally:
+            record.exc_info, record.exc_text, record.stack_info = saved
+
+
+def _hide_tracebacks_on_console() -> None:
+    for name in ["", *logging.root.manager.loggerDict]:
+        logger = logging.getLogger(name)
+        for handler in getattr(logger, "handlers", []):
+            if type(handler).__name__ in ("PrefectConsoleHandler", "StreamHandler") and not isinstance(
+                handler.formatter, _NoTracebackFormatter
+            ):
+                handler.setFormatter(_NoTracebackFormatter(handler.formatter))

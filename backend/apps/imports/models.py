@@ -1,0 +1,104 @@
+from django.conf import settings
+from django.db import models
+
+from .import_types import IMPORT_TYPES, import_type_choices
+
+
+class ImportSession(models.Model):
+    """One run of a 1C import, as the admin, the CLI and Prefect all see it.
+
+    Its status changes only through `services.sessions`; `running_slot` is True while the
+    session is pending or in progress, and its unique constraint lets the database itself
+    refuse a second concurrent import.
+    """
+
+    # Built from the import-type registry: `ImportSession.ImportType.IMAGES == "images"`.
+    ImportType = models.TextChoices("ImportType", [(spec.key.upper(), (spec.key, spec.label)) for spec in IMPORT_TYPES])
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Ожидает"
+        IN_PROGRESS = "in_progress", "Выполняется"
+        COMPLETED = "completed", "Завершён"
+        FAILED = "failed", "Ошибка"
+        CANCELLED = "cancelled", "Отменён"
+
+    class StartedBy(models.TextChoices):
+        ADMIN = "admin", "Администратор"
+        SCHEDULE = "schedule", "Расписание"
+        CLI = "cli", "Командная строка"
+        EXCHANGE = "exchange", "Обмен 1С"
+
+    class Outcome(models.TextChoices):
+        """How a session ended, as people read it: a completed run that refused some
+        records or files is not the same news as a clean one."""
+
+        COMPLETED = "completed"
+        COMPLETED_WITH_ERRORS = "completed_with_errors"
+        FAILED = "failed"
+        CANCELLED = "cancelled"
+
+    ACTIVE_STATUSES = (Status.PENDING, Status.IN_PROGRESS)
+
+    import_type = models.CharField("тип импорта", max_length=20, choices=import_type_choices)
+    status = models.CharField(
+        "статус", max_length=20, choices=Status.choices, default=Status.PENDING, db_index=True
+    )
+    running_slot = models.BooleanField(null=True, default=True, unique=True, editable=False)
+    created_at = models.DateTimeField("создан", auto_now_add=True, db_index=True)
+    started_at = models.DateTimeField("начат", null=True, blank=True)
+    finished_at = models.DateTimeField("завершён", null=True, blank=True)
+    report_details = models.JSONField("отчёт", default=dict, blank=True)
+    error_message = models.TextField("ошибка", blank=True)
+    flow_run_id = models.UUIDField("Prefect flow run", null=True, blank=True, unique=True)
+    started_by = models.CharField("кто запустил", max_length=20, choices=StartedBy.choices)
+    started_by_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    parameters = models.JSONField("параметры", default=dict, blank=True)
+    runner = models.JSONField(
+        default=dict,
+        blank=True,
+        editable=False,
+        help_text="host, pid and process start of the process running the flow, to detect a killed run",
+    )
+
+    class Meta:
+        verbose_name = "сессия импорта"
+        verbose_name_plural = "сессии импорта"
+        ordering = ["-created_at", "-id"]
+        permissions = [
+            ("start_import", "Может запускать импорт из 1С"),
+            # The 1C exchange app's permission keeps its codename `integrations.exchange_1c`.
+            ("exchange_1c", "Может выполнять обмен с сайтом из 1С (/1c/exchange)"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_import_type_display()} #{self.pk} ({self.get_status_display()})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in self.ACTIVE_STATUSES
+
+    @property
+    def outcome(self) -> str:
+        """The status, or `completed_with_errors` for a completed run whose report counts
+        errors (records or files it could not import)."""
+        if self.status == self.Status.COMPLETED and (self.report_details or {}).get("errors"):
+            return self.Outcome.COMPLETED_WITH_ERRORS
+        return self.status
+
+
+class ImportChunk(models.Model):
+    """The recorded outcome of one chunk task. Re-recording a retried chunk replaces its
+    counters (and adjusts the session's totals by the difference), so a chunk is never
+    counted twice."""
+
+    session = models.ForeignKey(ImportSession, on_delete=models.CASCADE, related_name="chunks")
+    index = models.PositiveIntegerField()
+    counters = models.JSONField(default=dict)
+    error_details = models.JSONField(default=list, blank=True)
+    recorded_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["session", "index"], name="unique_chunk_per_session")]
+        ordering = ["session", "index"]

@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class OnecExchangeConfig(AppConfig):
+    """The 1C site exchange over HTTP (/1c/exchange): it asks the imports app to run imports
+    and never does their work in the web process."""
+
+    name = "apps.onec_exchange"
+    verbose_name = "Обмен с 1С"

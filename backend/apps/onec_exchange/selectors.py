@@ -1,0 +1,51 @@
+"""Read-only queries of the 1C exchange's records."""
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from django.conf import settings
+from django.db.models import Max
+
+from apps.imports.models import ImportSession
+
+from .models import ExchangeFile
+
+
+def exchange_files_already_imported(
+    *, import_type: str, data_dir: str, paths: list[str], started_at: datetime
+) -> set[str]:
+    """Of `paths`, the files a completed run of this type (on this data directory, started
+    before `started_at`) already read after this exchange laid them out unchanged. A
+    file's run leaves them out: newer 1C sends every part in an exchange of its own, and
+    reading all earlier parts again for each would read n parts n times. What they wrote
+    is in the database; `deactivate`'s runs, which remove what is absent, read them all."""
+    root = Path(settings.ONEC_DATA_DIR).resolve()
+    relative = {}
+    for path in paths:
+        try:
+            relative[str(Path(path).resolve().relative_to(root))] = path
+        except ValueError:  # not the exchange directory's (a run on another directory)
+            continue
+    placed = dict(
+        ExchangeFile.objects.filter(path__in=relative, placed_at__isnull=False)
+        .values("path").annotate(latest=Max("placed_at")).values_list("path", "latest")
+    )
+    last_run = ImportSession.objects.filter(
+        import_type=import_type, status=ImportSession.Status.COMPLETED, parameters__data_dir=data_dir,
+        started_at__lt=started_at,
+    ).aggregate(started=Max("started_at"))["started"]
+    if last_run is None:
+        return set()
+    return {
+        relative[rel] for rel, placed_at in placed.items()
+        if placed_at <= last_run and not _changed_since(Path(relative[rel]), placed_at)
+    }
+
+
+def _changed_since(path: Path, moment: datetime) -> bool:
+    """The file was written after `moment` (put there by hand), or is gone."""
+    try:
+        return path.stat().st_mtime > moment.timestamp()
+    except OSError:
+        return True

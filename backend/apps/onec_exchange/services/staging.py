@@ -1,0 +1,493 @@
+"""Files 1C sends over HTTP, before they reach the exchange directory: safe names, where
+each file goes (the layout the importers read), streamed writes, and safe unpacking of
+archives. Pure file work: no models.
+
+1C names a file `import_files/ab/<guid>.jpg`, `goods/goods_1_1_<guid>.xml`, a bare
+`goods_1_1_<guid>.xml`, with Windows separators, or with its own temporary directory in
+front (`C:\\Users\\...\\Temp\\v8_1A2B\\goods\\...`). Every name becomes a relative path under
+the exchange's staging directory, laid out as `commerceml.EXCHANGE_KINDS` reads it: 3.1
+kinds in their folders, pictures in `goods/import_files/` beside the goods XML, 2.x files
+(`import*.xml`, `offers*.xml`) at the top. Anything that could leave the staging directory
+(`..`, an absolute POSIX path, a NUL) is refused.
+"""
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import functools
+import logging
+import os
+import re
+import threading
+import shutil
+import stat
+import time
+import zipfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import BinaryIO
+
+from commerceml.reader import EXCHANGE_KINDS
+
+logger = logging.getLogger(__name__)
+
+# Where pictures live: beside the goods XML (the image import reads goods/import_files/).
+PICTURES_DIR = "import_files"
+PICTURES_HOME = PurePosixPath("goods")
+# 3.1 folders 1C writes besides the ones this product imports (kept as sent, never read).
+OTHER_31_FOLDERS = ("units", "documents", "contragents", "properties", "propertiesOffers", "classifier")
+WRITE_BLOCK_BYTES = 1024 * 1024
+ARCHIVE_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
+_WINDOWS_DRIVE = re.compile(r"^[A-Za-z]:/")
+# A 3.1 part: `goods_1_2_<uuid>.xml`; also a bare `goods.xml`.
+_PART = re.compile(r"^(?P<kind>[A-Za-z]+?)(?:_\d+_\d+(?:_[^/]*)?)?\.xml$", re.IGNORECASE)
+# Entries smaller than this may be compressed any amount (a short XML of repeated tags).
+_RATIO_EXEMPT_BYTES = 1024 * 1024
+
+
+class StagingError(Exception):
+    """A file or archive from 1C that cannot be accepted; the message says why and what to do."""
+
+
+@functools.cache
+def _folders() -> dict[str, str]:
+    """lower-case name -> the 3.1 folder as the importers spell it."""
+    folders = {folder for folder, _ in EXCHANGE_KINDS.values()} | set(OTHER_31_FOLDERS)
+    return {folder.lower(): folder for folder in folders}
+
+
+def staging_layout_path(name: str) -> PurePosixPath:
+    """The relative path a file named `name` by 1C takes in staging and in the exchange
+    directory; StagingError for a name that would leave it."""
+    if not name or "\x00" in name:
+        raise StagingError(f"file name {name!r} is empty or contains NUL: refused")
+    text = name.replace("\\", "/").strip()
+    windows = bool(_WINDOWS_DRIVE.match(text))
+    if windows:
+        text = text[3:]
+    if text.startswith("/"):
+        raise StagingError(f"file name {name!r} is an absolute path: 1C sends names relative to its exchange folder")
+    parts = [part for part in text.split("/") if part not in ("", ".")]
+    if not parts or any(part == ".." for part in parts):
+        raise StagingError(f"file name {name!r} leads out of the exchange folder ('..'): refused")
+    folders = _folders()
+    lowered = [part.lower() for part in parts]
+    # Drop a temporary prefix: keep from the last known anchor (import_files, or a 3.1
+    # folder that holds the file directly or its import_files).
+    if PICTURES_DIR in lowered:
+        index = len(lowered) - 1 - lowered[::-1].index(PICTURES_DIR)
+        return PICTURES_HOME / PICTURES_DIR / PurePosixPath(*parts[index + 1:]) if index + 1 < len(parts) else _refuse_dir(name)
+    if len(parts) >= 2 and lowered[-2] in folders:
+        return PurePosixPath(folders[lowered[-2]], parts[-1])
+    return _bare_file(parts[-1], folders)
+
+
+def _refuse_dir(name: str) -> PurePosixPath:
+    raise StagingError(f"file name {name!r} names a folder, not a file")
+
+
+def _bare_file(filename: str, folders: dict[str, str]) -> PurePosixPath:
+    """A name without a folder: a 3.1 part goes to its kind's folder; 2.x files
+    (`import.xml`, `offers.xml`, `import0_1.xml`) and archives stay at the top."""
+    match = _PART.match(filename)
+    if match and filename.lower() not in ("offers.xml", "import.xml"):
+        folder = folders.get(match["kind"].lower())
+        if folder:
+            return PurePosixPath(folder, filename)
+    return PurePosixPath(filename)
+
+
+def staging_resolve(root: Path, relative: PurePosixPath) -> Path:
+    """`root/relative`, refused if it resolves (through a symlink) outside `root`."""
+    root = root.resolve()
+    target = (root / relative).resolve()
+    if target != root and root not in target.parents:
+        raise StagingError(f"{relative} resolves outside the staging directory: refused")
+    return target
+
+
+def staging_write(*, target: Path, chunks: Iterable[bytes], replace: bool) -> int:
+    """Append (or, with `replace`, write afresh) `chunks` to `target`; returns its size.
+    Memory holds one block."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(target, "wb" if replace else "ab", buffering=0) as out:
+        for chunk in chunks:
+            view = memoryview(chunk)
+            while view:
+                view = view[out.write(view):]
+        return out.tell()
+
+
+def staging_starts_with(target: Path, head: bytes) -> bool:
+    """True when the staged file begins with `head` (a piece sent again from the start)."""
+    try:
+        with open(target, "rb") as fh:
+            return fh.read(len(head)) == head
+    except FileNotFoundError:
+        return False
+
+
+def staging_is_archive(path: Path) -> bool:
+    """A zip by name or by its first bytes (1C may call the archive anything)."""
+    if path.suffix.lower() == ".zip":
+        return True
+    if path.suffix.lower() in (".xml", ".jpg", ".jpeg", ".png", ".gif", ".bmp"):
+        return False
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(4) in ARCHIVE_MAGIC
+    except OSError:
+        return False
+
+
+@dataclass(frozen=True)
+class ArchiveLimits:
+    max_entries: int
+    max_bytes: int
+    max_ratio: int
+
+
+@dataclass(frozen=True)
+class ArchiveEntry:
+    info: zipfile.ZipInfo
+    path: PurePosixPath  # where it goes (staging layout)
+
+
+def _entry_name(info: zipfile.ZipInfo) -> str:
+    """The entry's name as 1C wrote it: UTF-8 when flagged, else UTF-8 or cp866 (zipfile
+    decoded such names as cp437)."""
+    if info.flag_bits & 0x800:
+        return info.filename
+    raw = info.filename.encode("cp437", errors="replace")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("cp866")
+
+
+def archive_entries(archive: zipfile.ZipFile, *, name: str, limits: ArchiveLimits) -> list[ArchiveEntry]:
+    """The archive's files with their staging paths, after every check that can be made
+    before unpacking: entry count, total size, compression ratio, names, symlinks. Entries
+    that lay out at one path (`goods/a.xml` and `goods\\a.xml`) are unpacked once: the
+    later one, as an unzip would leave it."""
+    infos = [info for info in archive.infolist() if not info.is_dir()]
+    if len(infos) > limits.max_entries:
+        raise StagingError(
+            f"archive {name} has {len(infos)} files, more than ONEC_EXCHANGE_ZIP_MAX_ENTRIES={limits.max_entries}: refused"
+        )
+    total = sum(info.file_size for info in infos)
+    if total > limits.max_bytes:
+        raise StagingError(
+            f"archive {name} unpacks to {total} bytes, more than ONEC_EXCHANGE_ZIP_MAX_BYTES={limits.max_bytes}: refused"
+        )
+    compressed = sum(info.compress_size for info in infos)
+    if total > _RATIO_EXEMPT_BYTES and total > limits.max_ratio * max(compressed, 1):
+        raise StagingError(
+            f"archive {name} unpacks {total // max(compressed, 1)} times its size "
+            f"(ONEC_EXCHANGE_ZIP_MAX_RATIO={limits.max_ratio}): a zip bomb? refused"
+        )
+    entries = []
+    for info in infos:
+        entry_name = _entry_name(info)
+        mode = info.external_attr >> 16
+        if stat.S_ISLNK(mode):
+            raise StagingError(f"archive {name} holds a symbolic link {entry_name!r}: refused")
+        if info.file_size > _RATIO_EXEMPT_BYTES and info.file_size > limits.max_ratio * max(info.compress_size, 1):
+            raise StagingError(
+                f"archive {name}: {entry_name!r} unpacks {info.file_size // max(info.compress_size, 1)} times its size "
+                f"(ONEC_EXCHANGE_ZIP_MAX_RATIO={limits.max_ratio}): a zip bomb? refused"
+            )
+        try:
+            entries.append(ArchiveEntry(info=info, path=staging_layout_path(entry_name)))
+        except StagingError as exc:
+            raise StagingError(f"archive {name}: {exc}") from None
+    by_path = {entry.path: entry for entry in entries}  # the later entry of a path wins
+    if len(by_path) < len(entries):
+        logger.warning("archive %s: %d entries share a path with a later one; only the later are unpacked",
+                       name, len(entries) - len(by_path))
+        kept = {id(entry) for entry in by_path.values()}
+        entries = [entry for entry in entries if id(entry) in kept]
+    return entries
+
+
+@dataclass(frozen=True)
+class OpenArchive:
+    archive: zipfile.ZipFile
+    entries: list[ArchiveEntry]
+
+
+# Reading and checking the directory of a large archive takes about a second (30,000
+# entries): it is done once per process and archive, not on every `import` poll. A kept
+# archive holds its file open, and another server process may finish and delete it: an
+# archive no poll used for ARCHIVE_IDLE_SECONDS, or whose file changed or is gone, is
+# closed (by a sweeper thread while any is kept), and never while a poll reads it.
+ARCHIVE_IDLE_SECONDS = 30.0
+_ARCHIVES_KEPT = 4
+
+
+@dataclass
+class _KeptArchive:
+    opened: OpenArchive
+    path: Path
+    stamp: tuple[int, int]  # the file's size and mtime when it was opened
+    readers: int = 0
+    last_used: float = 0.0
+
+    def stale(self, now: float) -> bool:
+        try:
+            stat_result = self.path.stat()
+        except OSError:
+            return True
+        return (stat_result.st_size, stat_result.st_mtime_ns) != self.stamp or now - self.last_used >= ARCHIVE_IDLE_SECONDS
+
+
+_kept_archives: dict[tuple, _KeptArchive] = {}
+# Guards `_kept_archives`; notified when a poll is done with an archive (the sweeper's cue).
+_kept_archives_lock = threading.Condition()
+_sweeping = False  # a sweeper thread runs (set and cleared with the lock held)
+
+
+@contextlib.contextmanager
+def archive_checked(path: Path, *, name: str, limits: ArchiveLimits) -> Iterator[OpenArchive]:
+    """The archive, open, with its checked entries (archive_entries), for the `with` block;
+    kept open for the next poll while the file is unchanged. StagingError for a damaged or
+    refused archive."""
+    stat_result = path.stat()
+    stamp = (stat_result.st_size, stat_result.st_mtime_ns)
+    key = (str(path), stamp, limits)
+    with _kept_archives_lock:
+        kept = _kept_archives.get(key)
+        if kept is not None:
+            kept.readers += 1
+    if kept is None:
+        opened = _archive_open(path, name=name, limits=limits)
+        with _kept_archives_lock:
+            kept = _kept_archives.get(key)
+            if kept is None:  # else another thread opened it meanwhile: that one is kept
+                kept = _kept_archives[key] = _KeptArchive(opened=opened, path=path, stamp=stamp)
+                _start_sweeper()
+            kept.readers += 1
+            _close_unused(keep=_ARCHIVES_KEPT)
+        if kept.opened is not opened:
+            opened.archive.close()
+    try:
+        yield kept.opened
+    finally:
+        with _kept_archives_lock:
+            kept.readers -= 1
+            kept.last_used = time.monotonic()
+            _kept_archives_lock.notify()
+
+
+def _archive_open(path: Path, *, name: str, limits: ArchiveLimits) -> OpenArchive:
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        raise StagingError(f"archive {name} is incomplete or damaged ({exc}): 1C should send it again") from None
+    try:
+        return OpenArchive(archive=archive, entries=archive_entries(archive, name=name, limits=limits))
+    except BaseException:
+        archive.close()
+        raise
+
+
+def _close_unused(*, keep: int, path: Path | None = None) -> None:
+    """Close the kept archives no poll reads that are stale (or of `path`), then the
+    least recently used unread ones beyond `keep`. Called with the lock held."""
+    now = time.monotonic()
+    unread = sorted((key for key, kept in _kept_archives.items() if not kept.readers),
+                    key=lambda key: _kept_archives[key].last_used)
+    for position, key in enumerate(unread):
+        kept = _kept_archives[key]
+        if kept.stale(now) or kept.path == path or len(unread) - position > keep:
+            del _kept_archives[key]
+            kept.opened.archive.close()
+
+
+def _start_sweeper() -> None:
+    """Called with the lock held."""
+    global _sweeping
+    if not _sweeping:
+        _sweeping = True
+        threading.Thread(target=_sweep, name="onec-exchange-archives", daemon=True).start()
+
+
+def _sweep() -> None:
+    """Close idle archives while any is kept (a server process may get no other poll)."""
+    global _sweeping
+    with _kept_archives_lock:
+        while _kept_archives:
+            _kept_archives_lock.wait(timeout=ARCHIVE_IDLE_SECONDS / 4)
+            _close_unused(keep=_ARCHIVES_KEPT)
+        _sweeping = False
+
+
+def archive_forget(path: Path) -> None:
+    """Close the kept archive of `path` (before it is deleted) and stop its unpacking."""
+    with _kept_archives_lock:
+        _close_unused(keep=_ARCHIVES_KEPT, path=path)
+    with _unpacking_lock:
+        for key in [key for key in _unpacking if key[0] == str(path)]:
+            _unpacking.pop(key).cancelled = True
+
+
+# An archive is unpacked by a thread of the server process, not by the poll: one large
+# entry (a 500 MB goods.xml) takes longer than a poll may, so a poll waits for the thread
+# until its deadline and a later poll finds it going on or done. While written, an entry's
+# partial file is locked (flock): a thread in another server process sees the entry in
+# hand and stops, and a process that died mid-entry leaves an unlocked partial file that
+# the next thread writes afresh. Unfinished unpacking never holds up the process' exit
+# (daemon threads).
+class _Unpacking:
+    """One archive's entries from `start` on, unpacked one after the other in a thread."""
+
+    def __init__(self, *, source: Path, entries: list[ArchiveEntry], start: int, root: Path, name: str,
+                 limits: ArchiveLimits) -> None:
+        self.start = self.next = start  # the entries before `next` lie at their paths
+        self.total = len(entries)
+        self.stopped = False  # the thread has ended: every entry done, a problem, or an entry held elsewhere
+        self.cancelled = False
+        self.problem: BaseException | None = None
+        self.changed = threading.Condition()
+        threading.Thread(
+            target=self._run, kwargs={"source": source, "entries": entries, "root": root, "name": name, "limits": limits},
+            name="onec-exchange-unpack", daemon=True,
+        ).start()
+
+    def _run(self, *, source: Path, entries: list[ArchiveEntry], root: Path, name: str, limits: ArchiveLimits) -> None:
+        try:
+            with archive_checked(source, name=name, limits=limits) as opened:
+                for entry in entries[self.start:]:
+                    if not _entry_unpack(archive=opened.archive, entry=entry, root=root, name=name, unpacking=self):
+                        break
+                    with self.changed:
+                        self.next += 1
+        except BaseException as exc:
+            self.problem = exc
+        finally:
+            with self.changed:
+                self.stopped = True
+                self.changed.notify_all()
+
+    def serves(self, start: int) -> bool:
+        """True when a poll that has `start` entries recorded can go on with this thread."""
+        with self.changed:
+            given_up = self.stopped and self.next < self.total and self.problem is None
+            return self.start <= start <= self.next and not given_up
+
+
+_unpacking: dict[tuple[str, tuple[int, int]], _Unpacking] = {}  # (archive, its size and mtime) -> its thread
+_unpacking_lock = threading.Lock()
+
+
+def archive_extract(
+    *, source: Path, entries: list[ArchiveEntry], start: int, root: Path, deadline: float, name: str,
+    limits: ArchiveLimits,
+) -> int:
+    """Unpack the entries of archive `source` from `start` on into `root`, waiting for them
+    until `deadline` (time.monotonic()); returns the index of the first entry not unpacked
+    yet, the unpacking going on after the return. An entry is written to a temporary name
+    and renamed, and never beyond its declared size (a lying header is refused)."""
+    stat_result = source.stat()
+    key = (str(source), (stat_result.st_size, stat_result.st_mtime_ns))
+    with _unpacking_lock:
+        unpacking = _unpacking.get(key)
+        if unpacking is None or not unpacking.serves(start):
+            if unpacking is not None:
+                unpacking.cancelled = True
+            unpacking = _unpacking[key] = _Unpacking(
+                source=source, entries=entries, start=start, root=root, name=name, limits=limits
+            )
+    with unpacking.changed:
+        unpacking.changed.wait_for(lambda: unpacking.stopped, timeout=max(deadline - time.monotonic(), 0))
+        done, stopped = unpacking.next, unpacking.stopped
+    if stopped and (unpacking.problem is not None or done == len(entries)):
+        with _unpacking_lock:
+            if _unpacking.get(key) is unpacking:
+                del _unpacking[key]
+        if unpacking.problem is not None:
+            raise unpacking.problem
+    return done
+
+
+def archive_unpacking_bytes(*, root: Path, entry: ArchiveEntry) -> int:
+    """How much of `entry` is unpacked so far (its partial file's size)."""
+    try:
+        return _partial_path(staging_resolve(root, entry.path)).stat().st_size
+    except OSError:
+        return 0
+
+
+def _partial_path(target: Path) -> Path:
+    return target.with_name(target.name + ".unpacking")
+
+
+def _entry_unpack(*, archive: zipfile.ZipFile, entry: ArchiveEntry, root: Path, name: str, unpacking: _Unpacking) -> bool:
+    """Unpack one entry to its partial file and rename it into place; False when another
+    server process is unpacking it or `unpacking` was cancelled."""
+    target = staging_resolve(root, entry.path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = _partial_path(target)
+    with _partial_locked(partial) as out:
+        if out is None:
+            return False
+        try:
+            with archive.open(entry.info) as unpacked:
+                written = 0
+                while block := unpacked.read(WRITE_BLOCK_BYTES):
+                    if unpacking.cancelled:
+                        partial.unlink()
+                        return False
+                    written += len(block)
+                    if written > entry.info.file_size:
+                        raise StagingError(f"archive {name}: {entry.path} is larger than its header says: refused")
+                    out.write(block)
+            out.flush()
+        except (zipfile.BadZipFile, EOFError, zipfile.LargeZipFile, RuntimeError, NotImplementedError) as exc:
+            partial.unlink(missing_ok=True)
+            raise StagingError(
+                f"archive {name}: cannot unpack {entry.path} ({exc}); the archive is damaged: 1C should send it again"
+            ) from None
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
+        partial.replace(target)  # still locked: no other process starts it afresh meanwhile
+    return True
+
+
+@contextlib.contextmanager
+def _partial_locked(partial: Path) -> Iterator[BinaryIO | None]:
+    """`partial`, emptied and locked for writing, for the `with` block; None while another
+    process holds it."""
+    while True:
+        out = open(partial, "ab")  # not emptied before the lock is held
+        try:
+            fcntl.flock(out.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            out.close()
+            yield None
+            return
+        try:
+            current = os.stat(partial).st_ino == os.fstat(out.fileno()).st_ino
+        except FileNotFoundError:
+            current = False
+        if current:
+            break
+        out.close()  # its unpacker renamed it into place meanwhile: lock the new partial file
+    with out:
+        out.truncate(0)
+        yield out
+
+
+def staging_move(source: Path, target: Path) -> None:
+    """Move a staged file into the exchange directory, replacing what is there (a rename
+    on one file system, else a copy then a rename, so no half file is ever visible)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        source.replace(target)
+    except OSError:
+        partial = target.with_name(target.name + ".incoming")
+        shutil.copyfile(source, partial)
+        partial.replace(target)
+        source.unlink()

@@ -1,0 +1,146 @@
+"""The 1C site-exchange endpoint, `/1c/exchange`: HTTP in, plain text out. What each mode
+does lives in `services.exchange_http`; this only reads the request and writes the answer.
+
+Answers are UTF-8 with a byte-order mark: 1C decodes a body by its BOM first, so Russian
+reasons read right whatever the server's Content-Type says (without it, some 1C versions
+read the body as windows-1251). The endpoint is CSRF-exempt (1C sends no token); it
+authenticates with HTTP Basic at `checkauth` and with the exchange cookie afterwards.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import ipaddress
+import logging
+from collections.abc import Iterator
+
+from django.conf import settings
+from django.http import HttpResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
+
+from .models import Exchange1C
+from .services.protocol import (
+    COOKIE_NAME,
+    ExchangeAnswer,
+    ExchangeRefusedError,
+    exchange_by_token,
+    exchange_checkauth,
+    exchange_checkauth_answer,
+    exchange_close,
+    exchange_deactivate,
+    exchange_file_receive,
+    exchange_import,
+    exchange_init_answer,
+    exchange_sale_query_document,
+)
+
+logger = logging.getLogger(__name__)
+
+BOM = "\ufeff"
+READ_BLOCK_BYTES = 1024 * 1024
+
+
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def exchange_1c_view(request):
+    exchange_type, mode = request.GET.get("type", ""), request.GET.get("mode", "")
+    try:
+        if exchange_type not in Exchange1C.Type.values:
+            raise ExchangeRefusedError(f"type={exchange_type!r} is not served here: catalog or sale")
+        if mode == "checkauth":
+            username, password = _basic_credentials(request)
+            exchange = exchange_checkauth(
+                username=username, password=password, client_ip=_client_ip(request), exchange_type=exchange_type
+            )
+            response = _answer(exchange_checkauth_answer(exchange))
+            response.set_cookie(COOKIE_NAME, exchange.token, httponly=True, secure=request.is_secure(), samesite="Lax")
+            return response
+        exchange = exchange_by_token(token=request.COOKIES.get(COOKIE_NAME) or request.GET.get("sessid"))
+        if mode == "init":
+            return _answer(exchange_init_answer(exchange=exchange, version=request.GET.get("version")))
+        if mode == "file":
+            exchange_file_receive(exchange=exchange, name=request.GET.get("filename"), chunks=_body_blocks(request))
+            return _answer(ExchangeAnswer("success"))
+        if mode == "import":
+            return _answer(exchange_import(exchange=exchange, filename=request.GET.get("filename")))
+        if mode == "deactivate":
+            return _answer(exchange_deactivate(exchange=exchange))
+        if mode == "complete":
+            return _answer(exchange_close(exchange=exchange))
+        if exchange_type == Exchange1C.Type.SALE and mode == "query":
+            return HttpResponse((BOM + exchange_sale_query_document()).encode("utf-8"), content_type="application/xml; charset=utf-8")
+        if exchange_type == Exchange1C.Type.SALE and mode == "success":
+            return _answer(ExchangeAnswer("success"))
+        raise ExchangeRefusedError(f"mode={mode!r} is not part of the exchange protocol")
+    except ExchangeRefusedError as exc:
+        return _answer(ExchangeAnswer("failure", (str(exc),)))
+    except Exception:  # 1C shows the answer's text: never an HTML error page
+        # The caller may be anyone: the exception's text (paths, SQL, values) goes to the
+        # log only.
+        logger.exception("1C exchange: %s %s failed", exchange_type, mode)
+        return _answer(ExchangeAnswer("failure", (f"the site failed to answer mode={mode[:20] if mode.isalnum() else '?'}; its log has the details",)))
+
+
+def _answer(answer: ExchangeAnswer) -> HttpResponse:
+    return HttpResponse((BOM + answer.text).encode("utf-8"), content_type="text/plain; charset=utf-8")
+
+
+def _basic_credentials(request) -> tuple[str | None, str | None]:
+    """User name and password of an HTTP Basic header (UTF-8, else windows-1251)."""
+    scheme, _, encoded = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
+    if scheme.lower() != "basic":
+        return None, None
+    try:
+        raw = base64.b64decode(encoded.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        return None, None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        text = raw.decode("cp1251")
+    username, _, password = text.partition(":")
+    return username, password
+
+
+def _client_ip(request) -> str | None:
+    """The client's address: the connection's (REMOTE_ADDR), unless it is one of
+    ONEC_EXCHANGE_TRUSTED_PROXIES; then the rightmost address of
+    ONEC_EXCHANGE_CLIENT_IP_HEADER (default X-Forwarded-For) that is not a trusted proxy
+    (the entries left of it are whatever the client wrote). None when there is no address."""
+    remote = _address(request.META.get("REMOTE_ADDR") or "")
+    trusted = _networks(settings.ONEC_EXCHANGE_TRUSTED_PROXIES)
+    if remote is None or not any(remote in network for network in trusted):
+        return str(remote) if remote is not None else None
+    header = settings.ONEC_EXCHANGE_CLIENT_IP_HEADER or "HTTP_X_FORWARDED_FOR"
+    for value in reversed((request.META.get(header) or "").split(",")):
+        address = _address(value)
+        if address is None:
+            break  # not an address: the chain cannot be followed further
+        if not any(address in network for network in trusted):
+            return str(address)
+    return str(remote)
+
+
+def _address(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(value.strip())
+    except ValueError:
+        return None
+
+
+def _networks(items) -> list:
+    networks = []
+    for item in items:
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            logger.warning("ONEC_EXCHANGE_TRUSTED_PROXIES: %r is not an address or network, ignored", item)
+    return networks
+
+
+def _body_blocks(request) -> Iterator[bytes]:
+    """The request body in blocks, straight from the stream: never whole in memory, so
+    DATA_UPLOAD_MAX_MEMORY_SIZE does not apply."""
+    while block := request.read(READ_BLOCK_BYTES):
+        yield block

@@ -1,3 +1,0 @@
-from .processor import ChunkImportResult, ProductDataProcessor, product_images_import_chunk
-
-__all__ = ["ChunkImportResult", "ProductDataProcessor", "product_images_import_chunk"]

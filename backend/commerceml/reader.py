@@ -1,0 +1,515 @@
+"""CommerceML (1C exchange XML) reading: pure, streaming, no ORM.
+
+Handles schema 3.1 (one folder per kind: goods/, offers/, ..., possibly split into
+`kind_1_N_<uuid>.xml` parts) and 2.x (import.xml + offers.xml in one folder), with or
+without a UTF-8 byte-order mark, with or without the XML namespace. Memory stays flat in
+file size: every element outside the record being read is dropped once it ends.
+"""
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+
+class CommerceMLError(ValueError):
+    """Malformed exchange XML; the message names the file and line."""
+
+
+_TRUE_VALUES = {"true", "1", "истина", "да"}
+ONLY_CHANGES_ATTRIBUTE = "СодержитТолькоИзменения"
+# 2.x names an offers file that carries only changes by its root element.
+_ONLY_CHANGES_CONTAINERS = {"ИзмененияПакетаПредложений"}
+_NULL_GUID = "00000000-0000-0000-0000-000000000000"
+
+
+def local_name(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def iter_elements(
+    path: Path,
+    name: str,
+    *,
+    parent: str | None = None,
+    on_container: Callable[[str, bool], None] | None = None,
+) -> Iterator[ET.Element]:
+    """Yield each complete element called `name` (namespace ignored), then free it.
+
+    `parent` restricts matches to children of an element of that name (a warehouse in
+    <Склады>, not the <Склад> of a stock line). An element nested in a match is part of
+    it, not a match of its own. Everything outside a match is dropped when it ends, so
+    memory holds one record at a time. `on_container(name, only_changes)` is called for
+    each element that says whether it carries only changes.
+    """
+    stack: list[ET.Element] = []
+    current: ET.Element | None = None  # the match being built; matches never nest
+    try:
+        for event, elem in ET.iterparse(path, events=("start", "end")):
+            if event == "start":
+                tag = local_name(elem.tag)
+                if on_container is not None:
+                    flag = elem.get(ONLY_CHANGES_ATTRIBUTE)
+                    if flag is not None:
+                        on_container(tag, flag.strip().lower() in _TRUE_VALUES)
+                    elif tag in _ONLY_CHANGES_CONTAINERS:
+                        on_container(tag, True)
+                if current is None and tag == name and (parent is None or (stack and local_name(stack[-1].tag) == parent)):
+                    current = elem
+                stack.append(elem)
+                continue
+            stack.pop()
+            if on_container is not None and stack and local_name(elem.tag) == ONLY_CHANGES_ATTRIBUTE:
+                # older 2.x writes the flag as a child element of the container
+                on_container(local_name(stack[-1].tag), (elem.text or "").strip().lower() in _TRUE_VALUES)
+            if elem is current:
+                current = None
+                yield elem
+            elif current is not None:
+                continue
+            if stack:
+                stack[-1].remove(elem)
+    except ET.ParseError as exc:
+        line, column = exc.position
+        raise CommerceMLError(
+            f"{path}: line {line}, column {column}: malformed XML ({exc}); ask 1C to re-export this file"
+        ) from None
+
+
+def child(elem: ET.Element, name: str) -> ET.Element | None:
+    for item in elem:
+        if local_name(item.tag) == name:
+            return item
+    return None
+
+
+def child_text(elem: ET.Element, name: str) -> str:
+    found = child(elem, name)
+    return (found.text or "").strip() if found is not None else ""
+
+
+def children(elem: ET.Element, name: str) -> list[ET.Element]:
+    return [item for item in elem if local_name(item.tag) == name]
+
+
+def children_texts(elem: ET.Element, name: str) -> list[str]:
+    return [(item.text or "").strip() for item in children(elem, name) if (item.text or "").strip()]
+
+
+def grandchildren(elem: ET.Element, container: str, name: str) -> list[ET.Element]:
+    """<container><name/>...</container> under `elem`, e.g. Цены/Цена."""
+    box = child(elem, container)
+    return children(box, name) if box is not None else []
+
+
+def is_deletion_marked(elem: ET.Element) -> bool:
+    """3.1 says <ПометкаУдаления>true</ПометкаУдаления>; 2.x may say Статус="Удален"."""
+    if child_text(elem, "ПометкаУдаления").lower() in _TRUE_VALUES:
+        return True
+    status = elem.get("Статус") or child_text(elem, "Статус")
+    return status.strip().lower() == "удален"
+
+
+def parse_decimal(text: str) -> Decimal | None:
+    """1C numbers: `6990`, `21.6`, `21,6`, `6 990` (also with no-break spaces)."""
+    cleaned = re.sub(r"[\s\u00a0\u202f]", "", text or "").replace(",", ".")
+    if not cleaned:
+        return None
+    try:
+        value = Decimal(cleaned)
+    except InvalidOperation:
+        return None
+    return value if value.is_finite() else None
+
+
+def split_offer_id(offer_id: str) -> tuple[str, str]:
+    """`goodsGUID#characteristicGUID` -> (goods, characteristic); a bare goods id -> (goods, "").
+
+    The one place an offer id is split: offers, prices, stocks and the photo folder scan
+    (a variant shows its goods' photos) all go through it."""
+    goods, _, characteristic = offer_id.partition("#")
+    return goods.strip(), characteristic.strip()
+
+
+# --- records -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SkippedElement:
+    """An element that could not be read as a record, with where it is and why."""
+
+    path: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class GroupItem:
+    onec_id: str
+    name: str
+    parent_id: str
+    is_deleted: bool
+
+
+@dataclass(frozen=True)
+class PropertyItem:
+    """A goods property and its dictionary values (id -> text), e.g. the brand."""
+
+    onec_id: str
+    name: str
+    values: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class GoodsItem:
+    onec_id: str
+    name: str
+    article: str
+    is_deleted: bool
+    picture_paths: tuple[str, ...]
+    group_id: str = ""
+    description: str = ""
+    property_values: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class OfferPrice:
+    price_type_id: str
+    value: Decimal
+    currency: str
+
+
+@dataclass(frozen=True)
+class OfferStock:
+    """Quantity of an offer in a warehouse; `warehouse_id` is "" for an offer's total
+    when 1C sends no per-warehouse split."""
+
+    warehouse_id: str
+    quantity: Decimal
+
+
+@dataclass(frozen=True)
+class OfferItem:
+    """A <Предложение>: what each kind of offers file says about it. `prices` and
+    `stocks` are None when the element has no such part (not "zero")."""
+
+    onec_id: str
+    name: str
+    article: str
+    is_deleted: bool
+    characteristics: tuple[tuple[str, str], ...]
+    prices: tuple[OfferPrice, ...] | None
+    stocks: tuple[OfferStock, ...] | None
+    problems: tuple[str, ...] = ()
+
+    @property
+    def characteristic_id(self) -> str:
+        return split_offer_id(self.onec_id)[1]
+
+
+@dataclass(frozen=True)
+class PriceTypeItem:
+    onec_id: str
+    name: str
+    currency: str
+    is_deleted: bool
+
+
+@dataclass(frozen=True)
+class WarehouseItem:
+    onec_id: str
+    name: str
+    is_deleted: bool
+
+
+@dataclass(frozen=True)
+class CounterpartyItem:
+    onec_id: str
+    name: str
+    full_name: str
+    inn: str
+    kpp: str
+    role: str
+    is_deleted: bool
+
+
+def _read_groups(elem: ET.Element, parent_id: str = "") -> Iterator[GroupItem]:
+    """A top-level <Группа> and its subtree, parents before children."""
+    onec_id = child_text(elem, "Ид")
+    yield GroupItem(onec_id=onec_id, name=child_text(elem, "Наименование"), parent_id=parent_id,
+                    is_deleted=is_deletion_marked(elem))
+    for sub in grandchildren(elem, "Группы", "Группа"):
+        yield from _read_groups(sub, onec_id)
+
+
+def _read_property(elem: ET.Element) -> Iterator[PropertyItem]:
+    values = []
+    for variant in grandchildren(elem, "ВариантыЗначений", "Справочник"):
+        value_id, text = child_text(variant, "ИдЗначения"), child_text(variant, "Значение")
+        if value_id:
+            values.append((value_id, text))
+    yield PropertyItem(onec_id=child_text(elem, "Ид"), name=child_text(elem, "Наименование"), values=tuple(values))
+
+
+def _read_goods(elem: ET.Element) -> Iterator[GoodsItem]:
+    groups = child(elem, "Группы")
+    yield GoodsItem(
+        onec_id=child_text(elem, "Ид"),
+        name=child_text(elem, "Наименование"),
+        article=child_text(elem, "Артикул"),
+        is_deleted=is_deletion_marked(elem),
+        picture_paths=tuple(children_texts(elem, "Картинка")),
+        group_id=child_text(groups, "Ид") if groups is not None else "",
+        description=child_text(elem, "Описание"),
+        property_values=tuple(
+            (child_text(value, "Ид"), child_text(value, "Значение"))
+            for value in grandchildren(elem, "ЗначенияСвойств", "ЗначенияСвойства")
+            if child_text(value, "Значение") not in ("", _NULL_GUID)
+        ),
+    )
+
+
+def _read_offer(elem: ET.Element) -> Iterator[OfferItem]:
+    onec_id = child_text(elem, "Ид")
+    problems: list[str] = []
+    prices = None
+    if child(elem, "Цены") is not None:
+        prices = []
+        for price in grandchildren(elem, "Цены", "Цена"):
+            type_id, raw = child_text(price, "ИдТипаЦены"), child_text(price, "ЦенаЗаЕдиницу")
+            value = parse_decimal(raw)
+            if not type_id or value is None:
+                problems.append(f"offer {onec_id}: price {raw!r} of price type {type_id or '(none)'} is not a number; skipped")
+                continue
+            prices.append(OfferPrice(price_type_id=type_id, value=value, currency=child_text(price, "Валюта")))
+        prices = tuple(prices)
+    stocks = _read_offer_stocks(elem, onec_id, problems)
+    yield OfferItem(
+        onec_id=onec_id,
+        name=child_text(elem, "Наименование"),
+        article=child_text(elem, "Артикул"),
+        is_deleted=is_deletion_marked(elem),
+        characteristics=tuple(
+            (child_text(item, "Наименование"), child_text(item, "Значение"))
+            for item in grandchildren(elem, "ХарактеристикиТовара", "ХарактеристикаТовара")
+            if child_text(item, "Наименование") and child_text(item, "Значение")
+        ),
+        prices=prices,
+        stocks=stocks,
+        problems=tuple(problems),
+    )
+
+
+def _read_offer_stocks(elem: ET.Element, onec_id: str, problems: list[str]) -> tuple[OfferStock, ...] | None:
+    """3.1: Остатки/Остаток/Склад{Ид, Количество} (or Остаток/Количество for a total);
+    2.x: <Склад ИдСклада= КоличествоНаСкладе=/> and <Количество> (the total)."""
+    found: list[tuple[str, str]] = []
+    has_stock_part = child(elem, "Остатки") is not None
+    for rest in grandchildren(elem, "Остатки", "Остаток"):
+        warehouses = children(rest, "Склад")
+        if warehouses:
+            found += [(child_text(w, "Ид"), child_text(w, "Количество")) for w in warehouses]
+        elif child(rest, "Количество") is not None:
+            found.append(("", child_text(rest, "Количество")))
+    for warehouse in children(elem, "Склад"):
+        has_stock_part = True
+        found.append((warehouse.get("ИдСклада", "").strip(), warehouse.get("КоличествоНаСкладе", "")))
+    if not found and child(elem, "Количество") is not None:
+        has_stock_part = True
+        found.append(("", child_text(elem, "Количество")))
+    if not has_stock_part:
+        return None
+    stocks = []
+    for warehouse_id, raw in found:
+        quantity = parse_decimal(raw)
+        if quantity is None:
+            problems.append(
+                f"offer {onec_id}: quantity {raw!r} in warehouse {warehouse_id or '(total)'} is not a number; skipped"
+            )
+            continue
+        stocks.append(OfferStock(warehouse_id=warehouse_id, quantity=quantity))
+    return tuple(stocks)
+
+
+def _read_price_type(elem: ET.Element) -> Iterator[PriceTypeItem]:
+    yield PriceTypeItem(
+        onec_id=child_text(elem, "Ид"),
+        name=child_text(elem, "Наименование"),
+        currency=child_text(elem, "Валюта"),
+        is_deleted=is_deletion_marked(elem),
+    )
+
+
+def _read_warehouse(elem: ET.Element) -> Iterator[WarehouseItem]:
+    yield WarehouseItem(
+        onec_id=child_text(elem, "Ид"), name=child_text(elem, "Наименование"), is_deleted=is_deletion_marked(elem)
+    )
+
+
+_COUNTERPARTY_DETAILS = ("РеквизитыЮрЛица", "РеквизитыФизЛица")
+
+
+def _counterparty_text(elem: ET.Element, *names: str) -> str:
+    """The first of `names` on the counterparty itself, else in its legal/person details
+    (3.1 nests them there); never from a representative's nested <Контрагент>."""
+    scopes = [elem] + [found for detail in _COUNTERPARTY_DETAILS if (found := child(elem, detail)) is not None]
+    for scope in scopes:
+        for name in names:
+            if value := child_text(scope, name):
+                return value
+    return ""
+
+
+def _read_counterparty(elem: ET.Element) -> Iterator[CounterpartyItem]:
+    yield CounterpartyItem(
+        onec_id=child_text(elem, "Ид"),
+        name=_counterparty_text(elem, "Наименование"),
+        full_name=_counterparty_text(elem, "ПолноеНаименование", "ОфициальноеНаименование"),
+        inn=_counterparty_text(elem, "ИНН"),
+        kpp=_counterparty_text(elem, "КПП"),
+        role=_counterparty_text(elem, "Роль"),
+        is_deleted=is_deletion_marked(elem),
+    )
+
+
+@dataclass(frozen=True)
+class RecordSpec:
+    """How one kind of record is found in an exchange file and read."""
+
+    label: str
+    element: str
+    parent: str | None
+    read: Callable[[ET.Element], Iterable]
+
+
+GROUPS = RecordSpec("group", "Группа", "Группы", _read_groups)
+PROPERTIES = RecordSpec("property", "Свойство", "Свойства", _read_property)
+GOODS = RecordSpec("goods", "Товар", "Товары", _read_goods)
+OFFERS = RecordSpec("offer", "Предложение", "Предложения", _read_offer)
+PRICE_TYPES = RecordSpec("price type", "ТипЦены", "ТипыЦен", _read_price_type)
+WAREHOUSES = RecordSpec("warehouse", "Склад", "Склады", _read_warehouse)
+COUNTERPARTIES = RecordSpec("counterparty", "Контрагент", "Контрагенты", _read_counterparty)
+
+
+class ExchangeFile:
+    """One exchange XML file. After its records have been read, `only_changes` says what
+    1C declared: True (СодержитТолькоИзменения="true", a partial exchange), False (a full
+    exchange) or None (not said; treated as partial, so nothing is removed on a guess)."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.only_changes: bool | None = None
+
+    def _note_container(self, name: str, only_changes: bool) -> None:
+        self.only_changes = only_changes if self.only_changes is None else (self.only_changes or only_changes)
+
+    def records(self, spec: RecordSpec) -> Iterator:
+        """The file's records of one kind in document order; an element without <Ид> is
+        yielded as a SkippedElement naming the file and the element."""
+        elements = iter_elements(self.path, spec.element, parent=spec.parent, on_container=self._note_container)
+        for index, elem in enumerate(elements, start=1):
+            for record in spec.read(elem):
+                if record.onec_id:
+                    yield record
+                else:
+                    name = getattr(record, "name", "")
+                    yield SkippedElement(
+                        path=str(self.path),
+                        reason=f"{spec.label} #{index} ({name or 'no name'}) has no <Ид>; skipped",
+                    )
+
+    @property
+    def is_full_exchange(self) -> bool:
+        return self.only_changes is False
+
+
+BRAND_PROPERTY_NAMES = frozenset({"бренд", "торговая марка", "марка", "brand"})
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+
+@dataclass(frozen=True)
+class BrandDictionary:
+    """Which goods properties are the brand, and the brand names behind their values.
+
+    1C sends a brand as a property value: either the text itself, or a reference to a
+    dictionary value defined with the property (propertiesGoods/, or the 2.x classifier).
+    """
+
+    property_ids: frozenset[str] = frozenset()
+    names: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_properties(cls, properties: Iterable[PropertyItem]) -> BrandDictionary:
+        property_ids: set[str] = set()
+        names: dict[str, str] = {}
+        for item in properties:
+            if item.onec_id.casefold() in BRAND_PROPERTY_NAMES or item.name.casefold() in BRAND_PROPERTY_NAMES:
+                property_ids.add(item.onec_id)
+                names.update(item.values)
+        return cls(property_ids=frozenset(property_ids), names=names)
+
+    def as_dict(self) -> dict:
+        return {"property_ids": sorted(self.property_ids), "names": dict(self.names)}
+
+    @classmethod
+    def from_dict(cls, data: dict | None) -> BrandDictionary:
+        data = data or {}
+        return cls(property_ids=frozenset(data.get("property_ids", ())), names=dict(data.get("names", {})))
+
+    def brand_of(self, goods: GoodsItem) -> tuple[str, str]:
+        """(brand name, brand id in 1C) of the goods; ("", "") when 1C sent none. A
+        reference whose name 1C did not send keeps its id and an empty name."""
+        for property_id, value in goods.property_values:
+            if property_id in self.property_ids or property_id.casefold() in BRAND_PROPERTY_NAMES:
+                if value in self.names:
+                    return self.names[value], value
+                if _GUID.match(value):
+                    return "", value
+                return value, ""
+        return "", ""
+
+
+def read_brand_dictionary(paths: Iterable[Path]) -> BrandDictionary:
+    """The brand properties of the exchange's property files."""
+    return BrandDictionary.from_properties(
+        record for path in paths for record in ExchangeFile(path).records(PROPERTIES)
+        if isinstance(record, PropertyItem)
+    )
+
+
+# --- where each kind lives -------------------------------------------------------------
+
+# kind -> the 3.1 folder, and the 2.x file-name prefixes (files at the top of the data
+# directory) that can carry it.
+EXCHANGE_KINDS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "groups": ("groups", ("import",)),
+    "propertiesGoods": ("propertiesGoods", ("import",)),
+    "goods": ("goods", ("import",)),
+    "offers": ("offers", ("offers",)),
+    "priceLists": ("priceLists", ("offers", "prices", "import")),
+    "prices": ("prices", ("offers", "prices")),
+    "storages": ("storages", ("offers", "rests", "import")),
+    "rests": ("rests", ("offers", "rests")),
+    "contragents": ("contragents", ("contragents",)),
+}
+
+
+def _part_order(path: Path) -> tuple:
+    """`goods_1_10_<uuid>.xml` after `goods_1_2_<uuid>.xml`: numbers compare as numbers."""
+    return tuple((0, int(piece), "") if piece.isdigit() else (1, 0, piece) for piece in re.split(r"(\d+)", path.name))
+
+
+def exchange_files(data_dir: Path, kind: str) -> list[Path]:
+    """Files of one kind: <kind>/*.xml (3.1, parts in order), else the 2.x files at the
+    top of the data directory that can carry it (import*.xml, offers*.xml, ...)."""
+    folder, prefixes = EXCHANGE_KINDS[kind]
+    kind_dir = data_dir / folder
+    files = sorted(kind_dir.glob("*.xml"), key=_part_order) if kind_dir.is_dir() else []
+    if files:
+        return files
+    found: list[Path] = []
+    for prefix in prefixes:
+        found += sorted((p for p in data_dir.glob(f"{prefix}*.xml") if p.is_file()), key=_part_order)
+    return found
