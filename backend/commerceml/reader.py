@@ -393,7 +393,7 @@ WAREHOUSES = RecordSpec("warehouse", "Склад", "Склады", _read_warehou
 COUNTERPARTIES = RecordSpec("counterparty", "Контрагент", "Контрагенты", _read_counterparty)
 
 
-class ExchangeFile:
+class ExchangeDocument:
     """One exchange XML file. After its records have been read, `only_changes` says what
     1C declared: True (СодержитТолькоИзменения="true", a partial exchange), False (a full
     exchange) or None (not said; treated as partial, so nothing is removed on a guess)."""
@@ -474,7 +474,7 @@ class BrandDictionary:
 def read_brand_dictionary(paths: Iterable[Path]) -> BrandDictionary:
     """The brand properties of the exchange's property files."""
     return BrandDictionary.from_properties(
-        record for path in paths for record in ExchangeFile(path).records(PROPERTIES)
+        record for path in paths for record in ExchangeDocument(path).records(PROPERTIES)
         if isinstance(record, PropertyItem)
     )
 

@@ -1,12 +1,12 @@
 """The CommerceML goods parser (pure: no database)."""
 import pytest
 
-from commerceml.reader import GOODS, ExchangeFile, GoodsItem, SkippedElement, exchange_files
+from commerceml.reader import GOODS, ExchangeDocument, GoodsItem, SkippedElement, exchange_files
 from commerceml.reader import CommerceMLError
 
 
 def iter_goods(path):
-    return ExchangeFile(path).records(GOODS)
+    return ExchangeDocument(path).records(GOODS)
 
 
 def test_goods_keep_picture_order_and_deletion_marks(exchange):

@@ -13,7 +13,7 @@ from commerceml.reader import (
     PROPERTIES,
     WAREHOUSES,
     BrandDictionary,
-    ExchangeFile,
+    ExchangeDocument,
     GoodsItem,
     SkippedElement,
     exchange_files,
@@ -38,7 +38,7 @@ RETAIL = "3d1482c4-bd77-11e4-afc8-20cf3073dde3"
 
 
 def records(path, spec):
-    return list(ExchangeFile(path).records(spec))
+    return list(ExchangeDocument(path).records(spec))
 
 
 # --- the real sample ----------------------------------------------------------------------
@@ -88,7 +88,7 @@ def test_sample_goods_group_description_and_brand_reference(sample_dir):
 
 def test_every_sample_file_says_it_carries_only_changes(sample_dir):
     for kind, spec in (("goods", GOODS), ("prices", OFFERS), ("storages", WAREHOUSES)):
-        exchange = ExchangeFile(exchange_files(sample_dir, kind)[0])
+        exchange = ExchangeDocument(exchange_files(sample_dir, kind)[0])
         list(exchange.records(spec))
         assert exchange.only_changes is True and not exchange.is_full_exchange
 
@@ -140,7 +140,7 @@ def test_split_parts_are_read_in_part_order(tmp_path):
 @pytest.mark.parametrize(("only_changes", "full"), [(True, False), (False, True), (None, False)])
 def test_full_exchange_only_when_1c_says_so(tmp_path, only_changes, full):
     path = Exchange31(tmp_path).goods(goods_xml("g1"), only_changes=only_changes)
-    exchange = ExchangeFile(path)
+    exchange = ExchangeDocument(path)
     list(exchange.records(GOODS))
     assert exchange.is_full_exchange is full
 
@@ -176,14 +176,14 @@ def test_2x_flag_written_as_a_child_element(tmp_path, flag, full):
         f"<Товары>{goods_xml('g1')}</Товары></Каталог></КоммерческаяИнформация>",
         encoding="utf-8",
     )
-    exchange = ExchangeFile(path)
+    exchange = ExchangeDocument(path)
     assert [g.onec_id for g in exchange.records(GOODS)] == ["g1"]
     assert exchange.is_full_exchange is full
 
 
 def test_2x_changes_package_is_partial(tmp_path):
     write_exchange_2x(tmp_path, offers=[offer_xml("g1", total="1")], changes_package=True)
-    exchange = ExchangeFile(tmp_path / "offers.xml")
+    exchange = ExchangeDocument(tmp_path / "offers.xml")
     assert len(list(exchange.records(OFFERS))) == 1
     assert exchange.only_changes is True
 

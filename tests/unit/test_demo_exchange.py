@@ -13,7 +13,7 @@ from commerceml.reader import (
     OFFERS,
     PRICE_TYPES,
     WAREHOUSES,
-    ExchangeFile,
+    ExchangeDocument,
     GoodsItem,
     SkippedElement,
     exchange_files,
@@ -46,7 +46,7 @@ def demo(tmp_path_factory):
 
 
 def records(root: Path, kind: str, spec) -> list:
-    return [record for path in exchange_files(root, kind) for record in ExchangeFile(path).records(spec)]
+    return [record for path in exchange_files(root, kind) for record in ExchangeDocument(path).records(spec)]
 
 
 def goods_items(root: Path) -> list[GoodsItem]:

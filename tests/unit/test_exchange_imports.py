@@ -130,7 +130,7 @@ def test_offer_of_unknown_goods_is_counted_not_guessed(catalog):
 
 
 def test_group_tree_split_across_batches_keeps_its_parents(ex, monkeypatch):
-    monkeypatch.setattr("apps.imports.services.exchange.BATCH_SIZE", 2)
+    monkeypatch.setattr("apps.imports.services.record_import.BATCH_SIZE", 2)
     run("groups", ex.groups(group_xml("a", "A", (("b", "B", (("c", "C"), ("d", "D"))),))))
 
     assert [(c.onec_id, c.parent.onec_id if c.parent else None) for c in Category.objects.order_by("onec_id")] == [

@@ -7,7 +7,7 @@ from pathlib import Path
 from apps.products.models import Category, Product, ProductVariant
 
 from commerceml.reader import GOODS, GROUPS, OFFERS, BrandDictionary, GoodsItem, GroupItem, OfferItem
-from .exchange import (
+from .record_import import (
     FileImportResult,
     deactivate_absent,
     fit,

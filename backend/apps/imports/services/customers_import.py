@@ -7,7 +7,7 @@ from pathlib import Path
 from apps.customers.models import Counterparty
 
 from commerceml.reader import COUNTERPARTIES, CounterpartyItem
-from .exchange import FileImportResult, deactivate_absent, fit, import_file_in_batches, upsert_by_onec_id
+from .record_import import FileImportResult, deactivate_absent, fit, import_file_in_batches, upsert_by_onec_id
 
 
 def customers_import_counterparties_file(*, path: Path, sync_mark: datetime) -> FileImportResult:

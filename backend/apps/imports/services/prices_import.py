@@ -7,7 +7,7 @@ from pathlib import Path
 from apps.products.models import Price, PriceType
 
 from commerceml.reader import OFFERS, PRICE_TYPES, OfferItem, PriceTypeItem
-from .exchange import (
+from .record_import import (
     FileImportResult,
     deactivate_absent,
     delete_absent,

@@ -7,7 +7,7 @@ from pathlib import Path
 from apps.products.models import Stock, Warehouse
 
 from commerceml.reader import OFFERS, WAREHOUSES, OfferItem, WarehouseItem
-from .exchange import (
+from .record_import import (
     FileImportResult,
     deactivate_absent,
     delete_absent,

@@ -15,7 +15,7 @@ from django.db.models import OuterRef, Subquery
 
 from apps.products.models import Price, Product, ProductVariant, Stock
 
-from commerceml.reader import ExchangeFile, RecordSpec, SkippedElement, split_offer_id
+from commerceml.reader import ExchangeDocument, RecordSpec, SkippedElement, split_offer_id
 
 logger = logging.getLogger(__name__)
 
@@ -67,14 +67,14 @@ def import_file_in_batches(
     """Read one exchange file's records of `spec` and write them batch by batch, each batch
     in one transaction, so a record is written whole or not at all."""
     result = FileImportResult(path=str(path))
-    for batch in record_batches(ExchangeFile(path), spec, result):
+    for batch in record_batches(ExchangeDocument(path), spec, result):
         with transaction.atomic():
             write_batch(batch, result)
     logger.info("%s: %s", path, dict(result.counters))
     return result
 
 
-def record_batches(exchange: ExchangeFile, spec: RecordSpec, result: FileImportResult) -> Iterator[list]:
+def record_batches(exchange: ExchangeDocument, spec: RecordSpec, result: FileImportResult) -> Iterator[list]:
     """The file's records, BATCH_SIZE at a time, the last of each id winning within a
     batch; unreadable elements become errors of `result`."""
     records = exchange.records(spec)
