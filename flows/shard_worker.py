@@ -80,10 +80,13 @@ with warnings.catch_warnings():
                     await anyio.to_thread.run_sync(process.join, self.cancel_poll_seconds)
                     if process.exitcode is None and await self._is_cancelling(flow_run.id):
                         _kill(process)
-                await self._end_cancelled(flow_run.id)
+                cancelled = await self._end_cancelled(flow_run)
             finally:
                 self.forks.pop(process.pid, None)
-            return ProcessWorkerResult(status_code=process.exitcode, identifier=str(process.pid))
+            # A cancelled run's fork ended as asked: status 0, or Prefect would report the
+            # SIGKILL as a crash, with a hint about memory limits.
+            status = 0 if cancelled else process.exitcode
+            return ProcessWorkerResult(status_code=status, identifier=str(process.pid))
 
         async def kill_infrastructure(
             self, infrastructure_pid: str, configuration: ProcessJobConfiguration, grace_seconds: int = 30
@@ -98,12 +101,16 @@ with warnings.catch_warnings():
             state = (await self.client.read_flow_run(flow_run_id)).state
             return bool(state and state.is_cancelling())
 
-        async def _end_cancelled(self, flow_run_id: UUID) -> None:
+        async def _end_cancelled(self, flow_run: FlowRun) -> bool:
             """A run whose fork has ended while it was Cancelling (killed above, or its engine
-            refused to begin a cancelled run) ends Cancelled: nobody else moves it on."""
-            state = (await self.client.read_flow_run(flow_run_id)).state
+            refused to begin a cancelled run) ends Cancelled: nobody else moves it on. True
+            when the run has ended Cancelled."""
+            state = (await self.client.read_flow_run(flow_run.id)).state
             if state and state.is_cancelling():
-                await self.client.set_flow_run_state(flow_run_id, Cancelled(message=state.message), force=True)
+                await self.client.set_flow_run_state(flow_run.id, Cancelled(message=state.message), force=True)
+                self.get_flow_run_logger(flow_run).info("Flow run '%s' cancelled: its process is stopped", flow_run.name)
+                return True
+            return bool(state and state.is_cancelled())
 
 
 def _kill(process: multiprocessing.process.BaseProcess) -> None:
