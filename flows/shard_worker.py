@@ -6,12 +6,15 @@ Prefect's process worker starts every flow run as a new Python process that impo
 Prefect, Django and the flows before the run's first line: for a shard, most of the
 sharding overhead (bench/RESULTS.md, "Sharded image import"). This worker is Prefect's
 process worker with one difference: a run starts as a fork of the worker, which imported
-all of that once. The rest is Prefect's: the claim of a run (two workers never run one),
-heartbeats, cancellation (the run's process is killed), crash reports from exit codes.
+all of that once. The claim of a run (two workers never run one), its Submitting state,
+the run's id as its infrastructure pid and crash reports from exit codes are Prefect's
+(`BaseWorker`); the run's own states and heartbeats are its engine's (`run_flow`), in the
+fork. Cancelling a run that has started is this worker's: Prefect's public worker only
+stops runs that never started, so the worker watches each of its runs and kills the fork
+of a run moved to Cancelling, then ends it Cancelled.
 `prefect worker start --pool onec-images-shards` still runs shards, only slower to start.
 
-It builds on Prefect 3.8's runner internals (`FlowRunExecutorContext`, `ProcessHandle`, the
-control channel), which `ProcessWorker.run` itself uses; tests/e2e/test_sharded_import.py
+Public Prefect modules only (an upgrade must not break it); tests/e2e/test_sharded_import.py
 runs it (two hosts, a frozen host, cancel).
 """
 from __future__ import annotations
@@ -22,22 +25,19 @@ import multiprocessing
 import os
 import signal
 import warnings
+from uuid import UUID
 
 import anyio
 import anyio.abc
 from django.db import connections
-from prefect._internal.concurrency.services import QueueService
-from prefect._internal.control_listener import configure_from_env
-from prefect.client.orchestration import get_client
 from prefect.client.schemas.objects import FlowRun
 from prefect.context import SettingsContext, get_settings_context
 from prefect.engine import handle_engine_signals
-from prefect.exceptions import UnfinishedRun
+from prefect.events.worker import EventsWorker
+from prefect.exceptions import InfrastructureNotFound, UnfinishedRun
 from prefect.flow_engine import run_flow
 from prefect.flows import Flow, load_flow_from_entrypoint
-from prefect.runner._control_channel import ControlChannel
-from prefect.runner._flow_run_executor import FlowRunExecutorContext
-from prefect.runner._process_manager import ProcessHandle
+from prefect.logging.handlers import APILogWorker
 from prefect.settings import PREFECT_WORKER_QUERY_SECONDS, Settings, temporary_settings
 from prefect.states import Cancelled
 from prefect.workers.process import ProcessJobConfiguration, ProcessWorker, ProcessWorkerResult
@@ -51,7 +51,13 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", UserWarning)
 
     class ShardWorker(ProcessWorker):
-        """Prefect's process worker, starting each flow run as a fork of itself."""
+        """Prefect's process worker, starting each flow run as a fork of itself and stopping
+        the fork of a run that is cancelled while it runs."""
+
+        def __init__(self, *args, cancel_poll_seconds: float = 1.0, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.cancel_poll_seconds = cancel_poll_seconds
+            self.forks: dict[int, multiprocessing.process.BaseProcess] = {}  # pid -> the fork running a run
 
         async def run(
             self,
@@ -61,55 +67,59 @@ with warnings.catch_warnings():
         ) -> ProcessWorkerResult:
             deployment = await self.client.read_deployment(flow_run.deployment_id)
             flow = load_flow_from_entrypoint(deployment.entrypoint)  # its module is imported already
-            execution = None
-            async with FlowRunExecutorContext() as context:
-                starter = _ForkStarter(flow, env=configuration.env, control_channel=context.control_channel)
-                executor = context.create_executor(
-                    flow_run, starter, resolve_flow=_returning(flow), propose_submitting=False
-                )
-
-                async def execute(*, task_status=anyio.TASK_STATUS_IGNORED) -> None:
-                    nonlocal execution
-                    execution = await executor.submit(task_status=task_status)
-
-                async with anyio.create_task_group() as group:
-                    handle = await group.start(execute)
-                    (task_status or anyio.TASK_STATUS_IGNORED).started(handle.pid)
-            if execution is None or execution.status_code is None:
-                raise RuntimeError(f"flow run {flow_run.id}: its process did not start")
-            return ProcessWorkerResult(status_code=execution.status_code, identifier=str(execution.handle.pid))
-
-
-def _returning(flow: Flow):
-    """The flow for Prefect's on-cancellation and on-crashed hooks."""
-    async def resolve(flow_run: FlowRun) -> Flow:
-        return flow
-    return resolve
-
-
-class _ForkStarter:
-    """Starts one flow run in a forked child of the worker (a Prefect `ProcessStarter`), like
-    Prefect's own starters registered with the control channel: a cancel is announced to the
-    run's engine before its process is killed, so the run ends Cancelled, not Crashed."""
-
-    def __init__(self, flow: Flow, *, env: dict[str, str | None], control_channel: ControlChannel):
-        self.flow, self.env, self.control_channel = flow, env, control_channel
-
-    async def start(self, flow_run: FlowRun, task_status=anyio.TASK_STATUS_IGNORED) -> None:
-        port, token = self.control_channel.register(flow_run.id)
-        env = {**self.env, "PREFECT__CONTROL_PORT": str(port), "PREFECT__CONTROL_TOKEN": token}
-        connections.close_all()  # a child must never share a database socket with the worker
-        process = multiprocessing.get_context("fork").Process(
-            target=_run_forked, args=(self.flow, flow_run, env), name=f"flow-run-{flow_run.id}"
-        )
-        try:
+            connections.close_all()  # a child must never share a database socket with the worker
+            process = multiprocessing.get_context("fork").Process(
+                target=_run_forked, args=(flow, flow_run, configuration.env), name=f"flow-run-{flow_run.id}"
+            )
             # Forked from a thread without a running event loop, so the child inherits none.
             await anyio.to_thread.run_sync(process.start)
-        except BaseException:
-            self.control_channel.unregister(flow_run.id)
-            raise
-        task_status.started(ProcessHandle(process))
-        await anyio.to_thread.run_sync(process.join)
+            self.forks[process.pid] = process
+            try:
+                (task_status or anyio.TASK_STATUS_IGNORED).started(process.pid)
+                while process.exitcode is None:
+                    await anyio.to_thread.run_sync(process.join, self.cancel_poll_seconds)
+                    if process.exitcode is None and await self._is_cancelling(flow_run.id):
+                        _kill(process)
+                cancelled = await self._end_cancelled(flow_run)
+            finally:
+                self.forks.pop(process.pid, None)
+            # A cancelled run's fork ended as asked: status 0, or Prefect would report the
+            # SIGKILL as a crash, with a hint about memory limits.
+            status = 0 if cancelled else process.exitcode
+            return ProcessWorkerResult(status_code=status, identifier=str(process.pid))
+
+        async def kill_infrastructure(
+            self, infrastructure_pid: str, configuration: ProcessJobConfiguration, grace_seconds: int = 30
+        ) -> None:
+            """Prefect's cancel of a run that has a process but has not begun: kill its fork."""
+            process = self.forks.get(int(infrastructure_pid))
+            if process is None:
+                raise InfrastructureNotFound(f"no fork of this worker has the pid {infrastructure_pid}")
+            _kill(process)
+
+        async def _is_cancelling(self, flow_run_id: UUID) -> bool:
+            state = (await self.client.read_flow_run(flow_run_id)).state
+            return bool(state and state.is_cancelling())
+
+        async def _end_cancelled(self, flow_run: FlowRun) -> bool:
+            """A run whose fork has ended while it was Cancelling (killed above, or its engine
+            refused to begin a cancelled run) ends Cancelled: nobody else moves it on. True
+            when the run has ended Cancelled."""
+            state = (await self.client.read_flow_run(flow_run.id)).state
+            if state and state.is_cancelling():
+                await self.client.set_flow_run_state(flow_run.id, Cancelled(message=state.message), force=True)
+                self.get_flow_run_logger(flow_run).info("Flow run '%s' cancelled: its process is stopped", flow_run.name)
+                return True
+            return bool(state and state.is_cancelled())
+
+
+def _kill(process: multiprocessing.process.BaseProcess) -> None:
+    """SIGKILL, not SIGTERM: a run's engine killed by SIGTERM reports itself Crashed, which
+    the parent would take for a lost host and run the shard again."""
+    try:
+        os.kill(process.pid, signal.SIGKILL)
+    except ProcessLookupError:  # it has just ended on its own
+        pass
 
 
 def _run_forked(flow: Flow, flow_run: FlowRun, env: dict[str, str | None]) -> None:
@@ -125,30 +135,22 @@ def _run_forked(flow: Flow, flow_run: FlowRun, env: dict[str, str | None]) -> No
             os.environ.pop(key, None)
         else:
             os.environ[key] = value
-    configure_from_env()  # the control channel's port and token
     status = 1
     try:
         with SettingsContext(profile=get_settings_context().profile, settings=Settings()):
             with handle_engine_signals(flow_run.id):
                 try:
                     run_flow(flow, flow_run=flow_run)
-                except UnfinishedRun:  # cancelled while it was being started: it never began
-                    _cancelled(flow_run.id)
+                except UnfinishedRun:  # cancelled before it could begin: the worker ends it Cancelled
+                    pass
         status = 0
     except SystemExit as verdict:
         status = verdict.code if isinstance(verdict.code, int) else 1
     finally:
-        QueueService.drain_all()  # the run's last logs and events reach the server
+        # The run's last logs and events reach the server before the child is gone.
+        APILogWorker.drain_all()
+        EventsWorker.drain_all()
         os._exit(status)
-
-
-def _cancelled(flow_run_id) -> None:
-    """End a run the engine left Cancelling (cancel came before it could begin) Cancelled:
-    no one else will, as its process was not yet known to the worker when it was cancelled."""
-    with get_client(sync_client=True) as client:
-        state = client.read_flow_run(flow_run_id).state
-        if state and state.is_cancelling():
-            client.set_flow_run_state(flow_run_id, Cancelled(message=state.message))
 
 
 def main() -> None:
@@ -156,9 +158,12 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=1, help="shard runs at once on this host (default 1)")
     parser.add_argument("--name", help="the worker's name in Prefect (default: a random one)")
     parser.add_argument("--query-seconds", type=float, default=1.0,
-                        help="how often it asks the server for shard runs: a shard waits at most this long to start")
+                        help="how often it asks the server for shard runs, and each running shard's state (for "
+                             "a cancel): a shard waits at most this long to start or to be stopped")
     args = parser.parse_args()
-    worker = ShardWorker(work_pool_name=SHARD_POOL, limit=args.limit, name=args.name)
+    worker = ShardWorker(
+        work_pool_name=SHARD_POOL, limit=args.limit, name=args.name, cancel_poll_seconds=args.query_seconds
+    )
     with temporary_settings(updates={PREFECT_WORKER_QUERY_SECONDS: args.query_seconds}):
         asyncio.run(worker.start())
 

@@ -1,6 +1,9 @@
 """Sharded image imports that cannot work say what to start: no worker serves the shard
 pool (on the Prefect test server, whose deployments no worker runs), or the embedded
-server (the command line refuses). How chunks are dealt to shards."""
+server (the command line refuses). How chunks are dealt to shards. The project's code
+imports only Prefect's public modules (tests/e2e/test_sharded_import.py runs the shard
+worker built on them)."""
+import ast
 import os
 import subprocess
 import sys
@@ -17,6 +20,29 @@ from flows.shards import SHARD_DEPLOYMENT, shard_chunk_indexes
 from tests.flows.helpers import add_products_with_photos
 
 REPO = Path(__file__).resolve().parents[2]
+
+
+def _private_prefect_imports(path: Path) -> list[str]:
+    """`module` or `module.name` of each import of a Prefect module or name whose path has a
+    part starting with an underscore: private, free to change in any Prefect release."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            imported = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            imported = [f"{node.module}.{alias.name}" for alias in node.names]
+        else:
+            continue
+        found += [name for name in imported if name.split(".")[0] == "prefect"
+                  and any(part.startswith("_") and not part.startswith("__") for part in name.split("."))]
+    return found
+
+
+def test_no_private_prefect_module_or_name_is_imported():
+    sources = [path for folder in ("backend", "flows", "bench", "tests") for path in (REPO / folder).rglob("*.py")]
+    private = {str(path.relative_to(REPO)): names for path in sources if (names := _private_prefect_imports(path))}
+    assert "flows/shard_worker.py" in {str(path.relative_to(REPO)) for path in sources}
+    assert private == {}, "private Prefect imports (use Prefect's public modules): " + repr(private)
 
 
 def test_chunks_are_dealt_round_robin_without_empty_shards():
