@@ -236,10 +236,19 @@ def gil_stages(photo: Path, ops: int = 6) -> dict[str, dict[str, float]]:
 def child_rss(paths: list[Path]) -> None:
     """In a fresh process: render `paths` on 2 threads; print the peak RSS in MiB."""
     _django()
-    from apps.media.rendering import renditions_make_many, rendition_specs_from_setting
+    from apps.media.rendering import RenditionError, renditions_make, rendition_specs_from_setting
 
-    outcomes = renditions_make_many(paths, specs=rendition_specs_from_setting(SPEC), workers=2)
-    errors = [o.error for o in outcomes if o.error]
+    specs = rendition_specs_from_setting(SPEC)
+
+    def error(path: Path) -> str:
+        try:
+            renditions_make(source=path, specs=specs)
+        except RenditionError as exc:
+            return str(exc)
+        return ""
+
+    with ThreadPoolExecutor(2, thread_name_prefix="renditions") as pool:
+        errors = [message for message in pool.map(error, paths) if message]
     # VmHWM, not ru_maxrss: Linux carries the forking parent's peak over exec into ru_maxrss
     peak_kib = next(int(line.split()[1]) for line in Path("/proc/self/status").read_text().splitlines()
                     if line.startswith("VmHWM:"))

@@ -23,8 +23,7 @@ from apps.imports.services.preflight import exchange_images_dir
 from apps.imports.services.sessions import import_session_record_chunk
 from apps.products.selectors import product_active_id_batches
 from apps.imports.services.images_import import ChunkImportResult, product_images_import_chunk
-from apps.media.files import media_clear_incoming
-from apps.media.storage import media_storage_probe, media_upload_limit_name
+from apps.media.storage import media_storage
 from apps.media.rendering import configured_rendition_specs
 from flows.common import (
     RETRIED_STEP,
@@ -49,8 +48,9 @@ def check_directory(data_dir: str) -> str:
     Also clears media's half-written leftovers of an interrupted earlier run."""
     images_dir = exchange_images_dir(data_dir=Path(data_dir))
     configured_rendition_specs()
-    media_storage_probe()
-    media_clear_incoming()
+    media = media_storage()
+    media.probe()
+    media.clear_incoming()
     return str(images_dir)
 
 
@@ -117,7 +117,7 @@ def import_images_chunk(
 def _upload_slots():
     """While a chunk uploads to S3 it holds one slot of the bucket's global concurrency limit
     (`s3-uploads-<bucket>`; README, "Media in S3"): caps uploading chunks on every host."""
-    name = media_upload_limit_name()
+    name = media_storage().upload_limit_name
     return (lambda: concurrency(name, occupy=1)) if name and _upload_limit_exists(name) else None
 
 

@@ -1,7 +1,8 @@
 """The S3 media storage, built from django-storages' standard environment variables.
 
 One function, read by settings (when AWS_STORAGE_BUCKET_NAME is set), the storage tests
-and the S3 benchmark, so all three talk to S3 the same way."""
+and the S3 benchmark, so all three talk to S3 the same way; the import's own client
+(apps/media/s3.py) is built from the S3Storage this configures."""
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -48,7 +49,7 @@ def s3_storage_backend(environ: Mapping[str, str], *, max_connections: int) -> d
             connect_timeout=float(get("AWS_S3_CONNECT_TIMEOUT", "5")),
             read_timeout=float(get("AWS_S3_READ_TIMEOUT", "30")),
         ),
-        # One PUT per photo, in the import's own upload pool: no extra threads per upload.
+        # django-storages' own uploads (the admin's): one PUT each, no extra threads.
         "transfer_config": TransferConfig(use_threads=False),
     }
     if get("AWS_S3_URL_PROTOCOL"):

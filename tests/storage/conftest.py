@@ -1,6 +1,7 @@
 """A real S3 server for the storage tests: one SeaweedFS (`weed mini`) for the session on
 free loopback ports, a fresh bucket per test, Django's default storage pointed at it, and
-every request the import makes counted by a boto3 event hook."""
+every request the project makes counted by a boto3 event hook on every boto3 session it
+opens (the media storage API's and django-storages' alike)."""
 from __future__ import annotations
 
 import threading
@@ -24,7 +25,8 @@ def seaweed(tmp_path_factory) -> SeaweedS3:
 
 
 def s3_client(server: SeaweedS3):
-    return boto3.client(
+    """The test's own client: from a session the counting below never sees."""
+    return boto3.session.Session().client(
         "s3", endpoint_url=server.endpoint_url, aws_access_key_id=server.access_key,
         aws_secret_access_key=server.secret_key, region_name="us-east-1",
         config=Config(s3={"addressing_style": "path"}, request_checksum_calculation="when_required",
@@ -47,8 +49,8 @@ class S3Media:
     bucket: str
     client: object
     requests: list[Request] = field(default_factory=list)
-    sessions: int = 0  # boto3 sessions the storage opened (django-storages: one per thread)
-    # (event, handler) registered first on every boto3 session the storage creates (one per thread)
+    sessions: int = 0  # boto3 sessions opened (the media storage API: one per bucket and process)
+    # (event, handler) registered first on every boto3 session opened from then on
     hooks: list[tuple[str, object]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -73,8 +75,6 @@ class S3Media:
 def s3_media(seaweed, settings, monkeypatch) -> S3Media:
     """A fresh bucket as Django's default storage; requests counted per test. Renditions
     are off, so requests count the photos' own; test_s3_renditions.py turns them on."""
-    from storages.backends.s3 import S3Storage
-
     settings.ONEC_IMAGE_RENDITIONS = ""
 
     client = s3_client(seaweed)
@@ -87,18 +87,16 @@ def s3_media(seaweed, settings, monkeypatch) -> S3Media:
         with media.lock:
             media.requests.append(Request(event_name.rsplit(".", 1)[-1], key, threading.current_thread().name))
 
-    create_session = S3Storage._create_session
+    class CountedSession(boto3.session.Session):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            with media.lock:
+                media.sessions += 1
+            self.events.register("before-send.s3", record)
+            for event, handler in media.hooks:
+                self.events.register_first(event, handler)
 
-    def counted_session(self):
-        session = create_session(self)
-        with media.lock:
-            media.sessions += 1
-        session.events.register("before-send.s3", record)
-        for event, handler in media.hooks:
-            session.events.register_first(event, handler)
-        return session
-
-    monkeypatch.setattr(S3Storage, "_create_session", counted_session)
+    monkeypatch.setattr(boto3, "Session", CountedSession)  # what the project opens sessions with
     use_s3_storage(settings, media.environ())
     return media
 

@@ -16,7 +16,7 @@ from apps.media.exceptions import MediaStorageError, MediaStorageUnavailableErro
 from apps.products.models import Product
 from apps.media.models import StoredImage
 from apps.imports.services.images_import import product_images_import_chunk
-from apps.media.storage import media_storage_probe
+from apps.media.storage import media_storage
 from flows.images import import_images
 from tests.conftest import make_image_bytes
 from tests.storage.conftest import use_s3_storage
@@ -261,9 +261,9 @@ def test_unusable_storage_fails_the_run_before_any_product_is_touched(exchange, 
 
 
 def test_probe_names_the_bucket_and_endpoint(s3_media):
-    assert media_storage_probe() == f"S3 bucket {s3_media.bucket!r} at {s3_media.server.endpoint_url}"
+    assert media_storage().probe() == f"S3 bucket {s3_media.bucket!r} at {s3_media.server.endpoint_url}"
     assert s3_media.keys() == set()
     with pytest.raises(MediaStorageError):
         from django.core.files.storage import FileSystemStorage
 
-        media_storage_probe(storage=FileSystemStorage(location="/proc/no-such-dir"))
+        media_storage(FileSystemStorage(location="/proc/no-such-dir")).probe()

@@ -11,6 +11,7 @@ from django.core.files.storage import FileSystemStorage
 
 from apps.media.exceptions import ImageImportError, UnsafeImagePathError
 from apps.media.files import StoreOutcome, resolve_source_image, store_image
+from apps.media.storage import media_storage
 from apps.imports.services.images_import import merge_product_images
 from tests.conftest import make_image_bytes
 
@@ -88,7 +89,7 @@ def test_a_directory_named_like_a_photo_is_missing_not_copied(tmp_path):
     source = resolve_source_image("ab/ab1_x.jpg", images_dir)
 
     with pytest.raises(ImageImportError, match="missing on disk"):
-        store_image(source, FileSystemStorage(location=tmp_path / "media"))
+        store_image(source, media_storage(FileSystemStorage(location=tmp_path / "media")))
 
 
 def test_copy_creates_the_folder_keeps_mtime_and_leaves_no_temporary_file(tmp_path, settings):
@@ -99,7 +100,7 @@ def test_copy_creates_the_folder_keeps_mtime_and_leaves_no_temporary_file(tmp_pa
     media = tmp_path / "media"
 
     result = store_image(
-        resolve_source_image("ab/ab1_x.jpg", images_dir), FileSystemStorage(location=media)
+        resolve_source_image("ab/ab1_x.jpg", images_dir), media_storage(FileSystemStorage(location=media))
     )
 
     stored = media / "products" / "ab" / "ab1_x.jpg"
@@ -115,7 +116,7 @@ def test_copy_creates_the_folder_keeps_mtime_and_leaves_no_temporary_file(tmp_pa
 def test_changed_photo_replaces_the_stored_one_and_a_second_run_skips_it(tmp_path):
     images_dir = tmp_path / "import_files"
     photo = _write(images_dir / "ab" / "ab1_x.jpg", make_image_bytes(color=(1, 2, 3)))
-    storage = FileSystemStorage(location=tmp_path / "media")
+    storage = media_storage(FileSystemStorage(location=tmp_path / "media"))
 
     def store():
         return store_image(resolve_source_image("ab/ab1_x.jpg", images_dir), storage).outcome
@@ -131,7 +132,7 @@ def test_recorded_facts_decide_unchanged_without_touching_media(tmp_path, monkey
     """Same size and mtime as recorded: no read of the source, no stat of the media file."""
     images_dir = tmp_path / "import_files"
     _write(images_dir / "ab" / "ab1_x.jpg", make_image_bytes())
-    storage = FileSystemStorage(location=tmp_path / "media")
+    storage = media_storage(FileSystemStorage(location=tmp_path / "media"))
     facts = store_image(resolve_source_image("ab/ab1_x.jpg", images_dir), storage).facts
     source = resolve_source_image("ab/ab1_x.jpg", images_dir)
     (tmp_path / "media" / "products" / "ab" / "ab1_x.jpg").unlink()  # the rows are trusted
@@ -148,7 +149,7 @@ def test_recorded_facts_decide_unchanged_without_touching_media(tmp_path, monkey
 def test_verify_restores_a_recorded_file_deleted_from_media(tmp_path):
     images_dir = tmp_path / "import_files"
     photo = _write(images_dir / "ab" / "ab1_x.jpg", make_image_bytes())
-    storage = FileSystemStorage(location=tmp_path / "media")
+    storage = media_storage(FileSystemStorage(location=tmp_path / "media"))
     facts = store_image(resolve_source_image("ab/ab1_x.jpg", images_dir), storage).facts
     stored = tmp_path / "media" / "products" / "ab" / "ab1_x.jpg"
     stored.unlink()
@@ -161,7 +162,7 @@ def test_verify_restores_a_recorded_file_deleted_from_media(tmp_path):
 def test_same_bytes_with_a_new_mtime_only_refresh_the_recorded_mtime(tmp_path):
     images_dir = tmp_path / "import_files"
     photo = _write(images_dir / "ab" / "ab1_x.jpg", make_image_bytes())
-    storage = FileSystemStorage(location=tmp_path / "media")
+    storage = media_storage(FileSystemStorage(location=tmp_path / "media"))
     facts = store_image(resolve_source_image("ab/ab1_x.jpg", images_dir), storage).facts
     os.utime(photo, ns=(1_000_000_000, 1_000_000_000))
 

@@ -17,7 +17,6 @@ from apps.media.rendering import (
     rendition_name,
     rendition_specs_from_setting,
     renditions_make,
-    renditions_make_many,
 )
 
 DEFAULT = "webp:320,webp:800,webp:1600,jpeg:800"
@@ -271,19 +270,6 @@ def test_a_decompression_bomb_is_refused_with_the_setting(settings, monkeypatch,
     message = str(raised.value)
     assert message.startswith("import_files/ab/bomb.png: ")
     assert "decompression bomb" in message and "ONEC_IMAGE_MAX_PIXELS" in message
-
-
-def test_many_photos_go_on_past_a_bad_one(tmp_path):
-    good, bad = tmp_path / "good.jpg", tmp_path / "bad.jpg"
-    good.write_bytes(_jpeg(Image.new("RGB", (100, 50), RED)))
-    bad.write_bytes(b"\xff\xd8\xff nothing more")
-
-    outcomes = list(renditions_make_many([good, bad, good], specs=rendition_specs_from_setting("webp:80,jpeg:80"), workers=2))
-
-    assert [o.source for o in outcomes] == [good, bad, good]
-    assert [(r.format, r.width, r.height) for r in outcomes[0].renditions] == [("jpeg", 80, 40), ("webp", 80, 40)]
-    assert outcomes[1].renditions == () and outcomes[1].error.startswith(f"{bad}: ")
-    assert outcomes[0].error == "" and outcomes[2].renditions == outcomes[0].renditions
 
 
 def test_no_specs_decode_nothing():

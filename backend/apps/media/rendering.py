@@ -12,9 +12,7 @@ import io
 import logging
 import os
 import re
-from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -84,15 +82,6 @@ class Rendition:
     @property
     def content_type(self) -> str:
         return FORMATS[self.spec.format][1]
-
-
-@dataclass(frozen=True)
-class RenditionOutcome:
-    """What `renditions_make_many` did with one source: renditions, or the error's message."""
-
-    source: Path
-    renditions: tuple[Rendition, ...] = ()
-    error: str = ""
 
 
 def rendition_specs_from_setting(value: str) -> tuple[RenditionSpec, ...]:
@@ -191,40 +180,6 @@ def renditions_make(
         raise RenditionError(f"{label}: the file is missing; no renditions made") from exc
     except (OSError, SyntaxError, ValueError, ImageCms.PyCMSError) as exc:
         raise RenditionError(f"{label}: the image data is damaged ({exc}); replace the file in 1C") from exc
-
-
-def renditions_make_many(
-    items: Iterable[Path | str], *, specs: Sequence[RenditionSpec], workers: int
-) -> Iterator[RenditionOutcome]:
-    """Renditions of many photos on `workers` threads, yielded in the order given, at most
-    two per worker made ahead of the consumer (bounded memory); a photo that cannot be
-    rendered is an outcome with its error, the others go on.
-
-    Threads, not processes: Pillow releases the GIL while it decodes, resamples and encodes
-    WebP (only the small JPEG fallback's encode holds it), so threads use every core, share
-    one interpreter's memory and pickle nothing; a process would also need Django set up
-    to import this module (bench/RESULTS.md, "Renditions"). The image chunks already run
-    on one thread per core: there, call `renditions_make` per photo instead."""
-    limit = settings.ONEC_IMAGE_MAX_PIXELS
-
-    def one(item: Path | str) -> RenditionOutcome:
-        path = Path(item)
-        try:
-            return RenditionOutcome(path, tuple(renditions_make(source=path, specs=specs, max_pixels=limit)))
-        except RenditionError as exc:
-            return RenditionOutcome(path, error=str(exc))
-
-    if workers <= 1:
-        yield from map(one, items)
-        return
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="renditions") as pool:
-        ahead: deque[Future[RenditionOutcome]] = deque()
-        for item in items:
-            ahead.append(pool.submit(one, item))
-            if len(ahead) >= 2 * workers:
-                yield ahead.popleft().result()
-        while ahead:
-            yield ahead.popleft().result()
 
 
 # --- the image work ---------------------------------------------------------------------

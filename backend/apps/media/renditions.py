@@ -9,11 +9,11 @@ import threading
 from dataclasses import dataclass, field, replace
 
 from django.conf import settings
-from django.core.files.storage import Storage
 
 from .models import StoredImage
 from .exceptions import ImageStorageError
-from .files import ImageFacts, SourceImage, media_delete, media_put_bytes, stored_object_size
+from .files import ImageFacts, SourceImage, stored_size
+from .storage import MediaStorage
 from .rendering import (
     RenditionError,
     RenditionSpec,
@@ -71,7 +71,7 @@ class RenditionsUpdate:
 
 
 def image_renditions_update(
-    *, source: SourceImage, facts: ImageFacts, previous: ImageFacts | None, plan: RenditionPlan, storage: Storage
+    *, source: SourceImage, facts: ImageFacts, previous: ImageFacts | None, plan: RenditionPlan, storage: MediaStorage
 ) -> RenditionsUpdate:
     """Make the renditions `plan` asks of the photo just stored (`facts`: its current facts;
     `previous`: its record before this run), write them and record them on the facts.
@@ -94,8 +94,8 @@ def image_renditions_update(
                 rendition = rendition_for(spec, made)
                 name = rendition_name(source_sha256=facts.sha256, spec=rendition.spec)
                 if name not in written and name not in reused:
-                    media_put_bytes(storage, name, rendition.data, content_type=rendition.content_type,
-                                    cache_control=RENDITION_CACHE_CONTROL)
+                    storage.put(name, rendition.data, content_type=rendition.content_type,
+                                cache_control=RENDITION_CACHE_CONTROL)
                     written[name] = {"format": rendition.format, "width": rendition.width,
                                      "height": rendition.height, "name": name, "size": len(rendition.data)}
                 kept.append({"spec": str(spec), **(written.get(name) or _entry_named(kept, name))})
@@ -113,13 +113,13 @@ def image_renditions_update(
     )
 
 
-def renditions_missing_in_storage(facts: ImageFacts, storage: Storage) -> bool:
+def renditions_missing_in_storage(facts: ImageFacts, storage: MediaStorage) -> bool:
     """Whether a recorded rendition is missing from storage or of another size (one request
     per rendition: --verify-storage only)."""
-    return any(stored_object_size(storage, entry["name"]) != entry["size"] for entry in facts.renditions)
+    return any(stored_size(storage, entry["name"]) != entry["size"] for entry in facts.renditions)
 
 
-def renditions_delete_unused(*, names: set[str], storage: Storage) -> list[str]:
+def renditions_delete_unused(*, names: set[str], storage: MediaStorage) -> list[str]:
     """Delete the renditions no StoredImage lists any more (its photo replaced or removed,
     or the spec changed), after the commit that stopped listing them. A name carries its
     source's hash, so only the rows with that hash can still list it."""
@@ -132,7 +132,7 @@ def renditions_delete_unused(*, names: set[str], storage: Storage) -> list[str]:
     deleted = []
     for name in sorted(names - in_use):
         try:
-            media_delete(storage, name)
+            storage.delete(name)
         except Exception as exc:  # the records already moved on: a left-over file misleads nothing
             logger.warning("rendition %s no photo uses was not deleted (%s: %s); delete it by hand",
                            name, type(exc).__name__, exc)

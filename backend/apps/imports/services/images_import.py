@@ -26,7 +26,6 @@ from apps.media.files import (
     SourceImage,
     StoreOutcome,
     StoreResult,
-    media_delete,
     resolve_source_image,
     store_image,
 )
@@ -38,7 +37,7 @@ from apps.media.renditions import (
     renditions_missing_in_storage,
 )
 from .image_sources import product_image_paths
-from apps.media.storage import is_remote, upload_pool
+from apps.media.storage import media_storage, upload_pool
 
 logger = logging.getLogger(__name__)
 
@@ -93,7 +92,7 @@ class ImageBatch:
         renditions: RenditionPlan | None = None,
     ):
         self.images_dir = images_dir
-        self.storage = storage
+        self.storage = media_storage(storage)  # the media storage API over it
         self.decode = decode
         self.dry_run = dry_run
         self.verify = verify
@@ -134,7 +133,7 @@ class ImageBatch:
         for source in sources:
             if source.relative_name in self._stored or source.relative_name in remote:
                 continue
-            if is_remote(self.storage) and not self._unchanged_by_record(source):
+            if self.storage.remote and not self._unchanged_by_record(source):
                 remote[source.relative_name] = source
             else:
                 self._store_one(source)
@@ -454,7 +453,7 @@ def _images_commit(results: dict[int, ProductImagesResult], batch: ImageBatch, s
         if removed:
             transaction.on_commit(lambda: delete_unused_media(names=removed, storage=storage))
         if batch.unused_renditions:
-            transaction.on_commit(lambda: renditions_delete_unused(names=batch.unused_renditions, storage=storage))
+            transaction.on_commit(lambda: renditions_delete_unused(names=batch.unused_renditions, storage=batch.storage))
 
 
 _FACT_FIELDS = tuple(ImageFacts.__dataclass_fields__)
@@ -512,6 +511,7 @@ def delete_unused_media(*, names: set[str], storage: Storage) -> list[str]:
     after the commit that stopped showing them, by their StoredImage rows: an object still
     linked to a product stays, and so does a name the rows do not know (not the import's
     to delete)."""
+    media = media_storage(storage)
     deleted = []
     renditions = set()
     rows = StoredImage.objects.filter(name__in=names).annotate(shown_by=Count("products"))
@@ -527,13 +527,13 @@ def delete_unused_media(*, names: set[str], storage: Storage) -> list[str]:
             continue
         renditions.update(entry["name"] for entry in made)
         try:
-            media_delete(storage, name)
+            media.delete(name)
         except Exception as exc:  # the products already changed: a left-over object hides nothing
             logger.warning("media object %s no product shows was not deleted (%s: %s); delete it by hand",
                            name, type(exc).__name__, exc)
             continue
         deleted.append(name)
-    renditions_delete_unused(names=renditions, storage=storage)
+    renditions_delete_unused(names=renditions, storage=media)
     return deleted
 
 
