@@ -2,7 +2,7 @@
 
 One function, read by settings (when AWS_STORAGE_BUCKET_NAME is set), the storage tests
 and the S3 benchmark, so all three talk to S3 the same way; the import's own client
-(apps/media/s3.py) is built from the S3Storage this configures."""
+(apps/media/storage/s3.py) is built from the S3Storage this configures."""
 from __future__ import annotations
 
 from collections.abc import Mapping

@@ -1,4 +1,4 @@
-"""The media storage API (apps/media/storage.py, s3.py) on each backend: on S3 it writes what
+"""The media storage API (apps/media/storage/) on each backend: on S3 it writes what
 django-storages reads (same keys under AWS_LOCATION, same object parameters) through one
 client for every thread; on a local disk a write is renamed into place."""
 from __future__ import annotations

@@ -18,8 +18,8 @@ from django.core.exceptions import SuspiciousOperation
 from storages.backends.s3 import S3Storage
 from storages.utils import clean_name, safe_join
 
-from .exceptions import MediaStorageUnavailableError
-from .storage import MediaStorage, StoredObject
+from ..exceptions import MediaStorageUnavailableError
+from .base import MediaStorage, StoredObject
 
 # What the client raises when S3 is unreachable, refuses or throttles past its own retries.
 _FAULTS = (BotoCoreError, ClientError)
