@@ -29,7 +29,7 @@ from devtools.demo_exchange import (
     demo_exchange_ensure,
     demo_exchange_write,
 )
-from apps.imports.services.import_kinds import exchange_import_file
+from apps.imports.services.exchange import exchange_import_file
 from apps.products.models import Category, Price, Product, ProductVariant, Stock
 from apps.imports.services.images_import import product_images_import_chunk
 from tests.conftest import media_files, rendition_files

@@ -4,7 +4,6 @@ import pytest
 from apps.imports.exceptions import IllegalTransitionError, ImportAlreadyRunningError
 from apps.imports.models import ImportSession
 from apps.imports.services.sessions import (
-    import_session_cancel,
     import_session_complete,
     import_session_create,
     import_session_fail,
@@ -42,7 +41,14 @@ def test_second_import_is_refused_while_one_is_active():
     assert _create().status == "pending"
 
 
-@pytest.mark.parametrize("end", [import_session_complete, lambda session_id: import_session_cancel(session_id=session_id, reason="x")])
+@pytest.mark.parametrize(
+    "end",
+    [
+        import_session_complete,
+        # How the admin and Prefect's cancellation hook end a session (import_run_cancel).
+        lambda session_id: import_session_settle(session_id=session_id, status="cancelled", error_message="x"),
+    ],
+)
 def test_ended_sessions_cannot_change(end):
     session = _create()
     import_session_start(session_id=session.pk)

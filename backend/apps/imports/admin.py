@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from .exceptions import ImportNotActiveError, PrefectUnavailableError
 from .import_types import import_type_spec
-from .models import ImportSession
+from .models import START_IMPORT_PERMISSION, ImportSession
 from .prefect_ui import flow_run_ui_url
 from .selectors import import_session_error_details
 from .services.cancellation import import_run_cancel
@@ -182,7 +182,7 @@ class ImportSessionAdmin(admin.ModelAdmin):
         return False
 
     def has_cancel_permission(self, request, obj=None):
-        return request.user.is_staff and request.user.has_perm(f"{ImportSession._meta.app_label}.start_import")
+        return request.user.is_staff and request.user.has_perm(START_IMPORT_PERMISSION)
 
     # --- list columns ---
 

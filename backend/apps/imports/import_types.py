@@ -310,6 +310,11 @@ def import_type_spec(key: str) -> ImportTypeSpec:
     raise KeyError(f"unknown import type {key!r}; the types are: {', '.join(spec.key for spec in IMPORT_TYPES)}")
 
 
+def exchange_kind_spec(kind: str) -> ExchangeKind:
+    """The spec of an exchange kind (each kind belongs to one import type)."""
+    return next(item for spec in IMPORT_TYPES for item in spec.kinds if item.kind == kind)
+
+
 def import_type_choices() -> list[tuple[str, str]]:
     """(key, label) of every type: the session model's choices."""
     return [(spec.key, spec.label) for spec in IMPORT_TYPES]

@@ -3,6 +3,10 @@ from django.db import models
 
 from .import_types import IMPORT_TYPES, import_type_choices
 
+# Starting imports (the 1C import page) and cancelling them (the session admin): the
+# permission ImportSession.Meta declares, as `user.has_perm` names it.
+START_IMPORT_PERMISSION = "integrations.start_import"
+
 
 class ImportSession(models.Model):
     """One run of a 1C import, as the admin, the CLI and Prefect all see it.
@@ -67,7 +71,7 @@ class ImportSession(models.Model):
         verbose_name_plural = "сессии импорта"
         ordering = ["-created_at", "-id"]
         permissions = [
-            ("start_import", "Может запускать импорт из 1С"),
+            (START_IMPORT_PERMISSION.split(".")[1], "Может запускать импорт из 1С"),
             # The 1C exchange app's permission keeps its codename `integrations.exchange_1c`.
             ("exchange_1c", "Может выполнять обмен с сайтом из 1С (/1c/exchange)"),
         ]

@@ -101,10 +101,6 @@ def import_session_fail(*, session_id: int, error_message: str) -> ImportSession
     return _transition(session_id, Status.FAILED, error_message=error_message)
 
 
-def import_session_cancel(*, session_id: int, reason: str) -> ImportSession:
-    return _transition(session_id, Status.CANCELLED, error_message=reason)
-
-
 def import_session_settle(*, session_id: int, status: str, error_message: str) -> ImportSession | None:
     """End a session that is still active (crash, cancel, unexpected failure); a session
     that already ended keeps its own, more precise, outcome."""
