@@ -2,6 +2,7 @@ from django.conf import settings
 from django.db import models
 
 from .import_types import IMPORT_TYPES, import_type_choices
+from .reports import ImportReport
 
 # Starting imports (the 1C import page) and cancelling them (the session admin): the
 # permission ImportSession.Meta declares, as `user.has_perm` names it.
@@ -84,10 +85,15 @@ class ImportSession(models.Model):
         return self.status in self.ACTIVE_STATUSES
 
     @property
+    def report(self) -> ImportReport:
+        """`report_details`, read: counters and progress."""
+        return ImportReport(self.report_details or {})
+
+    @property
     def outcome(self) -> str:
         """The status, or `completed_with_errors` for a completed run whose report counts
         errors (records or files it could not import)."""
-        if self.status == self.Status.COMPLETED and (self.report_details or {}).get("errors"):
+        if self.status == self.Status.COMPLETED and self.report.errors:
             return self.Outcome.COMPLETED_WITH_ERRORS
         return self.status
 
