@@ -15,6 +15,8 @@ from pathlib import Path
 
 from django.utils.module_loading import import_string
 
+from .options import ImageImportOptions
+
 
 @dataclass(frozen=True)
 class ReportCounter:
@@ -57,8 +59,8 @@ class ImportTypeSpec:
     summary_counters: tuple[str, ...]
     kinds: tuple[ExchangeKind, ...] = ()  # exchange types: the kinds in import order
     required_kind: str = ""  # without files of this kind there is nothing to import
-    # Flow parameters beyond session_id and data_dir that the admin and the CLI may pass.
-    options: tuple[str, ...] = ()
+    # The options object its flow takes as `options` (built by the admin page and the CLI).
+    options: type | None = None
     # What one entry of the per-record error list is about.
     error_unit: str = "records"
 
@@ -290,7 +292,7 @@ IMPORT_TYPES: tuple[ImportTypeSpec, ...] = (
         flow_name="import-images",
         counters=_IMAGE_COUNTERS,
         summary_counters=("copied", "skipped", "errors"),
-        options=("validate_images", "chunk_size", "dry_run", "mirror", "shards", "verify_storage", "rebuild_renditions"),
+        options=ImageImportOptions,
         error_unit="files",
     ),
 )

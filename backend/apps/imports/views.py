@@ -16,6 +16,7 @@ from .exceptions import ImportAlreadyRunningError, ImportNotStartedError
 from .forms import ImportStartForm
 from .import_types import import_type_specs
 from .models import START_IMPORT_PERMISSION, ImportSession
+from .options import ImageImportOptions
 from .prefect_ui import flow_run_ui_url, prefect_ui_url
 from .selectors import import_session_active
 from .services.launch import import_session_launch
@@ -34,7 +35,7 @@ def import_1c_view(request):
             session = import_session_launch(
                 import_type=form.cleaned_data["import_type"],
                 user=request.user,
-                options={option: form.cleaned_data[option] for option in form.OPTIONS},
+                options=ImageImportOptions.from_form(form.cleaned_data),
             )
         except ImportNotStartedError as exc:
             problems = [_problem_html(problem) for problem in exc.problems]
