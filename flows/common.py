@@ -26,6 +26,7 @@ from apps.imports.exceptions import (
 )
 from apps.imports.import_types import import_type_spec
 from apps.imports.models import ImportSession
+from apps.imports.reports import ImportReport
 from apps.imports.selectors import import_session_error_details
 from apps.imports.services.preflight import catalog_require_products
 from apps.imports.services.sessions import (
@@ -83,9 +84,9 @@ def closes_db_connections(fn):
     return wrapper
 
 
-def publish_progress(artifact_id: str | None, report: dict, *, final: bool = False) -> None:
-    """Move the run's progress artifact to `processed / total_products` (throttled)."""
-    if not artifact_id or not report.get("total_products"):
+def publish_progress(artifact_id: str | None, report: ImportReport, *, final: bool = False) -> None:
+    """Move the run's progress artifact to the report's processed of total (throttled)."""
+    if not artifact_id or report.percent is None:
         return
     now = time.monotonic()
     with _progress_lock:
@@ -95,7 +96,7 @@ def publish_progress(artifact_id: str | None, report: dict, *, final: bool = Fal
             return
         else:
             _progress_sent_at[artifact_id] = now
-    update_progress_artifact(artifact_id=artifact_id, progress=100 * report["processed"] / report["total_products"])
+    update_progress_artifact(artifact_id=artifact_id, progress=report.percent)
 
 
 @task(name="start-session", cache_policy=NO_CACHE)
@@ -155,14 +156,14 @@ def summarize(
     """Publish the run's tables and end its session: completed, completed with errors,
     failed (the run fails too) or, if the admin cancelled it meanwhile, cancelled."""
     session = import_session_finish(session_id=session_id, failed_steps=failed_steps, details=details)
-    report = session.report_details
+    report = session.report
     publish_progress(progress_artifact_id, report, final=True)
     spec = import_type_spec(session.import_type)
     rows = [
-        {"counter": counter.key, "value": report.get(counter.key, 0), "label": counter.label, "counts": counter.unit}
+        {"counter": counter.key, "value": report.count(counter.key), "label": counter.label, "counts": counter.unit}
         for counter in spec.counters
     ]
-    if report.get("dry_run"):
+    if report.dry_run:
         rows.insert(0, {"counter": "dry_run", "value": "yes: nothing was written", "label": "", "counts": ""})
     create_table_artifact(table=rows, key=f"import-{spec.key}-summary", description=f"{spec.label}: summary")
     error_rows, error_total = import_session_error_details(session_id=session_id, limit=ERROR_TABLE_LIMIT)
@@ -172,7 +173,7 @@ def summarize(
             table=error_rows, key=f"import-{spec.key}-errors",
             description=f"{'Files' if spec.error_unit == 'files' else 'Records'} that were not imported{more}",
         )
-    unknown = report.get("unknown_offer_ids") or []
+    unknown = report.details.get("unknown_offer_ids") or []
     if unknown:
         create_table_artifact(
             table=[{"offer": offer} for offer in unknown], key=f"import-{spec.key}-unknown-offers",
@@ -181,7 +182,7 @@ def summarize(
         get_run_logger().warning(
             "%d offers name goods that are not in the catalog and were not imported (first: %s); "
             "import the catalog with those goods, then run this import again",
-            report.get("unknown_offers", len(unknown)), ", ".join(unknown[:5]),
+            report.count("unknown_offers") or len(unknown), ", ".join(unknown[:5]),
         )
     logger = get_run_logger()
     logger.info("%s: %s", spec.label, {row["counter"]: row["value"] for row in rows})
@@ -190,8 +191,8 @@ def summarize(
     if session.status == ImportSession.Status.FAILED:
         raise StepFailuresError(session.error_message)
     if session.status == ImportSession.Status.CANCELLED:
-        return {**report, "cancelled": session.error_message or "cancelled"}
-    return report
+        return {**report.details, "cancelled": session.error_message or "cancelled"}
+    return dict(report.details)
 
 
 def failed_steps(futures, *, kind: str, indexes: list[int] | None = None) -> list[dict]:

@@ -11,9 +11,9 @@ from django.conf import settings
 from prefect import get_run_logger, task
 
 from apps.imports.import_types import import_type_spec
-from apps.imports.services.record_import import DETAILS_LIMIT
+from apps.imports.services.record_import import DETAILS_LIMIT, exchange_import_file, exchange_remove_absent
+from apps.imports.services.exchange_plan import exchange_plan_files
 from apps.onec_exchange.selectors import exchange_files_already_imported
-from apps.imports.services.import_kinds import exchange_import_file, exchange_plan_files, exchange_remove_absent
 from apps.imports.services.sessions import (
     import_session_note,
     import_session_record_chunk,

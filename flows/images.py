@@ -18,6 +18,7 @@ from prefect.states import Cancelled
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from apps.imports.exceptions import StepFailuresError
+from apps.imports.options import ImageImportOptions
 from apps.imports.selectors import import_session_is_active, import_session_report
 from apps.imports.services.preflight import exchange_images_dir
 from apps.imports.services.sessions import import_session_record_chunk
@@ -65,12 +66,8 @@ def import_images_chunk(
     chunk_index: int,
     product_ids: list[int],
     images_dir: str,
-    validate_images: bool,
-    dry_run: bool = False,
-    mirror: bool = False,
+    options: ImageImportOptions,
     progress_artifact_id: str | None = None,
-    verify_storage: bool = False,
-    rebuild_renditions: bool = False,
 ) -> dict:
     """Import the photos of up to chunk-size products and record the chunk's counts.
 
@@ -89,11 +86,7 @@ def import_images_chunk(
         result = product_images_import_chunk(
             product_ids=product_ids,
             images_dir=Path(images_dir),
-            validate_images=validate_images,
-            dry_run=dry_run,
-            mirror=mirror,
-            verify_storage=verify_storage,
-            rebuild_renditions=rebuild_renditions,
+            options=options,
             upload_slots=upload_slots,
         )
         if not still_wanted():  # abandoned after its time limit: the retry records the chunk
@@ -156,56 +149,45 @@ def _upload_limit_exists(name: str) -> bool:
 def import_images(
     session_id: int | None = None,
     data_dir: str | None = None,
-    validate_images: bool = False,
-    chunk_size: int | None = None,
-    dry_run: bool = False,
-    mirror: bool = False,
-    verify_storage: bool = False,
-    rebuild_renditions: bool = False,
-    shards: int = 1,
+    options: ImageImportOptions = ImageImportOptions(),
 ) -> dict:
-    """Import the photos of all active products from the 1C exchange into media storage.
-
-    `dry_run` reports what would change and writes nothing; `mirror` makes each product's
-    pictures equal to 1C's current <Картинка> list (the default only adds);
-    `verify_storage` checks every recorded object and re-uploads what is missing or wrong;
-    `rebuild_renditions` remakes every photo's renditions (by default only missing ones);
-    `shards` > 1 spreads the chunks over that many flow runs of the shard deployment, on
-    every host whose worker serves the shard pool.
+    """Import the photos of all active products from the 1C exchange into media storage,
+    as `options` say (ImageImportOptions: validate, dry run, mirror, verify storage,
+    rebuild renditions, shards, chunk size). With `shards` > 1 the chunks run as that many
+    flow runs of the shard deployment, on every host whose worker serves the shard pool.
     """
     data_dir = str(data_dir or settings.ONEC_DATA_DIR)
-    chunk_size = chunk_size or settings.ONEC_IMAGE_CHUNK_SIZE
-    chunks = list(product_active_id_batches(batch_size=chunk_size))
+    options = options.with_chunk_size()
+    chunks = list(product_active_id_batches(batch_size=options.chunk_size))
     session_id = start_session(
         "images",
         session_id,
-        {"data_dir": data_dir, "validate_images": validate_images, "chunk_size": chunk_size, "dry_run": dry_run,
-         "mirror": mirror, "verify_storage": verify_storage, "rebuild_renditions": rebuild_renditions,
-         "shards": shards},
+        {"data_dir": data_dir, "options": options.as_parameters()},
         report={
             "total_products": sum(len(chunk) for chunk in chunks),
             "chunks_total": len(chunks),
             "chunks_done": 0,
-            "dry_run": dry_run,
-            **({"shards_total": len(shard_chunk_indexes(chunks=len(chunks), shards=shards))} if shards > 1 else {}),
+            "dry_run": options.dry_run,
+            **(
+                {"shards_total": len(shard_chunk_indexes(chunks=len(chunks), shards=options.shards))}
+                if options.shards > 1 else {}
+            ),
             **{name: 0 for name in ChunkImportResult().counters()},
         },
     )["session_id"]
     validate_catalog(then="images")
     images_dir = check_directory(data_dir)
     progress_id = str(create_progress_artifact(progress=0.0, description="Products processed, %"))
-    options = {"validate_images": validate_images, "dry_run": dry_run, "mirror": mirror, "verify_storage": verify_storage,
-               "rebuild_renditions": rebuild_renditions}
-    if shards > 1:
-        failed = _run_in_shards(session_id, chunks, shards, images_dir=images_dir, progress_id=progress_id, **options)
+    if options.shards > 1:
+        failed = _run_in_shards(session_id, chunks, options, images_dir=images_dir, progress_id=progress_id)
     else:
         futures = import_images_chunk.map(
             session_id=unmapped(session_id),
             chunk_index=range(len(chunks)),
             product_ids=chunks,
             images_dir=unmapped(images_dir),
+            options=unmapped(options),
             progress_artifact_id=unmapped(progress_id),
-            **{name: unmapped(value) for name, value in options.items()},
         )
         futures.wait()
         failed = failed_steps(futures, kind="chunk")
@@ -216,7 +198,7 @@ def import_images(
 
 
 def _run_in_shards(
-    session_id: int, chunks: list[list[int]], shards: int, *, images_dir: str, progress_id: str, **options
+    session_id: int, chunks: list[list[int]], options: ImageImportOptions, *, images_dir: str, progress_id: str
 ) -> list[dict]:
     """Run the chunks as shard flow runs and wait for them; the shards that failed twice."""
     parent_run_id = current_flow_run.id
@@ -227,9 +209,9 @@ def _run_in_shards(
             "chunk_indexes": indexes,
             "product_ids": [chunks[index] for index in indexes],
             "images_dir": images_dir,
-            **options,
+            "options": options.as_parameters(),
         }
-        for shard, indexes in enumerate(shard_chunk_indexes(chunks=len(chunks), shards=shards))
+        for shard, indexes in enumerate(shard_chunk_indexes(chunks=len(chunks), shards=options.shards))
     ]
     runs = shard_runs_start(parent_run_id=parent_run_id, parameters=parameters)
     get_run_logger().info("%d shards started: %s", len(runs), ", ".join(str(run.flow_run_id) for run in runs))
@@ -251,11 +233,7 @@ def import_images_shard(
     chunk_indexes: list[int],
     product_ids: list[list[int]],
     images_dir: str,
-    validate_images: bool = False,
-    dry_run: bool = False,
-    mirror: bool = False,
-    verify_storage: bool = False,
-    rebuild_renditions: bool = False,
+    options: ImageImportOptions = ImageImportOptions(),
 ) -> dict:
     """One shard of a sharded image import: its chunks, recorded into the parent's session."""
     futures = import_images_chunk.map(
@@ -263,11 +241,7 @@ def import_images_shard(
         chunk_index=chunk_indexes,
         product_ids=product_ids,
         images_dir=unmapped(images_dir),
-        validate_images=unmapped(validate_images),
-        dry_run=unmapped(dry_run),
-        mirror=unmapped(mirror),
-        verify_storage=unmapped(verify_storage),
-        rebuild_renditions=unmapped(rebuild_renditions),
+        options=unmapped(options),
     )
     futures.wait()
     failed = failed_steps(futures, kind="chunk", indexes=chunk_indexes)

@@ -3,7 +3,7 @@ from django.apps import apps
 from django.contrib import admin
 from django.urls import path, reverse
 
-IMPORT_1C_PERMISSION = "integrations.start_import"
+from apps.imports.models import START_IMPORT_PERMISSION
 
 
 class ShopAdminSite(admin.AdminSite):
@@ -22,7 +22,7 @@ class ShopAdminSite(admin.AdminSite):
     def get_app_list(self, request, app_label=None):
         """Show the import page in the «Интеграция с 1С» section to those who may use it."""
         app_list = super().get_app_list(request, app_label)
-        if app_label not in (None, "integrations") or not request.user.has_perm(IMPORT_1C_PERMISSION):
+        if app_label not in (None, "integrations") or not request.user.has_perm(START_IMPORT_PERMISSION):
             return app_list
         page_url = reverse(f"{self.name}:integrations_importsession_import_1c")
         section = next((app for app in app_list if app["app_label"] == "integrations"), None)

@@ -36,11 +36,11 @@ def test_start_creates_a_pending_session_and_triggers_its_deployment(
         "pending", "images", "admin", importer
     )
     options = {"validate_images": True, "dry_run": True, "mirror": False, "verify_storage": False,
-               "rebuild_renditions": False, "shards": 2}
-    assert session.parameters == {"data_dir": str(exchange_dir), **options}
+               "rebuild_renditions": False, "shards": 2, "chunk_size": None}
+    assert session.parameters == {"data_dir": str(exchange_dir), "options": options}
     (run,) = flow_runs_of(deployments["images"])
     assert run.id == session.flow_run_id
-    assert run.parameters == {"data_dir": str(exchange_dir), **options, "session_id": session.pk}
+    assert run.parameters == {"data_dir": str(exchange_dir), "options": options, "session_id": session.pk}
     assert run.idempotency_key == f"import-session-{session.pk}"
     # The same key (a retried API call) finds the same run instead of starting another.
     again = prefect_deployment_run_create(

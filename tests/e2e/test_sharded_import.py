@@ -18,6 +18,7 @@ from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterParentFlowRunId
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
+from apps.imports.options import ImageImportOptions
 from apps.imports.models import ImportChunk
 from apps.imports.services.cancellation import import_run_cancel
 from apps.imports.services.launch import import_session_launch
@@ -88,7 +89,9 @@ def test_two_shards_on_two_workers_import_everything_once(shard_workers, setting
 
     with temporary_settings(updates={PREFECT_API_URL: stack.api_url}):
         session = wait_until_finished(
-            import_session_launch(import_type="images", user=user, options={"shards": 2, "validate_images": True}),
+            import_session_launch(
+                import_type="images", user=user, options=ImageImportOptions(shards=2, validate_images=True)
+            ),
             stack,
         )
         with get_client(sync_client=True) as prefect:
@@ -99,7 +102,7 @@ def test_two_shards_on_two_workers_import_everything_once(shard_workers, setting
         sharded = _imported(stack, session)
         _forget_imported(stack)
         unsharded_session = wait_until_finished(
-            import_session_launch(import_type="images", user=user, options={"validate_images": True}), stack
+            import_session_launch(import_type="images", user=user, options=ImageImportOptions(validate_images=True)), stack
         )
         assert unsharded_session.status == "completed", f"{unsharded_session.error_message}\n{stack.logs()}"
         unsharded = _imported(stack, unsharded_session)
@@ -150,7 +153,7 @@ def test_a_shard_whose_host_stops_is_noticed_and_run_again_elsewhere(shard_worke
     try:
         with temporary_settings(updates={PREFECT_API_URL: stack.api_url}):
             session = import_session_launch(
-                import_type="images", user=user, options={"shards": 2, "validate_images": True}
+                import_type="images", user=user, options=ImageImportOptions(shards=2, validate_images=True)
             )
             deadline = time.monotonic() + 120
             while frozen is None and time.monotonic() < deadline:
@@ -204,7 +207,9 @@ def test_cancel_during_a_sharded_import_stops_every_shard(shard_workers, setting
         Product.objects.create(onec_id=guid, onec_picture_paths=[picture])
     user = User.objects.create_superuser("canceller", password="pw")
     with temporary_settings(updates={PREFECT_API_URL: stack.api_url}):
-        session = import_session_launch(import_type="images", user=user, options={"shards": 2, "validate_images": True})
+        session = import_session_launch(
+            import_type="images", user=user, options=ImageImportOptions(shards=2, validate_images=True)
+        )
         deadline = time.monotonic() + 150
         runs = []
         while not (len(runs) == 2 and any(run.state.is_running() for run in runs)) and time.monotonic() < deadline:

@@ -10,6 +10,7 @@ from django.core.management import call_command
 from django.db import connections
 from prefect.task_runners import ThreadPoolTaskRunner
 
+from apps.imports.options import ImageImportOptions
 from apps.imports.models import ImportSession
 from apps.imports.services.sessions import import_session_create
 from apps.products.models import Product
@@ -46,11 +47,12 @@ def start_image_import_in_thread(*, user, data_dir: Path, chunk_size: int) -> Ru
     by `user` from the admin: long enough to watch, on the test database and Prefect server."""
     from flows.images import import_images
 
+    options = ImageImportOptions(chunk_size=chunk_size)
     session = import_session_create(
         import_type=ImportSession.ImportType.IMAGES,
         started_by=ImportSession.StartedBy.ADMIN,
         user=user,
-        parameters={"data_dir": str(data_dir), "chunk_size": chunk_size},
+        parameters={"data_dir": str(data_dir), "options": options.as_parameters()},
     )
     one_chunk_at_a_time = import_images.with_options(task_runner=ThreadPoolTaskRunner(max_workers=1))
     running = RunningImport(session_id=session.pk)
@@ -58,7 +60,7 @@ def start_image_import_in_thread(*, user, data_dir: Path, chunk_size: int) -> Ru
     def run():
         try:
             running.final_state = one_chunk_at_a_time(
-                session_id=session.pk, data_dir=str(data_dir), chunk_size=chunk_size, return_state=True
+                session_id=session.pk, data_dir=str(data_dir), options=options, return_state=True
             )
         except BaseException as exc:  # reported by wait()
             running.errors.append(exc)

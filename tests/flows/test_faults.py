@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import connection
 
 import flows.images
+from apps.imports.options import ImageImportOptions
 from apps.imports.models import ImportSession
 from apps.imports.services.sessions import import_session_create
 from apps.products.models import Product
@@ -39,7 +40,9 @@ def _products(exchange, count, images_each=2, size=(32, 24), noise=False):
 
 def _run(exchange, **kwargs):
     session = import_session_create(import_type="images", started_by="cli")
-    state = import_images(session_id=session.pk, data_dir=str(exchange.root), return_state=True, **kwargs)
+    state = import_images(
+        session_id=session.pk, data_dir=str(exchange.root), options=ImageImportOptions(**kwargs), return_state=True
+    )
     session.refresh_from_db()
     return state, session
 

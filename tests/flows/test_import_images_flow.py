@@ -3,6 +3,7 @@ import pytest
 from django.db import OperationalError
 
 import flows.images
+from apps.imports.options import ImageImportOptions
 from apps.imports.models import ImportChunk, ImportSession
 from apps.imports.services.sessions import import_session_create
 from apps.products.models import Product
@@ -17,7 +18,9 @@ def _session():
 
 
 def _run(session, exchange, **kwargs):
-    state = import_images(session_id=session.pk, data_dir=str(exchange.root), return_state=True, **kwargs)
+    state = import_images(
+        session_id=session.pk, data_dir=str(exchange.root), options=ImageImportOptions(**kwargs), return_state=True
+    )
     session.refresh_from_db()
     return state
 

@@ -13,6 +13,7 @@ import pytest
 from prefect.client.orchestration import get_client
 from prefect.exceptions import ObjectNotFound
 
+from apps.imports.options import ImageImportOptions
 from apps.imports.models import ImportSession
 from apps.imports.services.sessions import import_session_create
 from flows.images import import_images, import_images_shard
@@ -69,7 +70,10 @@ def test_no_worker_on_the_shard_pool_fails_the_run_saying_what_to_start(
     data_dir = add_products_with_photos(exchange, count=4)
     session = import_session_create(import_type="images", started_by="cli")
 
-    state = import_images(session_id=session.pk, data_dir=str(data_dir), chunk_size=1, shards=2, return_state=True)
+    state = import_images(
+        session_id=session.pk, data_dir=str(data_dir), options=ImageImportOptions(chunk_size=1, shards=2),
+        return_state=True,
+    )
     session.refresh_from_db()
 
     assert state.is_failed() and session.status == ImportSession.Status.FAILED

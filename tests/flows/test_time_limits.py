@@ -10,6 +10,7 @@ import pytest
 from prefect.task_runners import ThreadPoolTaskRunner
 
 import flows.images
+from apps.imports.options import ImageImportOptions
 from apps.imports.models import ImportChunk, ImportSession
 from apps.imports.services.sessions import import_session_create
 from apps.products.models import Product
@@ -47,7 +48,9 @@ def test_a_run_over_its_time_limit_is_stopped_and_says_how_far_it_got(exchange, 
     limited = import_images.with_options(timeout_seconds=2, task_runner=ThreadPoolTaskRunner(max_workers=1))
 
     started = time.monotonic()
-    state = limited(session_id=session.pk, data_dir=str(exchange.root), chunk_size=1, return_state=True)
+    state = limited(
+        session_id=session.pk, data_dir=str(exchange.root), options=ImageImportOptions(chunk_size=1), return_state=True
+    )
     elapsed = time.monotonic() - started
     session.refresh_from_db()
 
@@ -80,7 +83,9 @@ def test_a_chunk_stuck_in_io_is_abandoned_and_retried(exchange, monkeypatch, set
     session = import_session_create(import_type="images", started_by="cli")
 
     started = time.monotonic()
-    state = import_images(session_id=session.pk, data_dir=str(exchange.root), chunk_size=1, return_state=True)
+    state = import_images(
+        session_id=session.pk, data_dir=str(exchange.root), options=ImageImportOptions(chunk_size=1), return_state=True
+    )
     elapsed = time.monotonic() - started
     session.refresh_from_db()
 

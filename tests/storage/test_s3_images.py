@@ -10,6 +10,7 @@ from collections import Counter
 import pytest
 from botocore.awsrequest import AWSResponse
 
+from apps.imports.options import ImageImportOptions
 from apps.imports.models import ImportChunk
 from apps.imports.services.sessions import import_session_create
 from apps.media.exceptions import MediaStorageError, MediaStorageUnavailableError
@@ -32,7 +33,9 @@ def _media(path: str) -> str:
 
 
 def _chunk(exchange, *products, **kwargs):
-    result = product_images_import_chunk(product_ids=[p.pk for p in products], images_dir=exchange.images_dir, **kwargs)
+    result = product_images_import_chunk(
+        product_ids=[p.pk for p in products], images_dir=exchange.images_dir, options=ImageImportOptions(**kwargs)
+    )
     for product in products:
         product.refresh_from_db()
     return result

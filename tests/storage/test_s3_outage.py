@@ -5,6 +5,7 @@ import pytest
 from prefect.task_runners import ThreadPoolTaskRunner
 
 import flows.images
+from apps.imports.options import ImageImportOptions
 from apps.imports.services.sessions import import_session_create
 from apps.products.models import Product
 from apps.media.models import StoredImage
@@ -26,7 +27,9 @@ def own_seaweed(tmp_path):
 def _run(exchange):
     session = import_session_create(import_type="images", started_by="cli")
     one_chunk_at_a_time = import_images.with_options(task_runner=ThreadPoolTaskRunner(max_workers=1))
-    state = one_chunk_at_a_time(session_id=session.pk, data_dir=str(exchange.root), chunk_size=5, return_state=True)
+    state = one_chunk_at_a_time(
+        session_id=session.pk, data_dir=str(exchange.root), options=ImageImportOptions(chunk_size=5), return_state=True
+    )
     session.refresh_from_db()
     return state, session
 

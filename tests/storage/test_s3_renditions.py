@@ -7,6 +7,7 @@ from collections import Counter
 
 import pytest
 
+from apps.imports.options import ImageImportOptions
 from apps.products.models import Product
 from apps.media.models import StoredImage
 from apps.imports.services.images_import import product_images_import_chunk
@@ -24,7 +25,9 @@ def renditions_on(s3_media, settings):
 
 
 def _chunk(exchange, product, **options):
-    result = product_images_import_chunk(product_ids=[product.pk], images_dir=exchange.images_dir, **options)
+    result = product_images_import_chunk(
+        product_ids=[product.pk], images_dir=exchange.images_dir, options=ImageImportOptions(**options)
+    )
     product.refresh_from_db()
     return result
 

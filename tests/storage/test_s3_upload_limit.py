@@ -10,6 +10,7 @@ from prefect.client.orchestration import get_client
 from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
 
 import flows.images
+from apps.imports.options import ImageImportOptions
 from apps.imports.services.sessions import import_session_create
 from apps.products.models import Product
 from flows.images import import_images
@@ -59,7 +60,9 @@ def test_a_limit_of_one_lets_one_chunk_upload_at_a_time(exchange, s3_media, monk
     monkeypatch.setattr(flows.images, "_upload_slots", watched_slots)
     session = import_session_create(import_type="images", started_by="cli")
 
-    state = import_images(session_id=session.pk, data_dir=str(exchange.root), chunk_size=2, return_state=True)
+    state = import_images(
+        session_id=session.pk, data_dir=str(exchange.root), options=ImageImportOptions(chunk_size=2), return_state=True
+    )
 
     session.refresh_from_db()
     assert state.is_completed(), session.error_message

@@ -5,6 +5,7 @@ import zlib
 
 import pytest
 
+from apps.imports.options import ImageImportOptions
 from apps.products.models import Product
 from apps.imports.services.images_import import product_images_import_chunk
 from tests.conftest import make_image_bytes, media_files
@@ -29,7 +30,9 @@ def _png_bomb(width=20000, height=20000) -> bytes:
 
 def _run(exchange, pictures, **kwargs):
     product = Product.objects.create(onec_id=GUID, onec_picture_paths=pictures)
-    result = product_images_import_chunk(product_ids=[product.pk], images_dir=exchange.images_dir, **kwargs)
+    result = product_images_import_chunk(
+        product_ids=[product.pk], images_dir=exchange.images_dir, options=ImageImportOptions(**kwargs)
+    )
     product.refresh_from_db()
     return result, product
 
@@ -111,7 +114,9 @@ def test_missing_file_is_an_error_and_the_product_keeps_its_images(exchange, med
     product.onec_picture_paths = [f"import_files/0b/{GUID}_gone.jpg"]
     product.save()
 
-    result = product_images_import_chunk(product_ids=[product.pk], images_dir=exchange.images_dir, mirror=True)
+    result = product_images_import_chunk(
+        product_ids=[product.pk], images_dir=exchange.images_dir, options=ImageImportOptions(mirror=True)
+    )
 
     product.refresh_from_db()
     assert "missing on disk" in result.error_details[0].reason

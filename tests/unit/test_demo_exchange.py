@@ -29,7 +29,8 @@ from devtools.demo_exchange import (
     demo_exchange_ensure,
     demo_exchange_write,
 )
-from apps.imports.services.import_kinds import exchange_import_file
+from apps.imports.options import ImageImportOptions
+from apps.imports.services.record_import import exchange_import_file
 from apps.products.models import Category, Price, Product, ProductVariant, Stock
 from apps.imports.services.images_import import product_images_import_chunk
 from tests.conftest import media_files, rendition_files
@@ -229,7 +230,7 @@ def import_images(demo, **options):
     return product_images_import_chunk(
         product_ids=list(Product.objects.values_list("pk", flat=True)),
         images_dir=demo.root / "goods" / "import_files",
-        **options,
+        options=ImageImportOptions(**options),
     )
 
 

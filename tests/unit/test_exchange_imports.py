@@ -7,11 +7,8 @@ import pytest
 
 from apps.customers.models import Counterparty
 from commerceml.reader import BrandDictionary, PropertyItem
-from apps.imports.services.import_kinds import (
-    exchange_import_file,
-    exchange_plan_files,
-    exchange_remove_absent,
-)
+from apps.imports.services.record_import import exchange_import_file, exchange_remove_absent
+from apps.imports.services.exchange_plan import exchange_plan_files
 from apps.products.models import Category, Price, PriceType, Product, ProductVariant, Stock, Warehouse
 from apps.imports.exceptions import ExchangeDirectoryError
 from tests.exchange_builders import (

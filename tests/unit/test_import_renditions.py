@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 
 import apps.media.renditions as image_renditions
+from apps.imports.options import ImageImportOptions
 from apps.media.exceptions import ImageSettingsError
 from apps.products.models import Product
 from apps.media.models import StoredImage
@@ -24,7 +25,9 @@ B = "0b000000-0000-0000-0000-00000000000b"
 
 
 def _chunk(exchange, *products, **options):
-    result = product_images_import_chunk(product_ids=[p.pk for p in products], images_dir=exchange.images_dir, **options)
+    result = product_images_import_chunk(
+        product_ids=[p.pk for p in products], images_dir=exchange.images_dir, options=ImageImportOptions(**options)
+    )
     for product in products:
         product.refresh_from_db()
     return result

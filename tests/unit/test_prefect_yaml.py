@@ -42,11 +42,12 @@ def test_deployment_runs_the_specified_flow_one_at_a_time_on_the_process_pool(de
     assert deployment["work_pool"]["name"] == "onec-imports"
     assert deployment["concurrency_limit"]["limit"] == 1
     assert set(deployment["parameters"]) <= set(flow.parameters.properties) - {"session_id"}
-    assert set(spec.options) <= set(flow.parameters.properties)
+    flow.validate_parameters(deployment["parameters"])  # what the schedule passes, Prefect takes
+    assert ("options" in flow.parameters.properties) == (spec.options is not None)
 
 
 def test_images_run_nightly_at_three_in_an_explicit_timezone(deployments):
     (schedule,) = deployments["images"]["schedules"]
     assert schedule["cron"] == "0 3 * * *"
     assert schedule["timezone"] == "Europe/Moscow"
-    assert deployments["images"]["parameters"]["validate_images"] is False
+    assert deployments["images"]["parameters"]["options"]["validate_images"] is False

@@ -2,6 +2,7 @@
 exchange did not re-send, and never deletes a file another product uses."""
 import pytest
 
+from apps.imports.options import ImageImportOptions
 from apps.products.models import Product
 from apps.imports.services.images_import import product_images_import_chunk
 from tests.conftest import make_image_bytes, media_files
@@ -13,7 +14,9 @@ B = "0d000000-0000-0000-0000-00000000000b"
 
 
 def _import(exchange, *products, **kwargs):
-    result = product_images_import_chunk(product_ids=[p.pk for p in products], images_dir=exchange.images_dir, **kwargs)
+    result = product_images_import_chunk(
+        product_ids=[p.pk for p in products], images_dir=exchange.images_dir, options=ImageImportOptions(**kwargs)
+    )
     for product in products:
         product.refresh_from_db()
     return result

@@ -8,6 +8,7 @@ import pytest
 from django.db import connection
 from django.db.migrations.loader import MigrationLoader
 
+from apps.imports.options import ImageImportOptions
 from apps.products.models import Product
 from apps.media.models import StoredImage
 from apps.imports.services.images_import import product_images_import_chunk
@@ -24,7 +25,9 @@ def _media(path):
 
 
 def _import(exchange, *products, **kwargs):
-    return product_images_import_chunk(product_ids=[p.pk for p in products], images_dir=exchange.images_dir, **kwargs)
+    return product_images_import_chunk(
+        product_ids=[p.pk for p in products], images_dir=exchange.images_dir, options=ImageImportOptions(**kwargs)
+    )
 
 
 def test_rows_record_the_facts_and_which_products_show_them(exchange, media_root):

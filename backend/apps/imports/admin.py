@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from .exceptions import ImportNotActiveError, PrefectUnavailableError
 from .import_types import import_type_spec
-from .models import ImportSession
+from .models import START_IMPORT_PERMISSION, ImportSession
 from .prefect_ui import flow_run_ui_url
 from .selectors import import_session_error_details
 from .services.cancellation import import_run_cancel
@@ -54,44 +54,36 @@ def _started_by_text(session: ImportSession) -> str:
     return session.get_started_by_display()
 
 
-def session_progress(session: ImportSession) -> tuple[int, int | None, int | None]:
-    """(processed, total, percent); percent is None while the total is unknown.
-
-    An image import counts products; the exchange imports count files.
-    """
-    report = session.report_details or {}
-    total = report.get("total_products", report.get("total_files"))
-    processed = int(report.get("processed") or 0)
-    if total:
-        return processed, int(total), min(100, 100 * processed // int(total))
-    if session.status == ImportSession.Status.COMPLETED:
-        return processed, total, 100
-    return processed, total, None
+def _percent(session: ImportSession) -> int | None:
+    """Processed of total in percent; a completed run without a total is done."""
+    percent = session.report.percent
+    if percent is None and session.status == ImportSession.Status.COMPLETED:
+        return 100
+    return percent
 
 
 def _progress_text(session: ImportSession) -> str:
-    processed, total, percent = session_progress(session)
+    report, percent = session.report, _percent(session)
     if percent is None:
         return "ожидает подсчёта" if session.is_active else "—"
-    unit = "файлов" if "total_files" in (session.report_details or {}) else "товаров"
-    return f"{processed} / {total or 0} {unit} · {percent}%"
+    unit = "товаров" if report.unit == "products" else "файлов"
+    return f"{report.processed} / {report.total or 0} {unit} · {percent}%"
 
 
 def session_live_state(session: ImportSession) -> dict:
     """What the list and detail pages show of a session, as the JSON endpoint sends it:
     every text is formatted here, so the script only copies values into the page."""
-    report = session.report_details or {}
-    processed, total, percent = session_progress(session)
-    counters = {counter.key: int(report.get(counter.key) or 0) for counter in import_type_spec(session.import_type).counters}
+    report = session.report
+    counters = {counter.key: report.count(counter.key) for counter in import_type_spec(session.import_type).counters}
     return {
         "id": session.pk,
         "import_type": session.import_type,
         "status": session.status,
         "outcome": session.outcome,
         "is_active": session.is_active,
-        "processed": processed,
-        "total": total,
-        "percent": percent,
+        "processed": report.processed,
+        "total": report.total,
+        "percent": _percent(session),
         "counters": counters,
         "error_message": session.error_message,
         "prefect_url": flow_run_ui_url(session.flow_run_id),
@@ -182,7 +174,7 @@ class ImportSessionAdmin(admin.ModelAdmin):
         return False
 
     def has_cancel_permission(self, request, obj=None):
-        return request.user.is_staff and request.user.has_perm(f"{ImportSession._meta.app_label}.start_import")
+        return request.user.is_staff and request.user.has_perm(START_IMPORT_PERMISSION)
 
     # --- list columns ---
 

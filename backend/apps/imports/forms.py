@@ -21,7 +21,5 @@ class ImportStartForm(forms.Form):
                         "invalid": "Число шардов — целое число."},
     )
 
-    OPTIONS = ("validate_images", "dry_run", "mirror", "verify_storage", "rebuild_renditions", "shards")
-
     def clean_shards(self) -> int:
         return self.cleaned_data["shards"] or 1

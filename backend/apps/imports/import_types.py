@@ -15,6 +15,8 @@ from pathlib import Path
 
 from django.utils.module_loading import import_string
 
+from .options import ImageImportOptions
+
 
 @dataclass(frozen=True)
 class ReportCounter:
@@ -57,8 +59,8 @@ class ImportTypeSpec:
     summary_counters: tuple[str, ...]
     kinds: tuple[ExchangeKind, ...] = ()  # exchange types: the kinds in import order
     required_kind: str = ""  # without files of this kind there is nothing to import
-    # Flow parameters beyond session_id and data_dir that the admin and the CLI may pass.
-    options: tuple[str, ...] = ()
+    # The options object its flow takes as `options` (built by the admin page and the CLI).
+    options: type | None = None
     # What one entry of the per-record error list is about.
     error_unit: str = "records"
 
@@ -290,7 +292,7 @@ IMPORT_TYPES: tuple[ImportTypeSpec, ...] = (
         flow_name="import-images",
         counters=_IMAGE_COUNTERS,
         summary_counters=("copied", "skipped", "errors"),
-        options=("validate_images", "chunk_size", "dry_run", "mirror", "shards", "verify_storage", "rebuild_renditions"),
+        options=ImageImportOptions,
         error_unit="files",
     ),
 )
@@ -308,6 +310,11 @@ def import_type_spec(key: str) -> ImportTypeSpec:
         if spec.key == key:
             return spec
     raise KeyError(f"unknown import type {key!r}; the types are: {', '.join(spec.key for spec in IMPORT_TYPES)}")
+
+
+def exchange_kind_spec(kind: str) -> ExchangeKind:
+    """The spec of an exchange kind (each kind belongs to one import type)."""
+    return next(item for spec in IMPORT_TYPES for item in spec.kinds if item.kind == kind)
 
 
 def import_type_choices() -> list[tuple[str, str]]:

@@ -2,6 +2,11 @@ from django.conf import settings
 from django.db import models
 
 from .import_types import IMPORT_TYPES, import_type_choices
+from .reports import ImportReport
+
+# Starting imports (the 1C import page) and cancelling them (the session admin): the
+# permission ImportSession.Meta declares, as `user.has_perm` names it.
+START_IMPORT_PERMISSION = "integrations.start_import"
 
 
 class ImportSession(models.Model):
@@ -67,7 +72,7 @@ class ImportSession(models.Model):
         verbose_name_plural = "сессии импорта"
         ordering = ["-created_at", "-id"]
         permissions = [
-            ("start_import", "Может запускать импорт из 1С"),
+            (START_IMPORT_PERMISSION.split(".")[1], "Может запускать импорт из 1С"),
             # The 1C exchange app's permission keeps its codename `integrations.exchange_1c`.
             ("exchange_1c", "Может выполнять обмен с сайтом из 1С (/1c/exchange)"),
         ]
@@ -80,10 +85,15 @@ class ImportSession(models.Model):
         return self.status in self.ACTIVE_STATUSES
 
     @property
+    def report(self) -> ImportReport:
+        """`report_details`, read: counters and progress."""
+        return ImportReport(self.report_details or {})
+
+    @property
     def outcome(self) -> str:
         """The status, or `completed_with_errors` for a completed run whose report counts
         errors (records or files it could not import)."""
-        if self.status == self.Status.COMPLETED and (self.report_details or {}).get("errors"):
+        if self.status == self.Status.COMPLETED and self.report.errors:
             return self.Outcome.COMPLETED_WITH_ERRORS
         return self.status
 

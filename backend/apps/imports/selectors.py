@@ -1,5 +1,6 @@
 """Read-only queries about import sessions."""
 from .models import ImportChunk, ImportSession
+from .reports import ImportReport
 
 
 def import_session_error_details(*, session_id: int, limit: int = 100) -> tuple[list[dict], int]:
@@ -23,5 +24,7 @@ def import_session_is_active(*, session_id: int) -> bool:
     return ImportSession.objects.filter(pk=session_id, status__in=ImportSession.ACTIVE_STATUSES).exists()
 
 
-def import_session_report(*, session_id: int) -> dict:
-    return ImportSession.objects.filter(pk=session_id).values_list("report_details", flat=True).first() or {}
+def import_session_report(*, session_id: int) -> ImportReport:
+    return ImportReport(
+        ImportSession.objects.filter(pk=session_id).values_list("report_details", flat=True).first() or {}
+    )

@@ -15,18 +15,16 @@ from apps.products.selectors import product_active_count
 from .exceptions import ImportAlreadyRunningError, ImportNotStartedError
 from .forms import ImportStartForm
 from .import_types import import_type_specs
-from .models import ImportSession
+from .models import START_IMPORT_PERMISSION, ImportSession
+from .options import ImageImportOptions
 from .prefect_ui import flow_run_ui_url, prefect_ui_url
 from .selectors import import_session_active
 from .services.launch import import_session_launch
 
-START_PERMISSION = "integrations.start_import"
-
-
 @require_http_methods(["GET", "POST"])
 def import_1c_view(request):
     """GET shows the choice (and what would stop it); POST starts the chosen import."""
-    if not request.user.has_perm(START_PERMISSION):
+    if not request.user.has_perm(START_IMPORT_PERMISSION):
         raise PermissionDenied
     form = ImportStartForm(
         request.POST if request.method == "POST" else None, initial={"import_type": ImportSession.ImportType.IMAGES}
@@ -37,7 +35,7 @@ def import_1c_view(request):
             session = import_session_launch(
                 import_type=form.cleaned_data["import_type"],
                 user=request.user,
-                options={option: form.cleaned_data[option] for option in form.OPTIONS},
+                options=ImageImportOptions.from_form(form.cleaned_data),
             )
         except ImportNotStartedError as exc:
             problems = [_problem_html(problem) for problem in exc.problems]

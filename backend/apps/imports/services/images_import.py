@@ -36,6 +36,7 @@ from apps.media.renditions import (
     renditions_delete_unused,
     renditions_missing_in_storage,
 )
+from ..options import ImageImportOptions
 from .image_sources import product_image_paths
 from apps.media.storage import media_storage, upload_pool
 
@@ -332,23 +333,19 @@ def product_images_import_chunk(
     *,
     product_ids: list[int],
     images_dir: Path,
-    validate_images: bool = False,
-    dry_run: bool = False,
-    mirror: bool = False,
-    verify_storage: bool = False,
-    rebuild_renditions: bool = False,
+    options: ImageImportOptions = ImageImportOptions(),
     storage: Storage | None = None,
     upload_slots: Callable[[], AbstractContextManager] | None = None,
 ) -> ChunkImportResult:
     """Import the photos of a batch of products: one product query, one StoredImage query,
     and when something changed one transaction writing image fields, rows and links.
 
-    `verify_storage` also checks that every recorded object is in storage with its
+    `options.verify_storage` also checks that every recorded object is in storage with its
     recorded size and writes again what is missing or wrong (by default the rows are
     trusted: an unchanged photo costs no storage request). Renditions (ONEC_IMAGE_RENDITIONS)
-    are made for what lacks them; `rebuild_renditions` remakes them all. `upload_slots` is
-    held while the chunk talks to a remote storage (the flow passes a Prefect concurrency
-    limit)."""
+    are made for what lacks them; `options.rebuild_renditions` remakes them all.
+    `upload_slots` is held while the chunk talks to a remote storage (the flow passes a
+    Prefect concurrency limit)."""
     storage = storage or storages["default"]  # the object itself: a lazy proxy costs per file
     chunk = ChunkImportResult()
     plans = []
@@ -365,11 +362,9 @@ def product_images_import_chunk(
             continue
         # Only an explicit <Картинка> list says what 1C no longer has; a folder scan can't.
         plans.append(_ProductPlan(product_id, onec_id, main_image or "", gallery_images or [], paths,
-                                  mirror and bool(picture_paths)))
+                                  options.mirror and bool(picture_paths)))
     results, batch = _products_images_import(
-        plans, images_dir=images_dir, storage=storage, validate_images=validate_images, dry_run=dry_run,
-        verify_storage=verify_storage, upload_slots=upload_slots,
-        renditions=RenditionPlan.configured(rebuild=rebuild_renditions),
+        plans, images_dir=images_dir, storage=storage, options=options, upload_slots=upload_slots,
     )
     chunk.renditions_created = batch.renditions_created
     chunk.renditions_skipped = batch.renditions_skipped
@@ -396,17 +391,17 @@ def _products_images_import(
     *,
     images_dir: Path,
     storage: Storage,
-    validate_images: bool,
-    dry_run: bool,
-    verify_storage: bool,
-    renditions: RenditionPlan,
+    options: ImageImportOptions,
     upload_slots: Callable[[], AbstractContextManager] | None = None,
 ) -> tuple[dict[int, ProductImagesResult], ImageBatch]:
     """Store the plans' images (decided from their StoredImage rows) with their renditions,
-    merge them into each product's pictures and, unless `dry_run`, commit image fields,
-    rows and links at once; the batch tells what it stored."""
-    batch = ImageBatch(images_dir=images_dir, storage=storage, decode=validate_images, dry_run=dry_run,
-                       verify=verify_storage, upload_slots=upload_slots, renditions=renditions)
+    merge them into each product's pictures (each plan says whether it mirrors 1C's list)
+    and, unless a dry run, commit image fields, rows and links at once; the batch tells
+    what it stored."""
+    dry_run = options.dry_run
+    batch = ImageBatch(images_dir=images_dir, storage=storage, decode=options.validate_images, dry_run=dry_run,
+                       verify=options.verify_storage, upload_slots=upload_slots,
+                       renditions=RenditionPlan.configured(rebuild=options.rebuild_renditions))
     sources = []
     names = set()
     for plan in plans:
@@ -424,8 +419,8 @@ def _products_images_import(
     for plan in plans:
         results[plan.product_id] = merge_product_images(
             onec_id=plan.onec_id, main_image=plan.main_image, gallery_images=plan.gallery_images,
-            image_paths=plan.image_paths, images_dir=images_dir, validate_images=validate_images, storage=storage,
-            dry_run=dry_run, mirror=plan.mirror, batch=batch,
+            image_paths=plan.image_paths, images_dir=images_dir, validate_images=options.validate_images,
+            storage=storage, dry_run=dry_run, mirror=plan.mirror, batch=batch,
         )
     if not dry_run:
         _images_commit(results, batch, storage)
@@ -556,8 +551,8 @@ class ProductDataProcessor:
         plan = _ProductPlan(product.pk, product.onec_id, product.main_image.name or "",
                             list(product.gallery_images or []), list(image_paths), mirror)
         results, _ = _products_images_import(
-            [plan], images_dir=Path(base_dir), storage=self.storage, validate_images=validate_images, dry_run=False,
-            verify_storage=False, renditions=RenditionPlan.configured(),
+            [plan], images_dir=Path(base_dir), storage=self.storage,
+            options=ImageImportOptions(validate_images=validate_images),
         )
         result = results[product.pk]
         for error in result.errors:

@@ -9,6 +9,7 @@ from django.conf import settings
 from ..exceptions import ImportAlreadyRunningError, ImportNotStartedError, PrefectUnavailableError
 from ..import_types import import_type_spec
 from ..models import ImportSession
+from ..options import ImageImportOptions
 from ..selectors import import_session_active
 from .preflight import import_preflight_problems
 from .prefect_runs import prefect_api_check, prefect_deployment_id, prefect_deployment_run_create
@@ -37,14 +38,14 @@ def import_session_launch(
     *,
     import_type: str,
     user,
-    options: dict | None = None,
+    options: ImageImportOptions | None = None,
     started_by: str = ImportSession.StartedBy.ADMIN,
     remove_absent: bool | None = None,
 ) -> ImportSession:
     """Create the pending session and trigger its deployment run, as one step.
 
-    `options` are flow parameters; those the type does not take (its spec's `options`)
-    are ignored, so the image options of the admin page never reach a catalog run.
+    `options` (the import page's choice) go to the flows of the types that take them (their
+    spec's `options`), so the image options of the page never reach a catalog run.
     `started_by` says who asks (the admin page, or the 1C exchange over HTTP).
     `remove_absent` (exchange types only; None: the flow's default, True) says whether a
     full exchange's run removes what 1C no longer sends: the 1C exchange passes False for
@@ -62,7 +63,8 @@ def import_session_launch(
         raise ImportNotStartedError(problems)
 
     parameters = {"data_dir": str(data_dir)}
-    parameters.update({name: value for name, value in (options or {}).items() if name in spec.options})
+    if spec.options is not None and isinstance(options, spec.options):
+        parameters["options"] = options.as_parameters()
     if remove_absent is not None and spec.kinds:
         parameters["remove_absent"] = remove_absent
     try:

@@ -7,7 +7,7 @@ from apps.products.selectors import product_active_count
 
 from ..exceptions import RUN_WIDE_ERRORS, CatalogEmptyError, ExchangeDirectoryError
 from ..import_types import import_type_spec
-from .import_kinds import exchange_plan_files
+from .exchange_plan import exchange_plan_files
 
 
 def catalog_require_products(*, then: str) -> int:

@@ -1,4 +1,5 @@
-"""What every 1C file import shares: reading records in batches, the per-file result,
+"""What every 1C file import shares: importing a file and removing what a full exchange no
+longer has with its kind's services, reading records in batches, the per-file result,
 finding the goods behind offer ids, and the rule for rows a full exchange no longer has."""
 from __future__ import annotations
 
@@ -17,10 +18,23 @@ from apps.products.models import Price, Product, ProductVariant, Stock
 
 from commerceml.reader import ExchangeDocument, RecordSpec, SkippedElement, split_offer_id
 
+from ..import_types import exchange_kind_spec
+
 logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 500
 DETAILS_LIMIT = 200
+
+
+def exchange_import_file(*, kind: str, path: Path, sync_mark: datetime, context: dict | None = None) -> dict:
+    """Write one exchange file's records with its kind's service (`context` is passed on)."""
+    service = exchange_kind_spec(kind).import_file_service()
+    return service(path=path, sync_mark=sync_mark, **(context or {})).as_dict()
+
+
+def exchange_remove_absent(*, kind: str, sync_mark: datetime) -> dict:
+    """After a full exchange of `kind`: deactivate or delete what 1C no longer sends."""
+    return exchange_kind_spec(kind).remove_absent_service()(sync_mark=sync_mark)
 
 
 @dataclass

@@ -13,6 +13,7 @@ from django.utils import timezone
 from ..exceptions import IllegalTransitionError, ImportAlreadyRunningError
 from ..import_types import import_type_spec
 from ..models import ImportChunk, ImportSession
+from ..reports import ImportReport
 from ..selectors import import_session_active, import_session_error_details
 
 logger = logging.getLogger(__name__)
@@ -101,10 +102,6 @@ def import_session_fail(*, session_id: int, error_message: str) -> ImportSession
     return _transition(session_id, Status.FAILED, error_message=error_message)
 
 
-def import_session_cancel(*, session_id: int, reason: str) -> ImportSession:
-    return _transition(session_id, Status.CANCELLED, error_message=reason)
-
-
 def import_session_settle(*, session_id: int, status: str, error_message: str) -> ImportSession | None:
     """End a session that is still active (crash, cancel, unexpected failure); a session
     that already ended keeps its own, more precise, outcome."""
@@ -170,10 +167,10 @@ def import_session_finish(
     if session.status == Status.CANCELLED:
         return session
     spec = import_type_spec(session.import_type)
-    report = session.report_details
+    report = session.report
     if failed_steps:
         kind = failed_steps[0].get("kind", "chunk")  # chunk, file or shard
-        total = report.get(f"{kind}s_total", "?")
+        total = report.details.get(f"{kind}s_total", "?")
         listed = "; ".join(f"{step['step']}: {step['reason']}" for step in failed_steps[:5])
         return import_session_fail(
             session_id=session_id,
@@ -182,7 +179,7 @@ def import_session_finish(
                 f"The other {kind}s' work was kept; run the import again to finish."
             ),
         )
-    recorded, planned = report.get("chunks_done", 0), report.get("chunks_total")
+    recorded, planned = report.chunks_done, report.chunks_total
     if planned is not None and recorded < planned:
         # Every chunk records itself, even when it imports nothing; a missing one never ran
         # here (e.g. a shard on a host whose DATABASE_URL points elsewhere): not a success.
@@ -195,7 +192,7 @@ def import_session_finish(
             ),
         )
     errors, listed = import_session_error_details(session_id=session_id, limit=1)
-    error_total = max(listed, int(report.get("errors") or 0))  # a file's list is capped, its count is not
+    error_total = max(listed, report.errors)  # a file's list is capped, its count is not
     if errors:
         first = errors[0]
         unit = "file(s)" if spec.error_unit == "files" else "record(s)"
@@ -215,14 +212,11 @@ def import_session_finish(
 def import_session_time_out(*, session_id: int, limit_seconds: float) -> ImportSession | None:
     """End a run that Prefect stopped at its time limit, saying how far it got; its
     running slot is free at once for the next start."""
-    report = ImportSession.objects.get(pk=session_id).report_details
-    if "chunks_total" in report:
-        progress = (
-            f"{report.get('chunks_done', 0)} of {report['chunks_total']} chunks done, "
-            f"{report.get('processed', 0)} of {report.get('total_products', '?')} products"
-        )
+    report = ImportSession.objects.get(pk=session_id).report
+    if report.chunks_total is not None:
+        progress = f"{report.chunks_done} of {report.chunks_total} chunks done, {report.progress_text()}"
     else:
-        progress = f"{report.get('processed', 0)} of {report.get('total_files', '?')} files done"
+        progress = f"{report.progress_text()} done"
     return import_session_settle(
         session_id=session_id,
         status=Status.FAILED,
@@ -247,7 +241,9 @@ def import_session_update_report(*, session_id: int, **values: Any) -> dict:
     return session.report_details
 
 
-def import_session_record_chunk(*, session_id: int, chunk_index: int, counters: dict[str, int], error_details: list[dict]) -> dict:
+def import_session_record_chunk(
+    *, session_id: int, chunk_index: int, counters: dict[str, int], error_details: list[dict]
+) -> ImportReport:
     """Record a finished chunk and add it to the session's totals.
 
     A retried chunk replaces its earlier record and only the difference is added, so
@@ -271,7 +267,7 @@ def import_session_record_chunk(*, session_id: int, chunk_index: int, counters: 
             previous.save(update_fields=["counters", "error_details", "recorded_at"])
         session.report_details = report
         session.save(update_fields=["report_details"])
-    return report
+    return session.report
 
 
 def _transition(session_id: int, to: str, **fields: Any) -> ImportSession:

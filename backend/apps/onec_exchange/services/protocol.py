@@ -680,18 +680,14 @@ def _label(import_type: str) -> str:
 def _session_progress(session: ImportSession) -> str:
     if session.status == ImportSession.Status.PENDING:
         return f"{_label(session.import_type)} #{session.pk}: waiting for a worker to pick the run up"
-    report = session.report_details or {}
-    unit, total = ("products", report.get("total_products")) if "total_products" in report else (
-        "files", report.get("total_files")
-    )
-    return f"{_label(session.import_type)} #{session.pk}: {report.get('processed', 0)} of {total if total is not None else '?'} {unit}"
+    return f"{_label(session.import_type)} #{session.pk}: {session.report.progress_text()}"
 
 
 def _session_summary(session: ImportSession) -> str:
     spec = import_type_spec(session.import_type)
-    report = session.report_details or {}
     counts = ", ".join(
-        f"{(spec.counter(key).label if spec.counter(key) else key)}: {report.get(key, 0)}" for key in spec.summary_counters
+        f"{(spec.counter(key).label if spec.counter(key) else key)}: {session.report.count(key)}"
+        for key in spec.summary_counters
     )
     note = f" ({session.error_message})" if session.error_message else ""
     return f"{_label(session.import_type)} #{session.pk}: {counts}{note}"

@@ -11,6 +11,7 @@ from django.core.management.base import BaseCommand
 from apps.imports.exceptions import ImportAlreadyRunningError
 from apps.imports.import_types import import_type_spec, import_type_specs
 from apps.imports.models import ImportSession
+from apps.imports.options import ImageImportOptions
 from apps.imports.prefect_embedded import prefect_api_for_this_run, wait_for_task_run_records
 from apps.imports.services.sessions import import_session_create, import_session_settle
 
@@ -57,18 +58,20 @@ class Command(BaseCommand):
         flows = [spec.load_flow() for spec in specs]  # loads Prefect's logging set-up before it is adjusted
         _hide_tracebacks_on_console()
         data_dir = str(Path(options["data_dir"]).resolve()) if options["data_dir"] else None
+        image_options = ImageImportOptions.from_cli(options)
         failed = []
         # One Prefect server for all the runs: the embedded one starts once, not per type.
         with prefect_api_for_this_run() as server_is_embedded:
-            if server_is_embedded and (options["shards"] or 1) > 1:
+            if server_is_embedded and image_options.shards > 1:
                 self._fail(
                     f"--shards {options['shards']} needs a Prefect server whose workers serve the pool "
                     "onec-images-shards, not the embedded one: start ./dev stack (or set PREFECT_API_URL) and "
                     "`python -m flows.shard_worker` (serving the pool onec-images-shards) on each host (README, Running on several machines)"
                 )
             for spec, flow in zip(specs, flows):
-                parameters = {"data_dir": data_dir, **{name: options[name] for name in spec.options}}
-                parameters = {key: value for key, value in parameters.items() if value is not None}
+                parameters = {"data_dir": data_dir} if data_dir else {}
+                if spec.options is not None:
+                    parameters["options"] = image_options.as_parameters()
                 session = self._run(
                     spec, flow, parameters, server_is_embedded=server_is_embedded, as_json=options["json"]
                 )
@@ -114,7 +117,7 @@ class Command(BaseCommand):
         return session
 
     def _report(self, session, seconds, *, as_json):
-        report = {key: value for key, value in session.report_details.items() if key != "error_details"}
+        report = session.report.printed()
         if as_json:
             self.stdout.write(json.dumps({**report, "status": session.status, "session_id": session.pk}, ensure_ascii=False))
             return

@@ -1,0 +1,53 @@
+"""The options of an image import, in one object: built once where a run is asked for (the
+import page, the command line; the 1C exchange takes the defaults, the nightly schedule
+prefect.yaml's values) and passed as it is through the flow to every chunk.
+
+The image flows take it as their `options` parameter; Prefect validates the parameter's
+JSON (a deployment's, or a schedule's) into this dataclass, and `as_parameters()` is that
+JSON. The registry (`import_types`) names it as the options of the images type.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any, Mapping
+
+from django.conf import settings
+
+
+@dataclass(frozen=True)
+class ImageImportOptions:
+    """`validate_images`: decode every photo before it is stored. `dry_run`: report what
+    would change, write nothing. `mirror`: make each product's pictures equal to 1C's
+    current <Картинка> list (by default photos are only added). `verify_storage`: check
+    every recorded object in media storage and upload again what is missing or wrong.
+    `rebuild_renditions`: remake every photo's renditions (by default only missing ones).
+    `shards` > 1: spread the chunks over that many flow runs of the shard deployment.
+    `chunk_size`: products per chunk (None: ONEC_IMAGE_CHUNK_SIZE)."""
+
+    validate_images: bool = False
+    dry_run: bool = False
+    mirror: bool = False
+    verify_storage: bool = False
+    rebuild_renditions: bool = False
+    shards: int = 1
+    chunk_size: int | None = None
+
+    @classmethod
+    def from_form(cls, cleaned_data: Mapping[str, Any]) -> ImageImportOptions:
+        """The import page's choice (ImportStartForm; the page has no chunk size)."""
+        return cls(**{field.name: cleaned_data[field.name] for field in fields(cls) if field.name in cleaned_data})
+
+    @classmethod
+    def from_cli(cls, options: Mapping[str, Any]) -> ImageImportOptions:
+        """`import_1c`'s flags (`--validate-images`, `--chunk-size`, `--shards`, ...); a
+        flag not given keeps the default."""
+        return cls(**{field.name: options[field.name] for field in fields(cls) if options.get(field.name) is not None})
+
+    def as_parameters(self) -> dict[str, Any]:
+        """The flow parameter's JSON (what a deployment run and its session record)."""
+        return asdict(self)
+
+    def with_chunk_size(self) -> ImageImportOptions:
+        """These options with the chunk size this run uses (ONEC_IMAGE_CHUNK_SIZE, read now,
+        unless one was given)."""
+        return replace(self, chunk_size=self.chunk_size or settings.ONEC_IMAGE_CHUNK_SIZE)

@@ -1,0 +1,68 @@
+"""A session's report, read. The session keeps it as JSON (`ImportSession.report_details`,
+written only by `services.sessions`); the admin, the command line, the flows and the 1C
+exchange read its counters and its progress through `ImportReport`, so "processed of
+total" is worked out here only."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    """The stored report, with what is read from it by name. An image import counts
+    products (`total_products`), the exchange imports count files (`total_files`); a
+    session stored before a counter existed reads it as 0."""
+
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+    def count(self, key: str) -> int:
+        """A counter of the type's spec (`copied`, `created`, ...): 0 until recorded."""
+        return int(self.details.get(key) or 0)
+
+    @property
+    def processed(self) -> int:
+        return self.count("processed")
+
+    @property
+    def total(self) -> int | None:
+        """Products (images) or files (exchange imports) the run has to process; None
+        until the run has counted them."""
+        total = self.details.get("total_products", self.details.get("total_files"))
+        return None if total is None else int(total)
+
+    @property
+    def unit(self) -> str:
+        return "products" if "total_products" in self.details else "files"
+
+    @property
+    def percent(self) -> int | None:
+        """Processed of total, in whole percent; None while the total is unknown or 0."""
+        return min(100, 100 * self.processed // self.total) if self.total else None
+
+    @property
+    def errors(self) -> int:
+        return self.count("errors")
+
+    @property
+    def chunks_done(self) -> int:
+        return self.count("chunks_done")
+
+    @property
+    def chunks_total(self) -> int | None:
+        """The chunks an image import planned (None: not a chunked import)."""
+        total = self.details.get("chunks_total")
+        return None if total is None else int(total)
+
+    @property
+    def dry_run(self) -> bool:
+        return bool(self.details.get("dry_run"))
+
+    def progress_text(self) -> str:
+        """`12 of 40 products`, `1 of 2 files`, `0 of ? files` before the total is known."""
+        return f"{self.processed} of {'?' if self.total is None else self.total} {self.unit}"
+
+    def printed(self) -> dict[str, Any]:
+        """What the command line prints: every entry but a per-file error list (sessions
+        stored before the errors moved to their chunks have one)."""
+        return {key: value for key, value in self.details.items() if key != "error_details"}

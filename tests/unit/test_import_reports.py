@@ -1,0 +1,20 @@
+"""ImportReport: processed of total, read one way from any stored report."""
+from apps.imports.reports import ImportReport
+
+
+def test_an_image_report_counts_products_and_an_exchange_report_files():
+    images = ImportReport({"total_products": 40, "processed": 12, "copied": "7", "chunks_total": 4, "chunks_done": 1})
+    files = ImportReport({"total_files": 2, "processed": 1})
+
+    assert (images.progress_text(), images.percent, images.count("copied"), images.chunks_total) == (
+        "12 of 40 products", 30, 7, 4
+    )
+    assert (files.progress_text(), files.percent, files.chunks_total) == ("1 of 2 files", 50, None)
+
+
+def test_a_report_before_its_total_is_known_or_stored_long_ago_reads_as_zero():
+    empty = ImportReport({})
+    assert (empty.progress_text(), empty.percent, empty.errors, empty.dry_run) == ("0 of ? files", None, 0, False)
+    assert ImportReport({"total_products": 0}).percent is None
+    assert ImportReport({"total_products": 3, "processed": 5}).percent == 100
+    assert ImportReport({"errors": 1, "error_details": [{}]}).printed() == {"errors": 1}
