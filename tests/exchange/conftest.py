@@ -1,11 +1,27 @@
 """Fixtures for the 1C site exchange over HTTP: a user with the exchange permission, a
 temporary staging and exchange directory, the 1C client simulator on Django's test client,
-and a real stack (Prefect server, deployments, worker, Django) for whole exchanges."""
+the preparation runs' deployment on the session's Prefect test server with a worker in
+this process that runs them (the real flow, real Prefect runs), and a real stack
+(Prefect server, deployments, worker, Django) for whole exchanges."""
 from __future__ import annotations
+
+import contextvars
+import threading
 
 import pytest
 from django.contrib.auth.models import Permission, User
-from django.db import connection
+from django.db import connection, connections
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import (
+    DeploymentFilter,
+    DeploymentFilterId,
+    FlowRunFilter,
+    FlowRunFilterState,
+    FlowRunFilterStateType,
+)
+from prefect.client.schemas.objects import StateType
+from prefect.exceptions import ObjectNotFound
+from prefect.flow_engine import run_flow
 
 from tests.admin.conftest import deployments  # noqa: F401  (the deployments on the test Prefect server)
 from tests.e2e.conftest import Stack
@@ -35,8 +51,84 @@ def exchange_dirs(tmp_path, settings):
 
 
 @pytest.fixture
-def onec(client, exchange_user, exchange_dirs) -> OneC:
+def onec(client, exchange_user, exchange_dirs, exchange_worker) -> OneC:
     return OneC(django_client_transport(client), "onec", PASSWORD, poll_seconds=0.05)
+
+
+@pytest.fixture
+def prepare_deployment(prefect_server):
+    """A fresh `prepare-exchange-import/onec-exchange` on the test server (no work pool)."""
+    from flows.onec_exchange import prepare_exchange_import
+
+    with get_client(sync_client=True) as client:
+        try:
+            client.delete_deployment(client.read_deployment_by_name("prepare-exchange-import/onec-exchange").id)
+        except ObjectNotFound:
+            pass
+        return client.create_deployment(flow_id=client.create_flow(prepare_exchange_import), name="onec-exchange")
+
+
+class PreparationWorker:
+    """What the `onec-imports` worker does with the preparation runs, in this process:
+    every scheduled run of the deployment is run, in a thread of its own, by Prefect's
+    flow engine (the run the web request created, with its parameters)."""
+
+    def __init__(self, deployment_id):
+        self.deployment_id = deployment_id
+        self.stopping = threading.Event()
+        self.runs: dict = {}
+        self.loop = threading.Thread(target=contextvars.copy_context().run, args=(self._pick_up,), daemon=True)
+        self.loop.start()
+
+    def _pick_up(self) -> None:
+        from flows.onec_exchange import prepare_exchange_import
+
+        scheduled = FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.SCHEDULED])))
+        with get_client(sync_client=True) as client:
+            while not self.stopping.wait(0.05):
+                for flow_run in client.read_flow_runs(
+                    flow_run_filter=scheduled,
+                    deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[self.deployment_id])),
+                ):
+                    if flow_run.id not in self.runs:
+                        self.runs[flow_run.id] = thread = threading.Thread(
+                            target=contextvars.copy_context().run, args=(self._run, prepare_exchange_import, flow_run),
+                            daemon=True,
+                        )
+                        thread.start()
+
+    @staticmethod
+    def _run(flow, flow_run) -> None:
+        try:
+            run_flow(flow, flow_run=flow_run, parameters=flow_run.parameters, return_type="state")
+        finally:
+            connections.close_all()
+
+    def stop(self) -> None:
+        """Stop picking runs up; end the runs still waiting for an import (their sessions
+        fail, so each run ends the exchange import and returns)."""
+        from apps.imports.models import ImportSession
+        from apps.imports.services.sessions import import_session_fail
+
+        self.stopping.set()
+        self.loop.join(10)
+        for thread in self.runs.values():
+            while thread.is_alive():
+                for session_id in ImportSession.objects.filter(status__in=ImportSession.ACTIVE_STATUSES).values_list("pk", flat=True):
+                    import_session_fail(session_id=session_id, error_message="the test ended")
+                thread.join(0.5)
+
+
+@pytest.fixture
+def exchange_worker(prepare_deployment, monkeypatch):
+    """A worker for the preparation runs, looking at the rows often (a test is short)."""
+    import flows.onec_exchange
+
+    monkeypatch.setattr(flows.onec_exchange, "WAIT_SECONDS", 0.05)
+    monkeypatch.setattr(flows.onec_exchange, "RECONCILE_SECONDS", 0.2)
+    worker = PreparationWorker(prepare_deployment)
+    yield worker
+    worker.stop()
 
 
 @pytest.fixture(scope="package")

@@ -1,6 +1,8 @@
-"""`import` against the test Prefect server's deployments, with no worker: the test plays
-the worker's part by moving the sessions along, and checks what 1C is told at each step,
-which runs start, that they wait for the running slot, and that nothing sent is lost."""
+"""`import` against the test Prefect server's deployments: the preparation runs the polls
+ask for run in this process (tests/exchange/conftest.py's worker), the import runs they
+start find no worker: the test plays its part by moving the sessions along, and checks
+what 1C is told at each step, which runs start, that they wait for the running slot,
+and that nothing sent is lost."""
 from __future__ import annotations
 
 import time
@@ -13,7 +15,7 @@ from prefect.states import Cancelled, Crashed
 from apps.imports.import_types import import_type_spec
 from apps.imports.models import ImportSession
 from apps.onec_exchange.models import Exchange1C, ExchangeImport
-from apps.onec_exchange.services import protocol as exchange_http
+from apps.onec_exchange.services import runs as exchange_runs
 from apps.imports.services.sessions import (
     import_session_attach_flow_run,
     import_session_create,
@@ -28,16 +30,23 @@ from tests.exchange.client_1c import OneC, django_client_transport, zip_bytes
 from tests.exchange.conftest import PASSWORD, grant_exchange
 from tests.exchange_builders import goods_xml, offer_xml
 
-# Runs are started in a thread of their own (with its own database connection).
+# The preparation runs run in threads of their own (with their own database connections).
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("deployments")]
+# What 1C hears while the preparation run is on its way or between two steps.
+PREPARING = ("waiting for a worker to prepare the import", "moving files into", "unpacking ", "starting the next import")
 
 
-@pytest.fixture(autouse=True)
-def answers_wait_for_the_launch(monkeypatch):
-    """Each answer here says what the started run is doing, and what Prefect says of a
-    run that ended, however slow the test server."""
-    monkeypatch.setattr(exchange_http, "ANSWER_SECONDS", 60)
-    monkeypatch.setattr(exchange_http, "SETTLE_SECONDS", 60)
+def _answer(onec: OneC, filename: str | None = None, *, until=None, seconds: float = 60) -> list[str]:
+    """Poll `import` of `filename` (or `deactivate`) until the answer says more than that
+    the preparation run is on its way (or until `until(answer)`)."""
+    mode, params = ("import", {"filename": filename}) if filename else ("deactivate", {})
+    deadline = time.monotonic() + seconds
+    while True:
+        answer = onec.request(mode, **params)
+        if until(answer) if until else not (answer[0] == "progress" and any(text in answer[1] for text in PREPARING)):
+            return answer
+        assert time.monotonic() < deadline, f"{mode} {filename}: still {answer}"
+        time.sleep(0.05)
 
 GUID = "0a1b2c3d-0000-0000-0000-000000000001"
 PICTURE = f"import_files/0a/{GUID}_1.jpg"
@@ -60,6 +69,15 @@ def _run(session: ImportSession, **report) -> None:
     import_session_finish(session_id=session.pk)
 
 
+def _wait_for_session(import_type: str, *, newer_than: int = 0) -> ImportSession:
+    """The session of this type the preparation run starts (newer than `newer_than`)."""
+    deadline = time.monotonic() + 60
+    while (session := ImportSession.objects.filter(import_type=import_type, pk__gt=newer_than).last()) is None:
+        assert time.monotonic() < deadline, f"no {import_type} run started"
+        time.sleep(0.05)
+    return session
+
+
 def _send_zip(onec: OneC, files=FILES) -> None:
     onec.checkauth()
     onec.init()
@@ -70,7 +88,7 @@ def _send_zip(onec: OneC, files=FILES) -> None:
 def test_goods_run_the_catalog_then_the_images_and_success_comes_only_at_the_end(onec, exchange_user, exchange_dirs, deployments):
     _send_zip(onec)
 
-    first = onec.request("import", filename="goods/goods.xml")
+    first = _answer(onec, "goods/goods.xml")
 
     catalog = ImportSession.objects.get()
     assert first == ["progress", f"«Каталог товаров» #{catalog.pk}: waiting for a worker to pick the run up"]
@@ -89,12 +107,12 @@ def test_goods_run_the_catalog_then_the_images_and_success_comes_only_at_the_end
     import_session_update_report(session_id=catalog.pk, processed=2, created=1, updated=0, errors=0)
     import_session_finish(session_id=catalog.pk)
 
-    assert onec.request("import", filename="goods/goods.xml")[0] == "progress"
+    assert _answer(onec, "goods/goods.xml", until=lambda answer: "«Изображения товаров»" in answer[1])[0] == "progress"
     images = ImportSession.objects.get(import_type="images")
     assert images.started_by == "exchange"
     _run(images, copied=1, skipped=0, errors=0)
 
-    assert onec.request("import", filename="goods/goods.xml") == [
+    assert onec.import_file("goods/goods.xml") == [
         "success",
         f"«Каталог товаров» #{catalog.pk}: Товары: создано: 1, Товары: обновлено: 0, Записей с ошибками: 0",
         f"«Изображения товаров» #{images.pk}: Файлов скопировано: 1, Файлов пропущено: уже актуальны: 0, Файлов с ошибками: 0",
@@ -108,7 +126,7 @@ def test_goods_run_the_catalog_then_the_images_and_success_comes_only_at_the_end
 
 def test_a_failed_import_is_answered_failure_with_its_reason(onec, exchange_dirs):
     _send_zip(onec)
-    onec.request("import", filename="goods/goods.xml")
+    _answer(onec, "goods/goods.xml")
     catalog = ImportSession.objects.get()
     import_session_start(session_id=catalog.pk)
     import_session_fail(session_id=catalog.pk, error_message="goods.xml: line 1, column 5: malformed XML")
@@ -124,7 +142,7 @@ def test_an_exchange_waits_while_an_admin_import_runs(onec, exchange_dirs):
     admin_run = import_session_create(import_type="images", started_by="admin")
     _send_zip(onec)
 
-    answers = [onec.request("import", filename="goods/goods.xml") for _ in range(2)]
+    answers = [_answer(onec, "goods/goods.xml") for _ in range(2)]
 
     assert answers == [["progress", f"waiting for import #{admin_run.pk} ({admin_run}) before laying the files out"]] * 2
     assert list(ImportSession.objects.all()) == [admin_run]
@@ -132,7 +150,7 @@ def test_an_exchange_waits_while_an_admin_import_runs(onec, exchange_dirs):
     assert not any(p.is_file() for p in (exchange_dirs / "import_1c").rglob("*"))
     import_session_fail(session_id=admin_run.pk, error_message="stopped")
 
-    assert onec.request("import", filename="goods/goods.xml")[0] == "progress"
+    assert _answer(onec, "goods/goods.xml", until=lambda answer: "«Каталог товаров»" in answer[1])[0] == "progress"
     assert (exchange_dirs / "import_1c" / "goods" / "goods.xml").read_bytes() == GOODS
     assert ImportSession.objects.get(import_type="catalog").started_by == "exchange"
 
@@ -146,17 +164,28 @@ def test_two_exchanges_at_once_take_turns(onec, exchange_dirs, client):
     other.init()
     other.send_file("rests/rests.xml", _xml("<ПакетПредложений><Ид>p</Ид><Предложения/></ПакетПредложений>"))
 
-    onec.request("import", filename="goods/goods.xml")
+    _answer(onec, "goods/goods.xml")
     catalog = ImportSession.objects.get()
-    waiting = other.request("import", filename="rests/rests.xml")
+    waiting = _answer(other, "rests/rests.xml")
 
     assert waiting == ["progress", f"waiting for import #{catalog.pk} ({catalog}) before laying the files out"]
     assert not (exchange_dirs / "import_1c" / "rests").exists()
     _run(catalog, created=1)
-    assert other.request("import", filename="rests/rests.xml")[0] == "progress"
-    stocks = ImportSession.objects.get(import_type="stocks")
+    # The images of the goods and the stocks of the other exchange: one runs, the other waits for it.
+    deadline = time.monotonic() + 60
+    while not ImportSession.objects.filter(import_type__in=["images", "stocks"]).exists():
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    first = ImportSession.objects.get(import_type__in=["images", "stocks"])
+    waiter, label, name = (other, "«Остатки»", "rests/rests.xml") if first.import_type == "images" else (
+        onec, "«Изображения товаров»", "goods/goods.xml"
+    )
+    assert _answer(waiter, name, until=lambda answer: answer[1].startswith(label))[1] == (
+        f"{label}: waiting for import #{first.pk} ({first})"
+    )
+    _run(first)
+    stocks = _wait_for_session("stocks")
     assert stocks.started_by_user.username == "other"
-    assert onec.request("import", filename="goods/goods.xml")[1].startswith("«Изображения товаров»: waiting for import")
 
 
 def test_per_file_sessions_keep_what_earlier_sessions_sent(onec, exchange_dirs):
@@ -166,7 +195,7 @@ def test_per_file_sessions_keep_what_earlier_sessions_sent(onec, exchange_dirs):
         onec.init()
         onec.send_file(name, FILES[f"goods/{PICTURE}"] if name == PICTURE else GOODS)
 
-    assert onec.request("import", filename="goods/goods.xml")[0] == "progress"
+    assert _answer(onec, "goods/goods.xml")[0] == "progress"
     data = exchange_dirs / "import_1c"
     assert (data / "goods" / PICTURE).is_file() and (data / "goods" / "goods.xml").is_file()
     assert Exchange1C.objects.count() == 2
@@ -176,7 +205,7 @@ def test_a_later_exchange_replaces_the_folder_of_a_closed_one(onec, exchange_dir
     onec.checkauth()
     onec.init()
     onec.send_file(f"goods/goods_1_1_{GUID}.xml", GOODS)
-    onec.request("import", filename=f"goods/goods_1_1_{GUID}.xml")
+    _answer(onec, f"goods/goods_1_1_{GUID}.xml")
     _run(ImportSession.objects.get(), created=1)
     Product.objects.create(onec_id=GUID, name="Мяч")
     answer = onec.import_file(f"goods/goods_1_1_{GUID}.xml")
@@ -188,7 +217,7 @@ def test_a_later_exchange_replaces_the_folder_of_a_closed_one(onec, exchange_dir
     onec.checkauth()
     onec.init()
     onec.send_file("goods/goods_1_1_new.xml", GOODS)
-    onec.request("import", filename="goods/goods_1_1_new.xml")
+    _answer(onec, "goods/goods_1_1_new.xml")
 
     assert sorted(p.name for p in (exchange_dirs / "import_1c" / "goods").glob("*.xml")) == ["goods_1_1_new.xml"]
     aside = list((exchange_dirs / "staging" / "superseded").rglob("by_hand.xml"))
@@ -197,7 +226,7 @@ def test_a_later_exchange_replaces_the_folder_of_a_closed_one(onec, exchange_dir
 
 def test_the_exchange_log_in_the_admin(onec, exchange_user, exchange_dirs, client):
     _send_zip(onec)
-    onec.request("import", filename="goods/goods.xml")
+    _answer(onec, "goods/goods.xml")
     onec.password = "wrong"
     onec.checkauth()
     exchange, catalog = Exchange1C.objects.get(), ImportSession.objects.get()
@@ -221,29 +250,21 @@ def test_the_exchange_log_in_the_admin(onec, exchange_user, exchange_dirs, clien
 
 
 def test_a_slow_prefect_never_holds_an_answer_up(onec, exchange_dirs, monkeypatch):
-    real_launch = exchange_http.import_session_launch
+    real_launch = exchange_runs.import_session_launch
 
     def slow_launch(**kwargs):
         time.sleep(2)
         return real_launch(**kwargs)
 
-    monkeypatch.setattr(exchange_http, "import_session_launch", slow_launch)
-    monkeypatch.setattr(exchange_http, "ANSWER_SECONDS", 0.3)
+    monkeypatch.setattr(exchange_runs, "import_session_launch", slow_launch)
     _send_zip(onec)
 
-    clock = time.monotonic()
-    first = onec.request("import", filename="goods/goods.xml")
-    second = onec.request("import", filename="goods/goods.xml")
+    answer = _answer(onec, "goods/goods.xml")
 
-    assert time.monotonic() - clock < 1.5
-    assert first == ["progress", "«Каталог товаров»: asking Prefect for a run"]
-    assert second == ["progress", "goods/goods.xml: the previous request for this exchange is still working"]
-    deadline = time.monotonic() + 30
-    while (answer := onec.request("import", filename="goods/goods.xml"))[1].startswith("goods/goods.xml: the previous"):
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
     catalog = ImportSession.objects.get()
     assert answer == ["progress", f"«Каталог товаров» #{catalog.pk}: waiting for a worker to pick the run up"]
+    assert len(onec.answers) > 4  # polls were answered while the run was being started
+    assert onec.slowest_import_answer < 1.5, f"an import poll took {onec.slowest_import_answer:.1f} s"
 
 
 def test_exchange_runs_never_remove_what_is_absent_until_deactivate(onec, exchange_dirs, deployments):
@@ -252,7 +273,7 @@ def test_exchange_runs_never_remove_what_is_absent_until_deactivate(onec, exchan
     onec.checkauth()
     onec.init()
     onec.send_file(f"goods/goods_1_1_{GUID}.xml", GOODS)
-    onec.request("import", filename=f"goods/goods_1_1_{GUID}.xml")
+    _answer(onec, f"goods/goods_1_1_{GUID}.xml")
     catalog = ImportSession.objects.get()
     (run,) = flow_runs_of(deployments["catalog"])
     assert run.parameters["remove_absent"] is False
@@ -260,7 +281,7 @@ def test_exchange_runs_never_remove_what_is_absent_until_deactivate(onec, exchan
     Product.objects.create(onec_id=GUID, name="Мяч")
     assert onec.import_file(f"goods/goods_1_1_{GUID}.xml")[0] == "success"
 
-    first = onec.request("deactivate")
+    first = _answer(onec)
 
     again = ImportSession.objects.filter(import_type="catalog").exclude(pk=catalog.pk).get()
     assert first == ["progress", f"«Каталог товаров» #{again.pk}: waiting for a worker to pick the run up"]
@@ -269,7 +290,7 @@ def test_exchange_runs_never_remove_what_is_absent_until_deactivate(onec, exchan
     }
     assert Exchange1C.objects.get().closed_at is None
     _run(again, created=0, updated=1)
-    answer = onec.request("deactivate")
+    answer = onec.deactivate()
     assert answer[0] == "success" and answer[1].startswith(f"«Каталог товаров» #{again.pk}:")
     assert onec.complete() == ["success"]  # in the same session: deactivate left it open
     assert Exchange1C.objects.get().closed_at is not None
@@ -283,12 +304,12 @@ def _end_in_prefect(flow_run_id, state) -> None:
 
 def test_a_run_that_crashed_in_prefect_is_answered_failure_not_progress(onec, exchange_dirs):
     _send_zip(onec)
-    assert onec.request("import", filename="goods/goods.xml")[0] == "progress"
+    assert _answer(onec, "goods/goods.xml")[0] == "progress"
     catalog = ImportSession.objects.get()
     import_session_start(session_id=catalog.pk)
     _end_in_prefect(catalog.flow_run_id, Crashed(message="Flow run infrastructure exited with non-zero status code -9."))
 
-    answer = onec.request("import", filename="goods/goods.xml")
+    answer = onec.import_file("goods/goods.xml")
 
     assert answer[0] == "failure", answer
     assert answer[1].startswith(f"«Каталог товаров» #{catalog.pk} ошибка: Prefect flow run ")
@@ -304,11 +325,11 @@ def test_an_exchange_waiting_for_a_run_cancelled_in_prefect_goes_on(onec, exchan
         flow_run = client.create_flow_run_from_deployment(deployments["images"], parameters={"session_id": admin_run.pk})
     import_session_attach_flow_run(session_id=admin_run.pk, flow_run_id=flow_run.id)
     _send_zip(onec)
-    waiting = onec.request("import", filename="goods/goods.xml")
+    waiting = _answer(onec, "goods/goods.xml")
     assert waiting == ["progress", f"waiting for import #{admin_run.pk} ({admin_run}) before laying the files out"]
     _end_in_prefect(flow_run.id, Cancelled(message="cancelled in the UI"))
 
-    answer = onec.request("import", filename="goods/goods.xml")
+    answer = _answer(onec, "goods/goods.xml", until=lambda answer: "«Каталог товаров»" in answer[1])
 
     catalog = ImportSession.objects.get(import_type="catalog")
     assert answer == ["progress", f"«Каталог товаров» #{catalog.pk}: waiting for a worker to pick the run up"]
@@ -320,7 +341,7 @@ def test_a_file_sent_again_after_its_import_is_imported_again(onec, exchange_dir
     onec.checkauth()
     onec.init()
     onec.send_file(name, GOODS)
-    onec.request("import", filename=name)
+    _answer(onec, name)
     first = ImportSession.objects.get()
     import_session_start(session_id=first.pk)
     import_session_fail(session_id=first.pk, error_message="goods_1_1.xml: line 1, column 5: malformed XML")
@@ -328,7 +349,7 @@ def test_a_file_sent_again_after_its_import_is_imported_again(onec, exchange_dir
 
     renamed = GOODS.replace("Мяч".encode(), "Мяч футбольный".encode())
     onec.send_file(name, renamed)  # 1C's retry, in the same exchange
-    answer = onec.request("import", filename=name)
+    answer = _answer(onec, name)
 
     again = ImportSession.objects.exclude(pk=first.pk).get()
     assert answer == ["progress", f"«Каталог товаров» #{again.pk}: waiting for a worker to pick the run up"]
@@ -353,7 +374,7 @@ def test_a_2x_offers_file_sent_alone_runs_the_catalog_then_stocks_and_prices(one
     onec.checkauth()
     onec.init()
     onec.send_file("import.xml", IMPORT_2X)
-    onec.request("import", filename="import.xml")
+    _answer(onec, "import.xml")
     _run(ImportSession.objects.get(import_type="catalog"), created=1)
     Product.objects.create(onec_id=GUID, name="Мяч")
     assert onec.import_file("import.xml")[0] == "success"
@@ -361,11 +382,11 @@ def test_a_2x_offers_file_sent_alone_runs_the_catalog_then_stocks_and_prices(one
     onec.checkauth()
     onec.init()
     onec.send_file("offers.xml", OFFERS_2X)
-    answers = [onec.request("import", filename="offers.xml")]
-    for import_type in ("catalog", "stocks", "prices"):
-        session = ImportSession.objects.filter(import_type=import_type).latest("pk")
-        _run(session)
-        answers.append(onec.request("import", filename="offers.xml"))
+    answers = [_answer(onec, "offers.xml")]
+    for import_type, label in (("catalog", "«Каталог товаров»"), ("stocks", "«Остатки»"), ("prices", "«Цены»")):
+        _answer(onec, "offers.xml", until=lambda answer, label=label: answer[1].startswith(label))
+        _run(ImportSession.objects.filter(import_type=import_type).latest("pk"))
+    answers.append(onec.import_file("offers.xml"))
 
     offers_catalog = ImportSession.objects.filter(import_type="catalog").latest("pk")
     assert ImportSession.objects.filter(import_type="catalog").count() == 2
@@ -392,7 +413,7 @@ def test_a_files_run_reads_only_the_parts_no_earlier_run_read(onec, exchange_dir
         onec.checkauth()
         onec.init()
         onec.send_file(name, data)
-        onec.request("import", filename=name)
+        _answer(onec, name)
         reports.append(_work(ImportSession.objects.filter(import_type="catalog").latest("pk")))
         assert onec.import_file(name)[0] == "success"
 
@@ -401,10 +422,10 @@ def test_a_files_run_reads_only_the_parts_no_earlier_run_read(onec, exchange_dir
     # A part sent again is read again; deactivate's run, which removes what is absent, reads every part.
     onec.checkauth()
     onec.send_file(f"goods/goods_1_1_{GUID}.xml", parts[f"goods/goods_1_1_{GUID}.xml"].replace("Мяч 1".encode(), "Мяч".encode()))
-    onec.request("import", filename=f"goods/goods_1_1_{GUID}.xml")
+    _answer(onec, f"goods/goods_1_1_{GUID}.xml")
     again = _work(ImportSession.objects.filter(import_type="catalog").latest("pk"))
     assert (again["total_files"], again["updated"]) == (1, 1)
-    onec.request("deactivate")
+    _answer(onec)
     removal = ImportSession.objects.filter(import_type="catalog").latest("pk")
     assert removal.parameters["remove_absent"] is True
     assert _work(removal)["total_files"] == 3

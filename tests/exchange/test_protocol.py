@@ -18,7 +18,8 @@ from apps.onec_exchange.models import Exchange1C, ExchangeAuthFailure, ExchangeF
 from tests.exchange.client_1c import BOM, OneC, django_client_transport, zip_bytes
 from tests.exchange.conftest import PASSWORD
 
-pytestmark = pytest.mark.django_db
+# The preparation runs run in threads of their own (with their own database connections).
+pytestmark = pytest.mark.django_db(transaction=True)
 
 GUID = "0a1b2c3d-0000-0000-0000-000000000001"
 REFUSED_LOGIN = (
@@ -349,7 +350,7 @@ def test_behind_trusted_proxies_the_rightmost_untrusted_address_is_the_client(cl
 
 
 def test_attempts_at_once_are_counted_before_the_password_is_checked(client, exchange_user, settings, monkeypatch):
-    from apps.onec_exchange.services import protocol as exchange_http
+    from apps.onec_exchange.services import auth as exchange_http
 
     settings.ONEC_EXCHANGE_AUTH_MAX_FAILURES = 1
     real_authenticate, answers = exchange_http.authenticate, []

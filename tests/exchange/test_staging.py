@@ -1,20 +1,16 @@
-"""Names 1C sends, where each file goes, which import types a file starts, and the
-archives kept open between polls and unpacked across them."""
+"""Names 1C sends, where each file goes, which import types a file starts, and archives
+unpacked entry by entry, safe against another unpacker and one that died."""
 import fcntl
-import os
-import time
 from pathlib import Path, PurePosixPath
 
 import pytest
 
-from apps.onec_exchange.services import staging
-from apps.onec_exchange.services.protocol import exchange_import_types
+from apps.onec_exchange.services.runs import exchange_import_types
 from apps.onec_exchange.services.staging import (
     ArchiveLimits,
     StagingError,
     archive_checked,
     archive_extract,
-    archive_forget,
     staging_layout_path,
 )
 from tests.exchange.client_1c import zip_bytes
@@ -93,74 +89,12 @@ def _archive(path: Path, data: bytes = b"<x/>") -> Path:
     return path
 
 
-def _open_in_this_process(path: Path) -> int:
-    """How many of this process' file descriptors point at `path` (deleted or not)."""
-    count = 0
-    for fd in Path("/proc/self/fd").iterdir():
-        try:
-            target = os.readlink(fd)
-        except OSError:  # closed while listed
-            continue
-        count += target in (str(path), f"{path} (deleted)")
-    return count
-
-
-def _wait_until(condition, seconds=5.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while not condition() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return condition()
-
-
-def test_an_archive_is_kept_between_polls_and_closed_once_idle_or_gone(tmp_path, monkeypatch):
-    monkeypatch.setattr(staging, "ARCHIVE_IDLE_SECONDS", 0.4)
-    path = _archive(tmp_path / "exchange.zip")
-    with archive_checked(path, name="exchange.zip", limits=LIMITS) as first:
-        pass
-    with archive_checked(path, name="exchange.zip", limits=LIMITS) as again:
-        assert again is first and _open_in_this_process(path) == 1
-
-    # Another server process unpacked it all and deleted it; no poll comes here any more.
-    path.unlink()
-
-    assert _wait_until(lambda: _open_in_this_process(path) == 0), "the deleted archive is still held open"
-    assert first.archive.fp is None
-
-
-def test_an_archive_sent_again_is_read_afresh(tmp_path, monkeypatch):
-    path = _archive(tmp_path / "exchange.zip")
-    with archive_checked(path, name="exchange.zip", limits=LIMITS) as first:
-        pass
-    _archive(path, b"<y>sent again</y>")
-    with archive_checked(path, name="exchange.zip", limits=LIMITS) as second:
-        assert second.archive.read("goods/goods.xml") == b"<y>sent again</y>"
-    assert first.archive.fp is None and _open_in_this_process(path) == 1
-    archive_forget(path)
-    assert second.archive.fp is None and _open_in_this_process(path) == 0
-
-
-def test_an_archive_is_never_closed_while_a_poll_reads_it(tmp_path, monkeypatch):
-    monkeypatch.setattr(staging, "ARCHIVE_IDLE_SECONDS", 0.05)
-    path = _archive(tmp_path / "exchange.zip")
-    with archive_checked(path, name="exchange.zip", limits=LIMITS) as opened:
-        archive_forget(path)
-        for n in range(6):  # more archives than are kept
-            other = _archive(tmp_path / f"other{n}.zip")
-            with archive_checked(other, name=other.name, limits=LIMITS):
-                pass
-        time.sleep(0.3)  # the sweeper's rounds
-        assert opened.archive.read("goods/goods.xml") == b"<x/>"
-    assert _wait_until(lambda: opened.archive.fp is None)
-    assert _wait_until(lambda: not any(_open_in_this_process(p) for p in tmp_path.glob("*.zip")))
-
-
-def _unpack_entries(path: Path, root: Path, *, seconds: float) -> int:
+def _unpack_entries(path: Path, root: Path) -> int:
     with archive_checked(path, name=path.name, limits=LIMITS) as opened:
-        entries = opened.entries
-    return archive_extract(
-        source=path, entries=entries, start=0, root=root, deadline=time.monotonic() + seconds, name=path.name,
-        limits=LIMITS,
-    )
+        return archive_extract(
+            archive=opened.archive, entries=opened.entries, start=0, root=root, name=path.name,
+            progress=lambda done, entry, written: None,
+        )
 
 
 def test_a_partial_file_left_by_a_dead_process_is_unpacked_afresh(tmp_path):
@@ -169,7 +103,7 @@ def test_a_partial_file_left_by_a_dead_process_is_unpacked_afresh(tmp_path):
     (root / "goods").mkdir(parents=True)
     (root / "goods" / "goods.xml.unpacking").write_bytes(b"<goods>half, and more than the entry holds")
 
-    assert _unpack_entries(path, root, seconds=5) == 1
+    assert _unpack_entries(path, root) == 1
     assert [p.name for p in (root / "goods").iterdir()] == ["goods.xml"]
     assert (root / "goods" / "goods.xml").read_bytes() == b"<goods>whole</goods>"
 
@@ -183,8 +117,8 @@ def test_an_entry_another_process_unpacks_is_left_to_it(tmp_path):
     with open(partial, "ab") as other_process:  # flock excludes another open file as it does another process
         fcntl.flock(other_process.fileno(), fcntl.LOCK_EX)
 
-        assert _unpack_entries(path, root, seconds=0.5) == 0
+        assert _unpack_entries(path, root) == 0
         assert partial.read_bytes() == b"<goods>wh" and not (root / "goods" / "goods.xml").exists()
 
-    assert _unpack_entries(path, root, seconds=5) == 1
+    assert _unpack_entries(path, root) == 1
     assert (root / "goods" / "goods.xml").read_bytes() == b"<goods>whole</goods>" and not partial.exists()

@@ -1,6 +1,6 @@
 """The 1C exchange log in the admin: each exchange over HTTP with its user, client address,
 times, the files it sent and the import sessions it started; and the refused logins.
-Read-only: the log is written by `services.exchange_http` alone."""
+Read-only: the log is written by the exchange's services alone."""
 from __future__ import annotations
 
 from django.contrib import admin
@@ -29,7 +29,7 @@ class ExchangeImportInline(admin.TabularInline):
     model = ExchangeImport
     extra = 0
     can_delete = False
-    fields = ("filename", "status", "import_sessions", "message", "created_at", "finished_at")
+    fields = ("filename", "status", "import_sessions", "progress", "message", "flow_run_id", "created_at", "finished_at")
     readonly_fields = fields
 
     def has_add_permission(self, request, obj=None):

@@ -1,13 +1,19 @@
 """The 1C site exchange's records: sessions, the files 1C sent, the imports it asked for,
 and refused logins. Their tables keep the names the integrations app gave them."""
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import models
 
 
 class Exchange1C(models.Model):
     """One exchange session of 1C over HTTP (/1c/exchange): opened by `checkauth`, closed by
-    `complete`. Its files wait in a staging directory of their own until an `import` lays
-    them out in the exchange directory (services.exchange_http)."""
+    `complete`. Its files wait in a staging directory of their own until the preparation
+    flow of an `import` lays them out in the exchange directory (services.layout)."""
+
+    # Its token stops working after this long without a request; such an exchange also
+    # counts as closed (1C gave up on it).
+    IDLE_LIMIT = timedelta(hours=24)
 
     class Type(models.TextChoices):
         CATALOG = "catalog", "Каталог"
@@ -21,8 +27,10 @@ class Exchange1C(models.Model):
     last_request_at = models.DateTimeField("последний запрос", null=True, blank=True)
     closed_at = models.DateTimeField("завершён", null=True, blank=True)
     staging_cleared = models.BooleanField(default=False, editable=False)
-    # While a request unpacks or moves this exchange's files, others wait for it.
+    # While a preparation flow run (`busy_by`, its id) unpacks or moves this exchange's
+    # files, other runs wait for it; a claim of a run that died ends at `busy_until`.
     busy_until = models.DateTimeField(null=True, blank=True, editable=False)
+    busy_by = models.CharField(max_length=64, blank=True, editable=False)
 
     class Meta:
         verbose_name = "обмен с 1С"
@@ -58,7 +66,9 @@ class ExchangeFile(models.Model):
 
 
 class ExchangeImport(models.Model):
-    """An `import` 1C asked for, and the import sessions it started (in order)."""
+    """An `import` 1C asked for, the Prefect flow run that prepares it (lays the files out,
+    starts and follows its import runs), what that run is doing, and the import sessions
+    it started (in order). Polls answer from this row alone."""
 
     class Status(models.TextChoices):
         PREPARING = "preparing", "Подготовка файлов"
@@ -73,6 +83,8 @@ class ExchangeImport(models.Model):
     status = models.CharField("статус", max_length=20, choices=Status.choices, default=Status.PREPARING)
     message = models.TextField("итог", blank=True)
     sessions = models.ManyToManyField("integrations.ImportSession", blank=True, related_name="exchange_imports")
+    flow_run_id = models.UUIDField("запуск подготовки в Prefect", null=True, blank=True)
+    progress = models.TextField("ход подготовки", blank=True)
     created_at = models.DateTimeField("запрошен", auto_now_add=True)
     finished_at = models.DateTimeField("завершён", null=True, blank=True)
 

@@ -2,14 +2,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from django.conf import settings
-from django.db.models import Max
+from django.db.models import Max, Q
+from django.utils import timezone
 
 from apps.imports.models import ImportSession
 
-from .models import ExchangeFile
+from .models import Exchange1C, ExchangeFile
 
 
 def exchange_files_already_imported(
@@ -49,3 +50,32 @@ def _changed_since(path: Path, moment: datetime) -> bool:
         return path.stat().st_mtime > moment.timestamp()
     except OSError:
         return True
+
+
+def exchange_batch(exchange: Exchange1C):
+    """This exchange and the earlier ones of its user whose files may not be laid out yet
+    (newer 1C sends every file in an exchange of its own). Exchanges 1C closed or gave up
+    (idle for Exchange1C.IDLE_LIMIT) belong to an earlier exchange: their files stay in
+    staging, never mixed into this one."""
+    earlier = Q(
+        user=exchange.user, pk__lt=exchange.pk, last_request_at__lt=exchange.created_at,
+        last_request_at__gte=timezone.now() - Exchange1C.IDLE_LIMIT, closed_at__isnull=True,
+    )
+    return Exchange1C.objects.filter(Q(pk=exchange.pk) | earlier, exchange_type=Exchange1C.Type.CATALOG, staging_cleared=False)
+
+
+def exchange_placed_file(*, exchange: Exchange1C, path: PurePosixPath) -> ExchangeFile | None:
+    """The latest laid-out file at `path` sent in this exchange or an earlier open one of its user."""
+    return (
+        ExchangeFile.objects.filter(path=str(path), placed_at__isnull=False)
+        .filter(Q(exchange=exchange) | Q(exchange__user=exchange.user, exchange__closed_at__isnull=True))
+        .order_by("-placed_at").first()
+    )
+
+
+def exchange_files_waiting(*, exchange: Exchange1C, path: PurePosixPath):
+    """The files of the exchange's batch not laid out yet that are `path` or may hold it
+    (a file 1C sent at the top of staging may be an archive)."""
+    return ExchangeFile.objects.filter(exchange__in=exchange_batch(exchange), placed_at__isnull=True).filter(
+        Q(path=str(path)) | Q(from_archive=False, path__regex=r"^[^/]+$")
+    )

@@ -1,5 +1,6 @@
 """The 1C site-exchange endpoint, `/1c/exchange`: HTTP in, plain text out. What each mode
-does lives in `services.exchange_http`; this only reads the request and writes the answer.
+does lives in the services (`auth`, `receiving`, `protocol`, `sale`); this only reads the
+request and writes the answer.
 
 Answers are UTF-8 with a byte-order mark: 1C decodes a body by its BOM first, so Russian
 reasons read right whatever the server's Content-Type says (without it, some 1C versions
@@ -19,21 +20,13 @@ from django.http import HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from .exceptions import ExchangeRefusedError
 from .models import Exchange1C
-from .services.protocol import (
-    COOKIE_NAME,
-    ExchangeAnswer,
-    ExchangeRefusedError,
-    exchange_by_token,
-    exchange_checkauth,
-    exchange_checkauth_answer,
-    exchange_close,
-    exchange_deactivate,
-    exchange_file_receive,
-    exchange_import,
-    exchange_init_answer,
-    exchange_sale_query_document,
-)
+from .services.answers import ExchangeAnswer
+from .services.auth import COOKIE_NAME, exchange_by_token, exchange_checkauth, exchange_checkauth_answer, exchange_init_answer
+from .services.protocol import exchange_close, exchange_deactivate, exchange_import
+from .services.receiving import exchange_file_receive
+from .services.sale import exchange_sale_query_document
 
 logger = logging.getLogger(__name__)
 

@@ -18,12 +18,10 @@ import functools
 import logging
 import os
 import re
-import threading
 import shutil
 import stat
-import time
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
@@ -217,215 +215,53 @@ class OpenArchive:
     entries: list[ArchiveEntry]
 
 
-# Reading and checking the directory of a large archive takes about a second (30,000
-# entries): it is done once per process and archive, not on every `import` poll. A kept
-# archive holds its file open, and another server process may finish and delete it: an
-# archive no poll used for ARCHIVE_IDLE_SECONDS, or whose file changed or is gone, is
-# closed (by a sweeper thread while any is kept), and never while a poll reads it.
-ARCHIVE_IDLE_SECONDS = 30.0
-_ARCHIVES_KEPT = 4
-
-
-@dataclass
-class _KeptArchive:
-    opened: OpenArchive
-    path: Path
-    stamp: tuple[int, int]  # the file's size and mtime when it was opened
-    readers: int = 0
-    last_used: float = 0.0
-
-    def stale(self, now: float) -> bool:
-        try:
-            stat_result = self.path.stat()
-        except OSError:
-            return True
-        return (stat_result.st_size, stat_result.st_mtime_ns) != self.stamp or now - self.last_used >= ARCHIVE_IDLE_SECONDS
-
-
-_kept_archives: dict[tuple, _KeptArchive] = {}
-# Guards `_kept_archives`; notified when a poll is done with an archive (the sweeper's cue).
-_kept_archives_lock = threading.Condition()
-_sweeping = False  # a sweeper thread runs (set and cleared with the lock held)
-
-
 @contextlib.contextmanager
 def archive_checked(path: Path, *, name: str, limits: ArchiveLimits) -> Iterator[OpenArchive]:
-    """The archive, open, with its checked entries (archive_entries), for the `with` block;
-    kept open for the next poll while the file is unchanged. StagingError for a damaged or
-    refused archive."""
-    stat_result = path.stat()
-    stamp = (stat_result.st_size, stat_result.st_mtime_ns)
-    key = (str(path), stamp, limits)
-    with _kept_archives_lock:
-        kept = _kept_archives.get(key)
-        if kept is not None:
-            kept.readers += 1
-    if kept is None:
-        opened = _archive_open(path, name=name, limits=limits)
-        with _kept_archives_lock:
-            kept = _kept_archives.get(key)
-            if kept is None:  # else another thread opened it meanwhile: that one is kept
-                kept = _kept_archives[key] = _KeptArchive(opened=opened, path=path, stamp=stamp)
-                _start_sweeper()
-            kept.readers += 1
-            _close_unused(keep=_ARCHIVES_KEPT)
-        if kept.opened is not opened:
-            opened.archive.close()
-    try:
-        yield kept.opened
-    finally:
-        with _kept_archives_lock:
-            kept.readers -= 1
-            kept.last_used = time.monotonic()
-            _kept_archives_lock.notify()
-
-
-def _archive_open(path: Path, *, name: str, limits: ArchiveLimits) -> OpenArchive:
+    """The archive, open, with its checked entries (archive_entries), for the `with` block.
+    StagingError for a damaged or refused archive."""
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError, EOFError) as exc:
         raise StagingError(f"archive {name} is incomplete or damaged ({exc}): 1C should send it again") from None
-    try:
-        return OpenArchive(archive=archive, entries=archive_entries(archive, name=name, limits=limits))
-    except BaseException:
-        archive.close()
-        raise
+    with archive:
+        yield OpenArchive(archive=archive, entries=archive_entries(archive, name=name, limits=limits))
 
 
-def _close_unused(*, keep: int, path: Path | None = None) -> None:
-    """Close the kept archives no poll reads that are stale (or of `path`), then the
-    least recently used unread ones beyond `keep`. Called with the lock held."""
-    now = time.monotonic()
-    unread = sorted((key for key, kept in _kept_archives.items() if not kept.readers),
-                    key=lambda key: _kept_archives[key].last_used)
-    for position, key in enumerate(unread):
-        kept = _kept_archives[key]
-        if kept.stale(now) or kept.path == path or len(unread) - position > keep:
-            del _kept_archives[key]
-            kept.opened.archive.close()
-
-
-def _start_sweeper() -> None:
-    """Called with the lock held."""
-    global _sweeping
-    if not _sweeping:
-        _sweeping = True
-        threading.Thread(target=_sweep, name="onec-exchange-archives", daemon=True).start()
-
-
-def _sweep() -> None:
-    """Close idle archives while any is kept (a server process may get no other poll)."""
-    global _sweeping
-    with _kept_archives_lock:
-        while _kept_archives:
-            _kept_archives_lock.wait(timeout=ARCHIVE_IDLE_SECONDS / 4)
-            _close_unused(keep=_ARCHIVES_KEPT)
-        _sweeping = False
-
-
-def archive_forget(path: Path) -> None:
-    """Close the kept archive of `path` (before it is deleted) and stop its unpacking."""
-    with _kept_archives_lock:
-        _close_unused(keep=_ARCHIVES_KEPT, path=path)
-    with _unpacking_lock:
-        for key in [key for key in _unpacking if key[0] == str(path)]:
-            _unpacking.pop(key).cancelled = True
-
-
-# An archive is unpacked by a thread of the server process, not by the poll: one large
-# entry (a 500 MB goods.xml) takes longer than a poll may, so a poll waits for the thread
-# until its deadline and a later poll finds it going on or done. While written, an entry's
-# partial file is locked (flock): a thread in another server process sees the entry in
-# hand and stops, and a process that died mid-entry leaves an unlocked partial file that
-# the next thread writes afresh. Unfinished unpacking never holds up the process' exit
-# (daemon threads).
-class _Unpacking:
-    """One archive's entries from `start` on, unpacked one after the other in a thread."""
-
-    def __init__(self, *, source: Path, entries: list[ArchiveEntry], start: int, root: Path, name: str,
-                 limits: ArchiveLimits) -> None:
-        self.start = self.next = start  # the entries before `next` lie at their paths
-        self.total = len(entries)
-        self.stopped = False  # the thread has ended: every entry done, a problem, or an entry held elsewhere
-        self.cancelled = False
-        self.problem: BaseException | None = None
-        self.changed = threading.Condition()
-        threading.Thread(
-            target=self._run, kwargs={"source": source, "entries": entries, "root": root, "name": name, "limits": limits},
-            name="onec-exchange-unpack", daemon=True,
-        ).start()
-
-    def _run(self, *, source: Path, entries: list[ArchiveEntry], root: Path, name: str, limits: ArchiveLimits) -> None:
-        try:
-            with archive_checked(source, name=name, limits=limits) as opened:
-                for entry in entries[self.start:]:
-                    if not _entry_unpack(archive=opened.archive, entry=entry, root=root, name=name, unpacking=self):
-                        break
-                    with self.changed:
-                        self.next += 1
-        except BaseException as exc:
-            self.problem = exc
-        finally:
-            with self.changed:
-                self.stopped = True
-                self.changed.notify_all()
-
-    def serves(self, start: int) -> bool:
-        """True when a poll that has `start` entries recorded can go on with this thread."""
-        with self.changed:
-            given_up = self.stopped and self.next < self.total and self.problem is None
-            return self.start <= start <= self.next and not given_up
-
-
-_unpacking: dict[tuple[str, tuple[int, int]], _Unpacking] = {}  # (archive, its size and mtime) -> its thread
-_unpacking_lock = threading.Lock()
+# Progress of an archive being unpacked: (entries done, the entry in hand or None, its bytes written).
+UnpackProgress = Callable[[int, "ArchiveEntry | None", int], None]
 
 
 def archive_extract(
-    *, source: Path, entries: list[ArchiveEntry], start: int, root: Path, deadline: float, name: str,
-    limits: ArchiveLimits,
+    *, archive: zipfile.ZipFile, entries: list[ArchiveEntry], start: int, root: Path, name: str,
+    progress: UnpackProgress,
 ) -> int:
-    """Unpack the entries of archive `source` from `start` on into `root`, waiting for them
-    until `deadline` (time.monotonic()); returns the index of the first entry not unpacked
-    yet, the unpacking going on after the return. An entry is written to a temporary name
-    and renamed, and never beyond its declared size (a lying header is refused)."""
-    stat_result = source.stat()
-    key = (str(source), (stat_result.st_size, stat_result.st_mtime_ns))
-    with _unpacking_lock:
-        unpacking = _unpacking.get(key)
-        if unpacking is None or not unpacking.serves(start):
-            if unpacking is not None:
-                unpacking.cancelled = True
-            unpacking = _unpacking[key] = _Unpacking(
-                source=source, entries=entries, start=start, root=root, name=name, limits=limits
-            )
-    with unpacking.changed:
-        unpacking.changed.wait_for(lambda: unpacking.stopped, timeout=max(deadline - time.monotonic(), 0))
-        done, stopped = unpacking.next, unpacking.stopped
-    if stopped and (unpacking.problem is not None or done == len(entries)):
-        with _unpacking_lock:
-            if _unpacking.get(key) is unpacking:
-                del _unpacking[key]
-        if unpacking.problem is not None:
-            raise unpacking.problem
+    """Unpack the entries from `start` on into `root`, one after the other, telling
+    `progress` after every block; returns the index of the first entry not unpacked (short
+    of the end when another process is unpacking that entry). An entry is written to a
+    temporary name and renamed, and never beyond its declared size (a lying header is
+    refused). While written, an entry's partial file is locked (flock): an unpacker in
+    another process (a retried task whose first attempt still runs) sees the entry in
+    hand and stops, and a process that died mid-entry leaves an unlocked partial file
+    that the next attempt writes afresh."""
+    done = start
+    for entry in entries[start:]:
+        if not _entry_unpack(archive=archive, entry=entry, root=root, name=name,
+                             progress=lambda written: progress(done, entry, written)):
+            break
+        done += 1
+        progress(done, None, 0)
     return done
-
-
-def archive_unpacking_bytes(*, root: Path, entry: ArchiveEntry) -> int:
-    """How much of `entry` is unpacked so far (its partial file's size)."""
-    try:
-        return _partial_path(staging_resolve(root, entry.path)).stat().st_size
-    except OSError:
-        return 0
 
 
 def _partial_path(target: Path) -> Path:
     return target.with_name(target.name + ".unpacking")
 
 
-def _entry_unpack(*, archive: zipfile.ZipFile, entry: ArchiveEntry, root: Path, name: str, unpacking: _Unpacking) -> bool:
+def _entry_unpack(
+    *, archive: zipfile.ZipFile, entry: ArchiveEntry, root: Path, name: str, progress: Callable[[int], None]
+) -> bool:
     """Unpack one entry to its partial file and rename it into place; False when another
-    server process is unpacking it or `unpacking` was cancelled."""
+    process is unpacking it."""
     target = staging_resolve(root, entry.path)
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = _partial_path(target)
@@ -436,13 +272,11 @@ def _entry_unpack(*, archive: zipfile.ZipFile, entry: ArchiveEntry, root: Path, 
             with archive.open(entry.info) as unpacked:
                 written = 0
                 while block := unpacked.read(WRITE_BLOCK_BYTES):
-                    if unpacking.cancelled:
-                        partial.unlink()
-                        return False
                     written += len(block)
                     if written > entry.info.file_size:
                         raise StagingError(f"archive {name}: {entry.path} is larger than its header says: refused")
                     out.write(block)
+                    progress(written)
             out.flush()
         except (zipfile.BadZipFile, EOFError, zipfile.LargeZipFile, RuntimeError, NotImplementedError) as exc:
             partial.unlink(missing_ok=True)

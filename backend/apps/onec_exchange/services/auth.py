@@ -1,0 +1,105 @@
+"""Opening an exchange: `checkauth` (HTTP Basic, the exchange permission, the lock-out of
+an address after repeated failures), the exchange cookie of later requests, and `init`'s
+limits. Every fact lives in the database, so any web process answers any request."""
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth import authenticate
+from django.utils import timezone
+
+from ..exceptions import ExchangeRefusedError
+from ..models import Exchange1C, ExchangeAuthFailure
+from .answers import ExchangeAnswer, answer_success
+
+logger = logging.getLogger(__name__)
+
+PERMISSION = "integrations.exchange_1c"
+COOKIE_NAME = "onec_exchange"
+# What a caller is told for a wrong password and for a user without the permission alike:
+# an anonymous caller must not learn that a password is right; the reason is logged and
+# recorded (ExchangeAuthFailure.reason).
+REFUSED_LOGIN = (
+    "login refused: wrong user name or password, or the user may not exchange with the site "
+    "(the site's log and «Отказы во входе для обмена с 1С» in the admin say which)"
+)
+
+
+def exchange_checkauth(
+    *, username: str | None, password: str | None, client_ip: str | None, exchange_type: str
+) -> Exchange1C:
+    """Open an exchange for a user with the exchange permission (superusers have it).
+
+    Refused (and recorded, and logged) without credentials, with a wrong password or
+    without the permission; refused without a record while the client address is locked
+    out after ONEC_EXCHANGE_AUTH_MAX_FAILURES failures in ONEC_EXCHANGE_AUTH_LOCKOUT_MINUTES.
+    """
+    minutes = settings.ONEC_EXCHANGE_AUTH_LOCKOUT_MINUTES
+    # The attempt is recorded as a failure before the failures are counted and the password
+    # checked, so attempts made at once count each other; a login that succeeds drops it.
+    attempt = ExchangeAuthFailure.objects.create(
+        client_ip=client_ip, username=(username or "")[:150], reason="login being checked"
+    )
+    recent = ExchangeAuthFailure.objects.filter(
+        client_ip=client_ip, created_at__gte=timezone.now() - timedelta(minutes=minutes)
+    ).exclude(pk=attempt.pk).count()
+    if recent >= settings.ONEC_EXCHANGE_AUTH_MAX_FAILURES:
+        attempt.delete()
+        logger.warning("1C exchange: login from %s refused, locked out after %d failures", client_ip, recent)
+        raise ExchangeRefusedError(
+            f"too many failed logins from {client_ip}: locked out for {minutes} minutes "
+            "(ONEC_EXCHANGE_AUTH_MAX_FAILURES / ONEC_EXCHANGE_AUTH_LOCKOUT_MINUTES)"
+        )
+    if not username:
+        reason = "no HTTP Basic credentials: set the user name and password in 1C's exchange settings"
+        _auth_failed(attempt, reason, answer=reason)
+    user = authenticate(username=username, password=password or "")
+    if user is None:
+        _auth_failed(attempt, "wrong user name or password (or the user is inactive)")
+    if not user.has_perm(PERMISSION):
+        _auth_failed(
+            attempt,
+            f"user {username!r} may not exchange with the site: give them the permission "
+            f"«Может выполнять обмен с сайтом из 1С» ({PERMISSION}) in the admin",
+        )
+    attempt.delete()
+    exchange = Exchange1C.objects.create(
+        user=user, exchange_type=exchange_type, client_ip=client_ip,
+        token=secrets.token_hex(32), last_request_at=timezone.now(),
+    )
+    logger.info("1C exchange #%s opened by %s from %s", exchange.pk, username, client_ip)
+    return exchange
+
+
+def _auth_failed(attempt: ExchangeAuthFailure, reason: str, *, answer: str = REFUSED_LOGIN):
+    ExchangeAuthFailure.objects.filter(pk=attempt.pk).update(reason=reason[:200])
+    logger.warning("1C exchange: login %r from %s refused: %s", attempt.username, attempt.client_ip, reason)
+    raise ExchangeRefusedError(answer)
+
+
+def exchange_by_token(*, token: str | None) -> Exchange1C:
+    """The open exchange whose cookie (or sessid) this is; it records the request."""
+    exchange = Exchange1C.objects.filter(token=token).select_related("user").first() if token else None
+    now = timezone.now()
+    if exchange is None:
+        raise ExchangeRefusedError("no exchange session: call mode=checkauth first and send its cookie")
+    if exchange.closed_at or (exchange.last_request_at and exchange.last_request_at < now - Exchange1C.IDLE_LIMIT):
+        raise ExchangeRefusedError(f"exchange #{exchange.pk} is closed: call mode=checkauth again")
+    Exchange1C.objects.filter(pk=exchange.pk).update(last_request_at=now)
+    return exchange
+
+
+def exchange_checkauth_answer(exchange: Exchange1C) -> ExchangeAnswer:
+    return answer_success(COOKIE_NAME, exchange.token, f"sessid={exchange.token}", f"timestamp={int(time.time())}")
+
+
+def exchange_init_answer(*, exchange: Exchange1C, version: str | None) -> ExchangeAnswer:
+    """Our limits: archives welcome, pieces of at most ONEC_EXCHANGE_FILE_LIMIT bytes."""
+    lines = ["zip=yes", f"file_limit={settings.ONEC_EXCHANGE_FILE_LIMIT}"]
+    if version:
+        lines += [f"sessid={exchange.token}", f"version={version}"]
+    return ExchangeAnswer(lines[0], tuple(lines[1:]))

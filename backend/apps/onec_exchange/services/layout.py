@@ -1,0 +1,252 @@
+"""Laying an exchange's files out: unpack the archives 1C sent and move the staged files
+into the exchange directory (`ONEC_DATA_DIR`), where the import runs read them. Run by
+the preparation flow on a worker (flows/onec_exchange.py), never by a web request: one
+large entry takes longer to unpack than a poll may take to answer. What it has done is
+recorded as it goes (each file's `placed_at`, each archive's `unpacked_entries`), so a
+retried or restarted run goes on where the last one stopped."""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path, PurePosixPath
+
+from django.conf import settings
+from django.db import DatabaseError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from apps.imports.selectors import import_session_active
+from ..models import Exchange1C, ExchangeFile, ExchangeImport
+from ..selectors import exchange_batch
+from . import staging
+from .receiving import exchange_staging_root
+from .staging import ArchiveEntry, ArchiveLimits, StagingError
+
+logger = logging.getLogger(__name__)
+
+_XML_SUFFIX = ".xml"
+FINISHED = (ExchangeImport.Status.COMPLETED, ExchangeImport.Status.FAILED)
+# How long a run's claim on an exchange's files lasts without being renewed (a run that
+# died frees them then); renewed while it works.
+CLAIM_SECONDS = 120
+# The most often an archive's progress is written to its import's row.
+PROGRESS_INTERVAL_SECONDS = 1.0
+
+
+@dataclass(frozen=True)
+class LayoutStep:
+    """What laying out came to: done, or wait for the import session `wait_for` (it reads
+    the exchange directory), or wait for another run laying the same files out (`busy`)."""
+
+    done: bool
+    wait_for: int | None = None
+    busy: bool = False
+
+
+def exchange_files_lay_out(*, exchange_import_id: int, claimant: str) -> LayoutStep:
+    """Unpack the received archives and move the staged files of the import's exchange
+    (and of its user's earlier open ones) into the exchange directory. Nothing is unpacked
+    or moved while an import holds the running slot: it reads the exchange directory (an
+    admin or nightly run would lose the files a move evicts). A file or archive that cannot
+    be laid out is dropped (1C sends it again) and the import fails saying why."""
+    record = ExchangeImport.objects.select_related("exchange").get(pk=exchange_import_id)
+    if not _claim(record.exchange, claimant):
+        return LayoutStep(done=False, busy=True)
+    try:
+        return _lay_out(record=record, claimant=claimant)
+    except StagingError as exc:
+        exchange_import_fail(exchange_import_id=record.pk, reason=str(exc))
+        return LayoutStep(done=True)
+    finally:
+        Exchange1C.objects.filter(pk=record.exchange_id, busy_by=claimant).update(busy_until=None, busy_by="")
+
+
+def exchange_import_fail(*, exchange_import_id: int, reason: str, flow_run_id=None) -> None:
+    """End an unfinished exchange import `failed` with the reason 1C is told; with
+    `flow_run_id`, only while that run prepares it (not once the file was sent again and
+    a later run took over)."""
+    records = ExchangeImport.objects.filter(pk=exchange_import_id).exclude(status__in=FINISHED)
+    if flow_run_id is not None:
+        records = records.filter(flow_run_id=flow_run_id)
+    updated = records.update(
+        status=ExchangeImport.Status.FAILED, message=reason, progress="", finished_at=timezone.now()
+    )
+    if updated:
+        logger.info("1C exchange import #%s failed: %s", exchange_import_id, reason)
+
+
+def _claim(exchange: Exchange1C, claimant: str) -> bool:
+    """One run at a time lays an exchange's files out (two files' runs may start at once)."""
+    now = timezone.now()
+    return bool(
+        Exchange1C.objects.filter(pk=exchange.pk)
+        .filter(Q(busy_until__isnull=True) | Q(busy_until__lt=now) | Q(busy_by=claimant))
+        .update(busy_until=now + timedelta(seconds=CLAIM_SECONDS), busy_by=claimant)
+    )
+
+
+def _note(record: ExchangeImport, progress: str) -> None:
+    ExchangeImport.objects.filter(pk=record.pk).update(progress=progress)
+
+
+def _lay_out(*, record: ExchangeImport, claimant: str) -> LayoutStep:
+    limits = ArchiveLimits(
+        max_entries=settings.ONEC_EXCHANGE_ZIP_MAX_ENTRIES,
+        max_bytes=settings.ONEC_EXCHANGE_ZIP_MAX_BYTES,
+        max_ratio=settings.ONEC_EXCHANGE_ZIP_MAX_RATIO,
+    )
+    data_dir = Path(settings.ONEC_DATA_DIR)
+    batch = list(exchange_batch(record.exchange).values_list("pk", flat=True))
+    while True:
+        pending = list(
+            ExchangeFile.objects.filter(exchange_id__in=batch, placed_at__isnull=True).order_by("exchange_id", "id")[:1000]
+        )
+        if not pending:
+            return LayoutStep(done=True)
+        if active := import_session_active():
+            _note(record, f"waiting for import #{active.pk} ({active}) before laying the files out")
+            return LayoutStep(done=False, wait_for=active.pk)
+        _note(record, f"moving files into the exchange directory: {len(pending)}{'+' if len(pending) == 1000 else ''} left")
+        moved: list[int] = []
+        try:
+            for item in pending:
+                source = staging.staging_resolve(exchange_staging_root(item.exchange_id), PurePosixPath(item.path))
+                if _is_archive(item, source):
+                    if not _unpack(record=record, item=item, source=source, limits=limits, claimant=claimant):
+                        return LayoutStep(done=False, busy=True)  # an entry another process unpacks
+                    break  # its entries are now files to lay out: list them again
+                if not source.is_file():  # laid out by an earlier attempt that died before recording it
+                    moved.append(item.pk)
+                    continue
+                _evict_stale(data_dir=data_dir, path=PurePosixPath(item.path))
+                try:
+                    staging.staging_move(source, staging.staging_resolve(data_dir, PurePosixPath(item.path)))
+                except OSError as exc:  # dropped, so it never blocks a later exchange
+                    logger.warning("1C exchange #%s: %s cannot be moved: %r", item.exchange_id, item.path, exc)
+                    source.unlink(missing_ok=True)
+                    item.delete()
+                    raise StagingError(
+                        f"{item.path} cannot be moved into the exchange directory ({exc.strerror or type(exc).__name__}): "
+                        "it was dropped; 1C should send it again, the site's log has the details"
+                    ) from None
+                moved.append(item.pk)
+        finally:
+            ExchangeFile.objects.filter(pk__in=moved).update(placed_at=timezone.now())
+
+
+def _is_archive(item: ExchangeFile, source: Path) -> bool:
+    """Only a file 1C sent at the top of staging is an archive; an entry that came out of
+    an archive (a nested .zip, a .docx picture attachment) never is: unpacking it would slip
+    past the archive's size and ratio caps."""
+    if item.from_archive or len(PurePosixPath(item.path).parts) != 1:
+        return False
+    return item.is_archive or staging.staging_is_archive(source)
+
+
+def _unpack(*, record: ExchangeImport, item: ExchangeFile, source: Path, limits: ArchiveLimits, claimant: str) -> bool:
+    """Unpack an archive's entries into its exchange's staging area, recording each as a
+    file to lay out, and remove the archive; False when another process holds an entry.
+    An archive that is refused, damaged or cannot be unpacked here (a name too long for
+    the file system, a disk error, a record the database refuses) is removed, so it never
+    blocks a later exchange and 1C's next attempt starts clean."""
+    root = exchange_staging_root(item.exchange_id)
+    noted = [0.0]
+
+    def progress(done: int, entry: ArchiveEntry | None, written: int) -> None:
+        now = time.monotonic()
+        if entry is not None and now - noted[0] < PROGRESS_INTERVAL_SECONDS:
+            return
+        noted[0] = now
+        left = f"unpacking {item.name}: {done} of {len(entries)} files"
+        if entry is not None and entry.info.file_size >= 2**20:
+            left += f" ({entry.path}: {written // 2**20} of {entry.info.file_size // 2**20} MB)"
+        _note(record, left)
+        _claim(item.exchange, claimant)
+        if entry is None:
+            _record_entries(item=item, entries=entries, done=done)
+
+    try:
+        with staging.archive_checked(source, name=item.name, limits=limits) as opened:
+            entries = opened.entries
+            done = staging.archive_extract(
+                archive=opened.archive, entries=entries, start=item.unpacked_entries, root=root, name=item.name,
+                progress=progress,
+            )
+        _record_entries(item=item, entries=entries, done=done)
+    except (StagingError, OSError, DatabaseError) as exc:
+        logger.warning("1C exchange #%s: archive %s refused: %r", item.exchange_id, item.name, exc)
+        source.unlink(missing_ok=True)
+        ExchangeFile.objects.filter(pk=item.pk).delete()
+        ExchangeFile.objects.filter(  # its entries recorded so far go with it
+            exchange_id=item.exchange_id, from_archive=True, placed_at__isnull=True, name__startswith=f"{item.name}: "
+        ).delete()
+        if isinstance(exc, StagingError):
+            raise
+        problem = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+        raise StagingError(
+            f"archive {item.name} cannot be unpacked on the site ({problem}): it was dropped; "
+            "1C should send it again, the site's log has the details"
+        ) from None
+    if done < len(entries):
+        return False
+    source.unlink(missing_ok=True)  # every entry is staged: the archive has served
+    return True
+
+
+def _record_entries(*, item: ExchangeFile, entries: list[ArchiveEntry], done: int) -> None:
+    """Record the entries unpacked since the last record as files to lay out; the archive
+    counts as laid out once all are."""
+    item.refresh_from_db(fields=["unpacked_entries"])
+    new = entries[item.unpacked_entries:done]
+    with transaction.atomic():
+        ExchangeFile.objects.bulk_create(
+            [
+                ExchangeFile(
+                    exchange_id=item.exchange_id, name=f"{item.name}: {entry.path}"[:1000],
+                    path=str(entry.path), size=entry.info.file_size, from_archive=True,
+                )
+                for entry in new
+            ],
+            update_conflicts=True, unique_fields=["exchange", "path"],
+            update_fields=["name", "size", "placed_at", "from_archive", "is_archive", "unpacked_entries"],
+        )
+        ExchangeFile.objects.filter(pk=item.pk).update(
+            is_archive=True, unpacked_entries=done, placed_at=timezone.now() if done >= len(entries) else None
+        )
+    item.unpacked_entries = done
+
+
+def _evict_stale(*, data_dir: Path, path: PurePosixPath) -> None:
+    """Before an exchange XML is laid out: remove the XML of its folder that an earlier,
+    closed exchange brought (its imports finished), so old parts are never read again;
+    XML put there by hand is moved aside into the staging directory, not deleted."""
+    if path.suffix.lower() != _XML_SUFFIX or path.parts[0] == staging.PICTURES_HOME.name and len(path.parts) > 2:
+        return
+    folder = data_dir / path.parent
+    if not folder.is_dir():
+        return
+    existing = {p.name: p for p in folder.glob("*.xml") if p.is_file()}
+    existing.pop(path.name, None)  # replaced by the move itself
+    if not existing:
+        return
+    relative = {str(path.parent / name) if str(path.parent) != "." else name: name for name in existing}
+    records = ExchangeFile.objects.filter(path__in=relative, placed_at__isnull=False).select_related("exchange")
+    keep, recorded = set(), set()
+    idle_since = timezone.now() - Exchange1C.IDLE_LIMIT
+    for item in records:
+        recorded.add(item.path)
+        exchange = item.exchange
+        closed = exchange.closed_at or (exchange.last_request_at and exchange.last_request_at < idle_since)
+        if not closed or exchange.imports.exclude(status__in=FINISHED).exists():
+            keep.add(item.path)
+    aside = Path(settings.ONEC_EXCHANGE_STAGING_DIR) / "superseded" / timezone.now().strftime("%Y%m%dT%H%M%S")
+    for rel, name in relative.items():
+        if rel in keep:
+            continue
+        if rel in recorded:
+            existing[name].unlink(missing_ok=True)
+        else:
+            staging.staging_move(existing[name], aside / rel)
+            logger.warning("1C exchange: %s was not sent over HTTP; moved aside to %s", existing[name], aside / rel)

@@ -1,0 +1,61 @@
+"""`mode=file`: a piece of a file 1C sends, streamed into the exchange's staging area
+(`ONEC_EXCHANGE_STAGING_DIR/<exchange id>/`, laid out as the importers read it). The
+request only writes the piece and its record; unpacking and laying out run in the
+preparation flow (services.layout)."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+from django.conf import settings
+
+from ..exceptions import ExchangeRefusedError
+from ..models import Exchange1C, ExchangeFile
+from . import staging
+from .staging import StagingError
+
+# A piece whose first bytes equal the staged file's first bytes is the file sent again.
+RESEND_HEAD_BYTES = 64
+_MIN_RESEND_HEAD_BYTES = 16
+
+
+def exchange_staging_root(exchange_id: int) -> Path:
+    """Where an exchange's files wait: read at call time, as every process must see one place."""
+    return Path(settings.ONEC_EXCHANGE_STAGING_DIR) / str(exchange_id)
+
+
+def exchange_file_receive(*, exchange: Exchange1C, name: str | None, chunks: Iterator[bytes]) -> ExchangeFile | None:
+    """Append a piece of a file to the exchange's staging area, streamed.
+
+    The first piece of a name in an exchange starts the file afresh, as does a piece
+    that begins with the staged file's first bytes (1C sending it again from its start).
+    Orders (`type=sale`) are not this product's job: their files are read and dropped.
+    """
+    if exchange.exchange_type == Exchange1C.Type.SALE:
+        for _ in chunks:
+            pass
+        return None
+    try:
+        path = staging.staging_layout_path(name or "")
+        target = staging.staging_resolve(exchange_staging_root(exchange.pk), path)
+    except StagingError as exc:
+        raise ExchangeRefusedError(str(exc)) from None
+    first = next(chunks, b"")
+    record = ExchangeFile.objects.filter(exchange=exchange, path=str(path)).first()
+    head = first[:RESEND_HEAD_BYTES]
+    replace = (
+        record is None or record.placed_at is not None
+        or (len(head) >= _MIN_RESEND_HEAD_BYTES and staging.staging_starts_with(target, head))
+    )
+    size = staging.staging_write(target=target, chunks=_chain(first, chunks), replace=replace)
+    fields = {"name": name[:1000], "size": size, "placed_at": None, "from_archive": False}
+    if replace:
+        fields.update(is_archive=False, unpacked_entries=0)
+    record, _ = ExchangeFile.objects.update_or_create(exchange=exchange, path=str(path), defaults=fields)
+    return record
+
+
+def _chain(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
+    if first:
+        yield first
+    yield from rest

@@ -1,0 +1,185 @@
+"""The import runs an exchange import asks for: which import types a file starts (from
+the import-type registry), starting them one after the other through the launch service,
+following their sessions, and ending the exchange import `completed` (with each run's
+counts) or `failed` (with the reason). Run by the preparation flow on a worker, one step
+at a time: each step reads the rows, does one thing and says what to wait for."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+from django.utils import timezone
+
+from commerceml.reader import EXCHANGE_KINDS
+from apps.imports.exceptions import ExchangeDirectoryError, ImportNotStartedError
+from apps.imports.import_types import import_type_spec, import_type_specs
+from apps.imports.models import ImportSession
+from apps.imports.services.launch import import_launch_slot_holder, import_session_launch
+from ..models import ExchangeImport
+from ..selectors import exchange_placed_file
+from .layout import FINISHED, exchange_import_fail
+
+logger = logging.getLogger(__name__)
+
+_XML_SUFFIX = ".xml"
+# The ExchangeImport of `deactivate` (no file's path is empty).
+DEACTIVATE_PATH = ""
+
+
+@dataclass(frozen=True)
+class RunsStep:
+    """Where an exchange import stands: `finished`, or waiting for session `wait_for` to end."""
+
+    finished: bool
+    wait_for: int | None = None
+
+
+def exchange_import_types(path: PurePosixPath) -> list[str]:
+    """The import types a file starts, from the registry: the exchange types whose kinds
+    the file carries, then the types without kinds that read files under the kinds'
+    folders (goods -> the images).
+
+    A 3.1 folder holds one kind. A 2.x file, by its name prefix, carries several, some
+    only as reference data (import.xml's price types and warehouses): it starts the types
+    whose main kind it carries or a kind no other 2.x file carries (offers.xml's
+    offers, the catalog's characteristics: 1C sends goods in import.xml and their offers
+    in offers.xml, and newer 1C in an exchange of its own, after import.xml's run ended)."""
+    if path.suffix.lower() != _XML_SUFFIX:
+        return []
+    if len(path.parts) > 1:
+        kinds = {kind for kind, (folder, _) in EXCHANGE_KINDS.items() if folder == path.parts[0]}
+    else:
+        kinds = {kind for kind, (_, prefixes) in EXCHANGE_KINDS.items() if path.name.lower().startswith(prefixes)}
+    folders = {EXCHANGE_KINDS[kind][0] for kind in kinds}
+    types = [spec.key for spec in import_type_specs() if {item.kind for item in spec.kinds} & kinds]
+    if len(path.parts) == 1:
+        only_here = {kind for kind in kinds if len(EXCHANGE_KINDS[kind][1]) == 1}
+        main = [
+            key for key in types
+            if import_type_spec(key).required_kind in kinds or {item.kind for item in import_type_spec(key).kinds} & only_here
+        ]
+        types = main or types
+    if types:
+        types += [
+            spec.key for spec in import_type_specs()
+            if not spec.kinds and any(pattern.split("/", 1)[0] in folders for pattern in spec.files)
+        ]
+    return types
+
+
+def exchange_import_runs_advance(*, exchange_import_id: int) -> RunsStep:
+    """One step of an exchange import's runs, one type after the other: follow the run
+    of the first type that has not completed, starting it if none was (or taking over a
+    run another import started after this file was laid out: it reads the file too); say
+    which session to wait for (the run, or the import holding the running slot); end the
+    import `failed` when a run failed or could not start, `completed` when every run did.
+    Only `deactivate`'s runs remove what a full exchange no longer has: a file's run may
+    see one part of many."""
+    record = ExchangeImport.objects.select_related("exchange__user").get(pk=exchange_import_id)
+    if record.status in FINISHED:
+        return RunsStep(finished=True)
+    remove_absent = record.path == DEACTIVATE_PATH
+    if remove_absent:
+        placed_at = record.created_at
+    elif (placed := exchange_placed_file(exchange=record.exchange, path=PurePosixPath(record.path))) is not None:
+        placed_at = placed.placed_at
+    else:
+        exchange_import_fail(
+            exchange_import_id=record.pk,
+            reason=f"{record.filename} was never sent in this exchange (looked for {record.path}): send it with mode=file first",
+        )
+        return RunsStep(finished=True)
+    if not record.import_types:
+        _finish(record, ExchangeImport.Status.COMPLETED, record.message or f"{record.filename}: received, nothing to import from it")
+        return RunsStep(finished=True)
+    sessions = {session.import_type: session for session in record.sessions.all()}
+    for import_type in record.import_types:
+        session = sessions.get(import_type) or _adoptable(import_type=import_type, placed_at=placed_at, remove_absent=remove_absent)
+        if session is None:
+            try:
+                session = import_session_launch(
+                    import_type=import_type, user=record.exchange.user, started_by=ImportSession.StartedBy.EXCHANGE,
+                    remove_absent=remove_absent,
+                )
+            except ImportNotStartedError as exc:
+                if all(isinstance(problem, ExchangeDirectoryError) for problem in exc.problems):
+                    _skip(record, import_type, exc)  # e.g. 1C sends goods without pictures
+                    return exchange_import_runs_advance(exchange_import_id=record.pk)
+                holder = import_launch_slot_holder(exc)
+                if holder is None:
+                    _finish(record, ExchangeImport.Status.FAILED, f"{_label(import_type)} could not start: {exc}")
+                    return RunsStep(finished=True)
+                _running(record, progress=f"{_label(import_type)}: waiting for import #{holder.pk} ({holder})")
+                return RunsStep(finished=False, wait_for=holder.pk)
+        if import_type not in sessions:
+            record.sessions.add(session)
+            _running(record, progress="")
+        if session.is_active:
+            return RunsStep(finished=False, wait_for=session.pk)
+        if session.status != ImportSession.Status.COMPLETED:
+            _finish(
+                record, ExchangeImport.Status.FAILED,
+                f"{_label(import_type)} #{session.pk} {session.get_status_display().lower()}: "
+                f"{session.error_message or 'see the session in the admin'}",
+            )
+            return RunsStep(finished=True)
+    summary = [exchange_session_summary(session) for session in record.sessions.order_by("pk")]
+    _finish(record, ExchangeImport.Status.COMPLETED, "\n".join([*summary, *record.message.splitlines()]))
+    return RunsStep(finished=True)
+
+
+def _skip(record: ExchangeImport, import_type: str, reason: Exception) -> None:
+    """A type with nothing to read in this exchange is left out, and the answer says so."""
+    record.import_types = [key for key in record.import_types if key != import_type]
+    record.message = "\n".join(filter(None, [record.message, f"{_label(import_type)} not run: {reason}"]))
+    ExchangeImport.objects.filter(pk=record.pk).update(import_types=record.import_types, message=record.message)
+
+
+def _adoptable(*, import_type: str, placed_at, remove_absent: bool) -> ImportSession | None:
+    """A run of this type another `import` started after this file was laid out: it reads
+    the file too, so it is followed instead of starting another (a file's runs and
+    `deactivate`'s, which remove what is absent, are never taken for each other)."""
+    sessions = ImportSession.objects.filter(
+        import_type=import_type, started_by=ImportSession.StartedBy.EXCHANGE, created_at__gte=placed_at,
+    )
+    if import_type_spec(import_type).kinds:
+        sessions = sessions.filter(parameters__remove_absent=remove_absent)
+    return (
+        sessions
+        .exclude(status__in=(ImportSession.Status.FAILED, ImportSession.Status.CANCELLED))
+        .order_by("-created_at").first()
+    )
+
+
+def _running(record: ExchangeImport, *, progress: str) -> None:
+    ExchangeImport.objects.filter(pk=record.pk).update(status=ExchangeImport.Status.RUNNING, progress=progress)
+    record.status, record.progress = ExchangeImport.Status.RUNNING, progress
+
+
+def _finish(record: ExchangeImport, status: str, message: str) -> None:
+    ExchangeImport.objects.filter(pk=record.pk).update(status=status, message=message, progress="", finished_at=timezone.now())
+    record.status, record.message = status, message
+    logger.info("1C exchange #%s: import of %s %s: %s", record.exchange_id, record.filename, status, message)
+
+
+def _label(import_type: str) -> str:
+    return f"«{import_type_spec(import_type).label}»"
+
+
+def exchange_session_progress(session: ImportSession) -> str:
+    """What a run's session is doing, in 1C's `progress` answer."""
+    if session.status == ImportSession.Status.PENDING:
+        return f"{_label(session.import_type)} #{session.pk}: waiting for a worker to pick the run up"
+    return f"{_label(session.import_type)} #{session.pk}: {session.report.progress_text()}"
+
+
+def exchange_session_summary(session: ImportSession) -> str:
+    """A completed run's counts, one line of 1C's `success` answer."""
+    spec = import_type_spec(session.import_type)
+    counts = ", ".join(
+        f"{(spec.counter(key).label if spec.counter(key) else key)}: {session.report.count(key)}"
+        for key in spec.summary_counters
+    )
+    note = f" ({session.error_message})" if session.error_message else ""
+    return f"{_label(session.import_type)} #{session.pk}: {counts}{note}"
