@@ -98,8 +98,10 @@ class Stack:
                    self.django_url.removeprefix("http://"))
         self.wait_until_up(f"{self.django_url}/admin/login/")
 
-    def stop(self) -> None:
-        for process, _ in reversed(self.processes):  # the worker before the server it reports to
+    def stop(self, since: int = 0) -> None:
+        """Stop the processes started (the ones from the `since`-th on), last first."""
+        stopping, self.processes[since:] = self.processes[since:], []
+        for process, _ in reversed(stopping):  # the worker before the server it reports to
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGTERM)
                 try:

@@ -44,13 +44,13 @@ class Gunicorn:
         self.url = f"http://127.0.0.1:{_free_port()}"
         self.access_log = stack.root / f"{name}-access.log"
         self.pid_file = stack.root / f"{name}.pid"
+        self.first_process = len(stack.processes)
         stack.start(
             name, sys.executable, "-m", "gunicorn", "--chdir", "backend", "--bind", self.url.removeprefix("http://"),
             "--workers", "4", "--max-requests", "1", "--preload", "--pid", str(self.pid_file),
             "--access-logfile", str(self.access_log), "--access-logformat", "%(p)s %(L)s %(U)s?%(q)s",
             "config.wsgi:application",
         )
-        self.process = stack.processes[-1][0]
         stack.wait_until_up(f"{self.url}/admin/login/")
 
     def worker_pids(self) -> set[int]:
@@ -64,8 +64,8 @@ class Gunicorn:
         return [(int(pid.strip("<>")), float(seconds), request) for pid, seconds, request in rows]
 
     def stop(self) -> None:
-        os.killpg(self.process.pid, signal.SIGTERM)
-        self.process.wait(timeout=30)
+        """Stop gunicorn and leave the stack's other processes running."""
+        self.stack.stop(since=self.first_process)
 
 
 @pytest.fixture

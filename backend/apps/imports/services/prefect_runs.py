@@ -8,6 +8,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import httpx
+
 from prefect.client.orchestration import SyncPrefectClient, get_client
 from prefect.client.schemas.objects import FlowRun
 from prefect.exceptions import ObjectNotFound
@@ -29,10 +31,10 @@ def prefect_api_url() -> str:
     return url
 
 
-def prefect_client() -> SyncPrefectClient:
+def prefect_client(*, timeout: float = REQUEST_TIMEOUT_SECONDS) -> SyncPrefectClient:
     """A client of the configured server (never an embedded one); use it as a context manager."""
     prefect_api_url()
-    return get_client(sync_client=True, httpx_settings={"timeout": REQUEST_TIMEOUT_SECONDS})
+    return get_client(sync_client=True, httpx_settings={"timeout": timeout})
 
 
 def prefect_api_check() -> None:
@@ -67,6 +69,28 @@ def prefect_deployment_run_create(
         flow_run = client.create_flow_run_from_deployment(
             deployment_id, parameters=parameters, idempotency_key=idempotency_key
         )
+    return flow_run.id
+
+
+def prefect_deployment_run_create_within(
+    *, name: str, parameters: dict[str, Any], idempotency_key: str, seconds: float
+) -> uuid.UUID | None:
+    """Schedule a run of the deployment `<flow>/<deployment>` now, in one client, each
+    request given at most `seconds`; None when Prefect did not answer in time (ask again
+    with the same key: a run the server made meanwhile is returned, never a second one)."""
+    with prefect_client(timeout=seconds) as client:
+        try:
+            deployment = client.read_deployment_by_name(name)
+            flow_run = client.create_flow_run_from_deployment(
+                deployment.id, parameters=parameters, idempotency_key=idempotency_key
+            )
+        except ObjectNotFound:
+            raise PrefectUnavailableError(
+                f"Prefect deployment {name!r} does not exist on {prefect_api_url()}: "
+                "run `prefect --no-prompt deploy --all` from the repository root (./dev stack does it)"
+            ) from None
+        except httpx.TimeoutException:
+            return None
     return flow_run.id
 
 

@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from apps.imports.import_types import import_type_specs
 from apps.imports.models import ImportSession
-from apps.imports.services.prefect_runs import prefect_deployment_id, prefect_deployment_run_create
+from apps.imports.services.prefect_runs import prefect_deployment_run_create_within
 from ..exceptions import ExchangeRefusedError
 from ..models import Exchange1C, ExchangeImport
 from ..selectors import exchange_batch, exchange_files_waiting, exchange_placed_file
@@ -38,6 +38,9 @@ logger = logging.getLogger(__name__)
 PREPARE_DEPLOYMENT = "prepare-exchange-import/onec-exchange"
 # An answer slower than this is logged (1C's proxy may time out; 1C is promised 2 s).
 SLOW_ANSWER_SECONDS = 1.5
+# Each of the two Prefect requests that ask for the preparation run gets at most this long,
+# so the poll answers within 1C's 2 s even when the server is busy; a later poll asks again.
+PREFECT_REQUEST_SECONDS = 0.6
 
 
 def exchange_import(*, exchange: Exchange1C, filename: str | None) -> ExchangeAnswer:
@@ -122,10 +125,11 @@ def _answer(record: ExchangeImport) -> ExchangeAnswer:
         return answer_success(*record.message.splitlines())
     if record.flow_run_id is None:
         try:
-            flow_run_id = prefect_deployment_run_create(
-                deployment_id=prefect_deployment_id(name=PREPARE_DEPLOYMENT),
+            flow_run_id = prefect_deployment_run_create_within(
+                name=PREPARE_DEPLOYMENT,
                 parameters={"exchange_import_id": record.pk},
                 idempotency_key=f"onec-exchange-import-{record.pk}-{record.created_at.timestamp()}",
+                seconds=PREFECT_REQUEST_SECONDS,
             )
         except Exception as exc:  # Prefect down or not deployed: 1C is told, a later poll tries again
             logger.warning("1C exchange import #%s: no preparation run: %r", record.pk, exc)
@@ -133,6 +137,8 @@ def _answer(record: ExchangeImport) -> ExchangeAnswer:
                 f"{record.filename or 'deactivate'}: the site could not ask Prefect to prepare the import "
                 f"({type(exc).__name__}: {exc}); 1C may try again"
             )
+        if flow_run_id is None:  # a busy Prefect server: the poll answers in time, the next one asks again
+            return answer_progress(f"{record.filename}: handing the import to Prefect")
         progress = f"{record.filename}: waiting for a worker to prepare the import (Prefect flow run {flow_run_id})"
         ExchangeImport.objects.filter(pk=record.pk, flow_run_id__isnull=True).update(
             flow_run_id=flow_run_id, progress=progress
