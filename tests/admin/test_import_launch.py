@@ -11,7 +11,7 @@ from prefect.client.orchestration import get_client
 from prefect.states import Cancelled
 
 from apps.imports.models import ImportSession
-from apps.imports.services.prefect_runs import prefect_deployment_run_create
+from apps.imports.prefect_api.runs import prefect_deployment_run_create
 from flows.images import import_images
 from apps.imports.import_types import import_type_spec
 from tests.admin.conftest import PAGE_URL, flow_runs_of

@@ -9,7 +9,7 @@ from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 from prefect.client.schemas.sorting import TaskRunSort
 
-from apps.imports.prefect_embedded import wait_for_task_run_records
+from apps.imports.prefect_api.embedded import wait_for_task_run_records
 
 pytestmark = pytest.mark.usefixtures("prefect_server")
 

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 from .exceptions import ImportNotActiveError, PrefectUnavailableError
 from .import_types import import_type_spec
 from .models import START_IMPORT_PERMISSION, ImportSession
-from .prefect_ui import flow_run_ui_url
+from .prefect_api.ui import flow_run_ui_url
 from .selectors import import_session_error_details
 from .services.cancellation import import_run_cancel
 from .services.reconcile import import_sessions_reconcile

@@ -17,7 +17,7 @@ from .forms import ImportStartForm
 from .import_types import import_type_specs
 from .models import START_IMPORT_PERMISSION, ImportSession
 from .options import ImageImportOptions
-from .prefect_ui import flow_run_ui_url, prefect_ui_url
+from .prefect_api.ui import flow_run_ui_url, prefect_ui_url
 from .selectors import import_session_active
 from .services.launch import import_session_launch
 

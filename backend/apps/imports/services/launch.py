@@ -12,7 +12,7 @@ from ..models import ImportSession
 from ..options import ImageImportOptions
 from ..selectors import import_session_active
 from .preflight import import_preflight_problems
-from .prefect_runs import prefect_api_check, prefect_deployment_id, prefect_deployment_run_create
+from ..prefect_api.runs import prefect_api_check, prefect_deployment_id, prefect_deployment_run_create
 from .reconcile import import_sessions_reconcile
 from .sessions import import_session_attach_flow_run, import_session_create, import_session_fail
 

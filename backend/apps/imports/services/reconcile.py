@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from ..exceptions import PrefectUnavailableError
 from ..models import ImportSession
-from .prefect_runs import prefect_flow_run_read
+from ..prefect_api.runs import prefect_flow_run_read
 from .sessions import import_session_settle, import_session_settle_if_runner_died
 
 logger = logging.getLogger(__name__)

@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from apps.imports.import_types import import_type_specs
 from apps.imports.models import ImportSession
-from apps.imports.services.prefect_runs import prefect_deployment_run_create_within
+from apps.imports.prefect_api.runs import prefect_deployment_run_create_within
 from ..exceptions import ExchangeRefusedError
 from ..models import Exchange1C, ExchangeImport
 from ..selectors import exchange_batch, exchange_files_waiting, exchange_placed_file

@@ -12,7 +12,7 @@ from apps.imports.exceptions import ImportAlreadyRunningError
 from apps.imports.import_types import import_type_spec, import_type_specs
 from apps.imports.models import ImportSession
 from apps.imports.options import ImageImportOptions
-from apps.imports.prefect_embedded import prefect_api_for_this_run, wait_for_task_run_records
+from apps.imports.prefect_api.embedded import prefect_api_for_this_run, wait_for_task_run_records
 from apps.imports.services.sessions import import_session_create, import_session_settle
 
 
