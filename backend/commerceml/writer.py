@@ -317,13 +317,16 @@ class CommerceMLWriter:
     def groups(self, groups: Iterable[Group], *, only_changes: bool | None = None, bom: bool = False) -> bytes:
         return self._classifier_file("Группы", groups, only_changes, bom)
 
-    def properties(self, properties: Iterable[Property], *, only_changes: bool | None = None, bom: bool = False) -> bytes:
+    def properties(self, properties: Iterable[Property], *, only_changes: bool | None = None,
+                   bom: bool = False) -> bytes:
         return self._classifier_file("Свойства", properties, only_changes, bom)
 
-    def price_types(self, price_types: Iterable[PriceType], *, only_changes: bool | None = None, bom: bool = False) -> bytes:
+    def price_types(self, price_types: Iterable[PriceType], *, only_changes: bool | None = None,
+                    bom: bool = False) -> bytes:
         return self._classifier_file("ТипыЦен", price_types, only_changes, bom)
 
-    def warehouses(self, warehouses: Iterable[Warehouse], *, only_changes: bool | None = None, bom: bool = False) -> bytes:
+    def warehouses(self, warehouses: Iterable[Warehouse], *, only_changes: bool | None = None,
+                   bom: bool = False) -> bytes:
         return self._classifier_file("Склады", warehouses, only_changes, bom)
 
     def goods(self, goods: Iterable[Goods], *, only_changes: bool | None = None, bom: bool = False) -> bytes:
