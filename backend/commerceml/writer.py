@@ -17,7 +17,7 @@ from pathlib import Path
 
 UTF8_BOM = b"\xef\xbb\xbf"
 ROOT_TAG = "КоммерческаяИнформация"
-_XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n'
+_XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>'
 
 
 # --- records -------------------------------------------------------------------------
@@ -302,7 +302,8 @@ class CommerceMLWriter:
     its name, when given), every root the schema version (and the namespace, the date and
     the exchange id, when given). `only_changes` is written on every container of a file
     as СодержитТолькоИзменения (None: not said); `bom` starts the file with a UTF-8
-    byte-order mark; `indent` lays the XML out with tabs, as 1C does."""
+    byte-order mark; `indent` lays the XML out with tabs, as 1C does (without it a file
+    is one line, so a parse error is on line 1)."""
 
     catalog_id: str = "c"
     catalog_name: str = ""
@@ -422,9 +423,11 @@ class CommerceMLWriter:
         return package
 
     def _bytes(self, document: ET.Element, bom: bool) -> bytes:
+        declaration = _XML_DECLARATION
         if self.indent:
             ET.indent(document, space="\t")
-        text = _XML_DECLARATION + ET.tostring(document, encoding="unicode")
+            declaration += "\n"
+        text = declaration + ET.tostring(document, encoding="unicode")
         return (UTF8_BOM if bom else b"") + text.encode("utf-8")
 
 

@@ -175,7 +175,7 @@ def test_bom_namespace_and_indentation_read_the_same(tmp_path, bom, namespace):
 
     assert plain.startswith(cml.UTF8_BOM) is bom
     assert (b'xmlns="urn:1C.ru:commerceml_3"' in plain) is namespace
-    assert b"\n\t\t\t<" in indented
+    assert b"\n\t\t\t<" in indented and b"\n" not in plain  # one line: a parse error is on line 1
     first, _ = read(tmp_path, "a/goods.xml", plain, GOODS)
     second, _ = read(tmp_path, "b/goods.xml", indented, GOODS)
     assert first == second and [g.onec_id for g in first] == ["g1", "g2"]
