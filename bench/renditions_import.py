@@ -28,6 +28,9 @@ import statistics
 import sys
 from pathlib import Path
 
+from commerceml import writer as cml
+from commerceml.layout import GOODS_DIRNAME, picture_path
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import run as bench  # noqa: E402  (bench/run.py: the exchange, timed processes, fresh databases)
 
@@ -126,20 +129,16 @@ def _large_exchange(root: Path, *, products: int) -> Path:
 
     huge = renditions_bench.photos(bench.REPO_DIR / "var" / "bench-renditions", big=0, small=0)["40 MP"]
     jpeg, png = (path.read_bytes() for path in huge)
-    pictures_dir = root / "goods" / "import_files" / "4m"
-    pictures_dir.mkdir(parents=True, exist_ok=True)
+    goods_dir = root / GOODS_DIRNAME
     goods = []
     for index in range(products):
         guid = f"4m000000-0000-0000-0000-{index:012d}"
-        (pictures_dir / f"{guid}_photo.jpg").write_bytes(bench.unique_jpeg(jpeg, guid))
-        (pictures_dir / f"{guid}_cutout.png").write_bytes(png)
-        goods.append(f"<Товар><Ид>{guid}</Ид><Наименование>Крупное фото {index}</Наименование>"
-                     f"<Картинка>import_files/4m/{guid}_photo.jpg</Картинка>"
-                     f"<Картинка>import_files/4m/{guid}_cutout.png</Картинка></Товар>")
-    (root / "goods" / "goods.xml").write_text(
-        '<?xml version="1.0" encoding="UTF-8"?><КоммерческаяИнформация xmlns="urn:1C.ru:commerceml_3" '
-        f'ВерсияСхемы="3.1"><Каталог><Ид>bench</Ид><Товары>{"".join(goods)}</Товары></Каталог>'
-        "</КоммерческаяИнформация>", encoding="utf-8")
+        photo, cutout = picture_path(guid, "photo", "jpg"), picture_path(guid, "cutout", "png")
+        (goods_dir / photo).parent.mkdir(parents=True, exist_ok=True)
+        (goods_dir / photo).write_bytes(bench.unique_jpeg(jpeg, guid))
+        (goods_dir / cutout).write_bytes(png)
+        goods.append(cml.Goods(guid, f"Крупное фото {index}", pictures=[photo, cutout]))
+    cml.write_file(goods_dir, "goods.xml", cml.CommerceMLWriter(catalog_id="bench").goods(goods))
     return root
 
 

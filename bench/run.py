@@ -40,6 +40,9 @@ import time
 import uuid
 from pathlib import Path
 
+from commerceml import writer as cml
+from commerceml.layout import GOODS_DIRNAME, IMPORT_FILES_DIRNAME, picture_path
+
 REPO_DIR = Path(__file__).resolve().parent.parent
 MANAGE = REPO_DIR / "backend" / "manage.py"
 STEPS = {
@@ -90,37 +93,24 @@ def generate_exchange(root: Path, *, products: int, images: int, with_pictures: 
         return [Path(p) for p in json.loads((root / "ready.json").read_text())["files"]] if with_pictures else []
     if root.exists():
         shutil.rmtree(root)
-    images_dir = root / "goods" / "import_files"
-    images_dir.mkdir(parents=True)
+    goods_dir = root / GOODS_DIRNAME
+    (goods_dir / IMPORT_FILES_DIRNAME).mkdir(parents=True)
     rng = random.Random(seed)
     base = base_jpeg(60_000)
     files: list[Path] = []
-    made_dirs: set[str] = set()
-    with open(root / "goods" / "goods.xml", "w", encoding="utf-8") as xml:
-        xml.write(
-            '<?xml version="1.0" encoding="UTF-8"?>\n'
-            '<КоммерческаяИнформация xmlns="urn:1C.ru:commerceml_3" ВерсияСхемы="3.1">'
-            "<Каталог><Ид>bench</Ид><Товары>\n"
-        )
-        for index in range(products):
-            guid = str(uuid.UUID(int=rng.getrandbits(128), version=4))
-            pictures = []
-            if with_pictures:
-                subdir = guid[:2]
-                if subdir not in made_dirs:
-                    (images_dir / subdir).mkdir()
-                    made_dirs.add(subdir)
-                for number in range(images):
-                    name = f"{guid}_{uuid.UUID(int=rng.getrandbits(128), version=4)}.jpg"
-                    path = images_dir / subdir / name
-                    path.write_bytes(unique_jpeg(base, f"{guid}/{number}"))
-                    files.append(path)
-                    pictures.append(f"<Картинка>import_files/{subdir}/{name}</Картинка>")
-            xml.write(
-                f"<Товар><Ид>{guid}</Ид><Артикул>A{index}</Артикул><Наименование>Товар {index}</Наименование>"
-                f"{''.join(pictures)}</Товар>\n"
-            )
-        xml.write("</Товары></Каталог></КоммерческаяИнформация>\n")
+    goods: list[cml.Goods] = []
+    for index in range(products):
+        guid = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+        pictures = []
+        for number in range(images if with_pictures else 0):
+            path = picture_path(guid, str(uuid.UUID(int=rng.getrandbits(128), version=4)), "jpg")
+            file = goods_dir / path
+            file.parent.mkdir(exist_ok=True)
+            file.write_bytes(unique_jpeg(base, f"{guid}/{number}"))
+            files.append(file)
+            pictures.append(path)
+        goods.append(cml.Goods(guid, f"Товар {index}", article=f"A{index}", pictures=pictures))
+    cml.write_file(goods_dir, "goods.xml", cml.CommerceMLWriter(catalog_id="bench").goods(goods))
     (root / "ready.json").write_text(json.dumps({"files": [str(p) for p in files]}))
     return files
 

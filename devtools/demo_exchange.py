@@ -16,12 +16,24 @@ import random
 import shutil
 import tempfile
 import uuid
-import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont, ImageOps
+
+from commerceml.layout import GOODS_DIRNAME, part_file_name, picture_path
+from commerceml.writer import (
+    CommerceMLWriter,
+    Goods,
+    Group,
+    Offer,
+    Price,
+    PriceType,
+    Property,
+    Warehouse,
+    write_file,
+)
 
 # Bump when the generated exchange changes, so `demo_exchange_ensure` writes it again.
 DEMO_GENERATOR_VERSION = 1
@@ -31,16 +43,8 @@ MARKER_NAME = ".demo-exchange.json"
 MIN_PRODUCT_COUNT = 7
 
 EXCHANGE_DATE = "2025-09-12T21:25:39"
-_UTF8_BOM = b"\xef\xbb\xbf"
-_ROOT_ATTRIBUTES = {
-    "xmlns": "urn:1C.ru:commerceml_3",
-    "xmlns:xs": "http://www.w3.org/2001/XMLSchema",
-    "xmlns:xsi": "http://www.w3.org/2001/XMLSchema-instance",
-    "ВерсияСхемы": "3.1",
-    "ДатаФормирования": EXCHANGE_DATE,
-    "Ид": "Обмен с сайтом",
-}
-_ONLY_CHANGES = {"СодержитТолькоИзменения": "true"}
+CATALOG_NAME = "Товары 1С"
+_VERSION = "AAAAAAAAAAE="  # the <НомерВерсии> 1C puts on each record
 
 # Two levels of groups; each leaf: article prefix, goods names, the characteristic its variants differ in.
 GROUP_TREE = (
@@ -186,26 +190,40 @@ def demo_exchange_write(*, target_dir: Path, seed: int = 1, products: int = DEFA
             if photo.file is not None:
                 (root / photo.file).parent.mkdir(parents=True, exist_ok=True)
                 (root / photo.file).write_bytes(photo.data)
-    writer = _ExchangeXmlWriter(root=root, catalog_id=catalog_id)
-    writer.write_classifier("groups", lambda classifier: _groups_xml(classifier, groups))
-    writer.write_classifier(
-        "propertiesGoods",
-        lambda classifier: _properties_xml(classifier, brand_property_id, brand_ids, material_property_id),
-    )
+    # Tab-indented like the sample, a BOM on every file but goods, everything "only changes".
+    writer = CommerceMLWriter(catalog_id=catalog_id, catalog_name=CATALOG_NAME, created=EXCHANGE_DATE,
+                              exchange_id="Обмен с сайтом", indent=True)
+
+    def save(kind: str, data: bytes, part: int = 1) -> None:
+        write_file(root, _part_name(kind, catalog_id, part), data)
+
+    save("groups", writer.groups(_groups_records(groups), only_changes=True, bom=True))
+    save("propertiesGoods", writer.properties(
+        _properties_records(brand_property_id, brand_ids, material_property_id), only_changes=True, bom=True,
+    ))
+    records = [_goods_record(item, brand_property_id, material_property_id) for item in goods]
+    # second in the second part: the goods 1C sent without <Ид>
+    without_id = dataclasses.replace(_goods_record(nameless, brand_property_id, material_property_id), onec_id="")
     half = (len(goods) + 1) // 2
-    for part, (chunk, extra) in enumerate(((goods[:half], None), (goods[half:], nameless)), start=1):
-        writer.write_goods(part, chunk, nameless=extra, brand_property_id=brand_property_id,
-                            material_property_id=material_property_id)
-    writer.write_offers("offers", _offer_details, goods)
-    writer.write_classifier("priceLists", lambda classifier: _price_types_xml(classifier, price_type_ids))
-    writer.write_offers(
-        "prices",
-        lambda offer, item, value: _prices_xml(offer, item, value, price_type_ids, bad_offer=bad_price_offer),
-        goods,
-    )
-    writer.write_classifier("storages", lambda classifier: _warehouses_xml(classifier, warehouse_ids))
+    save("goods", writer.goods(records[:half], only_changes=True), 1)
+    save("goods", writer.goods([records[half], without_id, *records[half + 1:]], only_changes=True), 2)
+    offers = list(_offers(goods))
+    save("offers", writer.offers([_offer_record(*offer) for offer in offers], only_changes=True, bom=True))
+    save("priceLists", writer.price_types(
+        [PriceType(type_id, name, vat=True, version=_VERSION) for type_id, (name, _) in zip(price_type_ids, PRICE_TYPES)],
+        only_changes=True, bom=True,
+    ))
+    save("prices", writer.offers(
+        [_prices_record(*offer, price_type_ids, bad_offer=bad_price_offer) for offer in offers], only_changes=True, bom=True,
+    ))
+    save("storages", writer.warehouses(
+        [Warehouse(warehouse_id, name, version=_VERSION) for warehouse_id, name in zip(warehouse_ids, WAREHOUSES)],
+        only_changes=True, bom=True,
+    ))
     rests_rng = random.Random(f"demo-rests:{seed}")
-    writer.write_offers("rests", lambda offer, item, value: _rests_xml(offer, warehouse_ids, rests_rng), goods)
+    save("rests", writer.offers(
+        [_rests_record(offer_id, warehouse_ids, rests_rng) for offer_id, _, _ in offers], only_changes=True, bom=True,
+    ))
 
     real_photos = [photo for item in goods for photo in item.photos if not photo.is_bad]
     summary = DemoExchangeSummary(
@@ -329,9 +347,9 @@ def _make_photos(
 def _photo_file(guid: str, file_guid: str, ext: str, data: bytes | None, *, is_bad: bool = False) -> _Photo:
     """1C's layout: goods/import_files/XX/<goodsGUID>_<fileGUID>.<ext>, XX = the GUID's
     first two characters; `data` None: listed but not on disk."""
-    picture_path = f"import_files/{guid[:2]}/{guid}_{file_guid}.{ext}"
-    file = Path("goods") / picture_path if data is not None else None
-    return _Photo(picture_path=picture_path, file=file, data=data or b"", is_bad=is_bad)
+    path = picture_path(guid, file_guid, ext)
+    file = Path(GOODS_DIRNAME) / path if data is not None else None
+    return _Photo(picture_path=path, file=file, data=data or b"", is_bad=is_bad)
 
 
 def _draw_photo(rng: random.Random, *, size: tuple[int, int], label: str, noise: float, transparent: bool) -> Image.Image:
@@ -409,189 +427,67 @@ def _offer_ids(item: _Goods) -> list[str]:
 
 
 def _part_name(kind: str, catalog_id: str, part: int = 1) -> str:
-    """1C's 3.1 file name: <kind>/<kind>_1_<part>_<uuid>.xml, parts read in order."""
-    return f"{kind}/{kind}_1_{part}_{uuid.uuid5(uuid.UUID(catalog_id), f'{kind}-{part}')}.xml"
+    """Each part's uuid follows from the catalog's, so the same seed writes the same names."""
+    return part_file_name(kind, part, str(uuid.uuid5(uuid.UUID(catalog_id), f"{kind}-{part}")))
 
 
-def _add(parent: ET.Element, tag: str, text: str | None = None, attributes: dict | None = None) -> ET.Element:
-    element = ET.SubElement(parent, tag, attributes or {})
-    element.text = text
-    return element
+def _groups_records(groups: list) -> list[Group]:
+    return [
+        Group(group_id, name, tuple(Group(leaf_id, leaf[0], version=_VERSION) for leaf_id, leaf in leaves),
+              version=_VERSION)
+        for group_id, name, leaves in groups
+    ]
 
 
-def _add_record_header(parent: ET.Element, tag: str, onec_id: str, name: str) -> ET.Element:
-    """<tag><Ид/><НомерВерсии/><ПометкаУдаления/><Наименование/>, as 1C starts each record."""
-    record = _add(parent, tag)
-    _add(record, "Ид", onec_id)
-    _add(record, "НомерВерсии", "AAAAAAAAAAE=")
-    _add(record, "ПометкаУдаления", "false")
-    _add(record, "Наименование", name)
-    return record
-
-
-class _ExchangeXmlWriter:
-    """Writes the exchange's XML files with the headers 1C puts on each kind."""
-
-    def __init__(self, *, root: Path, catalog_id: str):
-        self.root = root
-        self.catalog_id = catalog_id
-
-    def _document(self) -> ET.Element:
-        return ET.Element("КоммерческаяИнформация", dict(_ROOT_ATTRIBUTES))
-
-    def _catalog(self, document: ET.Element) -> ET.Element:
-        catalog = _add(document, "Каталог", attributes=_ONLY_CHANGES)
-        _add(catalog, "Ид", self.catalog_id)
-        _add(catalog, "ИдКлассификатора", self.catalog_id)
-        _add(catalog, "Наименование", "Товары 1С")
-        return catalog
-
-    def _save(self, relative_name: str, document: ET.Element, *, bom: bool = True) -> None:
-        """Tab-indented, double-quoted declaration; a BOM on every file but goods, as in the sample."""
-        ET.indent(document, space="\t")
-        text = '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(document, encoding="unicode")
-        path = self.root / relative_name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes((_UTF8_BOM if bom else b"") + text.encode("utf-8"))
-
-    def write_classifier(self, kind: str, fill) -> None:
-        document = self._document()
-        _add(self._catalog(document), "Описание", "Товары 1С")
-        classifier = _add(document, "Классификатор", attributes=_ONLY_CHANGES)
-        _add(classifier, "Ид", self.catalog_id)
-        _add(classifier, "Наименование", "Товары 1С")
-        fill(classifier)
-        self._save(_part_name(kind, self.catalog_id), document)
-
-    def write_goods(self, part: int, goods: list[_Goods], *, nameless: _Goods | None, brand_property_id: str,
-                    material_property_id: str) -> None:
-        document = self._document()
-        catalog = self._catalog(document)
-        container = _add(catalog, "Товары")
-        for index, item in enumerate(goods):
-            _goods_xml(container, item, brand_property_id, material_property_id)
-            if nameless is not None and index == 0:  # second in the file: the goods 1C sent without <Ид>
-                _goods_xml(container, nameless, brand_property_id, material_property_id)
-                container[-1].remove(container[-1].find("Ид"))
-        _add(catalog, "Описание", "Товары 1С")
-        self._save(_part_name("goods", self.catalog_id, part), document, bom=False)
-
-    def write_offers(self, kind: str, fill, goods: list[_Goods]) -> None:
-        """A ПакетПредложений with one <Предложение> per offer: the goods' own id, or
-        `goodsGUID#characteristicGUID` per variant; `fill(offer, goods, variant value)`."""
-        document = self._document()
-        package = _add(document, "ПакетПредложений", attributes=_ONLY_CHANGES)
-        _add(package, "Ид", f"#{self.catalog_id}")
-        _add(package, "Наименование", "Пакет предложений (Товары 1С)")
-        _add(package, "ИдКаталога", self.catalog_id)
-        _add(package, "ИдКлассификатора", self.catalog_id)
-        offers = _add(package, "Предложения")
-        for item in goods:
-            values = [value for _, value in item.variants] or [""]
-            for offer_id, value in zip(_offer_ids(item), values):
-                offer = _add(offers, "Предложение")
-                _add(offer, "Ид", offer_id)
-                fill(offer, item, value)
-        self._save(_part_name(kind, self.catalog_id), document)
-
-
-def _groups_xml(classifier: ET.Element, groups: list) -> None:
-    container = _add(classifier, "Группы")
-    for group_id, name, leaves in groups:
-        group = _add_record_header(container, "Группа", group_id, name)
-        subgroups = _add(group, "Группы")
-        for leaf_id, leaf in leaves:
-            _add_record_header(subgroups, "Группа", leaf_id, leaf[0])
-
-
-def _properties_xml(
-    classifier: ET.Element, brand_property_id: str, brand_ids: dict[str, str], material_property_id: str
-) -> None:
+def _properties_records(brand_property_id: str, brand_ids: dict[str, str], material_property_id: str) -> list[Property]:
     """The brand as a dictionary property (goods send the value's id), and a plain text one."""
-    container = _add(classifier, "Свойства")
-    brand = _add_record_header(container, "Свойство", brand_property_id, "Бренд")
-    _add(brand, "ТипЗначений", "Справочник")
-    variants = _add(brand, "ВариантыЗначений")
-    for name, value_id in brand_ids.items():
-        entry = _add(variants, "Справочник")
-        _add(entry, "ИдЗначения", value_id)
-        _add(entry, "Значение", name)
-    material = _add_record_header(container, "Свойство", material_property_id, "Материал")
-    _add(material, "ТипЗначений", "Строка")
+    return [
+        Property(brand_property_id, "Бренд", value_type="Справочник",
+                 values={value_id: name for name, value_id in brand_ids.items()}, version=_VERSION),
+        Property(material_property_id, "Материал", value_type="Строка", version=_VERSION),
+    ]
 
 
-def _goods_xml(container: ET.Element, item: _Goods, brand_property_id: str, material_property_id: str) -> None:
-    goods = _add(container, "Товар")
-    _add(goods, "Ид", item.guid)
-    _add(goods, "НомерВерсии", "AAAAAAAAAAE=")
-    _add(goods, "ПометкаУдаления", "false")
-    _add(goods, "Артикул", item.article)
-    _add(goods, "Наименование", item.name)
-    _add(_add(goods, "Группы"), "Ид", item.group_id)
-    _add(goods, "Описание", item.description)
-    for photo in item.photos:
-        _add(goods, "Картинка", photo.picture_path)
-    _add(goods, "Страна", item.country)
-    values = _add(goods, "ЗначенияСвойств")
-    for property_id, value in ((brand_property_id, item.brand_value_id), (material_property_id, item.material)):
-        entry = _add(values, "ЗначенияСвойства")
-        _add(entry, "Ид", property_id)
-        _add(entry, "Значение", value)
+def _goods_record(item: _Goods, brand_property_id: str, material_property_id: str) -> Goods:
+    return Goods(
+        item.guid, item.name, article=item.article, group=item.group_id, description=item.description,
+        pictures=[photo.picture_path for photo in item.photos], country=item.country,
+        properties={brand_property_id: item.brand_value_id, material_property_id: item.material}, version=_VERSION,
+    )
 
 
-def _offer_details(offer: ET.Element, item: _Goods, value: str) -> None:
-    _add(offer, "НомерВерсии", "AAAAAAAAAAE=")
-    _add(offer, "ПометкаУдаления", "false")
-    _add(offer, "Артикул", item.article)
-    _add(offer, "Наименование", f"{item.name} ({value})" if value else item.name)
-    if value:
-        characteristics = _add(offer, "ХарактеристикиТовара")
-        characteristic = _add(characteristics, "ХарактеристикаТовара")
-        _add(characteristic, "Наименование", item.characteristic)
-        _add(characteristic, "Значение", value)
+def _offers(goods: list[_Goods]) -> Iterator[tuple[str, _Goods, str]]:
+    """(offer id, goods, variant value) per offer: the goods' own id, or
+    `goodsGUID#characteristicGUID` per variant."""
+    for item in goods:
+        values = [value for _, value in item.variants] or [""]
+        for offer_id, value in zip(_offer_ids(item), values):
+            yield offer_id, item, value
 
 
-def _price_types_xml(classifier: ET.Element, price_type_ids: list[str]) -> None:
-    container = _add(classifier, "ТипыЦен")
-    for type_id, (name, _) in zip(price_type_ids, PRICE_TYPES):
-        price_type = _add_record_header(container, "ТипЦены", type_id, name)
-        _add(price_type, "Валюта", "RUB")
-        _add_vat(price_type)
+def _offer_record(offer_id: str, item: _Goods, value: str) -> Offer:
+    return Offer(
+        offer_id, f"{item.name} ({value})" if value else item.name, article=item.article,
+        characteristics={item.characteristic: value} if value else {}, version=_VERSION,
+    )
 
 
-def _add_vat(parent: ET.Element) -> None:
-    tax = _add(parent, "Налог")
-    _add(tax, "Наименование", "НДС")
-    _add(tax, "УчтеноВСумме", "true")
-
-
-def _prices_xml(offer: ET.Element, item: _Goods, value: str, price_type_ids: list[str], *, bad_offer: str) -> None:
+def _prices_record(offer_id: str, item: _Goods, value: str, price_type_ids: list[str], *, bad_offer: str) -> Offer:
     """Each offer priced in every price type; a variant later in its list costs a little more."""
     step = [variant_value for _, variant_value in item.variants].index(value) if value else 0
-    prices = _add(offer, "Цены")
+    prices = []
     for type_id, (_, ratio) in zip(price_type_ids, PRICE_TYPES):
         amount = round((item.retail_price + 100 * step) * ratio)
-        text = NOT_A_NUMBER_PRICE if offer.findtext("Ид") == bad_offer and ratio != 1.0 else str(amount)
-        price = _add(prices, "Цена")
-        _add(price, "Представление", f"{amount:,} руб".replace(",", " "))
-        _add(price, "ИдТипаЦены", type_id)
-        _add(price, "ЦенаЗаЕдиницу", text)
-        _add(price, "Валюта", "руб")
-        _add_vat(price)
+        text = NOT_A_NUMBER_PRICE if offer_id == bad_offer and ratio != 1.0 else str(amount)
+        prices.append(Price(type_id, text, "руб", presentation=f"{amount:,} руб".replace(",", " "), vat=True))
+    return Offer(offer_id, prices=prices, deleted=None)
 
 
-def _rests_xml(offer: ET.Element, warehouse_ids: list[str], rng: random.Random) -> None:
-    rests = _add(offer, "Остатки")
-    for warehouse_id in warehouse_ids:
-        warehouse = _add(_add(rests, "Остаток"), "Склад")
-        _add(warehouse, "Ид", warehouse_id)
-        _add(warehouse, "Количество", str(rng.choice((0, 0, rng.randrange(1, 20), rng.randrange(20, 300)))))
-
-
-def _warehouses_xml(classifier: ET.Element, warehouse_ids: list[str]) -> None:
-    container = _add(classifier, "Склады")
-    for warehouse_id, name in zip(warehouse_ids, WAREHOUSES):
-        _add_record_header(container, "Склад", warehouse_id, name)
+def _rests_record(offer_id: str, warehouse_ids: list[str], rng: random.Random) -> Offer:
+    stocks = {
+        warehouse_id: str(rng.choice((0, 0, rng.randrange(1, 20), rng.randrange(20, 300)))) for warehouse_id in warehouse_ids
+    }
+    return Offer(offer_id, stocks=stocks, deleted=None)
 
 
 def _readme(summary: DemoExchangeSummary) -> str:

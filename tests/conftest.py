@@ -11,6 +11,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from commerceml import writer as cml
+from commerceml.layout import GOODS_DIRNAME, IMPORT_FILES_DIRNAME, picture_path
+
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")  # Prefect client telemetry
 
@@ -34,40 +37,27 @@ class Exchange:
 
     def __init__(self, root: Path):
         self.root = root
-        self.goods_dir = root / "goods"
-        self.images_dir = self.goods_dir / "import_files"
+        self.goods_dir = root / GOODS_DIRNAME
+        self.images_dir = self.goods_dir / IMPORT_FILES_DIRNAME
         self.images_dir.mkdir(parents=True, exist_ok=True)
-        self._goods: list[str] = []
+        self._goods: list[cml.Goods] = []
 
     def add_image(self, guid: str, file_guid: str | None = None, *, ext="jpg", data: bytes | None = None, color=None) -> str:
         """Write import_files/XX/<guid>_<file_guid>.<ext>; return the <Картинка> path."""
-        file_guid = file_guid or uuid.uuid4().hex[:8]
-        name = f"{guid}_{file_guid}.{ext}"
-        folder = self.images_dir / guid[:2]
-        folder.mkdir(exist_ok=True)
+        path = picture_path(guid, file_guid or uuid.uuid4().hex[:8], ext)
+        file = self.goods_dir / path
+        file.parent.mkdir(exist_ok=True)
         if data is None:
             fmt = "PNG" if ext.lower() == "png" else "JPEG"
-            data = make_image_bytes(color=color or (hash(name) % 256, 80, 120), fmt=fmt)
-        (folder / name).write_bytes(data)
-        return f"import_files/{guid[:2]}/{name}"
+            data = make_image_bytes(color=color or (hash(file.name) % 256, 80, 120), fmt=fmt)
+        file.write_bytes(data)
+        return path
 
     def add_goods(self, guid: str, *, name="Товар", pictures=(), deleted=False, article="") -> None:
-        pics = "".join(f"<Картинка>{p}</Картинка>" for p in pictures)
-        self._goods.append(
-            f"<Товар><Ид>{guid}</Ид><ПометкаУдаления>{'true' if deleted else 'false'}</ПометкаУдаления>"
-            f"<Артикул>{article}</Артикул><Наименование>{name}</Наименование>{pics}</Товар>"
-        )
+        self._goods.append(cml.Goods(guid, name, article=article, pictures=pictures, deleted=deleted))
 
     def write_goods_xml(self, filename="goods.xml", *, bom=False) -> Path:
-        xml = (
-            '<?xml version="1.0" encoding="UTF-8"?>'
-            '<КоммерческаяИнформация xmlns="urn:1C.ru:commerceml_3" ВерсияСхемы="3.1">'
-            f"<Каталог><Ид>cat</Ид><Товары>{''.join(self._goods)}</Товары></Каталог>"
-            "</КоммерческаяИнформация>"
-        )
-        path = self.goods_dir / filename
-        path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + xml.encode("utf-8"))
-        return path
+        return cml.write_file(self.goods_dir, filename, cml.CommerceMLWriter().goods(self._goods, bom=bom))
 
 
 @pytest.fixture

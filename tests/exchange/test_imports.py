@@ -28,7 +28,7 @@ from apps.products.models import Product
 from tests.admin.conftest import flow_runs_of
 from tests.exchange.client_1c import OneC, django_client_transport, zip_bytes
 from tests.exchange.conftest import PASSWORD, grant_exchange
-from tests.exchange_builders import goods_xml, offer_xml
+from commerceml import writer as cml
 
 # The preparation runs run in threads of their own (with their own database connections).
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("deployments")]
@@ -50,15 +50,9 @@ def _answer(onec: OneC, filename: str | None = None, *, until=None, seconds: flo
 
 GUID = "0a1b2c3d-0000-0000-0000-000000000001"
 PICTURE = f"import_files/0a/{GUID}_1.jpg"
-NS3 = 'xmlns="urn:1C.ru:commerceml_3" ВерсияСхемы="3.1"'
-
-
-def _xml(body: str) -> bytes:
-    return f'<?xml version="1.0" encoding="UTF-8"?><КоммерческаяИнформация {NS3}>{body}</КоммерческаяИнформация>'.encode()
-
-
-GOODS = _xml(f"<Каталог><Ид>c</Ид><Товары>{goods_xml(GUID, 'Мяч', pictures=[PICTURE])}</Товары></Каталог>")
-OFFERS = _xml(f"<ПакетПредложений><Ид>p</Ид><Предложения>{offer_xml(GUID, 'Мяч')}</Предложения></ПакетПредложений>")
+WRITER = cml.CommerceMLWriter()
+GOODS = WRITER.goods([cml.Goods(GUID, "Мяч", pictures=[PICTURE])])
+OFFERS = WRITER.offers([cml.Offer(GUID, "Мяч")])
 FILES = {"goods/goods.xml": GOODS, "offers/offers.xml": OFFERS, f"goods/{PICTURE}": b"\xff\xd8\xff\xe0 a jpeg"}
 
 
@@ -162,7 +156,7 @@ def test_two_exchanges_at_once_take_turns(onec, exchange_dirs, client):
     _send_zip(onec)
     other.checkauth()
     other.init()
-    other.send_file("rests/rests.xml", _xml("<ПакетПредложений><Ид>p</Ид><Предложения/></ПакетПредложений>"))
+    other.send_file("rests/rests.xml", WRITER.offers([]))
 
     _answer(onec, "goods/goods.xml")
     catalog = ImportSession.objects.get()
@@ -362,11 +356,9 @@ def test_a_file_sent_again_after_its_import_is_imported_again(onec, exchange_dir
     assert list(record.sessions.all()) == [again] and record.status == "completed"
 
 
-OFFERS_2X = f"""<?xml version="1.0" encoding="UTF-8"?><КоммерческаяИнформация ВерсияСхемы="2.08">
-<ПакетПредложений><Ид>p</Ид><Предложения>{offer_xml(GUID, 'Мяч')}</Предложения></ПакетПредложений>
-</КоммерческаяИнформация>""".encode()
-IMPORT_2X = f"""<?xml version="1.0" encoding="UTF-8"?><КоммерческаяИнформация ВерсияСхемы="2.08">
-<Каталог><Ид>c</Ид><Товары>{goods_xml(GUID, 'Мяч')}</Товары></Каталог></КоммерческаяИнформация>""".encode()
+WRITER_2X = cml.CommerceMLWriter(schema_version="2.08", namespace=False)  # older 1C: no namespace
+OFFERS_2X = WRITER_2X.offers_2x(offers=[cml.Offer(GUID, "Мяч")])
+IMPORT_2X = WRITER_2X.import_2x(goods=[cml.Goods(GUID, "Мяч")])
 
 
 def test_a_2x_offers_file_sent_alone_runs_the_catalog_then_stocks_and_prices(onec, exchange_dirs):
@@ -405,7 +397,7 @@ def _work(session: ImportSession) -> dict:
 
 def test_a_files_run_reads_only_the_parts_no_earlier_run_read(onec, exchange_dirs):
     parts = {
-        f"goods/goods_1_{n}_{GUID}.xml": _xml(f"<Каталог><Ид>c</Ид><Товары>{goods_xml(f'g{n}', f'Мяч {n}')}</Товары></Каталог>")
+        f"goods/goods_1_{n}_{GUID}.xml": WRITER.goods([cml.Goods(f"g{n}", f"Мяч {n}")])
         for n in (1, 2, 3)
     }
     reports = []

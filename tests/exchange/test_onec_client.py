@@ -15,7 +15,8 @@ from apps.products.models import Price, Product, ProductVariant, Stock
 from tests.conftest import media_files
 from tests.exchange.client_1c import OneC, exchange_files, http_transport
 from tests.exchange.conftest import PASSWORD, grant_exchange
-from tests.exchange_builders import goods_xml, offer_xml, price_type_xml, warehouse_xml, write_exchange_2x
+from commerceml import writer as cml
+from tests.exchange_builders import write_exchange_2x
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -104,12 +105,12 @@ def _full_2x_exchange(root, goods: dict[str, str]) -> dict[str, bytes]:
     with a size characteristic, a price and a stock for each."""
     write_exchange_2x(
         root,
-        goods=[goods_xml(guid, name) for guid, name in goods.items()],
-        price_types=[price_type_xml("pt", "Розница")],
-        warehouses=[warehouse_xml("w1", "Основной")],
+        goods=[cml.Goods(guid, name) for guid, name in goods.items()],
+        price_types=[cml.PriceType("pt", "Розница")],
+        warehouses=[cml.Warehouse("w1", "Основной")],
         offers=[
-            offer_xml(f"{guid}#m", name, characteristics={"Размер": "M"}, prices=[("pt", "990", "RUB")],
-                      legacy_rests={"w1": "4"})
+            cml.Offer(f"{guid}#m", name, characteristics={"Размер": "M"}, prices=[cml.Price("pt", "990", "RUB")],
+                      stocks_2x={"w1": "4"})
             for guid, name in goods.items()
         ],
         only_changes=False,

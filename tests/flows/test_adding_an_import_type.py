@@ -9,7 +9,8 @@ from apps.imports import import_types
 from apps.imports.import_types import ExchangeKind, ImportTypeSpec, ReportCounter
 from apps.imports.models import ImportSession
 from apps.products.models import Warehouse
-from tests.exchange_builders import Exchange31, warehouse_xml
+from commerceml import writer as cml
+from tests.exchange_builders import Exchange31
 from tests.flows.helpers import run_import_command
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("prefect_server")]
@@ -55,7 +56,7 @@ def test_a_sixth_type_runs_and_is_shown_with_only_its_spec_flow_and_service(
     sixth_type, tmp_path, settings, capsys, superuser_client
 ):
     exchange = Exchange31(tmp_path / "exchange")
-    exchange.storages(warehouse_xml("w1", "Склад на Ленина"), warehouse_xml("w2", "Склад на Мира"))
+    exchange.storages(cml.Warehouse("w1", "Склад на Ленина"), cml.Warehouse("w2", "Склад на Мира"))
     settings.ONEC_DATA_DIR = exchange.root
 
     report = run_import_command(capsys, "warehouses")

@@ -15,7 +15,8 @@ from apps.imports.services.sessions import import_session_create
 from apps.products.models import Price, Product
 from flows.catalog import import_catalog
 from flows.prices import import_prices
-from tests.exchange_builders import Exchange31, goods_xml, offer_xml, price_type_xml
+from commerceml import writer as cml
+from tests.exchange_builders import Exchange31
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("prefect_server")]
 
@@ -59,7 +60,7 @@ def _assert_shown_in_admin(viewer, session, *, reason_part: str):
 
 def test_goods_without_id_are_reported_on_the_session_page_list_and_message(tmp_path, viewer):
     ex = Exchange31(tmp_path / "exchange")
-    ex.goods(goods_xml("", "Без Ид"), goods_xml("g1", "Мяч"))
+    ex.goods(cml.Goods("", "Без Ид"), cml.Goods("g1", "Мяч"))
 
     state, session = _run(import_catalog, "catalog", ex.root)
 
@@ -79,8 +80,9 @@ def test_goods_without_id_are_reported_on_the_session_page_list_and_message(tmp_
 def test_a_price_that_is_not_a_number_is_reported_on_the_session_page_list_and_message(tmp_path, viewer):
     Product.objects.create(onec_id="g1", name="Мяч")
     ex = Exchange31(tmp_path / "exchange")
-    ex.price_lists(price_type_xml("retail", "Розничная"))
-    ex.prices(offer_xml("g1", prices=[("retail", "двести", "RUB")]), offer_xml("g1#c1", prices=[("retail", "150", "RUB")]))
+    ex.price_lists(cml.PriceType("retail", "Розничная"))
+    ex.prices(cml.Offer("g1", prices=[cml.Price("retail", "двести", "RUB")]),
+              cml.Offer("g1#c1", prices=[cml.Price("retail", "150", "RUB")]))
 
     state, session = _run(import_prices, "prices", ex.root)
 
@@ -99,7 +101,7 @@ def test_a_retried_file_replaces_its_own_errors_and_counts(tmp_path, monkeypatch
     from django.db import OperationalError
 
     ex = Exchange31(tmp_path / "exchange")
-    ex.goods(goods_xml("", "Без Ид"), goods_xml("g1", "Мяч"))
+    ex.goods(cml.Goods("", "Без Ид"), cml.Goods("g1", "Мяч"))
     original = flows.exchange.import_session_record_chunk
     attempts = []
 

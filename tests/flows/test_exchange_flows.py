@@ -7,16 +7,8 @@ from apps.customers.models import Counterparty
 from apps.imports.models import ImportSession
 from apps.products.models import Category, Price, PriceType, Product, ProductVariant, Stock, Warehouse
 from flows.customers import import_customers
-from tests.exchange_builders import (
-    Exchange31,
-    counterparty_xml,
-    goods_xml,
-    group_xml,
-    offer_xml,
-    price_type_xml,
-    warehouse_xml,
-    write_exchange_2x,
-)
+from commerceml import writer as cml
+from tests.exchange_builders import Exchange31, write_exchange_2x
 from tests.flows.helpers import run_import_command
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("prefect_server")]
@@ -72,17 +64,18 @@ def test_prices_and_stocks_refuse_without_a_catalog(sample_dir, capsys):
 
 def test_31_fixture_exchange_all_types_full_exchange_and_bom(tmp_path, capsys):
     ex = Exchange31(tmp_path / "exchange")
-    ex.groups(group_xml("root", "Спорт", (("balls", "Мячи"),)), bom=True)
-    ex.goods(goods_xml("g1", "Мяч", group="balls"), goods_xml("g2", "Сетка", group="root"), only_changes=False,
+    ex.groups(cml.Group("root", "Спорт", (cml.Group("balls", "Мячи"),)), bom=True)
+    ex.goods(cml.Goods("g1", "Мяч", group="balls"), cml.Goods("g2", "Сетка", group="root"), only_changes=False,
              filename="goods_1_1_0b5a6c1e-1111-4111-8111-111111111111.xml", bom=True)
-    ex.goods(goods_xml("g3", "Насос", group="root", deleted=True), only_changes=False,
+    ex.goods(cml.Goods("g3", "Насос", group="root", deleted=True), only_changes=False,
              filename="goods_1_2_0b5a6c1e-2222-4222-8222-222222222222.xml")
-    ex.offers(offer_xml("g1#s", "Мяч, S", characteristics={"Размер": "S"}), offer_xml("ghost#1", "?"), bom=True)
-    ex.price_lists(price_type_xml("retail", "Розница"))
-    ex.prices(offer_xml("g1#s", prices=[("retail", "990", "руб")]), offer_xml("g2", prices=[("retail", "1500", "руб")]))
-    ex.storages(warehouse_xml("w1", "Склад"))
-    ex.rests(offer_xml("g1#s", rests={"w1": "5"}), offer_xml("ghost#1", rests={"w1": "1"}))
-    ex.contragents(counterparty_xml("k1", "Ромашка", inn="7700000001", kpp="770001001"), only_changes=False)
+    ex.offers(cml.Offer("g1#s", "Мяч, S", characteristics={"Размер": "S"}), cml.Offer("ghost#1", "?"), bom=True)
+    ex.price_lists(cml.PriceType("retail", "Розница"))
+    ex.prices(cml.Offer("g1#s", prices=[cml.Price("retail", "990", "руб")]),
+              cml.Offer("g2", prices=[cml.Price("retail", "1500", "руб")]))
+    ex.storages(cml.Warehouse("w1", "Склад"))
+    ex.rests(cml.Offer("g1#s", stocks={"w1": "5"}), cml.Offer("ghost#1", stocks={"w1": "1"}))
+    ex.contragents(cml.Counterparty("k1", "Ромашка", inn="7700000001", kpp="770001001"), only_changes=False)
     Product.objects.create(onec_id="old", name="Снят с продажи")
     Counterparty.objects.create(onec_id="gone", name="Бывший клиент")
 
@@ -106,11 +99,11 @@ def test_31_fixture_exchange_all_types_full_exchange_and_bom(tmp_path, capsys):
 def test_2x_exchange_through_the_flows(tmp_path, capsys):
     write_exchange_2x(
         tmp_path,
-        groups=[group_xml("grp", "Мячи")],
-        goods=[goods_xml("g1", "Мяч", group="grp")],
-        price_types=[price_type_xml("pt", "Розница")],
-        warehouses=[warehouse_xml("w1", "Основной")],
-        offers=[offer_xml("g1", prices=[("pt", "500", "RUB")], legacy_rests={"w1": "4"})],
+        groups=[cml.Group("grp", "Мячи")],
+        goods=[cml.Goods("g1", "Мяч", group="grp")],
+        price_types=[cml.PriceType("pt", "Розница")],
+        warehouses=[cml.Warehouse("w1", "Основной")],
+        offers=[cml.Offer("g1", prices=[cml.Price("pt", "500", "RUB")], stocks_2x={"w1": "4"})],
         only_changes=True,
     )
 
@@ -123,7 +116,7 @@ def test_2x_exchange_through_the_flows(tmp_path, capsys):
 
 
 def test_scheduled_customers_run_creates_its_own_session(tmp_path, settings):
-    Exchange31(tmp_path).contragents(counterparty_xml("k1", "Ромашка"))
+    Exchange31(tmp_path).contragents(cml.Counterparty("k1", "Ромашка"))
     settings.ONEC_DATA_DIR = tmp_path
 
     report = import_customers()

@@ -22,16 +22,8 @@ from commerceml.reader import (
     split_offer_id,
 )
 from commerceml.reader import CommerceMLError
-from tests.exchange_builders import (
-    Exchange31,
-    counterparty_xml,
-    goods_xml,
-    group_xml,
-    offer_xml,
-    price_type_xml,
-    warehouse_xml,
-    write_exchange_2x,
-)
+from commerceml import writer as cml
+from tests.exchange_builders import Exchange31, write_exchange_2x
 
 GOODS_ID = "038bca5a-747e-11ea-81c1-00155d3cae02"
 RETAIL = "3d1482c4-bd77-11e4-afc8-20cf3073dde3"
@@ -99,9 +91,9 @@ def test_every_sample_file_says_it_carries_only_changes(sample_dir):
 def test_offers_give_characteristics_prices_and_stocks(tmp_path):
     exchange = Exchange31(tmp_path)
     path = exchange.offers(
-        offer_xml("g1#c1", "Кимоно, синий", characteristics={"Размер": "A2", "Цвет": "синий", "Пусто": ""},
-                  prices=[("pt", "1 299,50", "RUB")], rests={"w1": "3", "w2": "0"}),
-        offer_xml("g2", prices=[("pt", "abc", "RUB")]),
+        cml.Offer("g1#c1", "Кимоно, синий", characteristics={"Размер": "A2", "Цвет": "синий", "Пусто": ""},
+                  prices=[cml.Price("pt", "1 299,50", "RUB")], stocks={"w1": "3", "w2": "0"}),
+        cml.Offer("g2", prices=[cml.Price("pt", "abc", "RUB")]),
     )
 
     first, second = records(path, OFFERS)
@@ -116,7 +108,7 @@ def test_offers_give_characteristics_prices_and_stocks(tmp_path):
 
 def test_bom_and_no_namespace_read_the_same(tmp_path):
     exchange = Exchange31(tmp_path)
-    with_bom = exchange.storages(warehouse_xml("w1", "Склад 1"), bom=True)
+    with_bom = exchange.storages(cml.Warehouse("w1", "Склад 1"), bom=True)
     plain = tmp_path / "plain.xml"
     plain.write_text("<КоммерческаяИнформация><Классификатор><Склады>"
                      "<Склад><Ид>w1</Ид><Наименование>Склад 1</Наименование></Склад></Склады></Классификатор>"
@@ -130,7 +122,7 @@ def test_bom_and_no_namespace_read_the_same(tmp_path):
 def test_split_parts_are_read_in_part_order(tmp_path):
     exchange = Exchange31(tmp_path)
     for part in (10, 2, 1):
-        exchange.goods(goods_xml(f"g{part}"), filename=f"goods_1_{part}_5a4d1c2e-0000-4000-8000-00000000000{part % 10}.xml")
+        exchange.goods(cml.Goods(f"g{part}"), filename=f"goods_1_{part}_5a4d1c2e-0000-4000-8000-00000000000{part % 10}.xml")
 
     files = exchange_files(tmp_path, "goods")
 
@@ -139,7 +131,7 @@ def test_split_parts_are_read_in_part_order(tmp_path):
 
 @pytest.mark.parametrize(("only_changes", "full"), [(True, False), (False, True), (None, False)])
 def test_full_exchange_only_when_1c_says_so(tmp_path, only_changes, full):
-    path = Exchange31(tmp_path).goods(goods_xml("g1"), only_changes=only_changes)
+    path = Exchange31(tmp_path).goods(cml.Goods("g1"), only_changes=only_changes)
     exchange = ExchangeDocument(path)
     list(exchange.records(GOODS))
     assert exchange.is_full_exchange is full
@@ -148,12 +140,12 @@ def test_full_exchange_only_when_1c_says_so(tmp_path, only_changes, full):
 def test_2x_layout_import_and_offers_in_one_folder(tmp_path):
     write_exchange_2x(
         tmp_path,
-        groups=[group_xml("grp", "Мячи")],
-        goods=[goods_xml("g1", "Мяч", group="grp")],
-        price_types=[price_type_xml("pt", "Розница")],
-        warehouses=[warehouse_xml("w1", "Основной")],
-        offers=[offer_xml("g1", prices=[("pt", "500", "RUB")], legacy_rests={"w1": "4"}, total="4"),
-                offer_xml("g1#c2", total="7")],
+        groups=[cml.Group("grp", "Мячи")],
+        goods=[cml.Goods("g1", "Мяч", group="grp")],
+        price_types=[cml.PriceType("pt", "Розница")],
+        warehouses=[cml.Warehouse("w1", "Основной")],
+        offers=[cml.Offer("g1", prices=[cml.Price("pt", "500", "RUB")], stocks_2x={"w1": "4"}, total="4"),
+                cml.Offer("g1#c2", total="7")],
     )
 
     assert [p.name for p in exchange_files(tmp_path, "goods")] == ["import.xml"]
@@ -173,7 +165,7 @@ def test_2x_flag_written_as_a_child_element(tmp_path, flag, full):
     path = tmp_path / "import.xml"
     path.write_text(
         f"<КоммерческаяИнформация><Каталог><СодержитТолькоИзменения>{flag}</СодержитТолькоИзменения>"
-        f"<Товары>{goods_xml('g1')}</Товары></Каталог></КоммерческаяИнформация>",
+        f"<Товары>{cml.record_xml(cml.Goods('g1'))}</Товары></Каталог></КоммерческаяИнформация>",
         encoding="utf-8",
     )
     exchange = ExchangeDocument(path)
@@ -182,7 +174,7 @@ def test_2x_flag_written_as_a_child_element(tmp_path, flag, full):
 
 
 def test_2x_changes_package_is_partial(tmp_path):
-    write_exchange_2x(tmp_path, offers=[offer_xml("g1", total="1")], changes_package=True)
+    write_exchange_2x(tmp_path, offers=[cml.Offer("g1", total="1")], changes_package=True)
     exchange = ExchangeDocument(tmp_path / "offers.xml")
     assert len(list(exchange.records(OFFERS))) == 1
     assert exchange.only_changes is True
@@ -190,9 +182,9 @@ def test_2x_changes_package_is_partial(tmp_path):
 
 def test_counterparties_read_their_own_details_not_a_representatives(tmp_path):
     path = Exchange31(tmp_path).contragents(
-        counterparty_xml("k1", "Ромашка", full_name='ООО "Ромашка"', inn="7700000001", kpp="770001001",
+        cml.Counterparty("k1", "Ромашка", full_name='ООО "Ромашка"', inn="7700000001", kpp="770001001",
                          representative="k-rep"),
-        counterparty_xml("k2", "Лютик", full_name='ООО "Лютик"', inn="7700000002", nested_details=True,
+        cml.Counterparty("k2", "Лютик", full_name='ООО "Лютик"', inn="7700000002", nested_details=True,
                          role="Продавец", deleted=True),
     )
 
@@ -206,12 +198,7 @@ def test_counterparties_read_their_own_details_not_a_representatives(tmp_path):
 
 def test_brand_from_a_property_dictionary(tmp_path):
     exchange = Exchange31(tmp_path)
-    exchange.properties(
-        "<Свойство><Ид>p-brand</Ид><Наименование>Бренд</Наименование><ВариантыЗначений>"
-        "<Справочник><ИдЗначения>b1</ИдЗначения><Значение>Espado</Значение></Справочник>"
-        "</ВариантыЗначений></Свойство>"
-        "<Свойство><Ид>p-color</Ид><Наименование>Цвет</Наименование></Свойство>"
-    )
+    exchange.properties(cml.Property("p-brand", "Бренд", values={"b1": "Espado"}), cml.Property("p-color", "Цвет"))
     brands = read_brand_dictionary(exchange_files(tmp_path, "propertiesGoods"))
 
     def brand(properties):
@@ -226,7 +213,7 @@ def test_brand_from_a_property_dictionary(tmp_path):
 
 
 def test_element_without_id_is_skipped_with_file_and_position(tmp_path):
-    path = Exchange31(tmp_path).goods(goods_xml("g1"), "<Товар><Наименование>Без Ид</Наименование></Товар>")
+    path = Exchange31(tmp_path).goods(cml.Goods("g1"), cml.Goods("", "Без Ид"))
 
     first, second = records(path, GOODS)
 
@@ -249,8 +236,12 @@ def test_memory_stays_flat_while_scanning_past_other_records(tmp_path):
     with open(path, "w", encoding="utf-8") as fh:
         fh.write('<КоммерческаяИнформация xmlns="urn:1C.ru:commerceml_3"><ПакетПредложений><Предложения>')
         for index in range(20_000):
-            fh.write(offer_xml(f"goods-{index:08d}#char", "Предложение с длинным названием", prices=[("pt", "100", "RUB")]))
-        fh.write(f"</Предложения><ТипыЦен>{price_type_xml('pt', 'Розница')}</ТипыЦен></ПакетПредложений></КоммерческаяИнформация>")
+            fh.write(cml.record_xml(
+                cml.Offer(f"goods-{index:08d}#char", "Предложение с длинным названием",
+                          prices=[cml.Price("pt", "100", "RUB")])
+            ))
+        price_type = cml.record_xml(cml.PriceType("pt", "Розница"))
+        fh.write(f"</Предложения><ТипыЦен>{price_type}</ТипыЦен></ПакетПредложений></КоммерческаяИнформация>")
     size = path.stat().st_size
 
     tracemalloc.start()

@@ -11,16 +11,8 @@ from apps.imports.services.record_import import exchange_import_file, exchange_r
 from apps.imports.services.exchange_plan import exchange_plan_files
 from apps.products.models import Category, Price, PriceType, Product, ProductVariant, Stock, Warehouse
 from apps.imports.exceptions import ExchangeDirectoryError
-from tests.exchange_builders import (
-    Exchange31,
-    counterparty_xml,
-    goods_xml,
-    group_xml,
-    offer_xml,
-    price_type_xml,
-    warehouse_xml,
-    write_exchange_2x,
-)
+from commerceml import writer as cml
+from tests.exchange_builders import Exchange31, write_exchange_2x
 
 pytestmark = pytest.mark.django_db
 
@@ -40,10 +32,10 @@ def ex(tmp_path):
 @pytest.fixture
 def catalog(ex):
     """Two goods in a two-level group tree; g1 has two size variants."""
-    run("groups", ex.groups(group_xml("root", "Спорт", (("sub", "Мячи"),))))
-    run("goods", ex.goods(goods_xml("g1", "Мяч", article="B-1", group="sub"), goods_xml("g2", "Сетка", group="root")))
-    run("offers", ex.offers(offer_xml("g1#s", "Мяч, S", characteristics={"Размер": "S"}),
-                            offer_xml("g1#m", "Мяч, M", characteristics={"Размер": "M"})))
+    run("groups", ex.groups(cml.Group("root", "Спорт", (cml.Group("sub", "Мячи"),))))
+    run("goods", ex.goods(cml.Goods("g1", "Мяч", article="B-1", group="sub"), cml.Goods("g2", "Сетка", group="root")))
+    run("offers", ex.offers(cml.Offer("g1#s", "Мяч, S", characteristics={"Размер": "S"}),
+                            cml.Offer("g1#m", "Мяч, M", characteristics={"Размер": "M"})))
     return ex
 
 
@@ -66,7 +58,7 @@ def test_catalog_goods_description_brand_and_pictures_in_order(ex):
     brands = BrandDictionary.from_properties(
         [PropertyItem(onec_id="p-brand", name="Бренд", values=(("b1", "Espado"),))]
     ).as_dict()
-    path = ex.goods(goods_xml("g1", "Гантель", description="Неопрен", pictures=["import_files/g1/b.jpg", "import_files/g1/a.jpg"],
+    path = ex.goods(cml.Goods("g1", "Гантель", description="Неопрен", pictures=["import_files/g1/b.jpg", "import_files/g1/a.jpg"],
                               properties={"p-brand": "b1"}))
 
     run("goods", path, brands=brands)
@@ -90,8 +82,8 @@ def test_catalog_reimport_changes_nothing(catalog):
 
 
 def test_catalog_deletion_marks_deactivate(catalog):
-    run("goods", catalog.goods(goods_xml("g2", "Сетка", deleted=True)), RUN_2)
-    run("offers", catalog.offers(offer_xml("g1#s", deleted=True)), RUN_2)
+    run("goods", catalog.goods(cml.Goods("g2", "Сетка", deleted=True)), RUN_2)
+    run("offers", catalog.offers(cml.Offer("g1#s", deleted=True)), RUN_2)
 
     assert not Product.objects.get(onec_id="g2").is_active
     assert not ProductVariant.objects.get(onec_id="g1#s").is_active
@@ -99,7 +91,7 @@ def test_catalog_deletion_marks_deactivate(catalog):
 
 
 def test_partial_exchange_changes_only_what_it_contains(catalog):
-    result = run("goods", catalog.goods(goods_xml("g2", "Сетка большая", group="root"), only_changes=True), RUN_2)
+    result = run("goods", catalog.goods(cml.Goods("g2", "Сетка большая", group="root"), only_changes=True), RUN_2)
 
     assert result["full_exchange"] is False
     assert Product.objects.get(onec_id="g2").name == "Сетка большая"
@@ -107,7 +99,7 @@ def test_partial_exchange_changes_only_what_it_contains(catalog):
 
 
 def test_full_exchange_deactivates_what_1c_no_longer_has(catalog):
-    result = run("goods", catalog.goods(goods_xml("g2", "Сетка", group="root"), only_changes=False), RUN_2)
+    result = run("goods", catalog.goods(cml.Goods("g2", "Сетка", group="root"), only_changes=False), RUN_2)
     assert result["full_exchange"] is True
 
     assert exchange_remove_absent(kind="goods", sync_mark=RUN_2) == {"absent": 1}
@@ -117,7 +109,7 @@ def test_full_exchange_deactivates_what_1c_no_longer_has(catalog):
 
 
 def test_offer_of_unknown_goods_is_counted_not_guessed(catalog):
-    result = run("offers", catalog.offers(offer_xml("nobody#x", "?"), offer_xml("g1#l", "Мяч, L")))
+    result = run("offers", catalog.offers(cml.Offer("nobody#x", "?"), cml.Offer("g1#l", "Мяч, L")))
 
     assert result["counters"]["unknown_offers"] == 1
     assert result["unknown_offer_ids"] == ["nobody#x"]
@@ -128,7 +120,7 @@ def test_offer_of_unknown_goods_is_counted_not_guessed(catalog):
 
 def test_group_tree_split_across_batches_keeps_its_parents(ex, monkeypatch):
     monkeypatch.setattr("apps.imports.services.record_import.BATCH_SIZE", 2)
-    run("groups", ex.groups(group_xml("a", "A", (("b", "B", (("c", "C"), ("d", "D"))),))))
+    run("groups", ex.groups(cml.Group("a", "A", (cml.Group("b", "B", (cml.Group("c", "C"), cml.Group("d", "D"))),))))
 
     assert [(c.onec_id, c.parent.onec_id if c.parent else None) for c in Category.objects.order_by("onec_id")] == [
         ("a", None), ("b", "a"), ("c", "b"), ("d", "b"),
@@ -140,14 +132,14 @@ def test_group_tree_split_across_batches_keeps_its_parents(ex, monkeypatch):
 
 @pytest.fixture
 def price_types(catalog):
-    run("priceLists", catalog.price_lists(price_type_xml("retail", "Розница", "RUB"), price_type_xml("opt", "Опт", "USD")))
+    run("priceLists", catalog.price_lists(cml.PriceType("retail", "Розница", "RUB"), cml.PriceType("opt", "Опт", "USD")))
     return catalog
 
 
 def test_prices_per_offer_or_goods_and_price_type(price_types):
     result = run("prices", price_types.prices(
-        offer_xml("g1#s", prices=[("retail", "1 200,50", "руб"), ("opt", "15", "")]),
-        offer_xml("g2", prices=[("retail", "300", "руб")]),
+        cml.Offer("g1#s", prices=[cml.Price("retail", "1 200,50", "руб"), cml.Price("opt", "15", "")]),
+        cml.Offer("g2", prices=[cml.Price("retail", "300", "руб")]),
     ))
 
     assert result["counters"] == {"offers": 2, "created": 3, "updated": 0}
@@ -163,9 +155,9 @@ def test_prices_per_offer_or_goods_and_price_type(price_types):
 
 
 def test_prices_reimport_updates_in_place(price_types):
-    run("prices", price_types.prices(offer_xml("g2", prices=[("retail", "300", "руб")])))
+    run("prices", price_types.prices(cml.Offer("g2", prices=[cml.Price("retail", "300", "руб")])))
 
-    again = run("prices", price_types.prices(offer_xml("g2", prices=[("retail", "350", "руб")])), RUN_2)
+    again = run("prices", price_types.prices(cml.Offer("g2", prices=[cml.Price("retail", "350", "руб")])), RUN_2)
 
     assert again["counters"] == {"offers": 1, "created": 0, "updated": 1}
     assert list(Price.objects.values_list("offer_onec_id", "value")) == [("g2", Decimal("350"))]
@@ -173,8 +165,8 @@ def test_prices_reimport_updates_in_place(price_types):
 
 def test_prices_of_unknown_goods_and_price_types_are_reported(price_types):
     result = run("prices", price_types.prices(
-        offer_xml("ghost#1", prices=[("retail", "1", "руб")]),
-        offer_xml("g2", prices=[("nope", "5", "руб"), ("retail", "7", "руб")]),
+        cml.Offer("ghost#1", prices=[cml.Price("retail", "1", "руб")]),
+        cml.Offer("g2", prices=[cml.Price("nope", "5", "руб"), cml.Price("retail", "7", "руб")]),
     ))
 
     assert result["counters"]["unknown_offers"] == 1 and result["unknown_offer_ids"] == ["ghost#1"]
@@ -184,17 +176,18 @@ def test_prices_of_unknown_goods_and_price_types_are_reported(price_types):
 
 
 def test_price_that_arrives_before_its_variant_is_linked_later(price_types):
-    run("prices", price_types.prices(offer_xml("g2#big", prices=[("retail", "9", "руб")])))
+    run("prices", price_types.prices(cml.Offer("g2#big", prices=[cml.Price("retail", "9", "руб")])))
     assert Price.objects.get(offer_onec_id="g2#big").variant is None
 
-    run("offers", price_types.offers(offer_xml("g2#big", "Сетка, большая")))
+    run("offers", price_types.offers(cml.Offer("g2#big", "Сетка, большая")))
 
     assert Price.objects.get(offer_onec_id="g2#big").variant.onec_id == "g2#big"
 
 
 def test_full_price_exchange_removes_prices_1c_no_longer_sends(price_types):
-    run("prices", price_types.prices(offer_xml("g1#s", prices=[("retail", "1", "")]), offer_xml("g2", prices=[("retail", "2", "")])))
-    run("prices", price_types.prices(offer_xml("g2", prices=[("retail", "2", "")]), only_changes=False), RUN_2)
+    run("prices", price_types.prices(cml.Offer("g1#s", prices=[cml.Price("retail", "1", "")]),
+                                     cml.Offer("g2", prices=[cml.Price("retail", "2", "")])))
+    run("prices", price_types.prices(cml.Offer("g2", prices=[cml.Price("retail", "2", "")]), only_changes=False), RUN_2)
 
     assert exchange_remove_absent(kind="prices", sync_mark=RUN_2) == {"absent": 1}
     assert list(Price.objects.values_list("offer_onec_id", flat=True)) == ["g2"]
@@ -205,7 +198,7 @@ def test_full_price_exchange_removes_prices_1c_no_longer_sends(price_types):
 
 @pytest.fixture
 def warehouses(catalog):
-    run("storages", catalog.storages(warehouse_xml("w1", "Москва"), warehouse_xml("w2", "Тула")))
+    run("storages", catalog.storages(cml.Warehouse("w1", "Москва"), cml.Warehouse("w2", "Тула")))
     return catalog
 
 
@@ -214,11 +207,11 @@ def stock_rows():
 
 
 def test_stocks_per_offer_per_warehouse_replace_the_offers_old_lines(warehouses):
-    run("rests", warehouses.rests(offer_xml("g1#s", rests={"w1": "3", "w2": "0"}), offer_xml("g2", rests={"w1": "1,5"})))
+    run("rests", warehouses.rests(cml.Offer("g1#s", stocks={"w1": "3", "w2": "0"}), cml.Offer("g2", stocks={"w1": "1,5"})))
     assert stock_rows() == [("g1#s", "w1", Decimal(3)), ("g1#s", "w2", Decimal(0)), ("g2", "w1", Decimal("1.5"))]
     assert Warehouse.objects.get(onec_id="w2").name == "Тула"
 
-    again = run("rests", warehouses.rests(offer_xml("g1#s", rests={"w2": "4"})), RUN_2)
+    again = run("rests", warehouses.rests(cml.Offer("g1#s", stocks={"w2": "4"})), RUN_2)
 
     assert again["counters"] == {"offers": 1, "stocks": 1}
     assert stock_rows() == [("g1#s", "w2", Decimal(4)), ("g2", "w1", Decimal("1.5"))]
@@ -226,7 +219,7 @@ def test_stocks_per_offer_per_warehouse_replace_the_offers_old_lines(warehouses)
 
 
 def test_stocks_reimport_is_idempotent(warehouses):
-    path = warehouses.rests(offer_xml("g1#s", rests={"w1": "3"}), offer_xml("g2", rests={"w2": "2"}))
+    path = warehouses.rests(cml.Offer("g1#s", stocks={"w1": "3"}), cml.Offer("g2", stocks={"w2": "2"}))
     run("rests", path)
     before = stock_rows()
 
@@ -236,7 +229,8 @@ def test_stocks_reimport_is_idempotent(warehouses):
 
 
 def test_stocks_of_unknown_goods_and_warehouses_are_reported(warehouses):
-    result = run("rests", warehouses.rests(offer_xml("ghost", rests={"w1": "1"}), offer_xml("g2", rests={"w9": "5", "w1": "2"})))
+    result = run("rests", warehouses.rests(cml.Offer("ghost", stocks={"w1": "1"}),
+                                           cml.Offer("g2", stocks={"w9": "5", "w1": "2"})))
 
     assert result["unknown_offer_ids"] == ["ghost"]
     assert result["counters"]["unknown_warehouses"] == 1
@@ -245,8 +239,8 @@ def test_stocks_of_unknown_goods_and_warehouses_are_reported(warehouses):
 
 
 def test_full_stock_exchange_removes_lines_1c_no_longer_sends(warehouses):
-    run("rests", warehouses.rests(offer_xml("g1#s", rests={"w1": "3"}), offer_xml("g2", rests={"w1": "1"})))
-    result = run("rests", warehouses.rests(offer_xml("g2", rests={"w1": "2"}), only_changes=False), RUN_2)
+    run("rests", warehouses.rests(cml.Offer("g1#s", stocks={"w1": "3"}), cml.Offer("g2", stocks={"w1": "1"})))
+    result = run("rests", warehouses.rests(cml.Offer("g2", stocks={"w1": "2"}), only_changes=False), RUN_2)
 
     assert result["full_exchange"] is True
     assert exchange_remove_absent(kind="rests", sync_mark=RUN_2) == {"absent": 1}
@@ -258,8 +252,8 @@ def test_full_stock_exchange_removes_lines_1c_no_longer_sends(warehouses):
 
 def test_customers_fields_deletion_mark_and_idempotence(ex):
     path = ex.contragents(
-        counterparty_xml("k1", "Ромашка", full_name='ООО "Ромашка"', inn="7700000001", kpp="770001001"),
-        counterparty_xml("k2", "Лютик", inn="ИНН-неверный", role="Продавец", deleted=True, nested_details=True),
+        cml.Counterparty("k1", "Ромашка", full_name='ООО "Ромашка"', inn="7700000001", kpp="770001001"),
+        cml.Counterparty("k2", "Лютик", inn="ИНН-неверный", role="Продавец", deleted=True, nested_details=True),
     )
 
     first = run("contragents", path)
@@ -283,7 +277,7 @@ def test_plan_refuses_a_directory_without_any_exchange_file(tmp_path):
 
 
 def test_plan_notes_an_exchange_that_did_not_send_the_kind(ex):
-    ex.goods(goods_xml("g1"))
+    ex.goods(cml.Goods("g1"))
 
     files, note = exchange_plan_files(import_type="customers", data_dir=ex.root)
 
@@ -294,12 +288,12 @@ def test_plan_notes_an_exchange_that_did_not_send_the_kind(ex):
 def test_2x_exchange_feeds_catalog_prices_and_stocks(tmp_path):
     write_exchange_2x(
         tmp_path,
-        groups=[group_xml("grp", "Мячи")],
-        goods=[goods_xml("g1", "Мяч", group="grp")],
-        price_types=[price_type_xml("pt", "Розница")],
-        warehouses=[warehouse_xml("w1", "Основной")],
-        offers=[offer_xml("g1", prices=[("pt", "500", "RUB")], legacy_rests={"w1": "4"}),
-                offer_xml("g1#red", "Мяч, красный", characteristics={"Цвет": "красный"}, prices=[("pt", "550", "")], total="2")],
+        groups=[cml.Group("grp", "Мячи")],
+        goods=[cml.Goods("g1", "Мяч", group="grp")],
+        price_types=[cml.PriceType("pt", "Розница")],
+        warehouses=[cml.Warehouse("w1", "Основной")],
+        offers=[cml.Offer("g1", prices=[cml.Price("pt", "500", "RUB")], stocks_2x={"w1": "4"}),
+                cml.Offer("g1#red", "Мяч, красный", characteristics={"Цвет": "красный"}, prices=[cml.Price("pt", "550", "")], total="2")],
     )
     for import_type in ("catalog", "prices", "stocks"):
         for kind, paths in exchange_plan_files(import_type=import_type, data_dir=tmp_path)[0].items():
