@@ -10,7 +10,8 @@ import pytest
 from django.core.files.storage import FileSystemStorage
 
 from apps.media.exceptions import ImageImportError, UnsafeImagePathError
-from apps.media.files import StoreOutcome, resolve_source_image, store_image
+from apps.imports.services.image_sources import resolve_source_image
+from apps.media.files import StoreOutcome, store_image
 from apps.media.storage import media_storage
 from apps.imports.services.images_import import merge_product_images
 from tests.conftest import make_image_bytes

@@ -4,7 +4,7 @@ import os
 import pytest
 
 from apps.media.exceptions import InvalidImageError, UnsafeImagePathError
-from apps.media.files import resolve_source_image
+from apps.imports.services.image_sources import resolve_source_image
 from apps.imports.services.image_sources import product_image_paths
 
 GUID = "0abc1234-0000-0000-0000-000000000001"

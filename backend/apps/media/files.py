@@ -1,25 +1,21 @@
-"""Source-image rules: where a 1C picture path may point, what counts as an image, and how
-it reaches media storage (through storage.py's API, once per distinct content)."""
+"""How a source image reaches media storage: checked, hashed and written through the
+storage adapter's API once per distinct content, with the facts that spare the next run."""
 from __future__ import annotations
 
 import hashlib
 import io
 import os
-import stat
 from dataclasses import dataclass, field, replace
 from enum import Enum
-from pathlib import Path
 from typing import BinaryIO
 
 from django.conf import settings
 from PIL import Image
 
-from .exceptions import ImageImportError, ImageStorageError, InvalidImageError, UnsafeImagePathError
+from .exceptions import ImageImportError, ImageStorageError, InvalidImageError
 from .storage import MediaStorage
 
-IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png"})
 MEDIA_PREFIX = "products"
-IMPORT_FILES_DIRNAME = "import_files"
 
 _READ_BLOCK = 1 << 20
 
@@ -29,7 +25,8 @@ _PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 @dataclass(frozen=True)
 class SourceImage:
-    """A picture inside import_files: `relative_name` is `XX/<file>`, one per image.
+    """A source picture: `relative_name` is its name below the source folder (`XX/<file>`
+    for 1C's import_files), one per image.
     `stat` is taken while resolving, so it is not asked for again; None: no such file.
     `path` is a plain string, not a `Path`: one is built for every photo of every run
     (bench/RESULTS.md)."""
@@ -87,66 +84,6 @@ class StoreResult:
 
     outcome: StoreOutcome
     facts: ImageFacts | None = None
-
-
-def has_image_extension(name: str) -> bool:
-    return os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS
-
-
-def resolve_source_image(image_path: str, images_dir: Path | str) -> SourceImage:
-    """Map any accepted spelling of a picture path to the one file it names.
-
-    `import_files/01/x.jpg`, `01/x.jpg`, `01\\x.jpg` and `01//./x.jpg` are the same image.
-    Absolute paths, `..` and symlinks leading out of `images_dir` are refused before
-    anything is read.
-    """
-    raw = image_path.strip().replace("\\", "/")
-    if "\x00" in raw:
-        raise UnsafeImagePathError(f"security: {image_path!r} contains a NUL character; it was not read")
-    if not raw or raw.startswith("/") or (len(raw) > 1 and raw[1] == ":"):
-        raise UnsafeImagePathError(f"security: {image_path!r} is absolute; 1C writes paths relative to goods/, so it was not read")
-    parts = [part for part in raw.split("/") if part not in ("", ".")]
-    if parts and parts[0] == IMPORT_FILES_DIRNAME:
-        parts = parts[1:]
-    if not parts or ".." in parts:
-        raise UnsafeImagePathError(f"security: {image_path!r} leaves goods/import_files; it was not read")
-    if not has_image_extension(parts[-1]):
-        raise InvalidImageError(f"{image_path!r}: not a .jpg, .jpeg or .png file name")
-    relative_name = "/".join(parts)
-    root = os.fspath(images_dir).rstrip("/") or "/"
-    path = f"{root}/{relative_name}"
-    try:
-        file_stat = _lstat_below(root, parts)
-        if file_stat is None:  # a symlink on the way: where does it really lead?
-            _refuse_outside(image_path, root, path)
-            file_stat = os.stat(path)
-    except (FileNotFoundError, NotADirectoryError):
-        file_stat = None
-    if file_stat is not None and not stat.S_ISREG(file_stat.st_mode):
-        file_stat = None
-    return SourceImage(relative_name=relative_name, path=path, stat=file_stat)
-
-
-def _lstat_below(root: str, parts: list[str]) -> os.stat_result | None:
-    """lstat each path component below `root` (2 calls for `XX/<file>`, where realpath()
-    walks the whole path); None as soon as one of them is a symlink."""
-    current = root
-    component_stat = None
-    for part in parts:
-        current = f"{current}/{part}"
-        component_stat = os.lstat(current)
-        if stat.S_ISLNK(component_stat.st_mode):
-            return None
-    return component_stat
-
-
-def _refuse_outside(image_path: str, images_dir: str, path: str) -> None:
-    real_root = os.path.realpath(images_dir)
-    real_path = os.path.realpath(path)
-    if os.path.commonpath([real_root, real_path]) != real_root:
-        raise UnsafeImagePathError(
-            f"security: {image_path!r} resolves to {real_path}, outside {real_root} (a symlink?); it was not read"
-        )
 
 
 def check_image(source_file: BinaryIO, path: str, *, decode: bool) -> None:

@@ -1,23 +1,21 @@
-"""Which source images belong to a product, in 1C's order."""
+"""Which source images belong to a product, in 1C's order, and where a 1C picture path may
+point (inside goods/import_files, nowhere else)."""
 from __future__ import annotations
 
 import bisect
 import os
+import stat
 import threading
 from pathlib import Path
 
+from apps.media.exceptions import InvalidImageError, UnsafeImagePathError
+from apps.media.files import SourceImage
+from commerceml.layout import IMPORT_FILES_DIRNAME, has_image_extension, images_subdir
 from commerceml.reader import split_offer_id
-
-from apps.media.files import IMPORT_FILES_DIRNAME, has_image_extension
 
 _listing_lock = threading.Lock()
 # folder path -> (folder mtime_ns, sorted lower-cased image names, original names)
 _listings: dict[str, tuple[int, list[str], list[str]]] = {}
-
-
-def images_subdir(guid: str) -> str:
-    """1C puts a goods' photos in import_files/XX/, XX = the first two characters."""
-    return guid[:2] if len(guid) >= 2 else "00"
 
 
 def product_image_paths(*, onec_id: str, picture_paths: list[str], images_dir: Path) -> list[str]:
@@ -67,3 +65,59 @@ def _folder_listing(folder: Path) -> tuple[list[str], list[str]]:
     with _listing_lock:
         _listings[key] = (mtime_ns, lowered, names)
     return lowered, names
+
+
+def resolve_source_image(image_path: str, images_dir: Path | str) -> SourceImage:
+    """Map any accepted spelling of a picture path to the one file it names.
+
+    `import_files/01/x.jpg`, `01/x.jpg`, `01\\x.jpg` and `01//./x.jpg` are the same image.
+    Absolute paths, `..` and symlinks leading out of `images_dir` are refused before
+    anything is read.
+    """
+    raw = image_path.strip().replace("\\", "/")
+    if "\x00" in raw:
+        raise UnsafeImagePathError(f"security: {image_path!r} contains a NUL character; it was not read")
+    if not raw or raw.startswith("/") or (len(raw) > 1 and raw[1] == ":"):
+        raise UnsafeImagePathError(f"security: {image_path!r} is absolute; 1C writes paths relative to goods/, so it was not read")
+    parts = [part for part in raw.split("/") if part not in ("", ".")]
+    if parts and parts[0] == IMPORT_FILES_DIRNAME:
+        parts = parts[1:]
+    if not parts or ".." in parts:
+        raise UnsafeImagePathError(f"security: {image_path!r} leaves goods/import_files; it was not read")
+    if not has_image_extension(parts[-1]):
+        raise InvalidImageError(f"{image_path!r}: not a .jpg, .jpeg or .png file name")
+    relative_name = "/".join(parts)
+    root = os.fspath(images_dir).rstrip("/") or "/"
+    path = f"{root}/{relative_name}"
+    try:
+        file_stat = _lstat_below(root, parts)
+        if file_stat is None:  # a symlink on the way: where does it really lead?
+            _refuse_outside(image_path, root, path)
+            file_stat = os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        file_stat = None
+    if file_stat is not None and not stat.S_ISREG(file_stat.st_mode):
+        file_stat = None
+    return SourceImage(relative_name=relative_name, path=path, stat=file_stat)
+
+
+def _lstat_below(root: str, parts: list[str]) -> os.stat_result | None:
+    """lstat each path component below `root` (2 calls for `XX/<file>`, where realpath()
+    walks the whole path); None as soon as one of them is a symlink."""
+    current = root
+    component_stat = None
+    for part in parts:
+        current = f"{current}/{part}"
+        component_stat = os.lstat(current)
+        if stat.S_ISLNK(component_stat.st_mode):
+            return None
+    return component_stat
+
+
+def _refuse_outside(image_path: str, images_dir: str, path: str) -> None:
+    real_root = os.path.realpath(images_dir)
+    real_path = os.path.realpath(path)
+    if os.path.commonpath([real_root, real_path]) != real_root:
+        raise UnsafeImagePathError(
+            f"security: {image_path!r} resolves to {real_path}, outside {real_root} (a symlink?); it was not read"
+        )

@@ -26,7 +26,6 @@ from apps.media.files import (
     SourceImage,
     StoreOutcome,
     StoreResult,
-    resolve_source_image,
     store_image,
 )
 from apps.media.renditions import (
@@ -37,7 +36,7 @@ from apps.media.renditions import (
     renditions_missing_in_storage,
 )
 from ..options import ImageImportOptions
-from .image_sources import product_image_paths
+from .image_sources import product_image_paths, resolve_source_image
 from apps.media.storage import media_storage, upload_pool
 
 logger = logging.getLogger(__name__)
