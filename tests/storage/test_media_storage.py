@@ -40,14 +40,14 @@ def test_s3_writes_what_django_storages_reads_under_the_location(s3_media, setti
 def test_s3_one_client_for_every_thread_and_one_request_per_call(s3_media):
     media_storage().put("products/ab/x.jpg", b"photo", content_type="image/jpeg")
     s3_media.taken()
-    sessions = s3_media.sessions
+    stores = s3_media.stores
 
     with ThreadPoolExecutor(4) as pool:
         sizes = list(pool.map(lambda _: media_storage().stat("products/ab/x.jpg").size, range(8)))
 
     assert sizes == [5] * 8
     assert [r.operation for r in s3_media.taken()] == ["HeadObject"] * 8
-    assert s3_media.sessions == sessions and media_storage() is media_storage()
+    assert s3_media.stores == stores and media_storage() is media_storage()
 
 
 def test_local_put_renames_into_place_with_the_given_mtime(tmp_path, settings):
