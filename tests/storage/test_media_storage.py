@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from django.core.files.storage import FileSystemStorage, storages
 
-from apps.media.exceptions import ImageStorageError
+from apps.media.exceptions import ImageStorageError, MediaStorageError
 from apps.media.storage import LocalMediaStorage, StoredObject, media_storage
 from tests.storage.conftest import use_s3_storage
 
@@ -77,3 +77,12 @@ def test_local_write_error_names_the_file_and_the_reason(tmp_path):
         media.put("products/ab/x.jpg", b"photo", content_type="image/jpeg")
 
     assert os.listdir(tmp_path / ".incoming") == []  # its temporary file is gone
+
+
+def test_s3_settings_the_import_cannot_send_are_refused_by_name(s3_media, settings):
+    use_s3_storage(settings, s3_media.environ(AWS_DEFAULT_ACL="public-read"))
+
+    with pytest.raises(MediaStorageError, match=r"cannot set ACL \(AWS_DEFAULT_ACL\).*bucket policy"):
+        media_storage()
+
+    assert s3_media.taken() == []

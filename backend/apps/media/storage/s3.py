@@ -15,13 +15,13 @@ from datetime import timedelta
 from typing import BinaryIO, Iterator
 
 import obstore
-from django.core.exceptions import ImproperlyConfigured, SuspiciousOperation
+from django.core.exceptions import SuspiciousOperation
 from obstore.exceptions import BaseError
 from obstore.store import S3Store
 from storages.backends.s3 import S3Storage
 from storages.utils import clean_name, safe_join
 
-from ..exceptions import MediaStorageUnavailableError
+from ..exceptions import MediaStorageError, MediaStorageUnavailableError
 from .base import MediaStorage, StoredObject
 
 # What the client raises when S3 is unreachable, refuses or throttles past its own retries;
@@ -165,8 +165,8 @@ def _store(storage: S3Storage) -> S3Store:
     if storage.default_acl:
         unsupported.add("ACL (AWS_DEFAULT_ACL)")
     if unsupported:
-        raise ImproperlyConfigured(
-            f"the image import cannot set {', '.join(sorted(unsupported))} on S3 objects: leave it unset "
+        raise MediaStorageError(
+            f"S3 bucket {storage.bucket_name!r}: the image import cannot set {', '.join(sorted(unsupported))} on S3 objects: leave it unset "
             f"(AWS_S3_OBJECT_PARAMETERS may hold {', '.join(_ATTRIBUTES)}); use a bucket policy for public reads")
     credentials: dict = {}
     if storage.access_key and storage.secret_key and not storage.session_profile:
