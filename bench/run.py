@@ -452,14 +452,7 @@ def run_s3_rounds(args, runs, *, work: Path, exchange: Path, files: list[Path], 
                           response_checksum_validation="when_required"),
         )
         rclone = str(Path(sys.executable).with_name("rclone"))
-        rclone_env = {
-            **env,
-            "RCLONE_CONFIG_BENCH_TYPE": "s3", "RCLONE_CONFIG_BENCH_PROVIDER": "SeaweedFS",
-            "RCLONE_CONFIG_BENCH_ENDPOINT": server.endpoint_url, "RCLONE_CONFIG_BENCH_REGION": "us-east-1",
-            "RCLONE_CONFIG_BENCH_ACCESS_KEY_ID": server.access_key,
-            "RCLONE_CONFIG_BENCH_SECRET_ACCESS_KEY": server.secret_key,
-            "RCLONE_CONFIG_BENCH_FORCE_PATH_STYLE": "true",
-        }
+        rclone_env = rclone_environ(server, env)
         workers = str(args.upload_workers)
         source = str(exchange / "goods" / "import_files")
         for round_no in range(args.repeat):
@@ -495,6 +488,18 @@ def run_s3_rounds(args, runs, *, work: Path, exchange: Path, files: list[Path], 
         server.stop()
         if not args.keep:
             shutil.rmtree(data, ignore_errors=True)
+
+
+def rclone_environ(server, env: dict) -> dict:
+    """`env` plus the rclone remote `bench:` pointing at the SeaweedFS `server`."""
+    return {
+        **env,
+        "RCLONE_CONFIG_BENCH_TYPE": "s3", "RCLONE_CONFIG_BENCH_PROVIDER": "SeaweedFS",
+        "RCLONE_CONFIG_BENCH_ENDPOINT": server.endpoint_url, "RCLONE_CONFIG_BENCH_REGION": "us-east-1",
+        "RCLONE_CONFIG_BENCH_ACCESS_KEY_ID": server.access_key,
+        "RCLONE_CONFIG_BENCH_SECRET_ACCESS_KEY": server.secret_key,
+        "RCLONE_CONFIG_BENCH_FORCE_PATH_STYLE": "true",
+    }
 
 
 def _requests_between(before: dict, after: dict) -> dict:

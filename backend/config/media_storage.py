@@ -13,9 +13,12 @@ def s3_storage_backend(environ: Mapping[str, str], *, max_connections: int) -> d
 
     Path-style addressing and checksums only when required suit S3-compatible servers
     (boto3 >= 1.36 sends CRC checksums many of them refuse). Throttling (503 SlowDown) and
-    dropped connections are retried with backoff by boto3 itself (AWS_RETRY_MODE
-    "standard", or "adaptive" to also slow down the client). A photo replaced in 1C
-    overwrites its object in place (AWS_S3_FILE_OVERWRITE), never a renamed copy.
+    dropped connections are retried with backoff, AWS_MAX_ATTEMPTS in all: by the import's
+    obstore client (exponential backoff from 100 ms) and by boto3 for django-storages
+    (AWS_RETRY_MODE "standard", or "adaptive" to also slow down the client). The import's
+    client reads the same settings from this S3Storage (apps/media/storage/s3.py). A photo
+    replaced in 1C overwrites its object in place (AWS_S3_FILE_OVERWRITE), never a renamed
+    copy.
     """
     from boto3.s3.transfer import TransferConfig
     from botocore.config import Config

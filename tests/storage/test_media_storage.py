@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from django.core.files.storage import FileSystemStorage, storages
 
-from apps.media.exceptions import ImageStorageError
+from apps.media.exceptions import ImageStorageError, MediaStorageError
 from apps.media.storage import LocalMediaStorage, StoredObject, media_storage
 from tests.storage.conftest import use_s3_storage
 
@@ -40,14 +40,14 @@ def test_s3_writes_what_django_storages_reads_under_the_location(s3_media, setti
 def test_s3_one_client_for_every_thread_and_one_request_per_call(s3_media):
     media_storage().put("products/ab/x.jpg", b"photo", content_type="image/jpeg")
     s3_media.taken()
-    sessions = s3_media.sessions
+    stores = s3_media.stores
 
     with ThreadPoolExecutor(4) as pool:
         sizes = list(pool.map(lambda _: media_storage().stat("products/ab/x.jpg").size, range(8)))
 
     assert sizes == [5] * 8
     assert [r.operation for r in s3_media.taken()] == ["HeadObject"] * 8
-    assert s3_media.sessions == sessions and media_storage() is media_storage()
+    assert s3_media.stores == stores and media_storage() is media_storage()
 
 
 def test_local_put_renames_into_place_with_the_given_mtime(tmp_path, settings):
@@ -77,3 +77,12 @@ def test_local_write_error_names_the_file_and_the_reason(tmp_path):
         media.put("products/ab/x.jpg", b"photo", content_type="image/jpeg")
 
     assert os.listdir(tmp_path / ".incoming") == []  # its temporary file is gone
+
+
+def test_s3_settings_the_import_cannot_send_are_refused_by_name(s3_media, settings):
+    use_s3_storage(settings, s3_media.environ(AWS_DEFAULT_ACL="public-read"))
+
+    with pytest.raises(MediaStorageError, match=r"cannot set ACL \(AWS_DEFAULT_ACL\).*bucket policy"):
+        media_storage()
+
+    assert s3_media.taken() == []

@@ -53,11 +53,11 @@ def _images(page, selector: str) -> list[dict]:
 
 def test_the_admin_shows_the_photos_from_the_bucket(live_server, product_in_bucket, s3_media, exchange, monkeypatch):
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    bucket_url = f"{s3_media.server.endpoint_url}/{s3_media.bucket}/"
+    bucket_url = f"{s3_media.endpoint_url}/{s3_media.bucket}/"
     from_bucket = []  # (status, url) of every response the browser got from the S3 endpoint
 
     with admin_page(live_server.url) as page:
-        page.on("response", lambda response: response.url.startswith(s3_media.server.endpoint_url)
+        page.on("response", lambda response: response.url.startswith(s3_media.endpoint_url)
                 and from_bucket.append((response.status, response.url)))
 
         page.goto(f"{live_server.url}/admin/products/product/")

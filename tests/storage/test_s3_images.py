@@ -8,7 +8,6 @@ import os
 from collections import Counter
 
 import pytest
-from botocore.awsrequest import AWSResponse
 
 from apps.imports.options import ImageImportOptions
 from apps.imports.models import ImportChunk
@@ -74,8 +73,8 @@ def test_import_uploads_objects_with_content_type_and_records_them(exchange, s3_
     assert rows[_media(jpeg)].etag == hashlib.md5((exchange.goods_dir / jpeg).read_bytes()).hexdigest()  # from the PUT
     requests = s3_media.taken()
     # a cold import asks nothing first: one PUT per photo, plus check-directory's probe object
-    assert _operations(requests) == {"PutObject": 3, "GetObject": 1, "DeleteObject": 1}
-    assert {r.thread.split("_")[0] for r in requests if r.operation == "PutObject" and r.key.startswith("products/")} == {
+    assert _operations(requests) == {"PutObject": 3, "GetObject": 1, "DeleteObjects": 1}
+    assert {thread.split("_")[0] for name, thread in s3_media.put_threads.items() if name.startswith("products/")} == {
         "image-upload"}
 
 
@@ -96,7 +95,7 @@ def test_nothing_changed_makes_no_storage_request(exchange, s3_media):
     assert state.is_completed()
     requests = s3_media.taken()
     assert {request.key.split("/")[0] for request in requests} == {".incoming"}
-    assert _operations(requests) == {"PutObject": 1, "GetObject": 1, "DeleteObject": 1}
+    assert _operations(requests) == {"PutObject": 1, "GetObject": 1, "DeleteObjects": 1}
 
 
 def test_photo_replaced_in_1c_is_one_put_over_the_old_object(exchange, s3_media):
@@ -157,15 +156,15 @@ def test_mirror_deletes_an_object_only_when_no_product_shows_it(exchange, s3_med
     a.onec_picture_paths = [own]
     a.save()
     s3_media.taken()
-    sessions = s3_media.sessions
+    stores = s3_media.stores
 
     result = _chunk(exchange, a, mirror=True)
 
     assert result.removed == 2
     assert (a.main_image.name, a.gallery_images) == (_media(own), [])
     assert s3_media.keys() == {_media(own), _media(shared)}
-    assert [(r.operation, r.key) for r in s3_media.taken()] == [("DeleteObject", _media(dropped))]
-    assert s3_media.sessions == sessions  # deleted through the uploads' shared client
+    assert [(r.operation, r.key) for r in s3_media.taken()] == [("DeleteObjects", _media(dropped))]
+    assert s3_media.stores == stores  # deleted through the uploads' shared client
     assert list(StoredImage.objects.get(name=_media(shared)).products.all()) == [b]
     assert not StoredImage.objects.filter(name=_media(dropped)).exists()
 
@@ -198,27 +197,18 @@ def test_throttling_is_retried_by_the_client(exchange, s3_media):
     storage = storages["default"]
     throttled = []
 
-    def slow_down_once(request, **kwargs):
-        if request.method == "PUT" and not throttled:
-            throttled.append(request.url)
-            body = b"<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>"
-            return AWSResponse(request.url, 503, {"Content-Type": "application/xml"}, _Raw(body))
+    def slow_down_once(method, key):
+        if method == "PUT" and not throttled:
+            throttled.append(key)
+            return 503, b"<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>"
         return None
 
-    s3_media.hooks.append(("before-send.s3.PutObject", slow_down_once))  # on every upload thread's client
+    s3_media.recorder.faults.append(slow_down_once)  # the server's answer to the first PUT
     result = product_images_import_chunk(product_ids=[product.pk], images_dir=exchange.images_dir, storage=storage)
 
     assert throttled and result.copied == 1 and result.errors == 0
     assert _operations(s3_media.taken())["PutObject"] == 2  # the 503, then the retry
     assert s3_media.get(_media(photo))["Body"].read() == (exchange.goods_dir / photo).read_bytes()
-
-
-class _Raw:
-    def __init__(self, data: bytes):
-        self.data = data
-
-    def stream(self, **kwargs):
-        yield self.data
 
 
 def test_storage_outage_fails_the_chunk_and_records_nothing(exchange, s3_media, settings):
@@ -264,7 +254,7 @@ def test_unusable_storage_fails_the_run_before_any_product_is_touched(exchange, 
 
 
 def test_probe_names_the_bucket_and_endpoint(s3_media):
-    assert media_storage().probe() == f"S3 bucket {s3_media.bucket!r} at {s3_media.server.endpoint_url}"
+    assert media_storage().probe() == f"S3 bucket {s3_media.bucket!r} at {s3_media.endpoint_url}"
     assert s3_media.keys() == set()
     with pytest.raises(MediaStorageError):
         from django.core.files.storage import FileSystemStorage

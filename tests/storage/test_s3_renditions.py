@@ -51,7 +51,7 @@ def test_renditions_are_uploaded_immutable_and_a_rerun_asks_nothing(exchange, re
         assert stored["CacheControl"] == "public, max-age=31536000, immutable"
     assert renditions_on.get(product.main_image.name)["CacheControl"] == "public, max-age=86400"  # the photo's own
     puts = [r for r in renditions_on.taken() if r.operation == "PutObject"]
-    assert len(puts) == 4 and {r.thread.split("_")[0] for r in puts} == {"image-upload"}
+    assert len(puts) == 4 and {renditions_on.put_threads[r.key].split("_")[0] for r in puts} == {"image-upload"}
 
     again = _chunk(exchange, product)
 
@@ -74,7 +74,7 @@ def test_a_replaced_photo_puts_new_renditions_and_deletes_the_old(exchange, rend
     assert renditions_on.keys() == {product.main_image.name, *new}
     operations = Counter((r.operation, r.key.split("/")[0]) for r in renditions_on.taken())
     assert operations == {("PutObject", "products"): 1, ("PutObject", "renditions"): len(new),
-                          ("DeleteObject", "renditions"): len(old)}
+                          ("DeleteObjects", "renditions"): len(old)}
 
 
 def test_mirror_deletes_the_renditions_with_the_photo(exchange, renditions_on):

@@ -1,28 +1,41 @@
-"""The media storage API on S3: one boto3 client per configured bucket and process, shared by
-the upload threads (botocore clients are thread-safe), built from the django-storages
-S3Storage's own settings (config/media_storage.py), so both talk to the same bucket the same
-way. django-storages' own connection is one boto3 session per thread, each loading its own
-service models (CPU and ~20 MB per thread, bench/RESULTS.md).
+"""The media storage API on S3: one obstore `S3Store` (Rust's object_store: the GIL released
+while a request runs, a fraction of boto3's CPU per request, bench/RESULTS.md issue #23
+item 1) per configured bucket and process, shared by the upload threads, built from the
+django-storages S3Storage's own settings (config/media_storage.py): the same bucket,
+credentials, endpoint, region, addressing style, retries, timeouts and pool size. Django,
+the admin and the templates keep using the S3Storage itself (URLs, signed URLs, reads).
 
 Only the S3Storage's documented settings and `get_object_parameters()` are read, and
-django-storages' public helpers make the object keys: nothing private of it. One class, so
-another S3 client can take its place."""
+django-storages' public helpers make the object keys: nothing private of it."""
 from __future__ import annotations
 
-import contextlib
+import io
+import re
+from datetime import timedelta
 from typing import BinaryIO, Iterator
 
-import boto3
-from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
+import obstore
 from django.core.exceptions import SuspiciousOperation
+from obstore.exceptions import BaseError
+from obstore.store import S3Store
 from storages.backends.s3 import S3Storage
 from storages.utils import clean_name, safe_join
 
-from ..exceptions import MediaStorageUnavailableError
+from ..exceptions import MediaStorageError, MediaStorageUnavailableError
 from .base import MediaStorage, StoredObject
 
-# What the client raises when S3 is unreachable, refuses or throttles past its own retries.
-_FAULTS = (BotoCoreError, ClientError)
+# What the client raises when S3 is unreachable, refuses or throttles past its own retries;
+# a missing object or bucket is a FileNotFoundError.
+_FAULTS = (BaseError, OSError)
+# django-storages' object parameters (AWS_S3_OBJECT_PARAMETERS) as object attributes.
+_ATTRIBUTES = {
+    "CacheControl": "Cache-Control",
+    "ContentDisposition": "Content-Disposition",
+    "ContentEncoding": "Content-Encoding",
+    "ContentLanguage": "Content-Language",
+    "ContentType": "Content-Type",
+}
+_READ_CHUNK = 1 << 20
 
 
 class S3MediaStorage(MediaStorage):
@@ -31,7 +44,7 @@ class S3MediaStorage(MediaStorage):
     def __init__(self, storage: S3Storage):
         super().__init__(storage)
         self.bucket = storage.bucket_name
-        self.client = _client(storage)
+        self.store = _store(storage)
 
     @property
     def label(self) -> str:
@@ -46,49 +59,46 @@ class S3MediaStorage(MediaStorage):
 
     def put(self, name: str, data: bytes, *, content_type: str, cache_control: str | None = None,
             mtime_ns: int | None = None) -> str:
-        """One PutObject with the parameters django-storages would send: its object
-        parameters (AWS_S3_OBJECT_PARAMETERS: Cache-Control), the content type unless those
-        set one, the default ACL."""
+        """One PutObject (never multipart: the ETag stays the bytes' MD5) of `data` itself,
+        not a copy, with django-storages' object parameters (AWS_S3_OBJECT_PARAMETERS:
+        Cache-Control) and the content type unless those set one."""
         parameters = self.storage.get_object_parameters(name)
         parameters.setdefault("ContentType", content_type)
-        if self.storage.default_acl:
-            parameters.setdefault("ACL", self.storage.default_acl)
         if cache_control:
             parameters["CacheControl"] = cache_control
+        attributes = {_ATTRIBUTES[key]: value for key, value in parameters.items()}
         try:
-            response = self.client.put_object(Bucket=self.bucket, Key=self._key(name), Body=data, **parameters)
+            result = obstore.put(self.store, self._key(name), data, use_multipart=False, attributes=attributes)
         except _FAULTS as exc:
-            raise MediaStorageUnavailableError(f"{self.label}: cannot write {name} ({exc})") from exc
-        return response.get("ETag", "").strip('"')
+            raise MediaStorageUnavailableError(f"{self.label}: cannot write {name} ({_summary(exc)})") from exc
+        return (result["e_tag"] or "").strip('"')
 
-    @contextlib.contextmanager
-    def open(self, name: str) -> Iterator[BinaryIO]:
-        """One GetObject."""
+    def open(self, name: str) -> BinaryIO:
+        """One GetObject, read as it arrives."""
         try:
-            response = self.client.get_object(Bucket=self.bucket, Key=self._key(name))
-            with contextlib.closing(response["Body"]) as body:
-                yield body
+            stream = obstore.get(self.store, self._key(name)).stream(min_chunk_size=_READ_CHUNK)
         except _FAULTS as exc:
-            raise MediaStorageUnavailableError(f"{self.label}: cannot read {name} ({exc})") from exc
+            raise MediaStorageUnavailableError(f"{self.label}: cannot read {name} ({_summary(exc)})") from exc
+        return io.BufferedReader(_StreamReader(stream, f"{self.label}: cannot read {name}"), _READ_CHUNK)
 
     def delete(self, name: str) -> None:
         """One DeleteObject (S3 answers a missing object with success)."""
         try:
-            self.client.delete_object(Bucket=self.bucket, Key=self._key(name))
+            obstore.delete(self.store, self._key(name))
         except _FAULTS as exc:
-            raise MediaStorageUnavailableError(f"{self.label}: cannot delete {name} ({exc})") from exc
+            raise MediaStorageUnavailableError(f"{self.label}: cannot delete {name} ({_summary(exc)})") from exc
 
     def stat(self, name: str) -> StoredObject | None:
         """One HeadObject."""
         try:
-            head = self.client.head_object(Bucket=self.bucket, Key=self._key(name))
-        except ClientError as exc:
-            if exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 404:
+            head = obstore.head(self.store, self._key(name))
+        except FileNotFoundError as exc:
+            if "NoSuchBucket" not in str(exc):
                 return None
-            raise MediaStorageUnavailableError(f"{self.label}: cannot look up {name} ({exc})") from exc
-        except BotoCoreError as exc:
-            raise MediaStorageUnavailableError(f"{self.label}: cannot look up {name} ({exc})") from exc
-        return StoredObject(head["ContentLength"], head.get("ETag", "").strip('"'))
+            raise MediaStorageUnavailableError(f"{self.label}: cannot look up {name} ({_summary(exc)})") from exc
+        except _FAULTS as exc:
+            raise MediaStorageUnavailableError(f"{self.label}: cannot look up {name} ({_summary(exc)})") from exc
+        return StoredObject(head["size"], (head["e_tag"] or "").strip('"'))
 
     def _key(self, name: str) -> str:
         """The object key of `name` (under AWS_LOCATION), as django-storages makes it."""
@@ -98,39 +108,95 @@ class S3MediaStorage(MediaStorage):
             raise SuspiciousOperation(f"{name!r} leaves AWS_LOCATION {self.storage.location!r}") from None
 
     def _problem(self, exc: BaseException) -> str:
-        if isinstance(exc, ClientError):
-            code = exc.response.get("Error", {}).get("Code", "")
-            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-            if code == "NoSuchBucket":
-                return "the bucket does not exist: create it, or set AWS_STORAGE_BUCKET_NAME to an existing bucket"
-            if code in {"InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "InvalidToken"} or status == 403:
-                return (f"the credentials were refused ({code or status}): check AWS_ACCESS_KEY_ID and "
-                        "AWS_SECRET_ACCESS_KEY, and that they may write to the bucket")
-            return f"the storage refused a probe object ({code or status}: {exc})"
-        if isinstance(exc, NoCredentialsError):
-            return "no credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
-        if isinstance(exc, EndpointConnectionError):
-            return f"cannot connect ({exc}): check AWS_S3_ENDPOINT_URL and that the server is running"
+        message = str(exc)
+        code = re.search(r"<Code>([^<]+)</Code>", message)
+        code = code.group(1) if code else ""
+        status = re.search(r"status code: (\d{3})", message)
+        status = status.group(1) if status else ""
+        if code == "NoSuchBucket":
+            return "the bucket does not exist: create it, or set AWS_STORAGE_BUCKET_NAME to an existing bucket"
+        if code in {"InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "InvalidToken"} or status in {"401", "403"}:
+            return (f"the credentials were refused ({code or status}): check AWS_ACCESS_KEY_ID and "
+                    "AWS_SECRET_ACCESS_KEY, and that they may write to the bucket")
+        if status:
+            return f"the storage refused a probe object ({code or status}: {_summary(exc)})"
+        if isinstance(exc, BaseError) and "kind: Connect" in message:
+            return f"cannot connect ({_summary(exc)}): check AWS_S3_ENDPOINT_URL and that the server is running"
+        if isinstance(exc, BaseError):
+            return f"a probe object could not be written, read and deleted ({_summary(exc)})"
         return super()._problem(exc)
 
 
-def _client(storage: S3Storage):
-    """A client as django-storages' own connection makes it (S3Storage.connection): the same
-    credentials or profile, endpoint, region, TLS and botocore config (addressing style,
-    retries, pool size)."""
-    if storage.session_profile:
-        session = boto3.Session(profile_name=storage.session_profile)
+class _StreamReader(io.RawIOBase):
+    """A GetObject's body as a raw binary file: each read takes the next chunk off the
+    stream, one copy into the caller's buffer."""
+
+    def __init__(self, stream: Iterator, what: str):
+        self._stream, self._what = stream, what
+        self._pending = memoryview(b"")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        if not self._pending:
+            try:
+                self._pending = memoryview(next(self._stream, b""))
+            except _FAULTS as exc:
+                raise MediaStorageUnavailableError(f"{self._what} ({_summary(exc)})") from exc
+        size = min(len(buffer), len(self._pending))
+        buffer[:size], self._pending = self._pending[:size], self._pending[size:]
+        return size
+
+
+def _summary(exc: BaseException) -> str:
+    """obstore's message without its debug dump: the request, the status and the server's
+    answer."""
+    return str(exc).split("\n\nDebug source:", 1)[0].strip()
+
+
+def _store(storage: S3Storage) -> S3Store:
+    """An S3Store as django-storages' own connection is made (S3Storage.connection): the
+    same credentials (or boto3's chain: a profile, the environment, an instance role),
+    endpoint, region, TLS and botocore config (addressing style, retries, timeouts, pool
+    size), read from the S3Storage's public settings."""
+    config = storage.client_config
+    unsupported = set(storage.get_object_parameters("")) - set(_ATTRIBUTES)
+    if storage.default_acl:
+        unsupported.add("ACL (AWS_DEFAULT_ACL)")
+    if unsupported:
+        raise MediaStorageError(
+            f"S3 bucket {storage.bucket_name!r}: the image import cannot set {', '.join(sorted(unsupported))} on S3 objects: leave it unset "
+            f"(AWS_S3_OBJECT_PARAMETERS may hold {', '.join(_ATTRIBUTES)}); use a bucket policy for public reads")
+    credentials: dict = {}
+    if storage.access_key and storage.secret_key and not storage.session_profile:
+        credentials = {"access_key_id": storage.access_key, "secret_access_key": storage.secret_key}
+        if storage.security_token:
+            credentials["token"] = storage.security_token
     else:
-        session = boto3.Session(
-            aws_access_key_id=storage.access_key,
-            aws_secret_access_key=storage.secret_key,
-            aws_session_token=storage.security_token,
-        )
-    return session.client(
-        "s3",
-        region_name=storage.region_name,
-        use_ssl=storage.use_ssl,
-        endpoint_url=storage.endpoint_url,
-        config=storage.client_config,
-        verify=storage.verify,
+        import boto3
+        from obstore.auth.boto3 import Boto3CredentialProvider
+
+        credentials = {"credential_provider": Boto3CredentialProvider(boto3.Session(profile_name=storage.session_profile))}
+    endpoint = storage.endpoint_url
+    attempts = (config.retries or {}).get("max_attempts", 5)
+    return S3Store(
+        storage.bucket_name,
+        endpoint=endpoint,
+        region=storage.region_name or "us-east-1",
+        virtual_hosted_style_request=(config.s3 or {}).get("addressing_style") == "virtual",
+        client_options={
+            "allow_http": bool(endpoint and endpoint.startswith("http://")) or not storage.use_ssl,
+            "allow_invalid_certificates": storage.verify is False,
+            "connect_timeout": f"{config.connect_timeout}s",
+            "timeout": f"{config.read_timeout}s",
+            "pool_max_idle_per_host": str(config.max_pool_connections),
+        },
+        # Throttling (5xx: 503 SlowDown) and dropped connections, with exponential backoff.
+        retry_config={
+            "max_retries": max(attempts - 1, 0),
+            "backoff": {"init_backoff": timedelta(milliseconds=100), "max_backoff": timedelta(seconds=15), "base": 2},
+            "retry_timeout": timedelta(minutes=3),
+        },
+        **credentials,
     )
