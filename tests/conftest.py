@@ -1,5 +1,6 @@
 """Shared fixtures: a temporary MEDIA_ROOT, real image files made with Pillow, 1C exchange
-directories written on disk, and one Prefect test server for the whole session."""
+directories written on disk, one Prefect test server for the whole session (each xdist
+worker's session), and the tiers' markers, set from the fixtures a test uses."""
 from __future__ import annotations
 
 import io
@@ -88,6 +89,32 @@ def sample_dir() -> Path:
     if not (SAMPLE_DIR / "goods" / "goods.xml").is_file():
         pytest.skip(f"the real 1C sample is not at {SAMPLE_DIR} (it lives in ../shared/onec-sample)")
     return SAMPLE_DIR
+
+
+# The tiers (pyproject.toml registers the markers; `./dev test --quick` runs "not slow"
+# tests with none of these servers): a test is marked by the fixtures it uses, so a new
+# test that takes the Prefect test server, SeaweedFS, a live Django server or the stack
+# is in the right tier without a marker of its own.
+TIER_FIXTURES = {
+    "prefect": ("prefect_server",),
+    "s3": ("seaweed",),
+    "browser": ("live_server",),
+    "e2e": ("running_stack",),
+}
+# The one stack serves its tests one after another: under xdist (`--dist loadgroup`, as
+# ./dev test runs it) they all go to the same worker, which alone starts it.
+STACK_GROUP = "stack"
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the xdist_group markers
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        for marker, names in TIER_FIXTURES.items():
+            if fixtures.intersection(names):
+                item.add_marker(marker)
+        if "running_stack" in fixtures:
+            item.add_marker(pytest.mark.xdist_group(STACK_GROUP))
 
 
 @pytest.fixture(scope="session")
