@@ -118,12 +118,35 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(scope="session")
+def running_stack(tmp_path_factory, django_db_setup, django_db_blocker):
+    """One stack for the session (tests/e2e/conftest.py): `prefect server start`, the work
+    pools, `prefect deploy --all`, a worker and Django's server on the test database. Its
+    tests take it through `stack` (tests/e2e) or `exchange_stack` (tests/exchange)."""
+    from tests.e2e.conftest import start_session_stack
+
+    stack = start_session_stack(tmp_path_factory)
+    try:
+        yield stack
+    finally:
+        stack.stop()
+
+
+@pytest.fixture(scope="session")
 def prefect_server():
     """One Prefect test server (~10 s to start) shared by every flow test."""
     from prefect.testing.utilities import prefect_test_harness
 
     with prefect_test_harness(server_startup_timeout=60):
         yield
+
+
+@pytest.fixture(scope="session")
+def session_deployments(prefect_server) -> dict[str, str]:
+    """The deployments of every import type on the session's test server, made once
+    (`deployments`, tests/admin/conftest.py, gives each test them as if made for it)."""
+    from tests.admin.conftest import deploy_every_import_type
+
+    return deploy_every_import_type()
 
 
 def media_files(root: Path) -> dict[str, bytes]:

@@ -39,25 +39,13 @@ def onec(client, exchange_user, exchange_dirs) -> OneC:
     return OneC(django_client_transport(client), "onec", PASSWORD, poll_seconds=0.05)
 
 
-@pytest.fixture(scope="package")
-def exchange_stack(tmp_path_factory, django_db_setup, django_db_blocker, sample_dir_or_skip):
-    """Prefect server, work pool, `prefect deploy --all`, a worker and Django's server on the
-    test database, with an empty exchange directory that only 1C's HTTP exchange fills."""
-    db = connection.settings_dict
-    if not db["ENGINE"].endswith("postgresql"):
-        pytest.skip("the stack's processes share the test database: run with PostgreSQL (./dev test)")
-    stack = Stack(tmp_path_factory.mktemp("exchange-stack"), f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}")
-    stack.data_dir.mkdir()
-    stack.env.update(
-        ONEC_EXCHANGE_STAGING_DIR=str(stack.root / "staging"),
-        ONEC_EXCHANGE_FILE_LIMIT=str(256 * 1024),
-        ONEC_IMAGE_CHUNK_SIZE="100",
-    )
-    try:
-        stack.start_all()
-        yield stack
-    finally:
-        stack.stop()
+@pytest.fixture
+def exchange_stack(running_stack, sample_dir_or_skip):
+    """The session's stack (Prefect server, work pool, `prefect deploy --all`, a worker and
+    Django's server on the test database), with an empty exchange directory that only 1C's
+    HTTP exchange fills."""
+    running_stack.reset()
+    return running_stack
 
 
 @pytest.fixture(scope="package")
