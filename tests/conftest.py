@@ -3,10 +3,13 @@ directories written on disk, one Prefect test server for the whole session (each
 worker's session), and the tiers' markers, set from the fixtures a test uses."""
 from __future__ import annotations
 
+import fcntl
 import io
 import os
 import shutil
+import tempfile
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -115,6 +118,38 @@ def pytest_collection_modifyitems(config, items):
                 item.add_marker(marker)
         if "running_stack" in fixtures:
             item.add_marker(pytest.mark.xdist_group(STACK_GROUP))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    """Under xdist, a test marked `restarts_postgres` runs while no other worker runs a test
+    (the cluster serves every worker's database and the stack): set-up and teardown included."""
+    workerinput = getattr(item.config, "workerinput", None)
+    if workerinput is None:  # one process: nothing runs beside it
+        yield
+        return
+    base = Path(tempfile.gettempdir()) / f"onec-tests-{workerinput['testrunuid']}"
+    with _cluster_turn(base, exclusive=item.get_closest_marker("restarts_postgres") is not None):
+        yield
+
+
+@contextmanager
+def _cluster_turn(base: Path, *, exclusive: bool):
+    """A turnstile of two file locks: every test holds `room` shared; an exclusive one first
+    closes `gate` (no test starts any more), then waits for `room` to empty."""
+    with open(f"{base}.gate", "a") as gate, open(f"{base}.room", "a") as room:
+        if exclusive:
+            fcntl.flock(gate, fcntl.LOCK_EX)
+            fcntl.flock(room, fcntl.LOCK_EX)
+        else:
+            fcntl.flock(gate, fcntl.LOCK_SH)
+            fcntl.flock(room, fcntl.LOCK_SH)
+            fcntl.flock(gate, fcntl.LOCK_UN)
+        try:
+            yield
+        finally:
+            fcntl.flock(room, fcntl.LOCK_UN)
+            fcntl.flock(gate, fcntl.LOCK_UN)
 
 
 @pytest.fixture(scope="session")

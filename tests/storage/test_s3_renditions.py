@@ -11,7 +11,7 @@ from apps.products.models import Product, StoredImage
 from apps.products.services import product_images_import_chunk
 from tests.conftest import make_image_bytes
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db  # what runs on commit, `_chunk` runs (captured on_commit callbacks)
 
 A = "0a000000-0000-0000-0000-00000000000a"
 
@@ -23,7 +23,11 @@ def renditions_on(s3_media, settings):
 
 
 def _chunk(exchange, product, **options):
-    result = product_images_import_chunk(product_ids=[product.pk], images_dir=exchange.images_dir, **options)
+    """One chunk, and what runs when its transaction commits (deletions of unused objects)."""
+    from django.test import TestCase
+
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        result = product_images_import_chunk(product_ids=[product.pk], images_dir=exchange.images_dir, **options)
     product.refresh_from_db()
     return result
 
