@@ -119,6 +119,7 @@ class DemoExchangeSummary:
     photo_files: int
     photo_bytes: int
     bad_inputs: tuple[DemoBadInput, ...]
+    large_photo_size: tuple[int, int] = LARGE_PHOTO_SIZE
 
 
 @dataclass(frozen=True)
@@ -148,8 +149,14 @@ class _Goods:
     photos: list[_Photo]
 
 
-def demo_exchange_write(*, target_dir: Path, seed: int = 1, products: int = DEFAULT_PRODUCT_COUNT) -> DemoExchangeSummary:
-    """Write the demo exchange into `target_dir` (created; must not hold an exchange yet)."""
+def demo_exchange_write(
+    *, target_dir: Path, seed: int = 1, products: int = DEFAULT_PRODUCT_COUNT,
+    large_photo_size: tuple[int, int] = LARGE_PHOTO_SIZE,
+) -> DemoExchangeSummary:
+    """Write the demo exchange into `target_dir` (created; must not hold an exchange yet).
+
+    `large_photo_size`: the size of the LARGE_PHOTO_COUNT large photos (tests that are not
+    about large photos make them small; everything else is the same)."""
     if products < MIN_PRODUCT_COUNT:
         raise ValueError(f"the demo exchange needs at least {MIN_PRODUCT_COUNT} products (got {products})")
     rng = random.Random(f"demo-exchange:{seed}")
@@ -164,11 +171,11 @@ def demo_exchange_write(*, target_dir: Path, seed: int = 1, products: int = DEFA
     formats = _photo_formats(rng)
     goods = [
         _make_goods(rng, index=index, leaf=leaves[index % len(leaves)], brand_ids=brand_ids,
-                    large=index in large_indexes, formats=formats)
+                    large=large_photo_size if index in large_indexes else None, formats=formats)
         for index in range(products)
     ]
     bad_inputs = _add_bad_photos(rng, goods)
-    nameless = _make_goods(rng, index=products, leaf=leaves[2], brand_ids=brand_ids, large=False, formats=None)
+    nameless = _make_goods(rng, index=products, leaf=leaves[2], brand_ids=brand_ids, large=None, formats=None)
     bad_price_offer = _offer_ids(goods[-1])[0]
     bad_inputs += [
         DemoBadInput(
@@ -235,14 +242,17 @@ def demo_exchange_write(*, target_dir: Path, seed: int = 1, products: int = DEFA
         photo_files=len(real_photos),
         photo_bytes=sum(len(photo.data) for photo in real_photos),
         bad_inputs=tuple(bad_inputs),
+        large_photo_size=tuple(large_photo_size),
     )
     (root / "README.txt").write_text(_readme(summary), encoding="utf-8")
-    (root / MARKER_NAME).write_text(json.dumps(_marker(seed=seed, products=products)) + "\n", encoding="utf-8")
+    marker = _marker(seed=seed, products=products, large_photo_size=large_photo_size)
+    (root / MARKER_NAME).write_text(json.dumps(marker) + "\n", encoding="utf-8")
     return summary
 
 
 def demo_exchange_ensure(
-    *, target_dir: Path, seed: int = 1, products: int = DEFAULT_PRODUCT_COUNT
+    *, target_dir: Path, seed: int = 1, products: int = DEFAULT_PRODUCT_COUNT,
+    large_photo_size: tuple[int, int] = LARGE_PHOTO_SIZE,
 ) -> DemoExchangeSummary | None:
     """Write the demo exchange at `target_dir` unless this generator version already wrote
     it there with the same seed and size (then None: nothing to do).
@@ -259,7 +269,9 @@ def demo_exchange_ensure(
                 f"{target_dir} exists and is not a demo exchange (no {MARKER_NAME}); "
                 "choose another directory or remove it"
             )
-        if json.loads(marker.read_text(encoding="utf-8")) == _marker(seed=seed, products=products):
+        if json.loads(marker.read_text(encoding="utf-8")) == _marker(
+            seed=seed, products=products, large_photo_size=large_photo_size
+        ):
             return None
     target_dir.parent.mkdir(parents=True, exist_ok=True)
     for leftover in target_dir.parent.glob(f".{target_dir.name}.*-*"):  # of an interrupted run
@@ -267,7 +279,9 @@ def demo_exchange_ensure(
     staging = Path(tempfile.mkdtemp(prefix=f".{target_dir.name}.partial-", dir=target_dir.parent))
     staging.chmod(0o755)  # mkdtemp's 0700 would hide the exchange from a worker running as another user
     try:
-        summary = demo_exchange_write(target_dir=staging, seed=seed, products=products)
+        summary = demo_exchange_write(
+            target_dir=staging, seed=seed, products=products, large_photo_size=large_photo_size
+        )
         if target_dir.exists():
             previous = Path(tempfile.mkdtemp(prefix=f".{target_dir.name}.old-", dir=target_dir.parent))
             os.replace(target_dir, previous / target_dir.name)
@@ -280,8 +294,11 @@ def demo_exchange_ensure(
     return dataclasses.replace(summary, root=target_dir)
 
 
-def _marker(*, seed: int, products: int) -> dict:
-    return {"generator_version": DEMO_GENERATOR_VERSION, "seed": seed, "products": products}
+def _marker(*, seed: int, products: int, large_photo_size: tuple[int, int] = LARGE_PHOTO_SIZE) -> dict:
+    marker = {"generator_version": DEMO_GENERATOR_VERSION, "seed": seed, "products": products}
+    if tuple(large_photo_size) != LARGE_PHOTO_SIZE:  # the demo's own markers stay as they were
+        marker["large_photo_size"] = list(large_photo_size)
+    return marker
 
 
 def _guid(rng: random.Random) -> str:
@@ -301,10 +318,11 @@ def _photo_formats(rng: random.Random) -> Iterator[tuple[str, bool]]:
 
 
 def _make_goods(
-    rng: random.Random, *, index: int, leaf: tuple[str, tuple], brand_ids: dict[str, str], large: bool,
-    formats: Iterator[tuple[str, bool]] | None,
+    rng: random.Random, *, index: int, leaf: tuple[str, tuple], brand_ids: dict[str, str],
+    large: tuple[int, int] | None, formats: Iterator[tuple[str, bool]] | None,
 ) -> _Goods:
-    """One goods; every third has variants; `formats` None: a goods without photos."""
+    """One goods; every third has variants; `formats` None: a goods without photos; `large`:
+    the size of its large first photo (None: no large photo)."""
     leaf_id, (_, prefix, names, characteristic, values) = leaf
     guid = _guid(rng)
     base, brand, color, material = rng.choice(names), rng.choice(BRANDS), rng.choice(COLORS), rng.choice(MATERIALS)
@@ -327,14 +345,14 @@ def _make_goods(
 
 
 def _make_photos(
-    rng: random.Random, *, guid: str, article: str, large: bool, formats: Iterator[tuple[str, bool]]
+    rng: random.Random, *, guid: str, article: str, large: tuple[int, int] | None, formats: Iterator[tuple[str, bool]]
 ) -> list[_Photo]:
     count = rng.choices(range(1, len(PHOTO_COUNT_WEIGHTS) + 1), weights=PHOTO_COUNT_WEIGHTS)[0]
     photos = []
     for number in range(1, count + 1):
         ext, transparent = next(formats)
         if large and number == 1:
-            ext, transparent, size, noise = "jpg", False, LARGE_PHOTO_SIZE, 0.22
+            ext, transparent, size, noise = "jpg", False, tuple(large), 0.22
         elif ext.lower() == "png":  # flat renders and cut-outs: small, and quick for zlib
             size, noise = rng.choice(PNG_SIZES), 0.0
         else:
@@ -505,7 +523,7 @@ def _readme(summary: DemoExchangeSummary) -> str:
         "offers/, priceLists/, prices/, storages/, rests/.\n\n"
         f"{summary.products} products, {summary.variants} variants, {summary.pictures} <Картинка> entries, "
         f"{summary.photo_files} photos ({summary.photo_bytes / 1e6:.1f} MB): JPEG and PNG (some transparent, some with "
-        f"upper-case extensions), {LARGE_PHOTO_COUNT} of them {LARGE_PHOTO_SIZE[0]}x{LARGE_PHOTO_SIZE[1]}.\n\n"
+        f"upper-case extensions), {LARGE_PHOTO_COUNT} of them {summary.large_photo_size[0]}x{summary.large_photo_size[1]}.\n\n"
         "Deliberately bad inputs (each a per-file or per-record error; the rest imports):\n"
         f"{bad}\n"
     )

@@ -1,11 +1,15 @@
 """Shared fixtures: a temporary MEDIA_ROOT, real image files made with Pillow, 1C exchange
-directories written on disk, and one Prefect test server for the whole session."""
+directories written on disk, one Prefect test server for the whole session (each xdist
+worker's session), and the tiers' markers, set from the fixtures a test uses."""
 from __future__ import annotations
 
+import fcntl
 import io
 import os
 import shutil
+import tempfile
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -80,6 +84,93 @@ def sample_dir() -> Path:
     return SAMPLE_DIR
 
 
+# The tiers (pyproject.toml registers the markers; `./dev test --quick` runs "not slow"
+# tests with none of these servers): a test is marked by the fixtures it uses, so a new
+# test that takes the Prefect test server, SeaweedFS, a live Django server or the stack
+# is in the right tier without a marker of its own.
+TIER_FIXTURES = {
+    "prefect": ("prefect_server",),
+    "s3": ("seaweed",),
+    "browser": ("live_server",),
+    "e2e": ("running_stack",),
+}
+# The one stack serves its tests one after another: under xdist (`--dist loadgroup`, as
+# ./dev test runs it) they all go to the same worker, which alone starts it.
+STACK_GROUP = "stack"
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the xdist_group markers
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        for marker, names in TIER_FIXTURES.items():
+            if fixtures.intersection(names):
+                item.add_marker(marker)
+        if "running_stack" in fixtures:
+            item.add_marker(pytest.mark.xdist_group(STACK_GROUP))
+
+
+class _StackTestsFirst:
+    @pytest.hookimpl(trylast=True)  # after pytest-django's ordering
+    def pytest_collection_modifyitems(self, items):
+        """The stack's tests first: one worker takes them at once (the longest share of the
+        run), the others everything else meanwhile. A test that restarts PostgreSQL last:
+        it waits for every other worker's test to end, and at the end they have none left."""
+        on_stack = [item for item in items if "running_stack" in getattr(item, "fixturenames", ())]
+        alone = [item for item in items if item.get_closest_marker("restarts_postgres") and item not in on_stack]
+        items[:] = on_stack + [item for item in items if item not in on_stack and item not in alone] + alone
+
+
+def pytest_configure(config):
+    config.pluginmanager.register(_StackTestsFirst(), "onec-stack-tests-first")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    """Under xdist, a test marked `restarts_postgres` runs while no other worker runs a test
+    (the cluster serves every worker's database and the stack): set-up and teardown included."""
+    workerinput = getattr(item.config, "workerinput", None)
+    if workerinput is None:  # one process: nothing runs beside it
+        yield
+        return
+    base = Path(tempfile.gettempdir()) / f"onec-tests-{workerinput['testrunuid']}"
+    with _cluster_turn(base, exclusive=item.get_closest_marker("restarts_postgres") is not None):
+        yield
+
+
+@contextmanager
+def _cluster_turn(base: Path, *, exclusive: bool):
+    """A turnstile of two file locks: every test holds `room` shared; an exclusive one first
+    closes `gate` (no test starts any more), then waits for `room` to empty."""
+    with open(f"{base}.gate", "a") as gate, open(f"{base}.room", "a") as room:
+        if exclusive:
+            fcntl.flock(gate, fcntl.LOCK_EX)
+            fcntl.flock(room, fcntl.LOCK_EX)
+        else:
+            fcntl.flock(gate, fcntl.LOCK_SH)
+            fcntl.flock(room, fcntl.LOCK_SH)
+            fcntl.flock(gate, fcntl.LOCK_UN)
+        try:
+            yield
+        finally:
+            fcntl.flock(room, fcntl.LOCK_UN)
+            fcntl.flock(gate, fcntl.LOCK_UN)
+
+
+@pytest.fixture(scope="session")
+def running_stack(tmp_path_factory, django_db_setup, django_db_blocker):
+    """One stack for the session (tests/e2e/conftest.py): `prefect server start`, the work
+    pools, `prefect deploy --all`, a worker and Django's server on the test database. Its
+    tests take it through `stack` (tests/e2e) or `exchange_stack` (tests/exchange)."""
+    from tests.e2e.conftest import start_session_stack
+
+    stack = start_session_stack(tmp_path_factory)
+    try:
+        yield stack
+    finally:
+        stack.stop()
+
+
 @pytest.fixture(scope="session")
 def prefect_server():
     """One Prefect test server (~10 s to start) shared by every flow test."""
@@ -87,6 +178,15 @@ def prefect_server():
 
     with prefect_test_harness(server_startup_timeout=60):
         yield
+
+
+@pytest.fixture(scope="session")
+def session_deployments(prefect_server) -> dict[str, str]:
+    """The deployments of every import type on the session's test server, made once
+    (`deployments`, tests/admin/conftest.py, gives each test them as if made for it)."""
+    from tests.admin.conftest import deploy_every_import_type
+
+    return deploy_every_import_type()
 
 
 def media_files(root: Path) -> dict[str, bytes]:

@@ -44,18 +44,39 @@ def exchange_dir(exchange, settings):
     return exchange.root
 
 
+def _deploy_afresh(client, spec):
+    """The deployment `<flow>/<import type>`, made anew (what a test left under its name goes)."""
+    try:
+        client.delete_deployment(client.read_deployment_by_name(spec.deployment_name).id)
+    except ObjectNotFound:
+        pass
+    return client.create_deployment(flow_id=client.create_flow(spec.load_flow()), name=spec.key)
+
+
+def deploy_every_import_type() -> dict[str, str]:
+    """The deployments `<flow>/<import type>` on the test server, made anew: import type -> id
+    (the session's, `session_deployments` in tests/conftest.py)."""
+    with get_client(sync_client=True) as client:
+        return {spec.key: _deploy_afresh(client, spec) for spec in IMPORT_TYPES}
+
+
 @pytest.fixture
-def deployments(prefect_server) -> dict[str, str]:
-    """Fresh deployments `<flow>/<import type>` on the test server: import type -> id."""
-    ids = {}
+def deployments(session_deployments) -> dict[str, str]:
+    """The deployments of every import type on the test server, as if made for this test:
+    no flow runs of earlier tests, and one a test deleted or replaced is made again after it.
+    Import type -> id."""
+    ids = session_deployments
+    with get_client(sync_client=True) as client:
+        for deployment_id in ids.values():
+            for run in flow_runs_of(deployment_id):
+                client.delete_flow_run(run.id)
+    yield ids
     with get_client(sync_client=True) as client:
         for spec in IMPORT_TYPES:
             try:
-                client.delete_deployment(client.read_deployment_by_name(spec.deployment_name).id)
-            except ObjectNotFound:
-                pass
-            ids[spec.key] = client.create_deployment(flow_id=client.create_flow(spec.load_flow()), name=spec.key)
-    return ids
+                client.read_deployment(ids[spec.key])
+            except ObjectNotFound:  # deleted, or replaced by one of the same name
+                ids[spec.key] = _deploy_afresh(client, spec)
 
 
 def flow_runs_of(deployment_id) -> list:

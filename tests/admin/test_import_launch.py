@@ -16,7 +16,7 @@ from flows.images import import_images
 from apps.imports.import_types import import_type_spec
 from tests.admin.conftest import PAGE_URL, flow_runs_of
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db  # the one test of two threads starting at once is transactional
 
 
 def _problems(response) -> str:
@@ -102,6 +102,7 @@ def test_a_refused_trigger_ends_the_session_failed_with_the_reason(importer_clie
     assert session.error_message in _problems(response)
 
 
+@pytest.mark.django_db(transaction=True)  # two threads, each with its own connection
 def test_two_simultaneous_starts_give_one_run_and_one_refusal(importer, product, exchange_dir, deployments):
     barrier = threading.Barrier(2)
     responses = []

@@ -14,7 +14,7 @@ from apps.imports.services.reconcile import import_sessions_reconcile
 from apps.imports.services.sessions import import_session_create, import_session_start
 from flows.images import import_images
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("prefect_server")]
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("prefect_server")]
 
 
 def _flow_run_in(state) -> uuid.UUID:

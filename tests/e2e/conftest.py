@@ -1,7 +1,9 @@
 """The whole stack as subprocesses, as `./dev stack` runs it: `prefect server start`, a work
 pool with `prefect deploy --all`, a process worker and Django's server, on free ports with a
-temporary PREFECT_HOME and MEDIA_ROOT, sharing the test database. One stack serves every
-end-to-end test."""
+temporary PREFECT_HOME and MEDIA_ROOT, sharing the test database. One stack for the session
+(`running_stack`, tests/conftest.py) serves every test that needs one: these end-to-end
+tests and the 1C client's (tests/exchange); each test finds its exchange directory, staging
+area and media empty, and `stack` puts the real sample in the exchange directory."""
 from __future__ import annotations
 
 import os
@@ -41,6 +43,7 @@ class Stack:
         self.data_dir = root / "import_1c"
         self.media_root = root / "media"
         self.processes: list[tuple[subprocess.Popen, Path]] = []
+        self.staging_dir = root / "staging"
         self.env = {
             **os.environ,
             "PREFECT_HOME": str(root / "prefect"),
@@ -51,6 +54,9 @@ class Stack:
             "DATABASE_URL": database_url,
             "MEDIA_ROOT": str(self.media_root),
             "ONEC_DATA_DIR": str(self.data_dir),
+            # 1C's HTTP exchange (tests/exchange): staged files, sent in pieces of 256 KiB.
+            "ONEC_EXCHANGE_STAGING_DIR": str(self.staging_dir),
+            "ONEC_EXCHANGE_FILE_LIMIT": str(256 * 1024),
             # Small chunks one at a time: an import of a few hundred products lasts long
             # enough for a browser to watch its progress bar move.
             "ONEC_IMAGE_CHUNK_SIZE": "3",
@@ -111,22 +117,39 @@ class Stack:
                     process.wait()
 
 
-@pytest.fixture(scope="package")
-def stack(tmp_path_factory, django_db_setup, django_db_blocker):
-    """Server, work pool, `prefect deploy --all`, a worker and Django, on the test database."""
-    if not (SAMPLE_DIR / "goods" / "goods.xml").is_file():
-        pytest.skip(f"the real 1C sample is not at {SAMPLE_DIR}")
+    def reset(self) -> None:
+        """An empty exchange directory, staging area and media root, as for a stack of its own
+        (each test starts with an empty database: files an earlier test left would be
+        counted, or hide its files)."""
+        for directory in (self.data_dir, self.staging_dir, self.media_root):
+            shutil.rmtree(directory, ignore_errors=True)
+            directory.mkdir(parents=True)
+
+
+def start_session_stack(tmp_path_factory) -> Stack:
+    """The session's stack (the `running_stack` fixture), on this session's test database."""
     db = connection.settings_dict
     if not db["ENGINE"].endswith("postgresql"):
         pytest.skip("the stack's processes share the test database: run with PostgreSQL (./dev test)")
-    database_url = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-    stack = Stack(tmp_path_factory.mktemp("stack"), database_url)
-    shutil.copytree(SAMPLE_DIR, stack.data_dir)
+    stack = Stack(tmp_path_factory.mktemp("stack"), f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}")
+    stack.reset()
     try:
         stack.start_all()
-        yield stack
-    finally:
+    except BaseException:
         stack.stop()
+        raise
+    return stack
+
+
+@pytest.fixture
+def stack(running_stack):
+    """The session's stack, with the real 1C sample in its exchange directory."""
+    if not (SAMPLE_DIR / "goods" / "goods.xml").is_file():
+        pytest.skip(f"the real 1C sample is not at {SAMPLE_DIR}")
+    running_stack.reset()
+    shutil.rmtree(running_stack.data_dir)
+    shutil.copytree(SAMPLE_DIR, running_stack.data_dir)
+    return running_stack
 
 
 def wait_until_finished(session, stack: Stack):

@@ -34,10 +34,19 @@ PRODUCTS = 60  # chunks of 3 (the stack's setting): 20 chunks, 10 per shard
 
 
 @pytest.fixture(scope="module")
-def shard_workers(stack):
-    """Two workers on the shard pool, one run at a time each: two hosts."""
+def shard_hosts(running_stack):
+    """Two workers on the shard pool of the session's stack, one run at a time each: two
+    hosts, for this module's tests."""
+    started = len(running_stack.processes)
     for name in ("shard-host-a", "shard-host-b"):
-        stack.start(name, sys.executable, "-m", "flows.shard_worker", "--name", name, "--limit", "1")
+        running_stack.start(name, sys.executable, "-m", "flows.shard_worker", "--name", name, "--limit", "1")
+    yield running_stack
+    running_stack.stop(since=started)
+
+
+@pytest.fixture
+def shard_workers(shard_hosts, stack):
+    """The stack with its two shard hosts, its exchange directory and media as `stack` leaves them."""
     return stack
 
 

@@ -10,7 +10,7 @@ import threading
 
 import pytest
 from django.contrib.auth.models import Permission, User
-from django.db import connection, connections
+from django.db import connections
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import (
     DeploymentFilter,
@@ -24,7 +24,6 @@ from prefect.exceptions import ObjectNotFound
 from prefect.flow_engine import run_flow
 
 from tests.admin.conftest import deployments  # noqa: F401  (the deployments on the test Prefect server)
-from tests.e2e.conftest import Stack
 from tests.exchange.client_1c import OneC, django_client_transport
 
 PASSWORD = "s3cret-Пароль"
@@ -131,25 +130,13 @@ def exchange_worker(prepare_deployment, monkeypatch):
     worker.stop()
 
 
-@pytest.fixture(scope="package")
-def exchange_stack(tmp_path_factory, django_db_setup, django_db_blocker, sample_dir_or_skip):
-    """Prefect server, work pool, `prefect deploy --all`, a worker and Django's server on the
-    test database, with an empty exchange directory that only 1C's HTTP exchange fills."""
-    db = connection.settings_dict
-    if not db["ENGINE"].endswith("postgresql"):
-        pytest.skip("the stack's processes share the test database: run with PostgreSQL (./dev test)")
-    stack = Stack(tmp_path_factory.mktemp("exchange-stack"), f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}")
-    stack.data_dir.mkdir()
-    stack.env.update(
-        ONEC_EXCHANGE_STAGING_DIR=str(stack.root / "staging"),
-        ONEC_EXCHANGE_FILE_LIMIT=str(256 * 1024),
-        ONEC_IMAGE_CHUNK_SIZE="100",
-    )
-    try:
-        stack.start_all()
-        yield stack
-    finally:
-        stack.stop()
+@pytest.fixture
+def exchange_stack(running_stack, sample_dir_or_skip):
+    """The session's stack (Prefect server, work pool, `prefect deploy --all`, a worker and
+    Django's server on the test database), with an empty exchange directory that only 1C's
+    HTTP exchange fills."""
+    running_stack.reset()
+    return running_stack
 
 
 @pytest.fixture(scope="package")

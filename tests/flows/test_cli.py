@@ -10,7 +10,7 @@ from django.conf import settings
 
 from apps.products.models import Product
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.prefect, pytest.mark.django_db(transaction=True)]  # the command line starts an embedded Prefect server
 
 REPO = Path(__file__).resolve().parents[2]
 

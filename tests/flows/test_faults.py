@@ -227,6 +227,7 @@ def _restart_postgres():
 
 @needs_postgres
 @pytest.mark.skipif(not os.path.isdir("/etc/postgresql"), reason="needs the local Debian PostgreSQL cluster to restart")
+@pytest.mark.restarts_postgres  # alone: the other workers wait (tests/conftest.py)
 def test_postgresql_restart_mid_run_is_survived(exchange, media_root, monkeypatch):
     _products(exchange, 60)
     calls = []

@@ -84,6 +84,7 @@ def test_no_worker_on_the_shard_pool_fails_the_run_saying_what_to_start(
     assert session.report_details["chunks_done"] == 0
 
 
+@pytest.mark.prefect  # the command line starts its embedded server, then refuses
 def test_the_embedded_server_is_refused_before_anything_runs(tmp_path):
     result = subprocess.run(
         [sys.executable, "backend/manage.py", "import_1c", "images", "--shards", "2", "--data-dir", str(tmp_path)],

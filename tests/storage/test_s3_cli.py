@@ -12,21 +12,25 @@ from django.conf import settings
 from apps.products.models import Product
 from apps.media.models import StoredImage
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# The command line reports to the session's Prefect test server: its embedded server (a
+# start of its own per call) is tested in tests/flows/test_cli.py.
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("prefect_server")]
 
 REPO = Path(__file__).resolve().parents[2]
 GUID = "0c000000-0000-0000-0000-000000000001"
 
 
 def _cli(*args, environ):
+    from prefect.settings import PREFECT_API_URL
+
     db = settings.DATABASES["default"]
     env = {
         **os.environ,
         **environ,
         "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_API_URL": PREFECT_API_URL.value(),  # the test server's
     }
-    env.pop("PREFECT_API_URL", None)
     return subprocess.run(
         [sys.executable, str(REPO / "backend" / "manage.py"), "import_1c", *args, "--json"],
         capture_output=True, text=True, env=env, timeout=300,

@@ -21,7 +21,9 @@ from flows.images import import_images
 from tests.conftest import make_image_bytes
 from tests.storage.conftest import use_s3_storage
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# Chunks run in the test's transaction (`_chunk` runs what they leave for the commit); the
+# flows' tasks run in threads with connections of their own: those tests are transactional.
+pytestmark = pytest.mark.django_db
 
 A = "0a000000-0000-0000-0000-00000000000a"
 B = "0b000000-0000-0000-0000-00000000000b"
@@ -32,9 +34,14 @@ def _media(path: str) -> str:
 
 
 def _chunk(exchange, *products, **kwargs):
-    result = product_images_import_chunk(
-        product_ids=[p.pk for p in products], images_dir=exchange.images_dir, options=ImageImportOptions(**kwargs)
-    )
+    """One chunk, and what runs when its transaction commits (mirror's deletions)."""
+    from django.test import TestCase
+
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        result = product_images_import_chunk(
+            product_ids=[p.pk for p in products], images_dir=exchange.images_dir,
+            options=ImageImportOptions(**kwargs),
+        )
     for product in products:
         product.refresh_from_db()
     return result
@@ -44,6 +51,7 @@ def _operations(requests) -> Counter:
     return Counter(request.operation for request in requests)
 
 
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.usefixtures("prefect_server")
 def test_import_uploads_objects_with_content_type_and_records_them(exchange, s3_media):
     jpeg = exchange.add_image(A, "1", data=make_image_bytes(size=(64, 48)))
@@ -78,6 +86,7 @@ def test_import_uploads_objects_with_content_type_and_records_them(exchange, s3_
         "image-upload"}
 
 
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.usefixtures("prefect_server")
 def test_nothing_changed_makes_no_storage_request(exchange, s3_media):
     products = [Product.objects.create(onec_id=f"{n:02x}000000-{n}", onec_picture_paths=[
@@ -235,6 +244,7 @@ def test_storage_outage_fails_the_chunk_and_records_nothing(exchange, s3_media, 
     ],
     ids=["bad-credentials", "missing-bucket", "no-server"],
 )
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.usefixtures("prefect_server")
 def test_unusable_storage_fails_the_run_before_any_product_is_touched(exchange, s3_media, settings, overrides, words):
     photo = exchange.add_image(A, "1")

@@ -13,7 +13,7 @@ from apps.media.models import StoredImage
 from apps.imports.services.images_import import product_images_import_chunk
 from tests.conftest import make_image_bytes
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db  # what runs on commit, `_chunk` runs (captured on_commit callbacks)
 
 A = "0a000000-0000-0000-0000-00000000000a"
 
@@ -25,9 +25,14 @@ def renditions_on(s3_media, settings):
 
 
 def _chunk(exchange, product, **options):
-    result = product_images_import_chunk(
-        product_ids=[product.pk], images_dir=exchange.images_dir, options=ImageImportOptions(**options)
-    )
+    """One chunk, and what runs when its transaction commits (deletions of unused objects)."""
+    from django.test import TestCase
+
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        result = product_images_import_chunk(
+            product_ids=[product.pk], images_dir=exchange.images_dir,
+            options=ImageImportOptions(**options),
+        )
     product.refresh_from_db()
     return result
 

@@ -23,6 +23,7 @@ from commerceml.reader import (
 from devtools.demo_exchange import (
     BRANDS,
     LARGE_PHOTO_COUNT,
+    LARGE_PHOTO_SIZE,
     MARKER_NAME,
     MIN_PRODUCT_COUNT,
     NOT_A_NUMBER_PRICE,
@@ -39,11 +40,18 @@ PRODUCTS = 10
 SEED = 7
 SYNC_MARK = datetime(2026, 1, 1, tzinfo=timezone.utc)
 REFUSED_BY_DEFAULT = {"empty-file", "not-an-image", "missing-file", "path-escape"}
+# The demo's large photos are 4000x3000 noise JPEGs; the tests draw them at a size no other
+# photo has (so they are still told apart) but quick to draw, decode and render.
+# test_the_large_photos_are_large_and_photo_sized is the one about the full size.
+SMALL_LARGE = (480, 360)
 
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    return demo_exchange_write(target_dir=tmp_path_factory.mktemp("demo") / "exchange", seed=SEED, products=PRODUCTS)
+    return demo_exchange_write(
+        target_dir=tmp_path_factory.mktemp("demo") / "exchange", seed=SEED, products=PRODUCTS,
+        large_photo_size=SMALL_LARGE,
+    )
 
 
 def records(root: Path, kind: str, spec) -> list:
@@ -109,8 +117,8 @@ def test_every_good_photo_is_listed_on_disk_and_decodes(demo):
     assert {".JPG", ".PNG", ".jpeg"} <= {suffix for *_, suffix, _ in found}
     assert any(alpha < 255 for _, _, alpha, _, _ in found)  # a transparent PNG
     assert len({size for _, size, *_ in found}) >= 5
-    large = [size_bytes for _, size, _, _, size_bytes in found if size == (4000, 3000)]
-    assert len(large) == LARGE_PHOTO_COUNT and min(large) > 2_000_000
+    large = [fmt for fmt, size, *_ in found if size == SMALL_LARGE]
+    assert large == ["JPEG"] * LARGE_PHOTO_COUNT
     assert len({size_bytes for *_, size_bytes in found}) == len(found)  # noise: every photo its own size
 
 
@@ -168,9 +176,30 @@ def test_offers_prices_and_rests_parse(demo):
 # --- determinism and writing it once ------------------------------------------------------------
 
 
+def test_the_large_photos_are_large_and_photo_sized(tmp_path):
+    """The demo as `./dev demo` writes it: its large photos at full size, megabytes each."""
+    written = demo_exchange_write(target_dir=tmp_path / "exchange", seed=SEED, products=MIN_PRODUCT_COUNT)
+
+    large = []
+    for path in sorted((written.root / "goods" / "import_files").rglob("*")):
+        if path.is_file() and path.stat().st_size > 0:
+            try:
+                with Image.open(path) as image:
+                    if image.size == LARGE_PHOTO_SIZE == (4000, 3000):
+                        image.load()
+                        large.append((image.format, path.stat().st_size))
+            except (UnidentifiedImageError, OSError):  # the deliberately bad files
+                continue
+    assert len(large) == LARGE_PHOTO_COUNT and {fmt for fmt, _ in large} == {"JPEG"}
+    assert min(size for _, size in large) > 2_000_000
+    assert written.large_photo_size == LARGE_PHOTO_SIZE
+    assert "3 of them 4000x3000" in (written.root / "README.txt").read_text(encoding="utf-8")
+    assert "large_photo_size" not in (written.root / MARKER_NAME).read_text()  # the demo's marker as before
+
+
 def test_same_seed_writes_the_same_bytes_another_seed_other_ones(demo, tmp_path):
-    again = demo_exchange_write(target_dir=tmp_path / "again", seed=SEED, products=PRODUCTS)
-    other = demo_exchange_write(target_dir=tmp_path / "other", seed=SEED + 1, products=PRODUCTS)
+    again = demo_exchange_write(target_dir=tmp_path / "again", seed=SEED, products=PRODUCTS, large_photo_size=SMALL_LARGE)
+    other = demo_exchange_write(target_dir=tmp_path / "other", seed=SEED + 1, products=PRODUCTS, large_photo_size=SMALL_LARGE)
 
     assert all_files(again.root) == all_files(demo.root)
     assert {item.onec_id for item in goods_items(other.root)}.isdisjoint(item.onec_id for item in goods_items(demo.root))
@@ -181,17 +210,21 @@ def test_ensure_writes_once_replaces_only_a_demo_and_cleans_interrupted_runs(tmp
     interrupted = tmp_path / ".exchange.partial-x1y2"  # what a killed run leaves
     (interrupted / "goods").mkdir(parents=True)
 
-    written = demo_exchange_ensure(target_dir=target, seed=SEED, products=MIN_PRODUCT_COUNT)
+    small = {"large_photo_size": SMALL_LARGE}
+    written = demo_exchange_ensure(target_dir=target, seed=SEED, products=MIN_PRODUCT_COUNT, **small)
 
     assert written.root == target and (target / "README.txt").is_file()
     assert [path.name for path in tmp_path.iterdir()] == ["exchange"]
     before = all_files(target)
-    assert demo_exchange_ensure(target_dir=target, seed=SEED, products=MIN_PRODUCT_COUNT) is None
+    assert demo_exchange_ensure(target_dir=target, seed=SEED, products=MIN_PRODUCT_COUNT, **small) is None
     assert all_files(target) == before
 
-    assert demo_exchange_ensure(target_dir=target, seed=SEED + 1, products=MIN_PRODUCT_COUNT).root == target
+    assert demo_exchange_ensure(target_dir=target, seed=SEED + 1, products=MIN_PRODUCT_COUNT, **small).root == target
     assert '"seed": 8' in (target / MARKER_NAME).read_text()
     assert [path.name for path in tmp_path.iterdir()] == ["exchange"]
+    # another size of the large photos is another exchange: written again
+    other_size = demo_exchange_ensure(target_dir=target, seed=SEED + 1, products=MIN_PRODUCT_COUNT, large_photo_size=(500, 375))
+    assert other_size is not None and '"large_photo_size": [500, 375]' in (target / MARKER_NAME).read_text()
 
     real = tmp_path / "real"
     (real / "goods").mkdir(parents=True)

@@ -18,16 +18,21 @@ from apps.imports.services.images_import import product_images_import_chunk
 from apps.media.rendering import configured_rendition_specs
 from tests.conftest import make_image_bytes, rendition_files
 
-pytestmark = pytest.mark.django_db(transaction=True)  # deletions run after the commit
+pytestmark = pytest.mark.django_db  # deletions run after the commit: `_chunk` runs them (captured on_commit callbacks)
 
 A = "0a000000-0000-0000-0000-00000000000a"
 B = "0b000000-0000-0000-0000-00000000000b"
 
 
 def _chunk(exchange, *products, **options):
-    result = product_images_import_chunk(
-        product_ids=[p.pk for p in products], images_dir=exchange.images_dir, options=ImageImportOptions(**options)
-    )
+    """One chunk, and what runs when its transaction commits (deletions of unused renditions)."""
+    from django.test import TestCase
+
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        result = product_images_import_chunk(
+            product_ids=[p.pk for p in products], images_dir=exchange.images_dir,
+            options=ImageImportOptions(**options),
+        )
     for product in products:
         product.refresh_from_db()
     return result

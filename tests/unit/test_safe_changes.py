@@ -7,16 +7,21 @@ from apps.products.models import Product
 from apps.imports.services.images_import import product_images_import_chunk
 from tests.conftest import make_image_bytes, media_files
 
-pytestmark = pytest.mark.django_db(transaction=True)  # mirror deletes files on commit
+pytestmark = pytest.mark.django_db  # deletions run after the commit: `_import` runs them (captured on_commit callbacks)
 
 A = "0d000000-0000-0000-0000-00000000000a"
 B = "0d000000-0000-0000-0000-00000000000b"
 
 
 def _import(exchange, *products, **kwargs):
-    result = product_images_import_chunk(
-        product_ids=[p.pk for p in products], images_dir=exchange.images_dir, options=ImageImportOptions(**kwargs)
-    )
+    """One chunk, and what runs when its transaction commits (mirror's file deletions)."""
+    from django.test import TestCase
+
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        result = product_images_import_chunk(
+            product_ids=[p.pk for p in products], images_dir=exchange.images_dir,
+            options=ImageImportOptions(**kwargs),
+        )
     for product in products:
         product.refresh_from_db()
     return result
