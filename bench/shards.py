@@ -33,10 +33,7 @@ import argparse
 import json
 import os
 import shutil
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import time
 import urllib.request
@@ -44,14 +41,9 @@ from pathlib import Path
 
 from run import REPO_DIR, Target, generate_exchange, manage, prepare, run_timed, sync
 
-PREFECT = [sys.executable, "-m", "prefect"]
+from devtools.stack import PREFECT, SHARD_POOL, LocalStack, StackError
+
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _pinned(command: list[str], core: int | None) -> list[str]:
@@ -76,61 +68,39 @@ def _tree_cpu_seconds(root: int) -> float:
 
 
 class PrefectStack:
-    """A Prefect server, the deployments and `workers` shard workers (one run each at a time)."""
+    """A Prefect server, the deployments and `workers` shard workers (one run at a time each),
+    started by the one stack launcher (devtools/stack.py)."""
 
     def __init__(self, work: Path, env: dict, *, workers: int, shard_worker: str, one_core_hosts: bool):
         self.work, self.env, self.workers = work, env, workers
         self.shard_worker, self.one_core_hosts = shard_worker, one_core_hosts
-        self.processes: list[subprocess.Popen] = []
+        self.stack = LocalStack(work, env)
 
     def __enter__(self) -> PrefectStack:
-        port = _free_port()
-        self.env["PREFECT_API_URL"] = api = f"http://127.0.0.1:{port}/api"
-        self._start("server", *PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(port))
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                urllib.request.urlopen(f"{api}/health", timeout=2)
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    sys.exit(f"bench: the Prefect server did not start; see {self.work / 'server.log'}")
-                time.sleep(0.5)
-        for pool in ("onec-imports", "onec-images-shards"):
-            self._run("work-pool", "create", pool, "--type", "process")
-        self._run("--no-prompt", "deploy", "--all")
+        self.env["PREFECT_API_URL"] = self.stack.api_url
+        worker_env = {"ONEC_IMPORT_MAX_WORKERS": "1"} if self.one_core_hosts else {}
         cores = len(os.sched_getaffinity(0))
-        for number in range(self.workers):
-            name = f"bench-host-{number}"
-            worker = ([sys.executable, "-m", "flows.shard_worker", "--limit", "1", "--name", name]
-                      if self.shard_worker == "fork" else
-                      [*PREFECT, "worker", "start", "--pool", "onec-images-shards", "--type", "process",
-                       "--limit", "1", "--name", name])
-            self._start(f"shard-worker-{number}", *_pinned(worker, number % cores if self.one_core_hosts else None))
+        try:
+            self.stack.start_prefect()
+            for number in range(self.workers):
+                name = f"bench-host-{number}"
+                pin = tuple(_pinned([], number % cores if self.one_core_hosts else None))
+                if self.shard_worker == "fork":
+                    self.stack.start_shard_worker(name, part=f"shard-worker-{number}", command_prefix=pin, env=worker_env)
+                else:
+                    self.stack.start(f"shard-worker-{number}", *pin, *PREFECT, "worker", "start", "--pool", SHARD_POOL,
+                                     "--type", "process", "--limit", "1", "--name", name, env=worker_env)
+        except StackError as exc:
+            self.stack.stop()
+            sys.exit(f"bench: {exc}")
         return self
 
     def cpu_seconds(self) -> float:
         """CPU so far of the server and of the shard workers with their flow runs."""
-        return sum(_tree_cpu_seconds(process.pid) for process in self.processes)
-
-    def _start(self, name: str, *command: str) -> None:
-        log = (self.work / f"{name}.log").open("w")
-        env = {**self.env, **({"ONEC_IMPORT_MAX_WORKERS": "1"} if self.one_core_hosts else {})}
-        self.processes.append(subprocess.Popen(command, cwd=REPO_DIR, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                               start_new_session=True))
-
-    def _run(self, *args: str) -> None:
-        result = subprocess.run([*PREFECT, *args], cwd=REPO_DIR, env=self.env, capture_output=True, text=True)
-        if result.returncode:
-            sys.exit(f"bench: prefect {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+        return sum(_tree_cpu_seconds(process.pid) for process, _ in self.stack.processes)
 
     def __exit__(self, *exc) -> None:
-        for process in reversed(self.processes):
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
+        self.stack.stop()
 
 
 def _api(api_url: str, path: str, body: dict | None = None):

@@ -8,7 +8,6 @@ import contextlib
 import hashlib
 import os
 import signal
-import sys
 import time
 from pathlib import Path
 
@@ -39,7 +38,7 @@ def shard_hosts(running_stack):
     hosts, for this module's tests."""
     started = len(running_stack.processes)
     for name in ("shard-host-a", "shard-host-b"):
-        running_stack.start(name, sys.executable, "-m", "flows.shard_worker", "--name", name, "--limit", "1")
+        running_stack.start_shard_worker(name)
     yield running_stack
     running_stack.stop(since=started)
 
@@ -129,7 +128,7 @@ def test_two_shards_on_two_workers_import_everything_once(shard_workers, setting
     # two shard runs, subflows of the parent, each run by its own worker
     assert sorted(run.name for run in shard_runs) == ["shard-0", "shard-1"]
     assert all(run.state.is_completed() for run in shard_runs)
-    logs = {name: (stack.root / f"{name}.log").read_text() for name in ("shard-host-a", "shard-host-b")}
+    logs = {name: (stack.root / f"shard-worker-{name}.log").read_text() for name in ("shard-host-a", "shard-host-b")}
     # the flow run's own first line, in the log of the worker that ran it (a worker that lost
     # the race to submit a run logs its id too, but never runs it)
     ran = {name: [run.name for run in shard_runs if f"Flow run '{run.name}' - Beginning subflow run" in log]

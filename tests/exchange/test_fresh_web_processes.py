@@ -17,7 +17,7 @@ from django.contrib.auth.models import User
 from apps.imports.models import ImportSession
 from apps.onec_exchange.models import ExchangeImport
 from apps.products.models import Product
-from tests.e2e.conftest import _free_port
+from devtools.stack import free_port
 from tests.exchange.client_1c import OneC, http_transport, zip_bytes
 from tests.exchange.conftest import PASSWORD, grant_exchange
 from tests.exchange_builders import goods_xml
@@ -41,7 +41,7 @@ class Gunicorn:
 
     def __init__(self, stack, name: str):
         self.stack = stack
-        self.url = f"http://127.0.0.1:{_free_port()}"
+        self.url = f"http://127.0.0.1:{free_port()}"
         self.access_log = stack.root / f"{name}-access.log"
         self.pid_file = stack.root / f"{name}.pid"
         self.first_process = len(stack.processes)

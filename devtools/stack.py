@@ -1,0 +1,190 @@
+"""The one launcher of the local stack: a Prefect server, its work pools and deployments, the
+imports worker, shard workers and Django's server (and SeaweedFS for media in S3), each a
+process group of its own on 127.0.0.1, logging to a file under its root.
+
+`./dev stack [--s3]` runs `python -m devtools.stack`; the tests' session stack
+(tests/e2e/conftest.py) and the shard benchmark (bench/shards.py) build on `LocalStack`.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+REPO_DIR = Path(__file__).resolve().parent.parent
+PREFECT = [sys.executable, "-m", "prefect"]
+IMPORTS_POOL = "onec-imports"
+SHARD_POOL = "onec-images-shards"
+STARTUP_SECONDS = 90
+
+
+class StackError(RuntimeError):
+    """A part of the stack did not start; the message holds the command's output or logs."""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class LocalStack:
+    """The processes of one stack. `env` is what every part runs with; the Prefect API URL
+    and Django's address are on the given ports (free ones when None)."""
+
+    def __init__(self, root: Path, env: dict[str, str], *, prefect_port: int | None = None,
+                 django_port: int | None = None):
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.prefect_port = prefect_port or free_port()
+        self.api_url = f"http://127.0.0.1:{self.prefect_port}/api"
+        self.django_url = f"http://127.0.0.1:{django_port or free_port()}"
+        self.env = {
+            **env,
+            "PREFECT_API_URL": self.api_url,
+            "PREFECT_SERVER_EPHEMERAL_ENABLED": "false",
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+            "DO_NOT_TRACK": "1",
+        }
+        self.processes: list[tuple[subprocess.Popen, Path]] = []
+
+    def start(self, name: str, *command: str, env: dict[str, str] | None = None) -> subprocess.Popen:
+        """Start a part in a process group of its own (stopping it stops what it spawned)."""
+        log = self.root / f"{name}.log"
+        process = subprocess.Popen(
+            list(command), cwd=REPO_DIR, env={**self.env, **(env or {})}, stdout=log.open("w"),
+            stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        self.processes.append((process, log))
+        return process
+
+    def prefect(self, *args: str) -> None:
+        """Run one Prefect CLI command against the stack's server."""
+        result = subprocess.run([*PREFECT, *args], cwd=REPO_DIR, env=self.env, capture_output=True, text=True,
+                                timeout=300)
+        if result.returncode:
+            raise StackError(f"prefect {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+
+    def wait_until_up(self, url: str, *, seconds: float = STARTUP_SECONDS) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(url, timeout=2)
+                return
+            except OSError:
+                if any(process.poll() is not None for process, _ in self.processes):
+                    raise StackError(f"a part of the stack exited while waiting for {url}:\n{self.logs()}") from None
+                time.sleep(0.5)
+        raise StackError(f"{url} did not answer in {seconds:.0f} s:\n{self.logs()}")
+
+    def start_prefect(self) -> None:
+        """The server, the imports' and the shards' work pools, and `prefect deploy --all`."""
+        self.start("prefect-server", *PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(self.prefect_port))
+        self.wait_until_up(f"{self.api_url}/health")
+        for pool in (IMPORTS_POOL, SHARD_POOL):
+            self.prefect("work-pool", "create", pool, "--type", "process", "--overwrite")
+        self.prefect("--no-prompt", "deploy", "--all")
+
+    def start_imports_worker(self) -> None:
+        self.start("prefect-worker", *PREFECT, "worker", "start", "--pool", IMPORTS_POOL, "--type", "process")
+
+    def start_shard_worker(self, name: str, *, part: str | None = None, command_prefix: tuple[str, ...] = (),
+                           env: dict | None = None) -> None:
+        """A warm shard worker (`python -m flows.shard_worker`) named `name`, one run at a time."""
+        self.start(part or f"shard-worker-{name}", *command_prefix, sys.executable, "-m", "flows.shard_worker",
+                   "--limit", "1", "--name", name, env=env)
+
+    def start_django(self) -> None:
+        self.start("django", sys.executable, "backend/manage.py", "runserver", "--noreload",
+                   self.django_url.removeprefix("http://"))
+        self.wait_until_up(f"{self.django_url}/admin/login/")
+
+    def stop(self, since: int = 0) -> None:
+        """Stop the parts started (the ones from the `since`-th on), last first: Django and
+        the workers before the server they report to."""
+        stopping, self.processes[since:] = self.processes[since:], []
+        for process, _ in reversed(stopping):
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+                try:
+                    process.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    os.killpg(process.pid, signal.SIGKILL)
+                    process.wait()
+
+    def logs(self) -> str:
+        return "\n".join(f"--- {log.name}\n{log.read_text()[-4000:]}" for _, log in self.processes if log.exists())
+
+
+def _with_s3_media(stack: LocalStack):
+    """SeaweedFS with a bucket for the media, its settings for every part, and the bucket's
+    upload limit (S3_UPLOAD_CHUNKS image chunks at once, on every host; docs/media-and-s3.md)."""
+    from devtools.seaweed import seaweed_start
+
+    server = seaweed_start(data_dir=(stack.root / "seaweedfs").resolve())
+    stack.env.update(server.environ())
+    bucket = stack.env["AWS_STORAGE_BUCKET_NAME"]
+    limit = f"s3-uploads-{bucket}"
+    try:
+        stack.prefect("gcl", "inspect", limit)
+    except StackError:
+        stack.prefect("gcl", "create", limit, "--limit", os.environ.get("S3_UPLOAD_CHUNKS", "4"))
+    print(f"dev: media in S3 bucket {bucket} at {stack.env['AWS_S3_ENDPOINT_URL']} "
+          f"(SeaweedFS, data in {stack.root / 'seaweedfs'})", file=sys.stderr)
+    return server
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`./dev stack [--s3]`: the whole stack in the foreground until Ctrl-C or a part exits."""
+    parser = argparse.ArgumentParser(prog="./dev stack")
+    parser.add_argument("--s3", action="store_true", help="media in a local SeaweedFS bucket")
+    args = parser.parse_args(argv)
+    root = REPO_DIR / "var"
+    stack = LocalStack(root, dict(os.environ), prefect_port=int(os.environ.get("PREFECT_PORT", 4200)),
+                       django_port=int(os.environ.get("DJANGO_PORT", 8000)))
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    database = ("PREFECT_SERVER_DATABASE_CONNECTION_URL" if os.environ.get("PREFECT_SERVER_DATABASE_CONNECTION_URL")
+                else f"SQLite in {stack.env.get('PREFECT_HOME', '~/.prefect')}")
+    seaweed = None
+    try:
+        print(f"dev: Prefect server on port {stack.prefect_port} (database: {database})", file=sys.stderr)
+        stack.start_prefect()
+        if args.s3:
+            seaweed = _with_s3_media(stack)
+        subprocess.run([sys.executable, "backend/manage.py", "create_first_admin"], cwd=REPO_DIR, env=stack.env,
+                       check=True)
+        stack.start_imports_worker()
+        stack.start_shard_worker(socket.gethostname(), part="prefect-shard-worker")
+        stack.start_django()
+        logs = "  ".join(str(log.relative_to(REPO_DIR)) for _, log in stack.processes)
+        print(f"""
+  Django admin:      {stack.django_url}/admin/
+  1C import page:    {stack.django_url}/admin/integrations/import_1c/
+  Prefect UI:        http://127.0.0.1:{stack.prefect_port}/
+  Logs:              {logs}
+  Ctrl-C stops everything.
+""", file=sys.stderr)
+        while all(process.poll() is None for process, _ in stack.processes):
+            time.sleep(1)
+        print("dev: a part of the stack exited; see the logs in var/", file=sys.stderr)
+        sys.exit(1)
+    except StackError as exc:
+        sys.exit(f"dev: {exc}")
+    except KeyboardInterrupt:
+        pass
+    finally:
+        print("dev: stopping the stack...", file=sys.stderr)
+        stack.stop()
+        if seaweed is not None:
+            seaweed.stop()
+        print("dev: stack stopped", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
