@@ -33,6 +33,9 @@ class Stack(LocalStack):
             **os.environ,
             "PREFECT_HOME": str(root / "prefect"),
             "PREFECT_WORKER_QUERY_SECONDS": "1",
+            # The server's SQLite waits for its lock as long as Prefect's own tests let it (30 s,
+            # not 10): the shard workers, the worker and the tests write at once on busy hosts.
+            "PREFECT_SERVER_DATABASE_TIMEOUT": "30",
             "DATABASE_URL": database_url,
             "MEDIA_ROOT": str(self.media_root),
             "ONEC_DATA_DIR": str(self.data_dir),
