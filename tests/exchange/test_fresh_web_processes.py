@@ -17,19 +17,15 @@ from django.contrib.auth.models import User
 from apps.imports.models import ImportSession
 from apps.onec_exchange.models import ExchangeImport
 from apps.products.models import Product
+from commerceml import writer as cml
 from devtools.stack import free_port
 from tests.exchange.client_1c import OneC, http_transport, zip_bytes
 from tests.exchange.conftest import PASSWORD, grant_exchange
-from tests.exchange_builders import goods_xml
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 GUID = "0a1b2c3d-0000-0000-0000-0000000000f1"
-NS3 = 'xmlns="urn:1C.ru:commerceml_3" ВерсияСхемы="3.1"'
-GOODS = (
-    f'<?xml version="1.0" encoding="UTF-8"?><КоммерческаяИнформация {NS3}><Каталог><Ид>c</Ид><Товары>'
-    f"{goods_xml(GUID, 'Мяч')}</Товары></Каталог></КоммерческаяИнформация>"
-).encode()
+GOODS = cml.CommerceMLWriter().goods([cml.Goods(GUID, "Мяч")])
 POLL_LIMIT_SECONDS = 2.0
 
 
