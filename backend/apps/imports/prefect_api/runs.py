@@ -101,12 +101,18 @@ def prefect_deployment_run_create_within(
 
 
 def prefect_flow_run_read(*, flow_run_id: uuid.UUID) -> FlowRun | None:
-    """The flow run, or None when the server has no such run."""
+    """The flow run, or None when the server has no such run; PrefectUnavailableError when
+    the server cannot be reached."""
     with prefect_client() as client:
         try:
             return client.read_flow_run(flow_run_id)
         except ObjectNotFound:
             return None
+        except httpx.HTTPError as exc:
+            raise PrefectUnavailableError(
+                f"could not reach Prefect at {prefect_api_url()} to read flow run {flow_run_id} ({exc}); "
+                "check that the Prefect server is running and PREFECT_API_URL is right"
+            ) from exc
 
 
 def prefect_flow_run_cancel(*, flow_run_id: uuid.UUID, reason: str) -> str:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-import httpx
 from django.utils import timezone
 
 from ..exceptions import PrefectUnavailableError
@@ -41,7 +40,7 @@ def import_sessions_reconcile() -> list[ImportSession]:
     for session in active:
         try:
             outcome = _outcome_in_prefect(session)
-        except (PrefectUnavailableError, httpx.HTTPError) as exc:
+        except PrefectUnavailableError as exc:
             logger.warning("cannot reconcile import session #%s: %s", session.pk, exc)
             continue
         if outcome is None:
