@@ -109,7 +109,7 @@ def import_images_chunk(
 
 def _upload_slots():
     """While a chunk uploads to S3 it holds one slot of the bucket's global concurrency limit
-    (`s3-uploads-<bucket>`; README, "Media in S3"): caps uploading chunks on every host."""
+    (`s3-uploads-<bucket>`; docs/media-and-s3.md): caps uploading chunks on every host."""
     name = media_storage().upload_limit_name
     return (lambda: concurrency(name, occupy=1)) if name and _upload_limit_exists(name) else None
 

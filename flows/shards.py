@@ -114,7 +114,7 @@ def shard_runs_wait(runs: list[ShardRun], *, parent_run_id: uuid.UUID, on_poll=N
             reason = (
                 f"no worker of the pool {SHARD_POOL} picked it up in {settings.ONEC_SHARD_START_TIMEOUT_SECONDS} s: "
                 "start `python -m flows.shard_worker` on the hosts that import photos "
-                "(README, Running on several machines)"
+                "(docs/several-machines.md)"
             )
             for run in not_started:
                 _cancel(run.flow_run_id, reason)

@@ -98,7 +98,7 @@ MEDIA_ROOT = _path_from_env("MEDIA_ROOT", str(VAR_DIR / "media"))
 
 # Media storage: the local MEDIA_ROOT by default; S3 (any S3-compatible server, through
 # django-storages) when AWS_STORAGE_BUCKET_NAME is set, configured from django-storages'
-# standard variables (config/media_storage.py; README, "Media in S3").
+# standard variables (config/media_storage.py; docs/media-and-s3.md).
 # Uploads of one process at once (the files of the running chunks share them); also the S3
 # client's connection pool, so no upload waits for a connection.
 ONEC_IMAGE_UPLOAD_WORKERS = int(os.environ.get("ONEC_IMAGE_UPLOAD_WORKERS", "16"))
@@ -135,7 +135,7 @@ ONEC_IMAGE_MAX_PIXELS = int(os.environ.get("ONEC_IMAGE_MAX_PIXELS", str(50_000_0
 # empty: none are made (those already made stay). Checked by check-directory before a run.
 ONEC_IMAGE_RENDITIONS = os.environ.get("ONEC_IMAGE_RENDITIONS", "webp:320,webp:800,webp:1600,jpeg:800")
 
-# The 1C site exchange over HTTP at /1c/exchange (README, "Connecting 1C"). Received files
+# The 1C site exchange over HTTP at /1c/exchange (docs/connecting-1c.md). Received files
 # wait here, one folder per exchange, until their import lays them out in ONEC_DATA_DIR
 # (keep both on one file system: files are moved by renaming).
 ONEC_EXCHANGE_STAGING_DIR = _path_from_env("ONEC_EXCHANGE_STAGING_DIR", str(VAR_DIR / "exchange_1c"))

@@ -15,7 +15,7 @@ urlpatterns = [
         RedirectView.as_view(url="/admin/onec_exchange/%(page)s", permanent=True, query_string=True),
     ),
     path("admin/", admin.site.urls),
-    # The 1C site exchange (README, "Connecting 1C"): 1C calls it with and without the slash.
+    # The 1C site exchange (docs/connecting-1c.md): 1C calls it with and without the slash.
     path("1c/exchange", exchange_1c_view),
     path("1c/exchange/", exchange_1c_view, name="integrations_exchange_1c"),
     path("api/products/<str:onec_id>/images/", product_images_view, name="products_product_images"),

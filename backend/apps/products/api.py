@@ -11,7 +11,7 @@ def product_images_view(request, onec_id: str):
     """`GET /api/products/<onec_id>/images/`: the main image first, then the gallery in
     1C's order, each with its URL (as the media storage gives it: absolute with
     AWS_S3_CUSTOM_DOMAIN or an absolute MEDIA_URL) and size in pixels, and its web
-    renditions (WebP first, narrowest first; README, "Renditions"); active products only."""
+    renditions (WebP first, narrowest first; docs/media-and-s3.md); active products only."""
     product = Product.objects.filter(onec_id=onec_id, is_active=True).first()
     if product is None:
         raise Http404(f"no active product with 1C id {onec_id!r}")

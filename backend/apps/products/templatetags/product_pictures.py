@@ -1,5 +1,5 @@
 """`{% load product_pictures %}`: a product's photos as responsive `<picture>` elements built
-from their web renditions (README, "Renditions")."""
+from their web renditions (docs/media-and-s3.md)."""
 from django import template
 from django.utils.html import format_html, format_html_join
 

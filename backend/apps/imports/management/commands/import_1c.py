@@ -66,7 +66,7 @@ class Command(BaseCommand):
                 self._fail(
                     f"--shards {options['shards']} needs a Prefect server whose workers serve the pool "
                     "onec-images-shards, not the embedded one: start ./dev stack (or set PREFECT_API_URL) and "
-                    "`python -m flows.shard_worker` (serving the pool onec-images-shards) on each host (README, Running on several machines)"
+                    "`python -m flows.shard_worker` (serving the pool onec-images-shards) on each host (docs/several-machines.md)"
                 )
             for spec, flow in zip(specs, flows):
                 parameters = {"data_dir": data_dir} if data_dir else {}
