@@ -19,7 +19,7 @@ from apps.imports.models import ImportSession
 from apps.imports.services.reconcile import import_sessions_reconcile
 from apps.onec_exchange.exceptions import ExchangeImportFailedError
 from apps.onec_exchange.models import ExchangeImport
-from apps.onec_exchange.services.layout import exchange_files_lay_out, exchange_import_fail
+from apps.onec_exchange.services.layout import exchange_files_lay_out, exchange_import_claim, exchange_import_fail
 from apps.onec_exchange.services.runs import DEACTIVATE_PATH, exchange_import_runs_advance
 from flows.common import RETRIED_STEP, closes_db_connections, failure_reason
 
@@ -27,6 +27,15 @@ from flows.common import RETRIED_STEP, closes_db_connections, failure_reason
 # without telling us (a worker that died, a run cancelled or crashed in Prefect).
 WAIT_SECONDS = 1.0
 RECONCILE_SECONDS = 10.0
+# What a run answers when its file was sent again while it ran: a later run took over.
+SUPERSEDED = "superseded"
+
+
+@task(name="claim-exchange-import", **RETRIED_STEP)
+@closes_db_connections
+def claim_exchange_import(exchange_import_id: int) -> bool:
+    """Whether this run prepares the exchange import (not when its file was sent again since)."""
+    return exchange_import_claim(exchange_import_id=exchange_import_id, flow_run_id=current_flow_run.id)
 
 
 @task(name="lay-out-exchange-files", **RETRIED_STEP)
@@ -42,7 +51,7 @@ def lay_out_exchange_files(exchange_import_id: int) -> dict:
 @closes_db_connections
 def advance_exchange_import(exchange_import_id: int) -> dict:
     """Start or follow the next import run of the exchange import, or end it."""
-    step = exchange_import_runs_advance(exchange_import_id=exchange_import_id)
+    step = exchange_import_runs_advance(exchange_import_id=exchange_import_id, flow_run_id=current_flow_run.id)
     get_run_logger().info("runs: %s", step)
     return {"finished": step.finished, "wait_for": step.wait_for}
 
@@ -78,6 +87,9 @@ def _settle(flow, flow_run, state) -> None:
 @flow(name="prepare-exchange-import", on_failure=[_settle], on_crashed=[_settle], on_cancellation=[_settle])
 def prepare_exchange_import(exchange_import_id: int) -> str:
     """Lay the 1C exchange's files out, then run the file's imports one after the other."""
+    if not claim_exchange_import(exchange_import_id):
+        get_run_logger().info("exchange import #%s was started afresh by another run: nothing to do", exchange_import_id)
+        return SUPERSEDED
     record = ExchangeImport.objects.only("path").get(pk=exchange_import_id)
     connections.close_all()
     if record.path != DEACTIVATE_PATH:
@@ -88,8 +100,10 @@ def prepare_exchange_import(exchange_import_id: int) -> str:
                 time.sleep(WAIT_SECONDS)  # another run lays the same exchange's files out
     while not (step := advance_exchange_import(exchange_import_id))["finished"]:
         wait_for_import(step["wait_for"])
-    record = ExchangeImport.objects.only("status", "message").get(pk=exchange_import_id)
+    record = ExchangeImport.objects.only("status", "message", "flow_run_id").get(pk=exchange_import_id)
     connections.close_all()
+    if str(record.flow_run_id) != str(current_flow_run.id):
+        return SUPERSEDED
     if record.status == ExchangeImport.Status.FAILED:
         raise ExchangeImportFailedError(record.message)
     return record.status

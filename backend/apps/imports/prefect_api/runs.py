@@ -16,7 +16,7 @@ from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterParentFlo
 from prefect.client.schemas.objects import FlowRun, StateType
 from prefect.client.schemas.responses import SetStateStatus
 from prefect.exceptions import ObjectNotFound
-from prefect.settings import get_current_settings
+from prefect.settings import PREFECT_CLIENT_MAX_RETRIES, get_current_settings, temporary_settings
 from prefect.states import State
 
 from ..exceptions import PrefectUnavailableError
@@ -25,6 +25,8 @@ logger = logging.getLogger(__name__)
 
 # Page loads call into Prefect: a server that does not answer must not hang them.
 REQUEST_TIMEOUT_SECONDS = 10
+# What a busy Prefect server answers (its database locked, a proxy's queue full): ask later.
+PREFECT_BUSY_STATUSES = frozenset({429, 502, 503, 504})
 
 
 def prefect_api_url() -> str:
@@ -37,10 +39,20 @@ def prefect_api_url() -> str:
     return url
 
 
-def prefect_client(*, timeout: float = REQUEST_TIMEOUT_SECONDS) -> SyncPrefectClient:
+def prefect_client(*, timeout: float = REQUEST_TIMEOUT_SECONDS, **httpx_settings) -> SyncPrefectClient:
     """A client of the configured server (never an embedded one); use it as a context manager."""
     prefect_api_url()
-    return get_client(sync_client=True, httpx_settings={"timeout": timeout})
+    return get_client(sync_client=True, httpx_settings={"timeout": timeout, **httpx_settings})
+
+
+class _PrefectBusy(Exception):
+    """The server answered that it is busy; raised from the response hook, so that the
+    client's retry loop (which sleeps 2 s even with its retries off) never sees the answer."""
+
+
+def _refuse_busy_answer(response: httpx.Response) -> None:
+    if response.status_code in PREFECT_BUSY_STATUSES:
+        raise _PrefectBusy(response.status_code)
 
 
 def prefect_api_check() -> None:
@@ -82,21 +94,26 @@ def prefect_deployment_run_create_within(
     *, name: str, parameters: dict[str, Any], idempotency_key: str, seconds: float
 ) -> uuid.UUID | None:
     """Schedule a run of the deployment `<flow>/<deployment>` now, in one client, each
-    request given at most `seconds`; None when Prefect did not answer in time (ask again
-    with the same key: a run the server made meanwhile is returned, never a second one)."""
-    with prefect_client(timeout=seconds) as client:
-        try:
+    request given at most `seconds`; None when Prefect did not answer in time or said it
+    is busy (ask again with the same key: a run the server made meanwhile is returned,
+    never a second one). The client's own retries are off: it waits 2, 4, 8... seconds
+    before each one, so one timed-out or busy answer would hold the caller for seconds."""
+    try:
+        with (
+            temporary_settings(updates={PREFECT_CLIENT_MAX_RETRIES: 0}),
+            prefect_client(timeout=seconds, event_hooks={"response": [_refuse_busy_answer]}) as client,
+        ):
             deployment = client.read_deployment_by_name(name)
             flow_run = client.create_flow_run_from_deployment(
                 deployment.id, parameters=parameters, idempotency_key=idempotency_key
             )
-        except ObjectNotFound:
-            raise PrefectUnavailableError(
-                f"Prefect deployment {name!r} does not exist on {prefect_api_url()}: "
-                "run `prefect --no-prompt deploy --all` from the repository root (./dev stack does it)"
-            ) from None
-        except httpx.TimeoutException:
-            return None
+    except ObjectNotFound:
+        raise PrefectUnavailableError(
+            f"Prefect deployment {name!r} does not exist on {prefect_api_url()}: "
+            "run `prefect --no-prompt deploy --all` from the repository root (./dev stack does it)"
+        ) from None
+    except (httpx.TimeoutException, _PrefectBusy):
+        return None
     return flow_run.id
 
 

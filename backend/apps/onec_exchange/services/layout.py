@@ -57,10 +57,21 @@ def exchange_files_lay_out(*, exchange_import_id: int, claimant: str) -> LayoutS
     try:
         return _lay_out(record=record, claimant=claimant)
     except StagingError as exc:
-        exchange_import_fail(exchange_import_id=record.pk, reason=str(exc))
+        exchange_import_fail(exchange_import_id=record.pk, reason=str(exc), flow_run_id=claimant)
         return LayoutStep(done=True)
     finally:
         Exchange1C.objects.filter(pk=record.exchange_id, busy_by=claimant).update(busy_until=None, busy_by="")
+
+
+def exchange_import_claim(*, exchange_import_id: int, flow_run_id) -> bool:
+    """Whether this preparation run is the exchange import's: it takes an unclaimed one (a
+    run that started before the poll that asked for it recorded its id). A run whose file
+    was sent again meanwhile is not: the import started afresh with a run of its own, and
+    the earlier run must neither fail nor finish it."""
+    ExchangeImport.objects.filter(pk=exchange_import_id, flow_run_id__isnull=True).exclude(
+        status__in=FINISHED
+    ).update(flow_run_id=flow_run_id)
+    return ExchangeImport.objects.filter(pk=exchange_import_id, flow_run_id=flow_run_id).exists()
 
 
 def exchange_import_fail(*, exchange_import_id: int, reason: str, flow_run_id=None) -> None:

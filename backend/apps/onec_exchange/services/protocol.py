@@ -40,7 +40,7 @@ PREPARE_DEPLOYMENT = "prepare-exchange-import/onec-exchange"
 SLOW_ANSWER_SECONDS = 1.5
 # Each of the two Prefect requests that ask for the preparation run gets at most this long,
 # so the poll answers within 1C's 2 s even when the server is busy; a later poll asks again.
-PREFECT_REQUEST_SECONDS = 0.25
+PREFECT_REQUEST_SECONDS = 0.5
 
 
 def exchange_import(*, exchange: Exchange1C, filename: str | None) -> ExchangeAnswer:

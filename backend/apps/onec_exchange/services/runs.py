@@ -68,16 +68,17 @@ def exchange_import_types(path: PurePosixPath) -> list[str]:
     return types
 
 
-def exchange_import_runs_advance(*, exchange_import_id: int) -> RunsStep:
+def exchange_import_runs_advance(*, exchange_import_id: int, flow_run_id) -> RunsStep:
     """One step of an exchange import's runs, one type after the other: follow the run
     of the first type that has not completed, starting it if none was (or taking over a
     run another import started after this file was laid out: it reads the file too); say
     which session to wait for (the run, or the import holding the running slot); end the
     import `failed` when a run failed or could not start, `completed` when every run did.
     Only `deactivate`'s runs remove what a full exchange no longer has: a file's run may
-    see one part of many."""
+    see one part of many. Only the preparation run `flow_run_id` that the import is
+    recorded with advances it (an earlier run of a file sent again stops here)."""
     record = ExchangeImport.objects.select_related("exchange__user").get(pk=exchange_import_id)
-    if record.status in FINISHED:
+    if record.status in FINISHED or str(record.flow_run_id) != str(flow_run_id):
         return RunsStep(finished=True)
     remove_absent = record.path == DEACTIVATE_PATH
     if remove_absent:
@@ -88,6 +89,7 @@ def exchange_import_runs_advance(*, exchange_import_id: int) -> RunsStep:
         exchange_import_fail(
             exchange_import_id=record.pk,
             reason=f"{record.filename} was never sent in this exchange (looked for {record.path}): send it with mode=file first",
+            flow_run_id=flow_run_id,
         )
         return RunsStep(finished=True)
     if not record.import_types:
@@ -105,7 +107,7 @@ def exchange_import_runs_advance(*, exchange_import_id: int) -> RunsStep:
             except ImportNotStartedError as exc:
                 if all(isinstance(problem, ExchangeDirectoryError) for problem in exc.problems):
                     _skip(record, import_type, exc)  # e.g. 1C sends goods without pictures
-                    return exchange_import_runs_advance(exchange_import_id=record.pk)
+                    return exchange_import_runs_advance(exchange_import_id=record.pk, flow_run_id=flow_run_id)
                 holder = import_launch_slot_holder(exc)
                 if holder is None:
                     _finish(record, ExchangeImport.Status.FAILED, f"{_label(import_type)} could not start: {exc}")
@@ -133,7 +135,7 @@ def _skip(record: ExchangeImport, import_type: str, reason: Exception) -> None:
     """A type with nothing to read in this exchange is left out, and the answer says so."""
     record.import_types = [key for key in record.import_types if key != import_type]
     record.message = "\n".join(filter(None, [record.message, f"{_label(import_type)} not run: {reason}"]))
-    ExchangeImport.objects.filter(pk=record.pk).update(import_types=record.import_types, message=record.message)
+    _own_row(record).update(import_types=record.import_types, message=record.message)
 
 
 def _adoptable(*, import_type: str, placed_at, remove_absent: bool) -> ImportSession | None:
@@ -152,13 +154,18 @@ def _adoptable(*, import_type: str, placed_at, remove_absent: bool) -> ImportSes
     )
 
 
+def _own_row(record: ExchangeImport):
+    """The import's row while the run that read it still prepares it."""
+    return ExchangeImport.objects.filter(pk=record.pk, flow_run_id=record.flow_run_id)
+
+
 def _running(record: ExchangeImport, *, progress: str) -> None:
-    ExchangeImport.objects.filter(pk=record.pk).update(status=ExchangeImport.Status.RUNNING, progress=progress)
+    _own_row(record).update(status=ExchangeImport.Status.RUNNING, progress=progress)
     record.status, record.progress = ExchangeImport.Status.RUNNING, progress
 
 
 def _finish(record: ExchangeImport, status: str, message: str) -> None:
-    ExchangeImport.objects.filter(pk=record.pk).update(status=status, message=message, progress="", finished_at=timezone.now())
+    _own_row(record).update(status=status, message=message, progress="", finished_at=timezone.now())
     record.status, record.message = status, message
     logger.info("1C exchange #%s: import of %s %s: %s", record.exchange_id, record.filename, status, message)
 
