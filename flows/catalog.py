@@ -7,7 +7,8 @@ from pathlib import Path
 
 from prefect import flow, get_run_logger, task
 
-from commerceml.reader import exchange_files, read_brand_dictionary
+from commerceml.layout import exchange_files
+from commerceml.reader import read_brand_dictionary
 from flows.common import IMPORT_FLOW_OPTIONS
 from flows.exchange import run_exchange_import
 

@@ -477,39 +477,3 @@ def read_brand_dictionary(paths: Iterable[Path]) -> BrandDictionary:
         record for path in paths for record in ExchangeDocument(path).records(PROPERTIES)
         if isinstance(record, PropertyItem)
     )
-
-
-# --- where each kind lives -------------------------------------------------------------
-
-# kind -> the 3.1 folder, and the 2.x file-name prefixes (files at the top of the data
-# directory) that can carry it.
-EXCHANGE_KINDS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "groups": ("groups", ("import",)),
-    "propertiesGoods": ("propertiesGoods", ("import",)),
-    "goods": ("goods", ("import",)),
-    "offers": ("offers", ("offers",)),
-    "priceLists": ("priceLists", ("offers", "prices", "import")),
-    "prices": ("prices", ("offers", "prices")),
-    "storages": ("storages", ("offers", "rests", "import")),
-    "rests": ("rests", ("offers", "rests")),
-    "contragents": ("contragents", ("contragents",)),
-}
-
-
-def _part_order(path: Path) -> tuple:
-    """`goods_1_10_<uuid>.xml` after `goods_1_2_<uuid>.xml`: numbers compare as numbers."""
-    return tuple((0, int(piece), "") if piece.isdigit() else (1, 0, piece) for piece in re.split(r"(\d+)", path.name))
-
-
-def exchange_files(data_dir: Path, kind: str) -> list[Path]:
-    """Files of one kind: <kind>/*.xml (3.1, parts in order), else the 2.x files at the
-    top of the data directory that can carry it (import*.xml, offers*.xml, ...)."""
-    folder, prefixes = EXCHANGE_KINDS[kind]
-    kind_dir = data_dir / folder
-    files = sorted(kind_dir.glob("*.xml"), key=_part_order) if kind_dir.is_dir() else []
-    if files:
-        return files
-    found: list[Path] = []
-    for prefix in prefixes:
-        found += sorted((p for p in data_dir.glob(f"{prefix}*.xml") if p.is_file()), key=_part_order)
-    return found

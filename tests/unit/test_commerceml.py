@@ -1,7 +1,8 @@
 """The CommerceML goods parser (pure: no database)."""
 import pytest
 
-from commerceml.reader import GOODS, ExchangeDocument, GoodsItem, SkippedElement, exchange_files
+from commerceml.layout import exchange_files
+from commerceml.reader import GOODS, ExchangeDocument, GoodsItem, SkippedElement
 from commerceml.reader import CommerceMLError
 
 

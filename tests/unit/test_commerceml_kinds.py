@@ -4,6 +4,7 @@ from decimal import Decimal
 
 import pytest
 
+from commerceml.layout import exchange_files
 from commerceml.reader import (
     COUNTERPARTIES,
     GOODS,
@@ -16,7 +17,6 @@ from commerceml.reader import (
     ExchangeDocument,
     GoodsItem,
     SkippedElement,
-    exchange_files,
     iter_elements,
     read_brand_dictionary,
     split_offer_id,

@@ -4,7 +4,7 @@ from decimal import Decimal
 import pytest
 
 from commerceml import writer as cml
-from commerceml.layout import has_image_extension, images_subdir, part_file_name, picture_path
+from commerceml.layout import exchange_files, has_image_extension, images_subdir, part_file_name, picture_path
 from commerceml.reader import (
     COUNTERPARTIES,
     GOODS,
@@ -23,7 +23,6 @@ from commerceml.reader import (
     PropertyItem,
     SkippedElement,
     WarehouseItem,
-    exchange_files,
 )
 
 WRITER = cml.CommerceMLWriter(catalog_id="cat")

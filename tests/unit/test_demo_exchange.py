@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from PIL import Image, UnidentifiedImageError
 
+from commerceml.layout import exchange_files
 from commerceml.reader import (
     GOODS,
     GROUPS,
@@ -16,7 +17,6 @@ from commerceml.reader import (
     ExchangeDocument,
     GoodsItem,
     SkippedElement,
-    exchange_files,
     read_brand_dictionary,
     split_offer_id,
 )

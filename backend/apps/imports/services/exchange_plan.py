@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from commerceml.reader import EXCHANGE_KINDS, exchange_files
+from commerceml.layout import EXCHANGE_KINDS, exchange_files
 from ..exceptions import ExchangeDirectoryError
 from ..import_types import import_type_spec
 

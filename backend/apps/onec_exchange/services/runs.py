@@ -11,7 +11,7 @@ from pathlib import PurePosixPath
 
 from django.utils import timezone
 
-from commerceml.reader import EXCHANGE_KINDS
+from commerceml.layout import EXCHANGE_KINDS
 from apps.imports.exceptions import ExchangeDirectoryError, ImportNotStartedError
 from apps.imports.import_types import import_type_spec, import_type_specs
 from apps.imports.models import ImportSession

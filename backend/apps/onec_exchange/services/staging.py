@@ -5,7 +5,7 @@ archives. Pure file work: no models.
 1C names a file `import_files/ab/<guid>.jpg`, `goods/goods_1_1_<guid>.xml`, a bare
 `goods_1_1_<guid>.xml`, with Windows separators, or with its own temporary directory in
 front (`C:\\Users\\...\\Temp\\v8_1A2B\\goods\\...`). Every name becomes a relative path under
-the exchange's staging directory, laid out as `commerceml.EXCHANGE_KINDS` reads it: 3.1
+the exchange's staging directory, laid out as `commerceml.layout.EXCHANGE_KINDS` reads it: 3.1
 kinds in their folders, pictures in `goods/import_files/` beside the goods XML, 2.x files
 (`import*.xml`, `offers*.xml`) at the top. Anything that could leave the staging directory
 (`..`, an absolute POSIX path, a NUL) is refused.
@@ -26,15 +26,12 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
-from commerceml.reader import EXCHANGE_KINDS
+from commerceml.layout import EXCHANGE_KINDS, GOODS_DIRNAME, IMPORT_FILES_DIRNAME, OTHER_31_FOLDERS
 
 logger = logging.getLogger(__name__)
 
 # Where pictures live: beside the goods XML (the image import reads goods/import_files/).
-PICTURES_DIR = "import_files"
-PICTURES_HOME = PurePosixPath("goods")
-# 3.1 folders 1C writes besides the ones this product imports (kept as sent, never read).
-OTHER_31_FOLDERS = ("units", "documents", "contragents", "properties", "propertiesOffers", "classifier")
+PICTURES_HOME = PurePosixPath(GOODS_DIRNAME)
 WRITE_BLOCK_BYTES = 1024 * 1024
 ARCHIVE_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 _WINDOWS_DRIVE = re.compile(r"^[A-Za-z]:/")
@@ -73,9 +70,9 @@ def staging_layout_path(name: str) -> PurePosixPath:
     lowered = [part.lower() for part in parts]
     # Drop a temporary prefix: keep from the last known anchor (import_files, or a 3.1
     # folder that holds the file directly or its import_files).
-    if PICTURES_DIR in lowered:
-        index = len(lowered) - 1 - lowered[::-1].index(PICTURES_DIR)
-        return PICTURES_HOME / PICTURES_DIR / PurePosixPath(*parts[index + 1:]) if index + 1 < len(parts) else _refuse_dir(name)
+    if IMPORT_FILES_DIRNAME in lowered:
+        index = len(lowered) - 1 - lowered[::-1].index(IMPORT_FILES_DIRNAME)
+        return PICTURES_HOME / IMPORT_FILES_DIRNAME / PurePosixPath(*parts[index + 1:]) if index + 1 < len(parts) else _refuse_dir(name)
     if len(parts) >= 2 and lowered[-2] in folders:
         return PurePosixPath(folders[lowered[-2]], parts[-1])
     return _bare_file(parts[-1], folders)
