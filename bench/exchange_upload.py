@@ -22,6 +22,7 @@ import base64
 import http.client
 import json
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -140,7 +141,11 @@ def main() -> None:
         "ONEC_EXCHANGE_STAGING_DIR": str(run / "staging"),
         "ONEC_EXCHANGE_FILE_LIMIT": str(args.file_limit),
         "MEDIA_ROOT": str(run / "media"),
+        # As served (DEBUG off), but over plain HTTP on loopback: no redirect to HTTPS.
         "DJANGO_DEBUG": "0",
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+        "DJANGO_SECURE_SSL_REDIRECT": "0",
+        "DJANGO_STATICFILES_STORAGE": "django.contrib.staticfiles.storage.StaticFilesStorage",  # no collectstatic
     }
     env.pop("PREFECT_API_URL", None)
     if args.prefect_api_url:

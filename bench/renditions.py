@@ -35,6 +35,7 @@ from pathlib import Path
 REPO_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_DIR / "backend"))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+os.environ.setdefault("DJANGO_DEBUG", "1")  # benchmarks are development runs, as they were measured (docs/settings.md)
 os.environ.setdefault("DATABASE_URL", "sqlite:////tmp/bench-renditions.sqlite3")
 
 SPEC = "webp:320,webp:800,webp:1600,jpeg:800"

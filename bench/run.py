@@ -44,6 +44,7 @@ from commerceml import writer as cml
 from commerceml.layout import GOODS_DIRNAME, IMPORT_FILES_DIRNAME, picture_path
 
 REPO_DIR = Path(__file__).resolve().parent.parent
+os.environ.setdefault("DJANGO_DEBUG", "1")  # benchmarks are development runs, as they were measured (docs/settings.md)
 MANAGE = REPO_DIR / "backend" / "manage.py"
 STEPS = {
     "a": "cp -r import_files",

@@ -1,6 +1,6 @@
 """The one launcher of the local stack: a Prefect server, its work pools and deployments, the
-imports worker, shard workers and Django's server (and SeaweedFS for media in S3), each a
-process group of its own on 127.0.0.1, logging to a file under its root.
+imports worker, shard workers and the web server (gunicorn, as in production), and SeaweedFS
+for media in S3, each a process group of its own on 127.0.0.1, logging to a file under its root.
 
 `./dev stack [--s3]` runs `python -m devtools.stack`; the tests' session stack
 (tests/e2e/conftest.py) and the shard benchmark (bench/shards.py) build on `LocalStack`.
@@ -16,6 +16,8 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+
+from apps.imports.prefect_api import NO_TELEMETRY
 
 REPO_DIR = Path(__file__).resolve().parent.parent
 PREFECT = [sys.executable, "-m", "prefect"]
@@ -49,8 +51,7 @@ class LocalStack:
             **env,
             "PREFECT_API_URL": self.api_url,
             "PREFECT_SERVER_EPHEMERAL_ENABLED": "false",
-            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-            "DO_NOT_TRACK": "1",
+            **NO_TELEMETRY,
         }
         self.processes: list[tuple[subprocess.Popen, Path]] = []
 
@@ -101,8 +102,14 @@ class LocalStack:
                    "--limit", "1", "--name", name, env=env)
 
     def start_django(self) -> None:
-        self.start("django", sys.executable, "backend/manage.py", "runserver", "--noreload",
-                   self.django_url.removeprefix("http://"))
+        """The web server as production runs it: `collectstatic`, then gunicorn with the
+        project's settings (config/gunicorn.py), which serves the static files too (WhiteNoise)."""
+        result = subprocess.run([sys.executable, "backend/manage.py", "collectstatic", "--noinput", "-v", "0"],
+                                cwd=REPO_DIR, env=self.env, capture_output=True, text=True, timeout=300)
+        if result.returncode:
+            raise StackError(f"collectstatic failed:\n{result.stdout}\n{result.stderr}")
+        self.start("django", sys.executable, "-m", "gunicorn", "--config", "python:config.gunicorn",
+                   "--bind", self.django_url.removeprefix("http://"))
         self.wait_until_up(f"{self.django_url}/admin/login/")
 
     def stop(self, since: int = 0) -> None:

@@ -11,6 +11,7 @@ from django.conf import settings
 from prefect import get_run_logger, task
 
 from apps.imports.import_types import import_type_spec
+from apps.imports.log_context import import_session_log_context
 from apps.imports.services.record_import import DETAILS_LIMIT, exchange_import_file, exchange_remove_absent
 from apps.imports.services.exchange_plan import exchange_plan_files
 from apps.onec_exchange.selectors import exchange_files_already_imported
@@ -122,6 +123,7 @@ def run_exchange_import(
     data_dir = str(data_dir or settings.ONEC_DATA_DIR)
     started = start_session(import_type, session_id, {"data_dir": data_dir})
     session_id, sync_mark = started["session_id"], started["started_at"]
+    import_session_log_context(session_id)
     if spec.needs_catalog:
         validate_catalog(then=import_type)
     files = find_exchange_files(session_id, import_type, data_dir, sync_mark, remove_absent)

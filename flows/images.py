@@ -18,6 +18,7 @@ from prefect.states import Cancelled
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from apps.imports.exceptions import StepFailuresError
+from apps.imports.log_context import import_session_log_context
 from apps.imports.options import ImageImportOptions
 from apps.imports.selectors import import_session_is_active, import_session_report
 from apps.imports.services.preflight import exchange_images_dir
@@ -175,6 +176,7 @@ def import_images(
             **{name: 0 for name in ChunkImportResult().counters()},
         },
     )["session_id"]
+    import_session_log_context(session_id)
     validate_catalog(then="images")
     images_dir = check_directory(data_dir)
     progress_id = str(create_progress_artifact(progress=0.0, description="Products processed, %"))

@@ -18,9 +18,6 @@ from PIL import Image
 from commerceml import writer as cml
 from commerceml.layout import GOODS_DIRNAME, IMPORT_FILES_DIRNAME, picture_path
 
-os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-os.environ.setdefault("DO_NOT_TRACK", "1")  # Prefect client telemetry
-
 SAMPLE_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "onec-sample"
 
 

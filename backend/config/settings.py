@@ -19,9 +19,43 @@ def _path_from_env(name: str, default: str) -> Path:
     return path if path.is_absolute() else REPO_DIR / path
 
 
-SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "dev-only-insecure-key-change-me")
-DEBUG = os.environ.get("DJANGO_DEBUG", "1") == "1"
-ALLOWED_HOSTS = [h for h in os.environ.get("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1").split(",") if h]
+def _flag_from_env(name: str, default: bool) -> bool:
+    """`1` on, `0` off, unset: the default."""
+    value = os.environ.get(name, "")
+    return default if value == "" else value == "1"
+
+
+def _list_from_env(name: str, default: str) -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+# Off unless asked for: `./dev` sets DJANGO_DEBUG=1 for its development commands.
+DEBUG = os.environ.get("DJANGO_DEBUG") == "1"
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY") or ("dev-only-insecure-key" if DEBUG else "")
+if not SECRET_KEY:
+    # One line, before any command runs (a traceback would hide the variable's name).
+    raise SystemExit(
+        "DJANGO_SECRET_KEY is not set: set it to a long random string (python -c 'import secrets; "
+        "print(secrets.token_urlsafe(50))'), or DJANGO_DEBUG=1 for development (docs/settings.md)"
+    )
+ALLOWED_HOSTS = _list_from_env("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1")
+
+# HTTPS behind a reverse proxy (docs/settings.md, "HTTPS"): on unless DEBUG, each
+# overridable. nginx sets X-Forwarded-Proto; /healthz answers load balancers over plain HTTP.
+_PROXY_PROTO_HEADER = os.environ.get("DJANGO_SECURE_PROXY_SSL_HEADER", "HTTP_X_FORWARDED_PROTO")
+SECURE_PROXY_SSL_HEADER = (_PROXY_PROTO_HEADER, "https") if _PROXY_PROTO_HEADER else None
+SECURE_SSL_REDIRECT = _flag_from_env("DJANGO_SECURE_SSL_REDIRECT", not DEBUG)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = _flag_from_env("DJANGO_SECURE_COOKIES", not DEBUG)
+SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_SECURE_HSTS_SECONDS", "0" if DEBUG else str(365 * 24 * 3600)))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _flag_from_env("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = _flag_from_env("DJANGO_SECURE_HSTS_PRELOAD", True)
+# The admin's forms posted through the proxy: https://<host> for every allowed host
+# (`.shop.ru` gives https://*.shop.ru) unless set.
+CSRF_TRUSTED_ORIGINS = _list_from_env(
+    "DJANGO_CSRF_TRUSTED_ORIGINS",
+    ",".join(f"https://{'*' + host if host.startswith('.') else host}" for host in ALLOWED_HOSTS if host != "*"),
+)
 
 INSTALLED_APPS = [
     "config.apps.ShopAdminConfig",  # django.contrib.admin with the 1C import page
@@ -40,6 +74,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",  # static files, before anything else reads the request
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -91,8 +126,17 @@ TIME_ZONE = os.environ.get("DJANGO_TIME_ZONE", "Europe/Moscow")
 USE_I18N = True
 USE_TZ = True
 
-STATIC_URL = "static/"
-STATIC_ROOT = VAR_DIR / "static"
+# Static files: `collectstatic` puts them in STATIC_ROOT, WhiteNoise serves them from the web
+# process, compressed, under hashed names with a far-future cache (with DEBUG, straight from
+# the apps, as runserver does). docs/operations.md, "Static files".
+STATIC_URL = "/static/"
+STATIC_ROOT = _path_from_env("STATIC_ROOT", str(VAR_DIR / "static"))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": os.environ.get("DJANGO_STATICFILES_STORAGE", "whitenoise.storage.CompressedManifestStaticFilesStorage"),
+    },
+}
 MEDIA_URL = "/media/"
 MEDIA_ROOT = _path_from_env("MEDIA_ROOT", str(VAR_DIR / "media"))
 
@@ -103,10 +147,7 @@ MEDIA_ROOT = _path_from_env("MEDIA_ROOT", str(VAR_DIR / "media"))
 # client's connection pool, so no upload waits for a connection.
 ONEC_IMAGE_UPLOAD_WORKERS = int(os.environ.get("ONEC_IMAGE_UPLOAD_WORKERS", "16"))
 if os.environ.get("AWS_STORAGE_BUCKET_NAME"):
-    STORAGES = {
-        "default": s3_storage_backend(os.environ, max_connections=ONEC_IMAGE_UPLOAD_WORKERS),
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
+    STORAGES["default"] = s3_storage_backend(os.environ, max_connections=ONEC_IMAGE_UPLOAD_WORKERS)
 
 # The 1C exchange directory (CommerceML): goods/*.xml and goods/import_files/XX/*.
 ONEC_DATA_DIR = _path_from_env("ONEC_DATA_DIR", "data/import_1c")
@@ -157,10 +198,25 @@ ONEC_EXCHANGE_TRUSTED_PROXIES = [
 ]
 ONEC_EXCHANGE_CLIENT_IP_HEADER = os.environ.get("ONEC_EXCHANGE_CLIENT_IP_HEADER", "")
 
+# Logs go to stderr (the access log to stdout: config/gunicorn.py), one line per event, with the
+# import session's id where there is one (docs/operations.md, "Logs").
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "loggers": {"apps": {"handlers": ["console"], "level": os.environ.get("APP_LOG_LEVEL", "WARNING")}},
+    "filters": {"import_session": {"()": "apps.imports.log_context.ImportSessionLogFilter"}},
+    "formatters": {
+        "one_line": {
+            "()": "config.log_format.OneLineFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s%(session)s: %(message)s",
+        },
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "one_line", "filters": ["import_session"]},
+    },
+    "loggers": {
+        "apps": {"handlers": ["console"], "level": os.environ.get("APP_LOG_LEVEL", "WARNING")},
+        "config": {"handlers": ["console"], "level": os.environ.get("APP_LOG_LEVEL", "WARNING")},
+        # Django's own: failed requests (5xx, with their traceback) and refused ones, also with DEBUG off.
+        "django": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+    },
 }

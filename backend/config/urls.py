@@ -6,6 +6,7 @@ from django.views.generic import RedirectView
 
 from apps.onec_exchange.views import exchange_1c_view
 from apps.products.api import product_images_view
+from config.health import healthz_view
 
 urlpatterns = [
     # The 1C exchange log's admin pages were under the integrations app before it became an
@@ -19,4 +20,6 @@ urlpatterns = [
     path("1c/exchange", exchange_1c_view),
     path("1c/exchange/", exchange_1c_view, name="integrations_exchange_1c"),
     path("api/products/<str:onec_id>/images/", product_images_view, name="products_product_images"),
+    # For load balancers and monitoring (docs/operations.md, "Health checks"); exempt from the HTTPS redirect.
+    path("healthz", healthz_view, name="healthz"),
 ] + static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

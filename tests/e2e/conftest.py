@@ -1,5 +1,5 @@
 """The whole stack as subprocesses, as `./dev stack` runs it: `prefect server start`, a work
-pool with `prefect deploy --all`, a process worker and Django's server, on free ports with a
+pool with `prefect deploy --all`, a process worker and gunicorn, on free ports with a
 temporary PREFECT_HOME and MEDIA_ROOT, sharing the test database. One stack for the session
 (`running_stack`, tests/conftest.py) serves every test that needs one: these end-to-end
 tests and the 1C client's (tests/exchange); each test finds its exchange directory, staging
@@ -33,7 +33,10 @@ class Stack(LocalStack):
         self.media_root = root / "media"
         self.staging_dir = root / "staging"
         super().__init__(root, {
-            **os.environ,
+            # The web server serves static files as in production: collected, hashed names,
+            # compressed (not under the plain names the test process uses, tests/environment.py).
+            **{name: value for name, value in os.environ.items() if name != "DJANGO_STATICFILES_STORAGE"},
+            "STATIC_ROOT": str(root / "static"),
             "PREFECT_HOME": str(root / "prefect"),
             "PREFECT_WORKER_QUERY_SECONDS": "1",
             # The server's SQLite waits for its lock as long as Prefect's own tests let it (30 s,

@@ -34,6 +34,8 @@ from prefect.settings import (
     temporary_settings,
 )
 
+from . import NO_TELEMETRY
+
 logger = logging.getLogger(__name__)
 
 _STOP_TIMEOUT_SECONDS = 5
@@ -87,6 +89,9 @@ def _start_server() -> tuple[subprocess.Popen, str]:
             "PREFECT__SERVER_EPHEMERAL": "1",
             "PREFECT__SERVER_FINAL": "1",
             **get_current_settings().to_environment_variables(exclude_unset=True),
+            # Its telemetry service would phone home, and on SQLite its heartbeat's writes
+            # collide with the run's ("database is locked" tracebacks in the output).
+            **NO_TELEMETRY,
         }
         process = subprocess.Popen(command, env=env, preexec_fn=_dies_with_parent())
         api_url = f"http://127.0.0.1:{port}/api"

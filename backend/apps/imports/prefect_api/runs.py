@@ -16,7 +16,7 @@ from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterParentFlo
 from prefect.client.schemas.objects import FlowRun, StateType
 from prefect.client.schemas.responses import SetStateStatus
 from prefect.exceptions import ObjectNotFound
-from prefect.settings import get_current_settings
+from prefect.settings import PREFECT_CLIENT_MAX_RETRIES, get_current_settings, temporary_settings
 from prefect.states import State
 
 from ..exceptions import PrefectUnavailableError
@@ -53,6 +53,16 @@ def prefect_api_check() -> None:
             f"the Prefect API at {url} is not reachable ({type(problem).__name__}: {problem}): "
             "start the Prefect server (./dev stack) or fix PREFECT_API_URL"
         )
+
+
+def prefect_api_answers(*, seconds: float) -> None:
+    """Refuse unless the Prefect API answers its health check within `seconds`: one request,
+    not retried (the health check's; `prefect_api_check` waits as long as a page does)."""
+    url = prefect_api_url()
+    with temporary_settings(updates={PREFECT_CLIENT_MAX_RETRIES: 0}), prefect_client(timeout=seconds) as client:
+        problem = client.api_healthcheck()
+    if problem is not None:
+        raise PrefectUnavailableError(f"the Prefect API at {url} does not answer ({type(problem).__name__}: {problem})")
 
 
 def prefect_deployment_id(*, name: str) -> uuid.UUID:

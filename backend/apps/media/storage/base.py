@@ -116,6 +116,15 @@ class MediaStorage:
             raise MediaStorageError(f"{self.label}: a probe object read back different bytes than were written")
         return self.label
 
+    def answers(self, *, seconds: float) -> None:
+        """Raise MediaStorageUnavailableError unless the storage answers one look-up, within
+        `seconds` where the backend can bound it (the local disk and S3 do). Writes nothing,
+        unlike `probe`: for health checks."""
+        try:
+            self.storage.exists(f"{INCOMING_DIRNAME}/health-check")
+        except Exception as exc:  # noqa: BLE001 - a storage's own errors are what this check reports
+            raise MediaStorageUnavailableError(f"{self.label} does not answer ({type(exc).__name__}: {exc})") from exc
+
     def _problem(self, exc: BaseException) -> str:
         """What a failed probe says to fix."""
         if isinstance(exc, OSError):

@@ -11,7 +11,7 @@ from typing import BinaryIO, Iterator
 from django.conf import settings
 from django.core.files.storage import FileSystemStorage
 
-from ..exceptions import ImageStorageError
+from ..exceptions import ImageStorageError, MediaStorageUnavailableError
 from .base import INCOMING_DIRNAME, MediaStorage, StoredObject
 
 logger = logging.getLogger(__name__)
@@ -31,6 +31,13 @@ class LocalMediaStorage(MediaStorage):
     @property
     def label(self) -> str:
         return f"media folder {self.storage.location} (MEDIA_ROOT)"
+
+    def answers(self, *, seconds: float) -> None:
+        """The media folder is a directory this process may write to (a local look-up:
+        `seconds` is not needed)."""
+        location = self.storage.location
+        if not (os.path.isdir(location) and os.access(location, os.W_OK | os.X_OK)):
+            raise MediaStorageUnavailableError(f"{self.label} is not a directory this process may write to")
 
     def put(self, name: str, data: bytes, *, content_type: str, cache_control: str | None = None,
             mtime_ns: int | None = None) -> str:

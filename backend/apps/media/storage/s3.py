@@ -22,7 +22,7 @@ from storages.backends.s3 import S3Storage
 from storages.utils import clean_name, safe_join
 
 from ..exceptions import MediaStorageError, MediaStorageUnavailableError
-from .base import MediaStorage, StoredObject
+from .base import INCOMING_DIRNAME, MediaStorage, StoredObject
 
 # What the client raises when S3 is unreachable, refuses or throttles past its own retries;
 # a missing object or bucket is a FileNotFoundError.
@@ -100,6 +100,17 @@ class S3MediaStorage(MediaStorage):
             raise MediaStorageUnavailableError(f"{self.label}: cannot look up {name} ({_summary(exc)})") from exc
         return StoredObject(head["size"], (head["e_tag"] or "").strip('"'))
 
+    def answers(self, *, seconds: float) -> None:
+        """One HeadObject through a client that gives up after `seconds` and does not retry;
+        "no such object" is an answer, "no such bucket" is not."""
+        try:
+            obstore.head(_store(self.storage, timeout=seconds), self._key(f"{INCOMING_DIRNAME}/health-check"))
+        except FileNotFoundError as exc:
+            if "NoSuchBucket" in str(exc):
+                raise MediaStorageUnavailableError(f"{self.label}: the bucket does not exist") from exc
+        except _FAULTS as exc:
+            raise MediaStorageUnavailableError(f"{self.label} does not answer ({_summary(exc)})") from exc
+
     def _key(self, name: str) -> str:
         """The object key of `name` (under AWS_LOCATION), as django-storages makes it."""
         try:
@@ -155,11 +166,12 @@ def _summary(exc: BaseException) -> str:
     return str(exc).split("\n\nDebug source:", 1)[0].strip()
 
 
-def _store(storage: S3Storage) -> S3Store:
+def _store(storage: S3Storage, *, timeout: float | None = None) -> S3Store:
     """An S3Store as django-storages' own connection is made (S3Storage.connection): the
     same credentials (or boto3's chain: a profile, the environment, an instance role),
     endpoint, region, TLS and botocore config (addressing style, retries, timeouts, pool
-    size), read from the S3Storage's public settings."""
+    size), read from the S3Storage's public settings. `timeout`: instead, every request
+    ends within that many seconds, unretried (health checks)."""
     config = storage.client_config
     unsupported = set(storage.get_object_parameters("")) - set(_ATTRIBUTES)
     if storage.default_acl:
@@ -179,7 +191,10 @@ def _store(storage: S3Storage) -> S3Store:
 
         credentials = {"credential_provider": Boto3CredentialProvider(boto3.Session(profile_name=storage.session_profile))}
     endpoint = storage.endpoint_url
-    attempts = (config.retries or {}).get("max_attempts", 5)
+    attempts = (config.retries or {}).get("max_attempts", 5) if timeout is None else 1
+    connect_timeout, read_timeout = (
+        (f"{config.connect_timeout}s", f"{config.read_timeout}s") if timeout is None else (f"{int(timeout * 1000)}ms",) * 2
+    )
     return S3Store(
         storage.bucket_name,
         endpoint=endpoint,
@@ -188,8 +203,8 @@ def _store(storage: S3Storage) -> S3Store:
         client_options={
             "allow_http": bool(endpoint and endpoint.startswith("http://")) or not storage.use_ssl,
             "allow_invalid_certificates": storage.verify is False,
-            "connect_timeout": f"{config.connect_timeout}s",
-            "timeout": f"{config.read_timeout}s",
+            "connect_timeout": connect_timeout,
+            "timeout": read_timeout,
             "pool_max_idle_per_host": str(config.max_pool_connections),
         },
         # Throttling (5xx: 503 SlowDown) and dropped connections, with exponential backoff.

@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand
 
 from apps.imports.exceptions import ImportAlreadyRunningError
 from apps.imports.import_types import import_type_spec, import_type_specs
+from apps.imports.log_context import import_session_log_context
 from apps.imports.models import ImportSession
 from apps.imports.options import ImageImportOptions
 from apps.imports.prefect_api.embedded import prefect_api_for_this_run, wait_for_task_run_records
@@ -89,6 +90,7 @@ class Command(BaseCommand):
             )
         except ImportAlreadyRunningError as exc:
             self._fail(str(exc) + "; wait for it to finish or cancel it in the admin")
+        import_session_log_context(session.pk)
         started = time.monotonic()
         try:
             try:
