@@ -12,12 +12,15 @@ import time
 from pathlib import Path
 
 import pytest
-from django.db import connection
+from django.db import connection, connections
 
+from apps.imports.models import ImportSession
 from devtools.stack import LocalStack
 from tests.conftest import SAMPLE_DIR
 
 RUN_SECONDS = 180
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
 class Stack(LocalStack):
@@ -103,3 +106,42 @@ def wait_until_finished(session, stack: Stack):
             return session
         time.sleep(0.5)
     pytest.fail(f"session #{session.pk} still {session.status} after {RUN_SECONDS} s:\n{stack.logs()}")
+
+
+@pytest.fixture
+def browser(monkeypatch):
+    """Headless Chromium (Debian's, installed by ./dev test), driven by Playwright."""
+    # Playwright's sync API keeps an event loop in this thread; the ORM calls made here
+    # between browser steps are ordinary blocking calls, which Django allows with this.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: run ./dev test (it installs Debian's chromium) or apt-get install chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
+        )
+        yield browser
+        browser.close()
+        # pytest-django does not close the connection of the ORM calls made while
+        # Playwright ran; left open, it keeps the test database from being dropped.
+        connections.close_all()
+
+
+def log_in(page, base_url: str, user, password: str) -> None:
+    page.goto(f"{base_url}/admin/login/")
+    page.fill("#id_username", user.get_username())
+    page.fill("#id_password", password)
+    page.click("input[type=submit]")
+    page.wait_for_url(f"{base_url}/admin/")
+
+
+def start_image_import(page, base_url: str) -> int:
+    """Start an image import on the 1C import page, as an admin does; return its session id."""
+    page.goto(f"{base_url}/admin/integrations/import_1c/")
+    page.check('input[name="import_type"][value="images"]')
+    page.click('input[type="submit"]')
+    page.wait_for_url(f"{base_url}/admin/integrations/importsession/")
+    return ImportSession.objects.get(import_type="images", started_by="admin").pk

@@ -10,64 +10,24 @@ import time
 from pathlib import Path
 
 import pytest
-from django.db import connections
 
 from apps.imports.models import ImportSession
 from tests.conftest import Exchange
+from tests.e2e.conftest import ARTIFACTS, log_in, start_image_import
 from tests.flows.helpers import add_products_with_photos
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 # Enough products that the worker's import (chunks of 3, one at a time: see the stack's
 # settings) takes several poll intervals: the bar must be seen between 0 and 100%.
 PRODUCTS = 240
 PASSWORD = "monitor-test-password"
 
 
-def start_image_import(page, stack) -> int:
-    """Start an image import on the 1C import page, as an admin does; return its session id."""
-    page.goto(f"{stack.django_url}/admin/integrations/import_1c/")
-    page.check('input[name="import_type"][value="images"]')
-    page.click('input[type="submit"]')
-    page.wait_for_url(f"{stack.django_url}/admin/integrations/importsession/")
-    return ImportSession.objects.get(import_type="images", started_by="admin").pk
-
-
-@pytest.fixture
-def browser(monkeypatch):
-    # Playwright's sync API keeps an event loop in this thread; the ORM calls made here
-    # between browser steps are ordinary blocking calls, which Django allows with this.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: run ./dev test (it installs Debian's chromium) or apt-get install chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
-        )
-        yield browser
-        browser.close()
-        # pytest-django does not close the connection of the ORM calls made while
-        # Playwright ran; left open, it keeps the test database from being dropped.
-        connections.close_all()
-
-
 @pytest.fixture
 def catalog_with_photos(stack) -> Path:
     """PRODUCTS products with a photo each, in the stack's exchange directory."""
     return add_products_with_photos(Exchange(stack.data_dir), count=PRODUCTS)
-
-
-def _log_in(page, base_url, user) -> None:
-    page.goto(f"{base_url}/admin/login/")
-    page.fill("#id_username", user.get_username())
-    page.fill("#id_password", PASSWORD)
-    page.click("input[type=submit]")
-    page.wait_for_url(f"{base_url}/admin/")
 
 
 def test_list_page_follows_a_running_image_import_to_completion(
@@ -77,10 +37,10 @@ def test_list_page_follows_a_running_image_import_to_completion(
     page = browser.new_page(viewport={"width": 1920, "height": 720})
     polls: list[str] = []
     page.on("request", lambda request: "/integrations/importsession/active/" in request.url and polls.append(request.url))
-    _log_in(page, stack.django_url, admin)
+    log_in(page, stack.django_url, admin, PASSWORD)
     page.evaluate("localStorage.setItem('django.admin.navSidebarIsOpen', 'false')")  # room for every column
 
-    session_id = start_image_import(page, stack)  # lands on the session list
+    session_id = start_image_import(page, stack.django_url)  # lands on the session list
     page.evaluate("window.__loadedOnce = true")  # gone if the page ever reloads
     bar = page.locator(f'[data-import-session="{session_id}"][data-field="progress"]')
     badge = page.locator(f'[data-import-session="{session_id}"][data-field="status"]')

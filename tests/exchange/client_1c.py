@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import http.client
 import io
+import ssl
 import time
 import zipfile
 from collections.abc import Callable
@@ -19,12 +20,16 @@ BOM = "\ufeff"
 Transport = Callable[[str, str, bytes | None, dict], tuple[int, bytes]]
 
 
-def http_transport(base_url: str) -> Transport:
-    """Real HTTP to a live server, one connection per request as 1C makes them."""
+def http_transport(base_url: str, *, ssl_context: ssl.SSLContext | None = None) -> Transport:
+    """Real HTTP to a live server, one connection per request as 1C makes them; HTTPS for an
+    https:// URL, trusting what `ssl_context` trusts."""
     parts = urlsplit(base_url)
 
     def send(method: str, query: str, body: bytes | None, headers: dict) -> tuple[int, bytes]:
-        connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=120)
+        if parts.scheme == "https":
+            connection = http.client.HTTPSConnection(parts.hostname, parts.port, timeout=120, context=ssl_context)
+        else:
+            connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=120)
         try:
             connection.request(method, f"/1c/exchange?{query}", body=body, headers=headers)
             response = connection.getresponse()
