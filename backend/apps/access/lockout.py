@@ -26,7 +26,7 @@ class EntryLimits:
 
 
 ENTRY_LIMITS = {
-    LoginFailure.Entry.ADMIN: EntryLimits("admin login", "ADMIN_LOGIN_MAX_FAILURES", "ADMIN_LOGIN_LOCKOUT_MINUTES"),
+    LoginFailure.Entry.ADMIN: EntryLimits("admin", "ADMIN_LOGIN_MAX_FAILURES", "ADMIN_LOGIN_LOCKOUT_MINUTES"),
     LoginFailure.Entry.EXCHANGE_1C: EntryLimits(
         "1C exchange", "ONEC_EXCHANGE_AUTH_MAX_FAILURES", "ONEC_EXCHANGE_AUTH_LOCKOUT_MINUTES"
     ),
