@@ -3,10 +3,13 @@ from django.apps import apps
 from django.contrib import admin
 from django.urls import path, reverse
 
+from apps.access.forms import LockOutAdminAuthenticationForm
 from apps.imports.models import START_IMPORT_PERMISSION
 
 
 class ShopAdminSite(admin.AdminSite):
+    login_form = LockOutAdminAuthenticationForm  # the lock-out of addresses that fail too often
+
     def get_urls(self):
         from apps.imports.views import import_1c_view
 

@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "apps.access",
     "apps.media",
     "apps.products",
     "apps.imports",
@@ -73,6 +74,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: a forged X-Forwarded-Proto/-Host from outside ONEC_EXCHANGE_TRUSTED_PROXIES is
+    # dropped before SecurityMiddleware or anything else reads it.
+    "apps.access.middleware.ForwardedHeadersFromTrustedProxiesMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",  # static files, before anything else reads the request
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -186,13 +190,18 @@ ONEC_EXCHANGE_FILE_LIMIT = int(os.environ.get("ONEC_EXCHANGE_FILE_LIMIT", str(10
 ONEC_EXCHANGE_ZIP_MAX_ENTRIES = int(os.environ.get("ONEC_EXCHANGE_ZIP_MAX_ENTRIES", "200000"))
 ONEC_EXCHANGE_ZIP_MAX_BYTES = int(os.environ.get("ONEC_EXCHANGE_ZIP_MAX_BYTES", str(50 * 1024**3)))
 ONEC_EXCHANGE_ZIP_MAX_RATIO = int(os.environ.get("ONEC_EXCHANGE_ZIP_MAX_RATIO", "200"))
-# Failed logins from one client address before it is locked out, and for how long.
+# Failed logins from one client address before it is locked out, and for how long
+# (apps/access/lockout.py: one lock-out, each entry point counting its own failures).
 ONEC_EXCHANGE_AUTH_MAX_FAILURES = int(os.environ.get("ONEC_EXCHANGE_AUTH_MAX_FAILURES", "5"))
 ONEC_EXCHANGE_AUTH_LOCKOUT_MINUTES = int(os.environ.get("ONEC_EXCHANGE_AUTH_LOCKOUT_MINUTES", "15"))
+ADMIN_LOGIN_MAX_FAILURES = int(os.environ.get("ADMIN_LOGIN_MAX_FAILURES", "5"))
+ADMIN_LOGIN_LOCKOUT_MINUTES = int(os.environ.get("ADMIN_LOGIN_LOCKOUT_MINUTES", "15"))
 # Behind a reverse proxy: the addresses (or networks, 10.0.0.0/8) of the proxies trusted to
-# name the client, comma-separated; empty: the connection's address (REMOTE_ADDR) is the
-# client, whatever the headers say. From a trusted proxy, the client is the rightmost
-# address of ONEC_EXCHANGE_CLIENT_IP_HEADER (empty: HTTP_X_FORWARDED_FOR) not in this list.
+# name the client and the scheme (X-Forwarded-Proto), for every request, comma-separated;
+# empty: the connection's address (REMOTE_ADDR) is the client and no forwarded scheme is
+# believed, whatever the headers say (apps/access/addresses.py). From a trusted proxy, the
+# client is the rightmost address of ONEC_EXCHANGE_CLIENT_IP_HEADER (empty:
+# HTTP_X_FORWARDED_FOR) not in this list.
 ONEC_EXCHANGE_TRUSTED_PROXIES = _list_from_env("ONEC_EXCHANGE_TRUSTED_PROXIES", "")
 ONEC_EXCHANGE_CLIENT_IP_HEADER = os.environ.get("ONEC_EXCHANGE_CLIENT_IP_HEADER", "")
 

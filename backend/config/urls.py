@@ -12,8 +12,13 @@ urlpatterns = [
     # The 1C exchange log's admin pages were under the integrations app before it became an
     # app of its own: old bookmarks and links keep working.
     re_path(
-        r"^admin/integrations/(?P<page>(?:exchange1c|exchangefile|exchangeimport|exchangeauthfailure)/.*)$",
+        r"^admin/integrations/(?P<page>(?:exchange1c|exchangefile|exchangeimport)/.*)$",
         RedirectView.as_view(url="/admin/onec_exchange/%(page)s", permanent=True, query_string=True),
+    ),
+    # The refused logins were the exchange's before the admin's login shared their lock-out.
+    re_path(
+        r"^admin/(?:integrations|onec_exchange)/exchangeauthfailure/(?P<page>.*)$",
+        RedirectView.as_view(url="/admin/access/loginfailure/%(page)s", permanent=True, query_string=True),
     ),
     path("admin/", admin.site.urls),
     # The 1C site exchange (docs/connecting-1c.md): 1C calls it with and without the slash.

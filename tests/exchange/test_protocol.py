@@ -14,7 +14,8 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from apps.imports.models import ImportSession
-from apps.onec_exchange.models import Exchange1C, ExchangeAuthFailure, ExchangeFile, ExchangeImport
+from apps.access.models import LoginFailure
+from apps.onec_exchange.models import Exchange1C, ExchangeFile, ExchangeImport
 from tests.exchange.client_1c import BOM, OneC, django_client_transport, zip_bytes
 from tests.exchange.conftest import PASSWORD
 
@@ -24,7 +25,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 GUID = "0a1b2c3d-0000-0000-0000-000000000001"
 REFUSED_LOGIN = (
     "login refused: wrong user name or password, or the user may not exchange with the site "
-    "(the site's log and «Отказы во входе для обмена с 1С» in the admin say which)"
+    "(the site's log and «Отказы во входе» in the admin say which)"
 )
 
 
@@ -68,7 +69,7 @@ def test_a_wrong_password_is_refused_and_logged(onec):
 
     assert onec.checkauth() == ["failure", REFUSED_LOGIN]
     assert onec.request("init") == ["failure", "no exchange session: call mode=checkauth first and send its cookie"]
-    failure = ExchangeAuthFailure.objects.get()
+    failure = LoginFailure.objects.get()
     assert (failure.username, failure.client_ip) == ("onec", "127.0.0.1")
     assert not Exchange1C.objects.exists()
 
@@ -80,7 +81,7 @@ def test_a_user_without_the_permission_is_refused_even_with_the_right_password(c
 
     # The same answer as a wrong password: an anonymous caller learns nothing about it.
     assert lines == ["failure", REFUSED_LOGIN]
-    failure = ExchangeAuthFailure.objects.get()
+    failure = LoginFailure.objects.get()
     assert failure.username == "clerk" and "integrations.exchange_1c" in failure.reason
 
 
@@ -101,7 +102,7 @@ def test_failed_logins_lock_the_client_address_out(client, exchange_user, settin
     assert locked == ["failure", "too many failed logins from 10.0.0.1: locked out for 10 minutes "
                       "(ONEC_EXCHANGE_AUTH_MAX_FAILURES / ONEC_EXCHANGE_AUTH_LOCKOUT_MINUTES)"]
     assert checkauth(PASSWORD, address="10.0.0.2")[0] == "success"
-    assert ExchangeAuthFailure.objects.count() == 3
+    assert LoginFailure.objects.count() == 3
 
 
 @pytest.mark.parametrize("mode", ["init", "file", "import", "complete"])
@@ -367,7 +368,7 @@ def test_attempts_at_once_are_counted_before_the_password_is_checked(client, exc
 
     assert onec.checkauth()[0] == "failure"
     assert answers[0][0] == "failure" and answers[0][1].startswith("too many failed logins from 127.0.0.1")
-    assert ExchangeAuthFailure.objects.count() == 1
+    assert LoginFailure.objects.count() == 1
 
 
 def test_files_of_a_closed_exchange_are_not_mixed_into_the_next(onec, exchange_dirs):

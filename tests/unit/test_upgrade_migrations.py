@@ -14,7 +14,8 @@ from django.db.migrations.executor import MigrationExecutor
 from apps.customers.models import Counterparty
 from apps.imports.models import ImportChunk, ImportSession
 from apps.media.models import StoredImage
-from apps.onec_exchange.models import Exchange1C, ExchangeAuthFailure, ExchangeFile, ExchangeImport
+from apps.access.models import LoginFailure
+from apps.onec_exchange.models import Exchange1C, ExchangeFile, ExchangeImport
 from apps.products.models import Product
 
 # The leaf migrations of the release before apps/media and apps/onec_exchange existed.
@@ -24,12 +25,14 @@ BEFORE_THE_SPLIT = [
     ("customers", "0001_initial"),
     ("media", None),
     ("onec_exchange", None),
+    ("access", None),
 ]
 PRODUCT = "0e5a1c2d-0000-4000-8000-000000000001"
 OLD_PERMISSIONS = [
     ("integrations", "start_import"),
     ("integrations", "exchange_1c"),
     ("integrations", "view_exchange1c"),
+    ("integrations", "view_exchangeauthfailure"),
     ("products", "view_storedimage"),
     ("products", "change_product"),
 ]
@@ -106,7 +109,8 @@ def test_an_install_from_before_the_split_migrates_and_keeps_every_row(client):
     assert [f.path for f in ExchangeFile.objects.filter(exchange=exchange)] == ["goods/goods.xml"]
     assert list(ExchangeImport.objects.get(exchange=exchange).sessions.all()) == [session]
     assert list(session.exchange_imports.values_list("filename", flat=True)) == ["goods/goods.xml"]
-    assert ExchangeAuthFailure.objects.get().reason == "wrong password"
+    refused = LoginFailure.objects.get()  # the exchange's refused logins, now the lock-out's
+    assert (refused.reason, refused.entry) == ("wrong password", LoginFailure.Entry.EXCHANGE_1C)
     assert Counterparty.objects.get().inn == "7700000000"
     # The content types moved with their models (same rows), and with them the groups' rights.
     assert ContentType.objects.get_for_model(StoredImage).pk == ids["picture_type"]
@@ -115,7 +119,7 @@ def test_an_install_from_before_the_split_migrates_and_keeps_every_row(client):
     manager = User.objects.get(username="manager")
     assert {
         "integrations.start_import", "integrations.exchange_1c", "onec_exchange.view_exchange1c",
-        "media.view_storedimage", "products.change_product",
+        "access.view_loginfailure", "media.view_storedimage", "products.change_product",
     } <= manager.get_all_permissions()
 
     answer = client.get(f"/api/products/{PRODUCT}/images/").json()
@@ -127,3 +131,6 @@ def test_an_install_from_before_the_split_migrates_and_keeps_every_row(client):
     assert client.get("/admin/integrations/exchange1c/", follow=True).redirect_chain == [
         ("/admin/onec_exchange/exchange1c/", 301)
     ]
+    assert client.get("/admin/access/loginfailure/").status_code == 200
+    for old_address in ("/admin/integrations/exchangeauthfailure/", "/admin/onec_exchange/exchangeauthfailure/"):
+        assert client.get(old_address, follow=True).redirect_chain == [("/admin/access/loginfailure/", 301)]

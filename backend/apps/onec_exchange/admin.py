@@ -1,5 +1,5 @@
 """The 1C exchange log in the admin: each exchange over HTTP with its user, client address,
-times, the files it sent and the import sessions it started; and the refused logins.
+times, the files it sent and the import sessions it started (refused logins: apps.access).
 Read-only: the log is written by the exchange's services alone."""
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from .models import Exchange1C, ExchangeAuthFailure, ExchangeImport
+from .models import Exchange1C, ExchangeImport
 
 FILES_SHOWN = 200
 
@@ -82,9 +82,3 @@ class Exchange1CAdmin(ReadOnlyAdmin):
         total = files.count()
         more = format_html("<li>… и ещё {}</li>", total - FILES_SHOWN) if total > FILES_SHOWN else ""
         return format_html("<ul>{}{}</ul>", shown, more) if total else "—"
-
-
-@admin.register(ExchangeAuthFailure)
-class ExchangeAuthFailureAdmin(ReadOnlyAdmin):
-    list_display = ("created_at", "client_ip", "username", "reason")
-    search_fields = ("client_ip", "username")

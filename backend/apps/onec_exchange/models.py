@@ -1,5 +1,6 @@
-"""The 1C site exchange's records: sessions, the files 1C sent, the imports it asked for,
-and refused logins. Their tables keep the names the integrations app gave them."""
+"""The 1C site exchange's records: sessions, the files 1C sent, the imports it asked for
+(its refused logins are apps.access's LoginFailure). Their tables keep the names the
+integrations app gave them."""
 from datetime import timedelta
 
 from django.conf import settings
@@ -94,18 +95,3 @@ class ExchangeImport(models.Model):
         verbose_name_plural = "импорты обмена"
         ordering = ["exchange", "id"]
         constraints = [models.UniqueConstraint(fields=["exchange", "path"], name="unique_exchange_import_path")]
-
-
-class ExchangeAuthFailure(models.Model):
-    """A refused `checkauth`: the record the lock-out counts per client address."""
-
-    client_ip = models.GenericIPAddressField(null=True, db_index=True)
-    username = models.CharField(max_length=150, blank=True)
-    reason = models.CharField(max_length=200)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-
-    class Meta:
-        db_table = "integrations_exchangeauthfailure"  # the table the integrations app made: no row moves
-        verbose_name = "отказ во входе для обмена с 1С"
-        verbose_name_plural = "отказы во входе для обмена с 1С"
-        ordering = ["-created_at"]

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import base64
 import binascii
-import ipaddress
 import logging
 from collections.abc import Iterator
 
-from django.conf import settings
 from django.http import HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
+
+from apps.access.addresses import request_client_ip
 
 from .exceptions import ExchangeRefusedError
 from .models import Exchange1C
@@ -44,7 +44,7 @@ def exchange_1c_view(request):
         if mode == "checkauth":
             username, password = _basic_credentials(request)
             exchange = exchange_checkauth(
-                username=username, password=password, client_ip=_client_ip(request), exchange_type=exchange_type
+                username=username, password=password, client_ip=request_client_ip(request), exchange_type=exchange_type
             )
             response = _answer(exchange_checkauth_answer(exchange))
             response.set_cookie(COOKIE_NAME, exchange.token, httponly=True, secure=request.is_secure(), samesite="Lax")
@@ -53,7 +53,9 @@ def exchange_1c_view(request):
         if mode == "init":
             return _answer(exchange_init_answer(exchange=exchange, version=request.GET.get("version")))
         if mode == "file":
-            exchange_file_receive(exchange=exchange, name=request.GET.get("filename"), chunks=_body_blocks(request))
+            exchange_file_receive(
+                exchange=exchange, name=request.GET.get("filename"), size=_body_size(request), chunks=_body_blocks(request)
+            )
             return _answer(ExchangeAnswer("success"))
         if mode == "import":
             return _answer(exchange_import(exchange=exchange, filename=request.GET.get("filename")))
@@ -96,40 +98,12 @@ def _basic_credentials(request) -> tuple[str | None, str | None]:
     return username, password
 
 
-def _client_ip(request) -> str | None:
-    """The client's address: the connection's (REMOTE_ADDR), unless it is one of
-    ONEC_EXCHANGE_TRUSTED_PROXIES; then the rightmost address of
-    ONEC_EXCHANGE_CLIENT_IP_HEADER (default X-Forwarded-For) that is not a trusted proxy
-    (the entries left of it are whatever the client wrote). None when there is no address."""
-    remote = _address(request.META.get("REMOTE_ADDR") or "")
-    trusted = _networks(settings.ONEC_EXCHANGE_TRUSTED_PROXIES)
-    if remote is None or not any(remote in network for network in trusted):
-        return str(remote) if remote is not None else None
-    header = settings.ONEC_EXCHANGE_CLIENT_IP_HEADER or "HTTP_X_FORWARDED_FOR"
-    for value in reversed((request.META.get(header) or "").split(",")):
-        address = _address(value)
-        if address is None:
-            break  # not an address: the chain cannot be followed further
-        if not any(address in network for network in trusted):
-            return str(address)
-    return str(remote)
-
-
-def _address(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+def _body_size(request) -> int:
+    """The body's size as the request declares it (Content-Length); Django reads no more."""
     try:
-        return ipaddress.ip_address(value.strip())
+        return max(int(request.META.get("CONTENT_LENGTH") or 0), 0)
     except ValueError:
-        return None
-
-
-def _networks(items) -> list:
-    networks = []
-    for item in items:
-        try:
-            networks.append(ipaddress.ip_network(item, strict=False))
-        except ValueError:
-            logger.warning("ONEC_EXCHANGE_TRUSTED_PROXIES: %r is not an address or network, ignored", item)
-    return networks
+        return 0
 
 
 def _body_blocks(request) -> Iterator[bytes]:

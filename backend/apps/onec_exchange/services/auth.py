@@ -1,19 +1,22 @@
 """Opening an exchange: `checkauth` (HTTP Basic, the exchange permission, the lock-out of
-an address after repeated failures), the exchange cookie of later requests, and `init`'s
-limits. Every fact lives in the database, so any web process answers any request."""
+an address after repeated failures: apps.access's, shared with the admin's login), the
+exchange cookie of later requests, and `init`'s limits. Every fact lives in the database,
+so any web process answers any request."""
 from __future__ import annotations
 
 import logging
 import secrets
 import time
-from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.utils import timezone
 
+from apps.access.lockout import LoginLockedOutError, login_attempt_accept, login_attempt_begin, login_attempt_refuse
+from apps.access.models import LoginFailure
+
 from ..exceptions import ExchangeRefusedError
-from ..models import Exchange1C, ExchangeAuthFailure
+from ..models import Exchange1C
 from .answers import ExchangeAnswer, answer_success
 
 logger = logging.getLogger(__name__)
@@ -22,10 +25,10 @@ PERMISSION = "integrations.exchange_1c"
 COOKIE_NAME = "onec_exchange"
 # What a caller is told for a wrong password and for a user without the permission alike:
 # an anonymous caller must not learn that a password is right; the reason is logged and
-# recorded (ExchangeAuthFailure.reason).
+# recorded (apps.access's LoginFailure.reason).
 REFUSED_LOGIN = (
     "login refused: wrong user name or password, or the user may not exchange with the site "
-    "(the site's log and «Отказы во входе для обмена с 1С» in the admin say which)"
+    "(the site's log and «Отказы во входе» in the admin say which)"
 )
 
 
@@ -36,24 +39,13 @@ def exchange_checkauth(
 
     Refused (and recorded, and logged) without credentials, with a wrong password or
     without the permission; refused without a record while the client address is locked
-    out after ONEC_EXCHANGE_AUTH_MAX_FAILURES failures in ONEC_EXCHANGE_AUTH_LOCKOUT_MINUTES.
+    out after ONEC_EXCHANGE_AUTH_MAX_FAILURES failures in ONEC_EXCHANGE_AUTH_LOCKOUT_MINUTES
+    (apps.access.lockout, the lock-out the admin's login shares).
     """
-    minutes = settings.ONEC_EXCHANGE_AUTH_LOCKOUT_MINUTES
-    # The attempt is recorded as a failure before the failures are counted and the password
-    # checked, so attempts made at once count each other; a login that succeeds drops it.
-    attempt = ExchangeAuthFailure.objects.create(
-        client_ip=client_ip, username=(username or "")[:150], reason="login being checked"
-    )
-    recent = ExchangeAuthFailure.objects.filter(
-        client_ip=client_ip, created_at__gte=timezone.now() - timedelta(minutes=minutes)
-    ).exclude(pk=attempt.pk).count()
-    if recent >= settings.ONEC_EXCHANGE_AUTH_MAX_FAILURES:
-        attempt.delete()
-        logger.warning("1C exchange: login from %s refused, locked out after %d failures", client_ip, recent)
-        raise ExchangeRefusedError(
-            f"too many failed logins from {client_ip}: locked out for {minutes} minutes "
-            "(ONEC_EXCHANGE_AUTH_MAX_FAILURES / ONEC_EXCHANGE_AUTH_LOCKOUT_MINUTES)"
-        )
+    try:
+        attempt = login_attempt_begin(entry=LoginFailure.Entry.EXCHANGE_1C, client_ip=client_ip, username=username)
+    except LoginLockedOutError as exc:
+        raise ExchangeRefusedError(str(exc)) from None
     if not username:
         reason = "no HTTP Basic credentials: set the user name and password in 1C's exchange settings"
         _auth_failed(attempt, reason, answer=reason)
@@ -66,7 +58,7 @@ def exchange_checkauth(
             f"user {username!r} may not exchange with the site: give them the permission "
             f"«Может выполнять обмен с сайтом из 1С» ({PERMISSION}) in the admin",
         )
-    attempt.delete()
+    login_attempt_accept(attempt)
     exchange = Exchange1C.objects.create(
         user=user, exchange_type=exchange_type, client_ip=client_ip,
         token=secrets.token_hex(32), last_request_at=timezone.now(),
@@ -75,9 +67,8 @@ def exchange_checkauth(
     return exchange
 
 
-def _auth_failed(attempt: ExchangeAuthFailure, reason: str, *, answer: str = REFUSED_LOGIN):
-    ExchangeAuthFailure.objects.filter(pk=attempt.pk).update(reason=reason[:200])
-    logger.warning("1C exchange: login %r from %s refused: %s", attempt.username, attempt.client_ip, reason)
+def _auth_failed(attempt: LoginFailure, reason: str, *, answer: str = REFUSED_LOGIN):
+    login_attempt_refuse(attempt, reason=reason)
     raise ExchangeRefusedError(answer)
 
 

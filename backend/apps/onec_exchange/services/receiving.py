@@ -24,13 +24,26 @@ def exchange_staging_root(exchange_id: int) -> Path:
     return Path(settings.ONEC_EXCHANGE_STAGING_DIR) / str(exchange_id)
 
 
-def exchange_file_receive(*, exchange: Exchange1C, name: str | None, chunks: Iterator[bytes]) -> ExchangeFile | None:
-    """Append a piece of a file to the exchange's staging area, streamed.
+def exchange_file_receive(
+    *, exchange: Exchange1C, name: str | None, size: int, chunks: Iterator[bytes]
+) -> ExchangeFile | None:
+    """Append a piece of a file (`size` bytes, as the request declares) to the exchange's
+    staging area, streamed.
+
+    A piece larger than ONEC_EXCHANGE_FILE_LIMIT (the limit `init` told 1C) is refused
+    before a byte of it is read.
 
     The first piece of a name in an exchange starts the file afresh, as does a piece
     that begins with the staged file's first bytes (1C sending it again from its start).
     Orders (`type=sale`) are not this product's job: their files are read and dropped.
     """
+    limit = settings.ONEC_EXCHANGE_FILE_LIMIT
+    if size > limit:
+        raise ExchangeRefusedError(
+            f"file {name!r}: a piece of {size} bytes is larger than ONEC_EXCHANGE_FILE_LIMIT={limit} bytes, "
+            "the limit mode=init announced: send pieces of at most that size, or raise the setting "
+            "(and nginx's client_max_body_size with it)"
+        )
     if exchange.exchange_type == Exchange1C.Type.SALE:
         for _ in chunks:
             pass

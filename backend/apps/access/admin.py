@@ -1,0 +1,19 @@
+"""Refused logins in the admin, read-only: they are written by the lock-out alone."""
+from django.contrib import admin
+
+from .models import LoginFailure
+
+
+@admin.register(LoginFailure)
+class LoginFailureAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "entry", "client_ip", "username", "reason")
+    list_filter = ("entry",)
+    search_fields = ("client_ip", "username")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    has_change_permission = has_add_permission  # nobody edits the record of a refusal
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser
