@@ -145,7 +145,7 @@ def test_a_session_cancelled_in_the_admin_is_mailed_by_the_check_not_by_the_web_
     assert "Reason: cancelled by admin in the admin" in mail.get_content()
 
 
-def test_a_busy_mail_server_is_retried_and_still_mailed_once(exchange, smtp_server):
+def test_a_busy_mail_server_is_retried_and_still_mailed_once(exchange, smtp_server, admin_client):
     _products(exchange, good=1, broken=1)
     smtp_server.refuse = 2  # the run's end and the check's first attempt are refused
 
@@ -163,9 +163,11 @@ def test_a_busy_mail_server_is_retried_and_still_mailed_once(exchange, smtp_serv
     assert _subject(mail) == f"1C import #{session.pk} (Изображения товаров) completed with 1 errors"
     alert.refresh_from_db()
     assert alert.state == ImportAlert.State.SENT and alert.error == "" and alert.sent_at
+    page = admin_client.get(reverse("admin:integrations_importsession_change", args=[session.pk])).content.decode()
+    assert "Письмо об ошибке:" in page and "отправлено " in page and "не отправлено" not in page
 
 
-def test_a_mail_server_that_is_down_leaves_the_import_alone_and_is_logged(exchange, settings, caplog):
+def test_a_mail_server_that_is_down_leaves_the_import_alone_and_is_logged(exchange, settings, caplog, admin_client):
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", free_port()  # nothing listens there
     _products(exchange, good=2, broken=1)
@@ -179,6 +181,8 @@ def test_a_mail_server_that_is_down_leaves_the_import_alone_and_is_logged(exchan
     assert alert.state == ImportAlert.State.FAILED
     assert f"127.0.0.1:{settings.EMAIL_PORT}" in alert.error and "ConnectionRefusedError" in alert.error
     assert alert.error in caplog.text and "EMAIL_HOST" in alert.error
+    page = admin_client.get(reverse("admin:integrations_importsession_change", args=[session.pk])).content.decode()
+    assert "Письмо об ошибке:" in page and "не отправлено: " in page and "ConnectionRefusedError" in page
 
     check_state = check_import_alerts(return_state=True)  # the check fails visibly, and says why
     assert check_state.is_failed() and "not sent" in check_state.message
