@@ -28,6 +28,7 @@ from apps.imports.import_types import import_type_spec
 from apps.imports.models import ImportSession
 from apps.imports.reports import ImportReport
 from apps.imports.selectors import import_session_error_details
+from apps.imports.services.alerts import import_alerts_send
 from apps.imports.services.preflight import catalog_require_products
 from apps.imports.services.sessions import (
     import_session_create,
@@ -262,12 +263,28 @@ def settle_session_on_cancellation(flow, flow_run, state) -> None:
     _settle(flow_run, ImportSession.Status.CANCELLED, state.message or "the flow run was cancelled")
 
 
-# Every import flow: its session settled however the run ends, and a time limit (the seeds'
-# task had one hour). Prefect stops a run that exceeds it; the session then fails saying so.
+def send_session_alert(flow, flow_run, state) -> None:
+    """Mail the alert of the run's session, if its end recorded one (services.alerts).
+    Never fails the run: a mail server that is down is logged and recorded, and the
+    check-import-alerts deployment sends the alert again."""
+    connections.close_all()
+    try:
+        if session_id := _session_id(flow_run):
+            import_alerts_send(session_id=session_id)
+    except Exception:
+        logger.exception("the alert e-mail of flow run %s was not sent", flow_run.id)
+    finally:
+        connections.close_all()
+
+
+# Every import flow: its session settled however the run ends, then its alert mailed, and a
+# time limit (the seeds' task had one hour). Prefect stops a run that exceeds it; the session
+# then fails saying so.
 IMPORT_FLOW_OPTIONS = {
-    "on_failure": [settle_session_on_failure],
-    "on_crashed": [settle_session_on_crash],
-    "on_cancellation": [settle_session_on_cancellation],
+    "on_completion": [send_session_alert],
+    "on_failure": [settle_session_on_failure, send_session_alert],
+    "on_crashed": [settle_session_on_crash, send_session_alert],
+    "on_cancellation": [settle_session_on_cancellation, send_session_alert],
     "timeout_seconds": settings.ONEC_IMPORT_TIMEOUT_SECONDS or None,
 }
 

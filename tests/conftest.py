@@ -3,10 +3,13 @@ directories written on disk, one Prefect test server for the whole session (each
 worker's session), and the tiers' markers, set from the fixtures a test uses."""
 from __future__ import annotations
 
+import email
+import email.policy
 import fcntl
 import io
 import os
 import shutil
+import socket
 import tempfile
 import uuid
 from contextlib import contextmanager
@@ -184,6 +187,48 @@ def session_deployments(prefect_server) -> dict[str, str]:
     from tests.admin.conftest import deploy_every_import_type
 
     return deploy_every_import_type()
+
+
+class MailInbox:
+    """The messages a test's SMTP server (`smtp_server`) accepted, parsed; `refuse` answers
+    that many messages with 451 (try again later) first, as a busy mail server does."""
+
+    def __init__(self):
+        self.messages: list[email.message.EmailMessage] = []
+        self.refuse = 0
+
+    async def handle_DATA(self, server, session, envelope):  # aiosmtpd's handler hook
+        if self.refuse:
+            self.refuse -= 1
+            return "451 4.3.0 mail server busy, try again later"
+        self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
+        return "250 OK"
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on (the OS's pick, closed again)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def smtp_server(settings):
+    """A real SMTP server (aiosmtpd) on a free port, and Django's e-mail settings pointing
+    at it (pytest-django's in-memory backend replaced by the SMTP one); yields its inbox."""
+    from aiosmtpd.controller import Controller
+
+    inbox = MailInbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", controller.port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    try:
+        yield inbox
+    finally:
+        controller.stop()
 
 
 def media_files(root: Path) -> dict[str, bytes]:

@@ -205,6 +205,24 @@ ADMIN_LOGIN_LOCKOUT_MINUTES = int(os.environ.get("ADMIN_LOGIN_LOCKOUT_MINUTES", 
 ONEC_EXCHANGE_TRUSTED_PROXIES = _list_from_env("ONEC_EXCHANGE_TRUSTED_PROXIES", "")
 ONEC_EXCHANGE_CLIENT_IP_HEADER = os.environ.get("ONEC_EXCHANGE_CLIENT_IP_HEADER", "")
 
+# Alert e-mails (docs/operations.md#alerts): who is told when an import session fails, is
+# cancelled or completes with errors, or when the nightly import is overdue. Empty: nobody.
+ONEC_NOTIFY_EMAILS = _list_from_env("ONEC_NOTIFY_EMAILS", "")
+ONEC_NOTIFY_MIN_ERRORS = int(os.environ.get("ONEC_NOTIFY_MIN_ERRORS", "1"))
+ONEC_NIGHTLY_MAX_AGE_HOURS = float(os.environ.get("ONEC_NIGHTLY_MAX_AGE_HOURS", "26"))
+# The site's address as people open it, for the session links in the mails (https://shop.example).
+ONEC_SITE_URL = os.environ.get("ONEC_SITE_URL", "")
+# The mail server the alerts go through (Django's settings, from the environment).
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = os.environ.get("EMAIL_USE_TLS", "0") == "1"
+EMAIL_USE_SSL = os.environ.get("EMAIL_USE_SSL", "0") == "1"
+# Django waits for ever by default; a mail server that hangs must not hold a run's end.
+EMAIL_TIMEOUT = float(os.environ.get("EMAIL_TIMEOUT", "10"))
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "webmaster@localhost")
+
 # Logs go to stderr (the access log to stdout: config/gunicorn.py), one line per event, with the
 # import session's id where there is one (docs/operations.md, "Logs").
 LOGGING = {

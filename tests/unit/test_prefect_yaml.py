@@ -16,7 +16,7 @@ def deployments() -> dict[str, dict]:
 
 
 def test_every_import_type_has_a_deployment_and_nothing_else(deployments):
-    assert set(deployments) - {"images-shard", "onec-exchange"} == {spec.key for spec in IMPORT_TYPES}, (
+    assert set(deployments) - {"images-shard", "onec-exchange", "alerts"} == {spec.key for spec in IMPORT_TYPES}, (
         "prefect.yaml needs one deployment per import type of apps/integrations/import_types.py, named after the type"
     )
 
@@ -51,3 +51,14 @@ def test_images_run_nightly_at_three_in_an_explicit_timezone(deployments):
     assert schedule["cron"] == "0 3 * * *"
     assert schedule["timezone"] == "Europe/Moscow"
     assert deployments["images"]["parameters"]["options"]["validate_images"] is False
+
+
+def test_the_alert_check_runs_every_quarter_hour_and_watches_the_nightly_import(deployments):
+    from flows.alerts import check_import_alerts
+
+    check = deployments["alerts"]
+    assert check["entrypoint"] == "flows.alerts:check_import_alerts"
+    (schedule,) = check["schedules"]
+    assert schedule["cron"] == "*/15 * * * *"
+    assert check["parameters"] == {"nightly_import_type": "images"} and "schedules" in deployments["images"]
+    check_import_alerts.validate_parameters(check["parameters"])

@@ -265,6 +265,7 @@ class ImportSessionAdmin(admin.ModelAdmin):
                 file_errors_total=errors_total,
                 file_errors_rest=errors_total - len(errors),
                 can_cancel=session.is_active and self.has_cancel_permission(request, session),
+                alerts=session.alerts.filter(key=f"session-{session.pk}"),
             )
         return super().change_view(request, object_id, form_url, extra_context)
 

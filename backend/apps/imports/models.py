@@ -112,3 +112,33 @@ class ImportChunk(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["session", "index"], name="unique_chunk_per_session")]
         ordering = ["session", "index"]
+
+
+class ImportAlert(models.Model):
+    """One e-mail to ONEC_NOTIFY_EMAILS (services.alerts): about a session that failed, was
+    cancelled or completed with errors, or about a nightly import that is overdue. Its
+    unique `key` makes it one mail per event however often the sending step runs; the text
+    is written when the event is recorded, so a retry sends the same mail."""
+
+    class State(models.TextChoices):
+        DUE = "due"
+        SENDING = "sending"
+        SENT = "sent"
+        FAILED = "failed"  # the mail server refused or did not answer: sent again by the next check
+
+    key = models.CharField(max_length=100, unique=True)
+    session = models.ForeignKey(
+        ImportSession, null=True, blank=True, on_delete=models.CASCADE, related_name="alerts"
+    )
+    subject = models.CharField(max_length=255)
+    body = models.TextField()
+    state = models.CharField(max_length=10, choices=State.choices, default=State.DUE, db_index=True)
+    error = models.TextField(blank=True, help_text="why the last attempt was not sent")
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"{self.key} ({self.state})"

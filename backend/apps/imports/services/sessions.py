@@ -15,6 +15,7 @@ from ..import_types import import_type_spec
 from ..models import ImportChunk, ImportSession
 from ..reports import ImportReport
 from ..selectors import import_session_active, import_session_error_details
+from .alerts import import_session_alert_record
 
 logger = logging.getLogger(__name__)
 
@@ -65,17 +66,19 @@ def import_session_refuse(
 ) -> ImportSession:
     """Record a run that was refused before it began (another import was running)."""
     now = timezone.now()
-    session = ImportSession.objects.create(
-        import_type=import_type,
-        started_by=started_by,
-        parameters=parameters or {},
-        status=Status.FAILED,
-        running_slot=None,
-        started_at=now,
-        finished_at=now,
-        error_message=reason,
-        flow_run_id=flow_run_id,
-    )
+    with transaction.atomic():
+        session = ImportSession.objects.create(
+            import_type=import_type,
+            started_by=started_by,
+            parameters=parameters or {},
+            status=Status.FAILED,
+            running_slot=None,
+            started_at=now,
+            finished_at=now,
+            error_message=reason,
+            flow_run_id=flow_run_id,
+        )
+        import_session_alert_record(session=session)
     logger.info("import session #%s refused: %s", session.pk, reason)
     return session
 
@@ -286,5 +289,7 @@ def _transition(session_id: int, to: str, **fields: Any) -> ImportSession:
             session.finished_at = timezone.now()
             update_fields += ["running_slot", "finished_at"]
         session.save(update_fields=update_fields)
+        if to not in ImportSession.ACTIVE_STATUSES:
+            import_session_alert_record(session=session)
     logger.info("import session #%s -> %s", session_id, to)
     return session
