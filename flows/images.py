@@ -23,7 +23,7 @@ from apps.imports.options import ImageImportOptions
 from apps.imports.selectors import import_session_is_active, import_session_report
 from apps.imports.services.preflight import exchange_images_dir
 from apps.imports.services.sessions import import_session_record_chunk
-from apps.products.selectors import product_active_id_batches
+from apps.products.selectors import product_active_count, product_active_id_batches
 from apps.imports.services.images_import import ChunkImportResult, product_images_import_chunk
 from apps.media.storage import media_storage
 from apps.media.rendering import configured_rendition_specs
@@ -158,7 +158,7 @@ def import_images(
     flow runs of the shard deployment, on every host whose worker serves the shard pool.
     """
     data_dir = str(data_dir or settings.ONEC_DATA_DIR)
-    options = options.with_chunk_size()
+    options = options.with_chunk_size(products=product_active_count())
     chunks = list(product_active_id_batches(batch_size=options.chunk_size))
     session_id = start_session(
         "images",

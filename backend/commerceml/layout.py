@@ -21,7 +21,11 @@ IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png"})
 
 def has_image_extension(name: str) -> bool:
     """.jpg, .jpeg or .png in any letter case (1C keeps the name the user uploaded)."""
-    return os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS
+    # os.path.splitext's answer (leading dots are no extension) without its generality: this
+    # runs for every photo of every run.
+    stem = name.lstrip(".")
+    dot = stem.rfind(".")
+    return dot > 0 and stem[dot:].lower() in IMAGE_EXTENSIONS
 
 
 def images_subdir(goods_id: str) -> str:

@@ -157,8 +157,8 @@ if os.environ.get("AWS_STORAGE_BUCKET_NAME"):
 ONEC_DATA_DIR = _path_from_env("ONEC_DATA_DIR", "data/import_1c")
 # Products per image-import task; each chunk is one retryable Prefect task run. 100 is
 # the product's default: a failed chunk redoes little and progress moves often. Every
-# task run has a fixed Prefect cost, so shops of 10,000+ products may set 1000
-# (bench/RESULTS.md).
+# task run has a fixed Prefect cost, so larger catalogs get larger chunks, up to 1000
+# (apps/imports/options.py, docs/import-types.md).
 ONEC_IMAGE_CHUNK_SIZE = int(os.environ.get("ONEC_IMAGE_CHUNK_SIZE", "100"))
 # Chunk tasks running at once: one per core. The work either holds the GIL or waits on
 # the disk, so threads beyond the cores only add kernel time (bench/RESULTS.md).

@@ -64,6 +64,27 @@ def test_symlink_out_of_the_data_dir_is_refused(exchange, tmp_path):
         resolve_source_image("import_files/01/link.jpg", exchange.images_dir)
 
 
+def test_a_chunk_checks_each_folder_once_and_still_refuses_a_symlinked_folder(exchange, tmp_path, monkeypatch):
+    """Resolving many paths with one `real_folders` set: one lstat per file in a folder
+    already checked; a folder that is a symlink out of import_files is refused every time."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "x.jpg").write_bytes(b"\xff\xd8\xff secret")
+    (exchange.images_dir / "02").symlink_to(outside, target_is_directory=True)
+    first, second = exchange.add_image("01" + GUID[2:], "a"), exchange.add_image("01" + GUID[2:], "b")
+    real_folders: set[str] = set()
+    lstats = []
+    real_lstat = os.lstat
+    monkeypatch.setattr(os, "lstat", lambda path: lstats.append(path) or real_lstat(path))
+
+    sources = [resolve_source_image(path, exchange.images_dir, real_folders=real_folders) for path in (first, second)]
+    assert [source.stat is not None for source in sources] == [True, True]
+    assert len(lstats) == 3  # the folder once, then each file
+    for _ in range(2):
+        with pytest.raises(UnsafeImagePathError, match="outside"):
+            resolve_source_image("import_files/02/x.jpg", exchange.images_dir, real_folders=real_folders)
+
+
 def test_non_image_extension_is_refused(exchange):
     with pytest.raises(InvalidImageError, match="not a .jpg"):
         resolve_source_image("import_files/01/run.sh", exchange.images_dir)

@@ -23,5 +23,15 @@ def test_flags_not_given_keep_the_defaults_and_the_chunk_size_comes_from_the_set
         "validate_images": False, "dry_run": True, "mirror": False, "verify_storage": False,
         "rebuild_renditions": False, "shards": 1, "chunk_size": None,
     }
-    assert options.with_chunk_size().chunk_size == 250
-    assert ImageImportOptions(chunk_size=10).with_chunk_size().chunk_size == 10
+    assert options.with_chunk_size(products=10_000).chunk_size == 250
+    assert ImageImportOptions(chunk_size=10).with_chunk_size(products=10_000).chunk_size == 10
+
+
+def test_a_large_catalog_gets_larger_chunks_not_more_of_them(settings):
+    """At most 100 chunks (each a Prefect task run), growing to 1,000 products a chunk."""
+    settings.ONEC_IMAGE_CHUNK_SIZE = 100
+    sizes = {products: ImageImportOptions().with_chunk_size(products=products).chunk_size
+             for products in (1, 10_000, 10_001, 100_000, 250_000, 1_000_000)}
+
+    assert sizes == {1: 100, 10_000: 100, 10_001: 101, 100_000: 1000, 250_000: 1000, 1_000_000: 1000}
+    assert ImageImportOptions(chunk_size=50).with_chunk_size(products=100_000).chunk_size == 50

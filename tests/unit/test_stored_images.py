@@ -69,6 +69,38 @@ def test_unchanged_run_trusts_the_rows_without_a_stat_of_media(exchange, media_r
     assert (result.copied, result.skipped, media_paths) == (0, 10, [])
 
 
+@pytest.mark.parametrize("change", ["main image cleared", "photo touched", "photo removed", "photo added"])
+def test_a_chunk_with_anything_to_write_is_not_taken_for_unchanged(exchange, media_root, change):
+    """The whole-chunk "unchanged" decision gives way to the full path at any difference,
+    and then the chunk does what it did before that decision existed."""
+    products = [Product.objects.create(onec_id=f"{n:02x}bb0000-{n}", onec_picture_paths=[
+        exchange.add_image(f"{n:02x}bb0000-{n}", f"p{i}") for i in range(2)]) for n in range(3)]
+    _import(exchange, *products)
+    first = exchange.goods_dir / products[0].onec_picture_paths[0]
+    if change == "main image cleared":
+        Product.objects.filter(pk=products[0].pk).update(main_image="")
+    elif change == "photo touched":
+        os.utime(first, ns=(first.stat().st_atime_ns, first.stat().st_mtime_ns + 10**9))
+    elif change == "photo removed":
+        first.unlink()
+    else:
+        Product.objects.filter(pk=products[0].pk).update(
+            onec_picture_paths=[*products[0].onec_picture_paths, exchange.add_image(products[0].onec_id, "p9")])
+
+    result = _import(exchange, *products)
+
+    expected = {
+        "main image cleared": (0, 6, 0, 1, 0), "photo touched": (0, 6, 0, 0, 0),
+        "photo removed": (0, 5, 1, 0, 0), "photo added": (1, 6, 0, 0, 1),
+    }[change]
+    assert (result.copied, result.skipped, result.errors, result.main_images_set, result.gallery_added) == expected
+    products[0].refresh_from_db()
+    assert products[0].main_image.name == _media(products[0].onec_picture_paths[0])
+    if change == "photo touched":  # same bytes: only the recorded mtime moves
+        assert StoredImage.objects.get(name=_media(str(first.relative_to(exchange.goods_dir)))).source_mtime_ns == (
+            first.stat().st_mtime_ns)
+
+
 def test_first_run_after_the_upgrade_keeps_identical_files(exchange, media_root):
     same, changed = exchange.add_image(A, "same"), exchange.add_image(A, "changed")
     product = Product.objects.create(onec_id=A, onec_picture_paths=[same, changed])

@@ -14,6 +14,15 @@ from typing import Any, Mapping
 from django.conf import settings
 
 
+# Every chunk is a Prefect task run, a fixed cost however few of its photos changed; beyond
+# ONEC_IMAGE_CHUNK_SIZE x CHUNKS_PER_RUN products the chunks grow instead of multiplying, so a
+# nothing-changed night stays a fixed start plus work per product (bench/RESULTS.md, #23).
+# Grown chunks stop at CHUNK_SIZE_GROWS_TO products: a retried chunk redoes at most that many,
+# and a cold chunk finishes well within ONEC_IMAGE_CHUNK_TIMEOUT_SECONDS.
+CHUNKS_PER_RUN = 100
+CHUNK_SIZE_GROWS_TO = 1000
+
+
 @dataclass(frozen=True)
 class ImageImportOptions:
     """`validate_images`: decode every photo before it is stored. `dry_run`: report what
@@ -22,7 +31,7 @@ class ImageImportOptions:
     every recorded object in media storage and upload again what is missing or wrong.
     `rebuild_renditions`: remake every photo's renditions (by default only missing ones).
     `shards` > 1: spread the chunks over that many flow runs of the shard deployment.
-    `chunk_size`: products per chunk (None: ONEC_IMAGE_CHUNK_SIZE)."""
+    `chunk_size`: products per chunk (None: chosen from the catalog size, `with_chunk_size`)."""
 
     validate_images: bool = False
     dry_run: bool = False
@@ -47,7 +56,11 @@ class ImageImportOptions:
         """The flow parameter's JSON (what a deployment run and its session record)."""
         return asdict(self)
 
-    def with_chunk_size(self) -> ImageImportOptions:
-        """These options with the chunk size this run uses (ONEC_IMAGE_CHUNK_SIZE, read now,
-        unless one was given)."""
-        return replace(self, chunk_size=self.chunk_size or settings.ONEC_IMAGE_CHUNK_SIZE)
+    def with_chunk_size(self, *, products: int) -> ImageImportOptions:
+        """These options with the chunk size a run over `products` uses, unless one was given:
+        ONEC_IMAGE_CHUNK_SIZE (read now), grown so the run maps at most CHUNKS_PER_RUN chunks,
+        but not past CHUNK_SIZE_GROWS_TO (docs/import-types.md, "Chunk size")."""
+        if self.chunk_size:
+            return self
+        grown = min(-(-products // CHUNKS_PER_RUN), CHUNK_SIZE_GROWS_TO)
+        return replace(self, chunk_size=max(settings.ONEC_IMAGE_CHUNK_SIZE, grown))

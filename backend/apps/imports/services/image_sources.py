@@ -67,12 +67,16 @@ def _folder_listing(folder: Path) -> tuple[list[str], list[str]]:
     return lowered, names
 
 
-def resolve_source_image(image_path: str, images_dir: Path | str) -> SourceImage:
+def resolve_source_image(
+    image_path: str, images_dir: Path | str, *, real_folders: set[str] | None = None
+) -> SourceImage:
     """Map any accepted spelling of a picture path to the one file it names.
 
     `import_files/01/x.jpg`, `01/x.jpg`, `01\\x.jpg` and `01//./x.jpg` are the same image.
     Absolute paths, `..` and symlinks leading out of `images_dir` are refused before
-    anything is read.
+    anything is read. `real_folders`: folders a caller resolving many paths at once (a
+    chunk) already found to be no symlinks, kept between calls, so most files cost one
+    lstat of their own.
     """
     raw = image_path.strip().replace("\\", "/")
     if "\x00" in raw:
@@ -90,7 +94,7 @@ def resolve_source_image(image_path: str, images_dir: Path | str) -> SourceImage
     root = os.fspath(images_dir).rstrip("/") or "/"
     path = f"{root}/{relative_name}"
     try:
-        file_stat = _lstat_below(root, parts)
+        file_stat = _lstat_below(root, parts, set() if real_folders is None else real_folders)
         if file_stat is None:  # a symlink on the way: where does it really lead?
             _refuse_outside(image_path, root, path)
             file_stat = os.stat(path)
@@ -101,17 +105,20 @@ def resolve_source_image(image_path: str, images_dir: Path | str) -> SourceImage
     return SourceImage(relative_name=relative_name, path=path, stat=file_stat)
 
 
-def _lstat_below(root: str, parts: list[str]) -> os.stat_result | None:
-    """lstat each path component below `root` (2 calls for `XX/<file>`, where realpath()
-    walks the whole path); None as soon as one of them is a symlink."""
+def _lstat_below(root: str, parts: list[str], real_folders: set[str]) -> os.stat_result | None:
+    """lstat each path component below `root` not in `real_folders` (1 or 2 calls for
+    `XX/<file>`, where realpath() walks the whole path); None as soon as one of them is a
+    symlink. Folders found real join `real_folders`."""
     current = root
-    component_stat = None
-    for part in parts:
+    for part in parts[:-1]:
         current = f"{current}/{part}"
-        component_stat = os.lstat(current)
-        if stat.S_ISLNK(component_stat.st_mode):
+        if current in real_folders:
+            continue
+        if stat.S_ISLNK(os.lstat(current).st_mode):
             return None
-    return component_stat
+        real_folders.add(current)
+    file_stat = os.lstat(f"{current}/{parts[-1]}")
+    return None if stat.S_ISLNK(file_stat.st_mode) else file_stat
 
 
 def _refuse_outside(image_path: str, images_dir: str, path: str) -> None:

@@ -104,13 +104,14 @@ class ImageBatch:
         self.rendition_errors: dict[str, str] = {}  # relative name -> why it has no renditions
         self.unused_renditions: set[str] = set()
         self._resolved: dict[str, SourceImage | ImageImportError | OSError] = {}
+        self._real_folders: set[str] = set()
         self._stored: dict[str, StoreResult | ImageImportError | OSError] = {}
 
     def resolve(self, image_path: str) -> SourceImage:
         found = self._resolved.get(image_path)
         if found is None:
             try:
-                found = resolve_source_image(image_path, self.images_dir)
+                found = resolve_source_image(image_path, self.images_dir, real_folders=self._real_folders)
             except (ImageImportError, OSError) as exc:
                 found = exc
             self._resolved[image_path] = found
@@ -265,20 +266,29 @@ def merge_product_images(
             result.restored += outcome is StoreOutcome.RESTORED
         listed.append(source.media_name)
 
-    if mirror and listed:
-        new_main, new_gallery = listed[0], listed[1:]
-        result.removed = [name for name in [old_main, *old_gallery] if name and name not in listed]
-    else:
-        new_main, new_gallery = old_main, list(old_gallery)
-        for name in listed:
-            if not new_main:
-                new_main = name
-            elif name != new_main and name not in new_gallery:
-                new_gallery.append(name)
+    new_main, new_gallery, result.removed = _pictures_merged(old_main, old_gallery, listed, mirror=mirror)
     result.main_image_set = new_main != old_main
     result.gallery_added = len(set(new_gallery) - set(old_gallery) - {old_main})
     result.main_image, result.gallery_images = new_main, new_gallery
     return result
+
+
+def _pictures_merged(
+    main_image: str, gallery_images: list[str], listed: list[str], *, mirror: bool
+) -> tuple[str, list[str], list[str]]:
+    """The product's (main image, gallery, removed names) once the media names `listed` (1C's
+    list, in order, the ones the product may show) are merged in: mirror mode makes them
+    the pictures, the default only adds them."""
+    if mirror and listed:
+        removed = [name for name in [main_image, *gallery_images] if name and name not in listed]
+        return listed[0], listed[1:], removed
+    new_main, new_gallery = main_image, list(gallery_images)
+    for name in listed:
+        if not new_main:
+            new_main = name
+        elif name != new_main and name not in new_gallery:
+            new_gallery.append(name)
+    return new_main, new_gallery, []
 
 
 @dataclass
@@ -362,6 +372,10 @@ def product_images_import_chunk(
         # Only an explicit <Картинка> list says what 1C no longer has; a folder scan can't.
         plans.append(_ProductPlan(product_id, onec_id, main_image or "", gallery_images or [], paths,
                                   options.mirror and bool(picture_paths)))
+    if (unchanged := _unchanged_chunk(plans, images_dir=images_dir, options=options)) is not None:
+        chunk.skipped, chunk.renditions_skipped = unchanged
+        logger.info("image chunk: %d products, all %d files up to date", chunk.processed, chunk.skipped)
+        return chunk
     results, batch = _products_images_import(
         plans, images_dir=images_dir, storage=storage, options=options, upload_slots=upload_slots,
     )
@@ -383,6 +397,52 @@ def product_images_import_chunk(
         chunk.renditions_created, chunk.renditions_skipped,
     )
     return chunk
+
+
+def _unchanged_chunk(
+    plans: list[_ProductPlan], *, images_dir: Path, options: ImageImportOptions
+) -> tuple[int, int] | None:
+    """(files up to date, renditions kept) when the chunk has nothing to write, decided from
+    one lstat per photo (plus one per folder) and one query of their StoredImage rows: every
+    listed photo is there, its row describes it (ImageFacts.describes) and holds the
+    renditions the plan asks for, and every product already shows what the merge would make
+    it show. None when anything differs, and always with --verify-storage, --dry-run or
+    --rebuild-renditions: then the chunk takes the full path. This is what keeps a
+    nothing-changed night at work per product and photo, with no ImageBatch per photo
+    (bench/RESULTS.md, issue #23)."""
+    if options.verify_storage or options.dry_run or options.rebuild_renditions:
+        return None
+    real_folders: set[str] = set()
+    sources: dict[str, SourceImage] = {}
+    listed_by_plan = []
+    for plan in plans:
+        listed = []
+        for image_path in plan.image_paths:
+            try:
+                source = resolve_source_image(image_path, images_dir, real_folders=real_folders)
+            except (ImageImportError, OSError):
+                return None
+            name = source.media_name
+            sources.setdefault(name, source)
+            if name not in listed:
+                listed.append(name)
+        listed_by_plan.append(listed)
+    renditions = RenditionPlan.configured()
+    records = stored_image_facts(names=sources, only=(
+        "source_size", "source_mtime_ns", "sha256", "renditions_spec", *(("renditions",) if renditions.specs else ()),
+    ))
+    renditions_kept = 0
+    for name, source in sources.items():
+        facts = records.get(name, (None, None))[1]
+        if facts is None or not facts.describes(source.stat) or renditions.needed(facts):
+            return None
+        if renditions.specs:
+            renditions_kept += len({entry["name"] for entry in facts.renditions})
+    for plan, listed in zip(plans, listed_by_plan):
+        main_image, gallery_images, _ = _pictures_merged(plan.main_image, plan.gallery_images, listed, mirror=plan.mirror)
+        if (main_image, gallery_images) != (plan.main_image, plan.gallery_images):
+            return None
+    return sum(len(listed) for listed in listed_by_plan), renditions_kept
 
 
 def _products_images_import(

@@ -28,7 +28,8 @@ class Command(BaseCommand):
         parser.add_argument("import_types", nargs="+", choices=keys, metavar="TYPE", help=f"one or more of: {', '.join(keys)}")
         parser.add_argument("--data-dir", help="the 1C exchange directory (default: ONEC_DATA_DIR)")
         parser.add_argument("--validate-images", action="store_true", help="decode every image before copying")
-        parser.add_argument("--chunk-size", type=int, help="products per image task (default: ONEC_IMAGE_CHUNK_SIZE)")
+        parser.add_argument("--chunk-size", type=int, help="products per image task (default: from the catalog size, "
+                            "at least ONEC_IMAGE_CHUNK_SIZE; docs/import-types.md)")
         parser.add_argument(
             "--dry-run", action="store_true", help="images: report what would be copied or changed; write nothing"
         )
