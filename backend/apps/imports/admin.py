@@ -10,8 +10,14 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from apps.products.admin import ProductAdmin
+from apps.products.admin_filters import PhotoListFilter
+from apps.products.models import Product
+
+from .admin_filters import PhotoErrorsListFilter
 from .exceptions import ImportNotActiveError, PrefectUnavailableError
 from .import_types import import_type_spec
 from .models import START_IMPORT_PERMISSION, ImportSession
@@ -19,6 +25,10 @@ from .prefect_api.ui import flow_run_ui_url
 from .selectors import import_session_error_details
 from .services.cancellation import import_run_cancel
 from .services.reconcile import import_sessions_reconcile
+
+# The product list filters by an image import's photo errors too (admin_filters.py).
+_product_admin: ProductAdmin = admin.site.get_model_admin(Product)
+_product_admin.list_filter = [*_product_admin.list_filter, PhotoErrorsListFilter]
 
 POLL_INTERVAL_MS = 2000
 ERROR_DETAILS_LIMIT = 100
@@ -266,8 +276,23 @@ class ImportSessionAdmin(admin.ModelAdmin):
                 file_errors_rest=errors_total - len(errors),
                 can_cancel=session.is_active and self.has_cancel_permission(request, session),
                 alerts=session.alerts.filter(key=f"session-{session.pk}"),
+                product_links=self._product_links(request, session, errors_total),
             )
         return super().change_view(request, object_id, form_url, extra_context)
+
+    def _product_links(self, request, session: ImportSession, errors_total: int) -> list[tuple[str, str]]:
+        """An image import's page leads to the products that still lack photos and to
+        those whose photos failed in it (the product list's filters)."""
+        if session.import_type != ImportSession.ImportType.IMAGES or not _product_admin.has_view_permission(request):
+            return []
+        products = reverse(f"{self.admin_site.name}:products_product_changelist")
+        links = [(f"{products}?{PhotoListFilter.parameter_name}={PhotoListFilter.NONE}", _("Products without photos"))]
+        if errors_total:
+            links.append((
+                f"{products}?{PhotoErrorsListFilter.parameter_name}={session.pk}",
+                _("Products with photo errors in this import"),
+            ))
+        return links
 
     def _monitor_context(self) -> dict:
         return {

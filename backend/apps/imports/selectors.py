@@ -28,3 +28,25 @@ def import_session_report(*, session_id: int) -> ImportReport:
     return ImportReport(
         ImportSession.objects.filter(pk=session_id).values_list("report_details", flat=True).first() or {}
     )
+
+
+def import_session_last_images() -> ImportSession | None:
+    """The last image import that ended, a dry run excepted (it wrote nothing): the one
+    whose photo errors the product list filters by."""
+    return (
+        ImportSession.objects.filter(import_type=ImportSession.ImportType.IMAGES, finished_at__isnull=False)
+        .exclude(report_details__dry_run=True)
+        .order_by("-finished_at", "-id")
+        .only("id", "finished_at")
+        .first()
+    )
+
+
+def import_session_error_products(*, session_id: int) -> set[str]:
+    """The 1C ids of the products a session recorded errors for (image imports: their photos)."""
+    return {
+        error["product"]
+        for chunk_errors in ImportChunk.objects.filter(session_id=session_id).values_list("error_details", flat=True)
+        for error in chunk_errors
+        if error.get("product")
+    }

@@ -6,6 +6,7 @@ from django.utils.html import format_html, format_html_join
 
 from apps.media.models import StoredImage
 
+from .admin_filters import PRODUCT_LIST_FILTERS
 from .models import Category, Price, PriceType, Product, ProductVariant, Stock, Warehouse
 from .selectors import ProductPicture, product_pictures
 
@@ -17,7 +18,8 @@ class ProductAdmin(admin.ModelAdmin):
 
     list_display = ["thumbnail", "onec_id", "name", "article", "brand", "category", "is_active"]
     list_display_links = ["thumbnail", "onec_id"]
-    list_filter = ["is_active"]
+    list_filter = ["is_active", *PRODUCT_LIST_FILTERS]
+    list_select_related = ["category"]  # a nullable key: Django's default would not join it
     search_fields = ["onec_id", "name", "article", "brand"]
     raw_id_fields = ["category"]
     exclude = ["main_image", "gallery_images", "onec_picture_paths"]

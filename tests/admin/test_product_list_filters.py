@@ -1,0 +1,169 @@
+"""Which products still lack pictures: the product list's filters (photos, photo errors of
+an image import, group, brand), the image session page's links to them, and a list whose
+number of queries does not grow with the number of products. The photos and their errors
+come from the real image import, recorded into its session as the flow records them."""
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import User
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from apps.imports.models import ImportSession
+from apps.imports.services.images_import import product_images_import_chunk
+from apps.imports.services import sessions
+from apps.products.models import Category, Product
+
+pytestmark = pytest.mark.django_db
+LIST_URL = "/admin/products/product/"
+
+
+def image_import_session(exchange, products: list[Product], *, dry_run: bool = False) -> ImportSession:
+    """An ended image import of `products`: one chunk run by the image service and recorded
+    into a session, as the images flow does."""
+    session = sessions.import_session_create(import_type="images", started_by="cli")
+    sessions.import_session_start(session_id=session.pk)
+    sessions.import_session_update_report(session_id=session.pk, total_products=len(products), dry_run=dry_run)
+    result = product_images_import_chunk(product_ids=[p.pk for p in products], images_dir=exchange.images_dir)
+    sessions.import_session_record_chunk(
+        session_id=session.pk, chunk_index=0, counters=result.counters(), error_details=result.error_rows()
+    )
+    return sessions.import_session_complete(session_id=session.pk)
+
+
+def product_with_photo(exchange, guid: str, **fields) -> Product:
+    return Product.objects.create(onec_id=guid, onec_picture_paths=[exchange.add_image(guid)], **fields)
+
+
+@pytest.fixture
+def catalog(exchange, media_root) -> dict:
+    """Balls (Adidas, a photo), a net in the gallery only (Nike), a glove whose listed photo
+    is missing on disk (Nike), a whistle that 1C gave no photo and no brand."""
+    balls = Category.objects.create(onec_id="g-balls", name="Мячи")
+    nets = Category.objects.create(onec_id="g-nets", name="Сетки")
+    Category.objects.create(onec_id="g-empty", name="Пустая группа")
+    ball = product_with_photo(exchange, "aa000001", name="Мяч", brand="Adidas", category=balls)
+    net = Product.objects.create(
+        onec_id="bb000002", name="Сетка", brand="Nike", category=nets, gallery_images=["products/bb/bb000002_1.jpg"]
+    )
+    glove = Product.objects.create(
+        onec_id="cc000003", name="Перчатка", brand="Nike", category=balls,
+        onec_picture_paths=["import_files/cc/cc000003_gone.jpg"],
+    )
+    whistle = Product.objects.create(onec_id="dd000004", name="Свисток")
+    session = image_import_session(exchange, [ball, glove, whistle])
+    return {"ball": ball, "net": net, "glove": glove, "whistle": whistle, "balls": balls, "session": session}
+
+
+@pytest.fixture
+def boss(client, db):
+    client.force_login(User.objects.create_superuser("boss", password="pw"))
+    return client
+
+
+def listed(client, query: str) -> list[str]:
+    response = client.get(f"{LIST_URL}?{query}")
+    assert response.status_code == 200, query
+    return sorted(product.name for product in response.context["cl"].result_list)
+
+
+def test_the_photo_filters_find_products_with_a_main_photo_and_without_any(boss, catalog):
+    assert catalog["session"].report.errors == 1
+    assert listed(boss, "photos=main") == ["Мяч"]
+    assert listed(boss, "photos=none") == ["Перчатка", "Свисток"]  # the net has a gallery photo
+    assert listed(boss, "") == ["Мяч", "Перчатка", "Свисток", "Сетка"]
+
+
+def test_photo_errors_of_the_last_image_import_and_of_one_session(boss, catalog, exchange):
+    first = catalog["session"]
+    assert listed(boss, "photo_errors=last") == ["Перчатка"]
+    assert listed(boss, f"photo_errors={first.pk}") == ["Перчатка"]
+
+    # A later import whose photo of the whistle is missing too: now the last one.
+    Product.objects.filter(pk=catalog["whistle"].pk).update(onec_picture_paths=["import_files/dd/dd000004_gone.jpg"])
+    second = image_import_session(exchange, [catalog["whistle"]])
+    assert listed(boss, "photo_errors=last") == ["Свисток"]
+    assert listed(boss, f"photo_errors={first.pk}") == ["Перчатка"]
+
+    # A dry run wrote nothing: it is not "the last image import".
+    Product.objects.filter(pk=catalog["ball"].pk).update(onec_picture_paths=["import_files/aa/aa000001_gone.jpg"])
+    dry_run = image_import_session(exchange, [catalog["ball"]], dry_run=True)
+    assert listed(boss, "photo_errors=last") == ["Свисток"]
+    assert listed(boss, f"photo_errors={dry_run.pk}") == ["Мяч"]
+
+    page = boss.get(f"{LIST_URL}?photo_errors={first.pk}").content.decode()
+    assert f"#{second.pk}" in page and f"#{first.pk}" in page  # "the last" names its session; the chosen one too
+
+
+def test_without_an_ended_image_import_the_errors_filter_finds_nothing(boss, db):
+    Product.objects.create(onec_id="ee000005", name="Конус")
+    running = sessions.import_session_create(import_type="images", started_by="cli")
+    sessions.import_session_start(session_id=running.pk)
+
+    assert listed(boss, "photo_errors=last") == []
+
+
+def test_a_malformed_errors_filter_is_refused_not_ignored(boss, catalog):
+    response = boss.get(f"{LIST_URL}?photo_errors=everything")
+    assert response.status_code == 302 and response["Location"].endswith("?e=1")
+
+
+def test_group_and_brand_filters_offer_only_what_products_have(boss, catalog):
+    assert listed(boss, f"category__id__exact={catalog['balls'].pk}") == ["Мяч", "Перчатка"]
+    assert listed(boss, "brand=Nike") == ["Перчатка", "Сетка"]
+    assert listed(boss, "brand=-") == ["Свисток"]
+    assert listed(boss, "brand=Nike&photos=none") == ["Перчатка"]
+
+    filters = {spec.title: [choice["display"] for choice in spec.choices(boss.get(LIST_URL).context["cl"])]
+               for spec in boss.get(LIST_URL).context["cl"].filter_specs}
+    assert filters["brand"][1:] == ["Adidas", "Nike", "No brand"]  # after "All"
+    groups = next(choices for title, choices in filters.items() if "Мячи" in choices)
+    assert "Сетки" in groups and "Пустая группа" not in groups
+
+
+def test_the_image_session_page_links_to_products_without_photos_and_with_its_errors(boss, catalog):
+    session = catalog["session"]
+    page = boss.get(reverse("admin:integrations_importsession_change", args=[session.pk])).content.decode()
+
+    assert f'href="{LIST_URL}?photos=none"' in page
+    assert f'href="{LIST_URL}?photo_errors={session.pk}"' in page
+    assert listed(boss, f"photo_errors={session.pk}") == ["Перчатка"]
+
+
+def test_a_session_without_errors_links_only_to_products_without_photos(boss, catalog, exchange):
+    clean = image_import_session(exchange, [catalog["ball"]])
+    page = boss.get(reverse("admin:integrations_importsession_change", args=[clean.pk])).content.decode()
+
+    assert f'href="{LIST_URL}?photos=none"' in page and "photo_errors=" not in page
+    catalog_session = sessions.import_session_create(import_type="catalog", started_by="cli")
+    page = boss.get(reverse("admin:integrations_importsession_change", args=[catalog_session.pk])).content.decode()
+    assert "?photos=none" not in page
+
+
+def test_the_list_costs_the_same_queries_for_4_products_and_for_35(boss, catalog, exchange):
+    """The thumbnails, every filter and the search: no query per product (no N+1)."""
+    queries = [
+        "", "photos=main", "photos=none", f"photo_errors={catalog['session'].pk}", "photo_errors=last",
+        f"category__id__exact={catalog['balls'].pk}", "brand=Nike", "q=Мяч", "q=Мяч&photos=main&brand=Adidas",
+    ]
+
+    def count_queries() -> dict[str, int]:
+        counts = {}
+        for query in queries:
+            with CaptureQueriesContext(connection) as captured:
+                assert boss.get(f"{LIST_URL}?{query}").status_code == 200
+            counts[query] = len(captured)
+        return counts
+
+    before = count_queries()
+    more = [
+        product_with_photo(exchange, f"ff{n:06d}", name=f"Мяч {n}", brand=f"Brand {n % 5}", category=catalog["balls"])
+        for n in range(30)
+    ] + [Product.objects.create(onec_id="ff999999", name="Мяч без фото", onec_picture_paths=["import_files/ff/gone.jpg"])]
+    image_import_session(exchange, more)  # now the last image import, with an error of its own
+    assert Product.objects.exclude(main_image="").count() == 31
+
+    after = count_queries()
+    assert after == before, {query: (before[query], after[query]) for query in queries if before[query] != after[query]}
+    assert max(after.values()) <= 12, after
