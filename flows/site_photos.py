@@ -5,6 +5,7 @@ deploys it as `process-site-photo/site-photo` on the `onec-imports` pool."""
 from __future__ import annotations
 
 from django.db import connections
+from django.utils.translation import gettext as _
 from prefect import flow, get_run_logger, task
 
 from apps.products.services import site_photo_process, site_photo_refuse
@@ -26,7 +27,8 @@ def _refuse_unprocessed(flow, flow_run, state) -> None:
     try:
         site_photo_refuse(
             photo_id=int(flow_run.parameters["photo_id"]),
-            reason=f"processing failed: {failure_reason(state)}; remove the photo and upload it again",
+            reason=_("processing failed: %(reason)s; remove the photo and upload it again")
+            % {"reason": failure_reason(state)},
         )
     finally:
         connections.close_all()
