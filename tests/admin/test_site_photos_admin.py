@@ -8,6 +8,7 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils.html import escape
 
@@ -85,6 +86,31 @@ def test_variant_group_price_and_stock_pages_show_1cs_fields_read_only_with_a_no
     assert all(f'name="{field}"' in add_page for field in onec_fields if field not in ("product", "variant")), (
         "a row made by hand keeps its fields"
     )
+
+
+@pytest.mark.django_db
+def test_who_may_only_view_products_sees_the_sites_photos_but_cannot_change_them(client, media_root):
+    from django.contrib.auth.models import Permission, User
+
+    from apps.products.services import site_photo_add
+
+    product = Product.objects.create(onec_id=GUID, name="Мяч")
+    photo = site_photo_add(product_id=product.pk, data=make_image_bytes(), filename="lifestyle.jpg")
+    viewer = User.objects.create_user("viewer", password="pw", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_product"))
+    client.force_login(viewer)
+
+    page = change_page(client, Product, product.pk)
+    answers = [
+        client.post(reverse("admin:products_product_site_photo_upload", args=[product.pk]),
+                    {"photos": [SimpleUploadedFile("a.jpg", make_image_bytes())]}).status_code,
+        client.post(reverse("admin:products_product_site_photo_move", args=[photo.pk]), {"direction": "up"}).status_code,
+        client.post(reverse("admin:products_product_site_photo_delete", args=[photo.pk])).status_code,
+    ]
+
+    assert 'data-file="lifestyle.jpg"' in page and "site-photo__delete" not in page and 'name="photos"' not in page
+    assert answers == [403, 403, 403]
+    assert list(SitePhoto.objects.values_list("image__source_name", flat=True)) == ["lifestyle.jpg"]
 
 
 def full_goods(exchange, *goods: cml.Goods):
