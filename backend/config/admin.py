@@ -1,4 +1,5 @@
-"""The project's admin site: Django's, plus the 1C import page at /admin/integrations/import_1c/."""
+"""The project's admin site: Django's, plus the 1C import page at /admin/integrations/import_1c/ and
+the upload of a product's own photos (both start Prefect runs)."""
 from django.apps import apps
 from django.contrib import admin
 from django.urls import path, reverse
@@ -11,13 +12,19 @@ class ShopAdminSite(admin.AdminSite):
     login_form = LockOutAdminAuthenticationForm  # the lock-out of addresses that fail too often
 
     def get_urls(self):
-        from apps.imports.views import import_1c_view
+        from apps.imports.views import import_1c_view, site_photo_upload_view
 
         return [
             path(
                 "integrations/import_1c/",
                 self.admin_view(import_1c_view),
                 name="integrations_importsession_import_1c",
+            ),
+            # On the product page, but it asks Prefect for a run: a view of the imports app.
+            path(
+                "products/product/<int:product_id>/site-photos/upload/",
+                self.admin_view(site_photo_upload_view),
+                name="products_product_site_photo_upload",
             ),
             *super().get_urls(),
         ]

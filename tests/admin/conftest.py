@@ -79,8 +79,45 @@ def deployments(session_deployments) -> dict[str, str]:
                 ids[spec.key] = _deploy_afresh(client, spec)
 
 
-def flow_runs_of(deployment_id) -> list:
+def flow_runs_of(deployment_id, flow_run_filter=None) -> list:
     from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
 
     with get_client(sync_client=True) as client:
-        return client.read_flow_runs(deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment_id])))
+        return client.read_flow_runs(
+            flow_run_filter=flow_run_filter,
+            deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment_id])),
+        )
+
+
+@pytest.fixture
+def site_photo_deployment(prefect_server):
+    """A fresh `process-site-photo/site-photo` on the test server (no work pool: the runs
+    the uploads ask for wait until `run_site_photo_runs` runs them)."""
+    from apps.imports.services.site_photos import SITE_PHOTO_DEPLOYMENT
+    from flows.site_photos import process_site_photo
+
+    with get_client(sync_client=True) as client:
+        try:
+            client.delete_deployment(client.read_deployment_by_name(SITE_PHOTO_DEPLOYMENT).id)
+        except ObjectNotFound:
+            pass
+        return client.create_deployment(flow_id=client.create_flow(process_site_photo), name="site-photo")
+
+
+def run_site_photo_runs(deployment_id) -> dict:
+    """What the `onec-imports` worker does with the runs the uploads asked for, here: each
+    scheduled run of the deployment, by Prefect's flow engine, with the parameters the web
+    request gave it. Photo id -> the run's final state."""
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterState, FlowRunFilterStateType
+    from prefect.client.schemas.objects import StateType
+    from prefect.flow_engine import run_flow
+
+    from flows.site_photos import process_site_photo
+
+    scheduled = FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.SCHEDULED])))
+    states = {}
+    for flow_run in flow_runs_of(deployment_id, flow_run_filter=scheduled):
+        states[flow_run.parameters["photo_id"]] = run_flow(
+            process_site_photo, flow_run=flow_run, parameters=flow_run.parameters, return_type="state"
+        )
+    return states

@@ -133,3 +133,40 @@ def test_a_browser_sees_the_thumbnails(live_server, product_with_photos, setting
         screenshot(page, "admin-product-pictures.png")
 
     assert widths == [320, 300, 320], "every thumbnail (the smallest rendition) was loaded and decoded"
+
+
+def add_site_photo(product: Product, filename: str, size=(500, 400)):
+    """A photo added on the site and processed (what its Prefect run does)."""
+    from apps.products.services import site_photo_add, site_photo_process
+
+    photo = site_photo_add(product_id=product.pk, data=make_image_bytes(size=size, color=(5, 5, 250)), filename=filename)
+    return site_photo_process(photo_id=photo.pk)
+
+
+def test_the_storefront_lists_the_sites_own_photos_after_1cs_marked_by_source(client, product_with_photos):
+    chart = add_site_photo(product_with_photos, "size-chart.jpg", size=(500, 400))
+
+    images = client.get(f"/api/products/{GUID}/images/").json()["images"]
+
+    assert [(image["role"], image["position"], image["source"]) for image in images] == [
+        ("main", 0, "1c"), ("gallery", 0, "1c"), ("gallery", 1, "1c"), ("gallery", 2, "site"),
+    ]
+    assert images[3]["url"] == f"/media/{chart.image.name}" and (images[3]["width"], images[3]["height"]) == (500, 400)
+    assert [(r["format"], r["width"]) for r in images[3]["renditions"]] == [("webp", 320), ("webp", 500), ("jpeg", 500)]
+
+
+def test_products_the_site_switched_off_are_not_found(client, product_with_photos):
+    Product.objects.filter(pk=product_with_photos.pk).update(on_site=False)
+
+    assert client.get(f"/api/products/{GUID}/images/").status_code == 404
+
+
+def test_a_template_shows_the_sites_first_photo_while_1c_sends_none(db, media_root):
+    product = Product.objects.create(onec_id=GUID, name="Мяч")
+    first = add_site_photo(product, "lifestyle.jpg", size=(640, 480))
+    add_site_photo(product, "size-chart.jpg")
+
+    html = Template("{% load product_pictures %}{% product_picture product %}").render(Context({"product": product}))
+
+    jpeg = next(r for r in first.image.renditions if r["format"] == "jpeg")
+    assert f'<img src="/media/{jpeg["name"]}" alt="" width="640" height="480"' in html

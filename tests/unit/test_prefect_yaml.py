@@ -16,7 +16,7 @@ def deployments() -> dict[str, dict]:
 
 
 def test_every_import_type_has_a_deployment_and_nothing_else(deployments):
-    assert set(deployments) - {"images-shard", "onec-exchange", "alerts"} == {spec.key for spec in IMPORT_TYPES}, (
+    assert set(deployments) - {"images-shard", "onec-exchange", "alerts", "site-photo"} == {spec.key for spec in IMPORT_TYPES}, (
         "prefect.yaml needs one deployment per import type of apps/integrations/import_types.py, named after the type"
     )
 
@@ -29,6 +29,16 @@ def test_image_shards_run_side_by_side_on_their_own_pool(deployments):
     assert f"{import_images_shard.name}/images-shard" == SHARD_DEPLOYMENT
     assert shard["entrypoint"] == "flows.images:import_images_shard"
     assert shard["work_pool"]["name"] == SHARD_POOL and "concurrency_limit" not in shard
+
+
+def test_site_photos_are_processed_by_the_deployment_the_upload_asks_for(deployments):
+    from apps.imports.services.site_photos import SITE_PHOTO_DEPLOYMENT
+    from flows.site_photos import process_site_photo
+
+    deployment = deployments["site-photo"]
+    assert deployment["entrypoint"] == "flows.site_photos:process_site_photo"
+    assert f"{process_site_photo.name}/site-photo" == SITE_PHOTO_DEPLOYMENT
+    assert deployment["work_pool"]["name"] == "onec-imports"
 
 
 @pytest.mark.parametrize("import_type", [spec.key for spec in IMPORT_TYPES])

@@ -4,13 +4,17 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.shortcuts import redirect
+from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
-from django.views.decorators.http import require_http_methods
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
 
+from apps.products.exceptions import SitePhotoRefusedError
+from apps.products.models import Product
 from apps.products.selectors import product_active_count
+from apps.products.services import site_photo_add
 
 from .exceptions import ImportAlreadyRunningError, ImportNotStartedError
 from .forms import ImportStartForm
@@ -20,6 +24,7 @@ from .options import ImageImportOptions
 from .prefect_api.ui import flow_run_ui_url, prefect_ui_url
 from .selectors import import_session_active
 from .services.launch import import_session_launch
+from .services.site_photos import site_photo_processing_request, site_photos_awaiting_run
 
 @require_http_methods(["GET", "POST"])
 def import_1c_view(request):
@@ -93,3 +98,31 @@ def _started_message(session: ImportSession) -> str:
             run_url,
         )
     return f"Импорт «{session.get_import_type_display()}» запущен: сессия #{session.pk}."
+
+
+@require_POST
+def site_photo_upload_view(request, product_id: int):
+    """Photos an admin adds to a product on its page: each checked by its first bytes,
+    stored and recorded as processing, then Prefect is asked for the run that processes it
+    (also for earlier photos it could not be asked about: a POST without files asks again)."""
+    product = get_object_or_404(Product, pk=product_id)
+    if not request.user.has_perm(f"{Product._meta.app_label}.change_product"):
+        raise PermissionDenied
+    for upload in request.FILES.getlist("photos"):
+        try:
+            photo = site_photo_add(product_id=product.pk, data=upload.read(), filename=upload.name)
+        except SitePhotoRefusedError as exc:
+            messages.error(request, _("Photo not added: %(reason)s") % {"reason": exc})
+            continue
+        messages.success(request, _("“%(file)s” added: it shows as “processing” until a Prefect run has checked it "
+                                    "and made its web versions.") % {"file": photo})
+    for photo_id in site_photos_awaiting_run(product_id=product.pk):
+        try:
+            site_photo_processing_request(photo_id=photo_id)
+        except Exception as exc:  # Prefect down or not deployed: the photo waits, the admin can ask again
+            messages.error(request, _(
+                "The photo is stored, but Prefect could not be asked to process it (%(error)s): it stays "
+                "“processing”. Start Prefect (./dev stack) and press “Ask Prefect again”."
+            ) % {"error": f"{type(exc).__name__}: {exc}"})
+            break
+    return redirect(reverse("admin:products_product_change", args=[product.pk]) + "#site-photos")

@@ -21,6 +21,21 @@ _READ_BLOCK = 1 << 20
 
 _JPEG_MAGIC = b"\xff\xd8\xff"
 _PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+# A WebP file is a RIFF container (bytes 0-3) of the form WEBP (bytes 8-11).
+_RIFF_MAGIC, _WEBP_FORM = b"RIFF", b"WEBP"
+WEB_IMAGE_HEAD_BYTES = 12
+
+
+def web_image_content_type(head: bytes) -> str | None:
+    """What a photo's first WEB_IMAGE_HEAD_BYTES say it is: image/jpeg, image/png or
+    image/webp; None for anything else (what its name or the browser claims is not asked)."""
+    if head.startswith(_JPEG_MAGIC):
+        return "image/jpeg"
+    if head.startswith(_PNG_MAGIC):
+        return "image/png"
+    if head.startswith(_RIFF_MAGIC) and head[8:12] == _WEBP_FORM:
+        return "image/webp"
+    return None
 
 
 @dataclass(frozen=True)
@@ -103,10 +118,12 @@ def check_image(source_file: BinaryIO, path: str, *, decode: bool) -> None:
         raise InvalidImageError(f"{path}: not a JPEG or PNG image (unexpected file content)")
     if decode:
         source_file.seek(0)
-        _decode_image(source_file, path)
+        decode_image(source_file, path)
 
 
-def _decode_image(source_file: BinaryIO, path: str) -> None:
+def decode_image(source_file: BinaryIO, path: str) -> tuple[int, int]:
+    """Decode every pixel (within ONEC_IMAGE_MAX_PIXELS); return the width and height.
+    InvalidImageError names `path` and what is wrong."""
     max_pixels = settings.ONEC_IMAGE_MAX_PIXELS
     Image.MAX_IMAGE_PIXELS = max_pixels
     try:
@@ -124,6 +141,7 @@ def _decode_image(source_file: BinaryIO, path: str) -> None:
         raise InvalidImageError(f"{path}: refused as a possible decompression bomb ({exc})") from exc
     except (OSError, SyntaxError, ValueError) as exc:
         raise InvalidImageError(f"{path}: the image data is damaged ({exc})") from exc
+    return width, height
 
 
 def store_image(

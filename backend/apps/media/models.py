@@ -13,7 +13,10 @@ class StoredImage(models.Model):
     products that show it (main image or gallery), kept with their image fields in one
     transaction: mirror mode deletes an object only when no product is left. `renditions`
     are its web versions, named by `sha256` (rows with the same bytes share them), made for
-    `renditions_spec`: while that equals the configured spec nothing is decoded again."""
+    `renditions_spec`: while that equals the configured spec nothing is decoded again.
+    Photos added on the site have rows too, under `site-photos/` and without `products`
+    links: the import never lists, links or deletes them, and their renditions count as in
+    use like any row's."""
 
     name = models.CharField("имя в медиа-хранилище", max_length=500, unique=True)
     source_name = models.CharField("файл в import_files", max_length=500, blank=True)

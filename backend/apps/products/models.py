@@ -1,4 +1,5 @@
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class SyncedFromOneC(models.Model):
@@ -63,6 +64,13 @@ class Product(SyncedFromOneC):
         blank=True,
         help_text="Пути <Картинка> из последнего импорта каталога, в порядке 1С (первая — основная).",
     )
+    # The site's own switch: no import writes it. The storefront shows a product only when
+    # 1C keeps it active and this is on (selectors.products_on_storefront).
+    on_site = models.BooleanField(
+        _("on the site"), default=True, db_index=True,
+        help_text=_("The site's own switch: off hides the product from the storefront. 1C never changes it; "
+                    "a product 1C deactivates stays hidden whatever it says."),
+    )
 
     class Meta:
         verbose_name = "товар"
@@ -71,6 +79,36 @@ class Product(SyncedFromOneC):
 
     def __str__(self):
         return f"{self.name or self.onec_id}"
+
+
+class SitePhoto(models.Model):
+    """A photo an admin added to a product by hand: the site's own, which no import writes,
+    reorders or deletes. The storefront shows it after 1C's photos once a Prefect run has
+    decoded it and made its renditions (`status` ready); its bytes and facts are a
+    StoredImage row like 1C's photos, under SITE_PHOTO_PREFIX."""
+
+    class Status(models.TextChoices):
+        PROCESSING = "processing", _("processing")
+        READY = "ready", _("ready")
+        REFUSED = "refused", _("refused")
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="site_photos", verbose_name=_("product"))
+    image = models.ForeignKey(
+        "media.StoredImage", on_delete=models.PROTECT, related_name="site_photos", verbose_name=_("stored image")
+    )
+    position = models.PositiveIntegerField(_("position among the site's photos"), default=0)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PROCESSING)
+    refusal_reason = models.TextField(_("why it was refused"), blank=True)
+    processing_run_id = models.UUIDField(_("Prefect flow run processing it"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("photo added on the site")
+        verbose_name_plural = _("photos added on the site")
+        ordering = ["position", "id"]
+
+    def __str__(self):
+        return self.image.source_name or self.image.name
 
 
 class ProductVariant(SyncedFromOneC):

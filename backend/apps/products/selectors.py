@@ -6,7 +6,12 @@ from django.core.files.storage import default_storage
 
 from apps.media.models import StoredImage
 
-from .models import Product
+from .models import Product, SitePhoto
+
+
+def products_on_storefront():
+    """The products the storefront shows: those 1C keeps active and the site has on."""
+    return Product.objects.filter(is_active=True, on_site=True)
 
 
 def product_active_count() -> int:
@@ -45,9 +50,11 @@ class PictureRendition:
 @dataclass(frozen=True)
 class ProductPicture:
     """One of a product's pictures as the storefront and the admin show it: main first,
-    then the gallery in 1C's order; the facts come from its StoredImage row, if any."""
+    then the gallery in 1C's order, then the photos added on the site in their order; the
+    facts come from its StoredImage row, if any."""
 
     role: str  # "main" or "gallery"
+    source: str  # "1c" (the exchange's) or "site" (added by hand)
     position: int
     name: str
     url: str
@@ -63,20 +70,28 @@ class ProductPicture:
 
 
 def product_pictures(*, product: Product) -> list[ProductPicture]:
-    """The product's pictures in display order, one query for their facts. URLs come from
-    the media storage (absolute with AWS_S3_CUSTOM_DOMAIN or an absolute MEDIA_URL)."""
-    names = ([product.main_image.name] if product.main_image else []) + [
+    """The product's pictures in display order: 1C's main image, 1C's gallery, then the
+    site's own ready photos in their order. The main image is 1C's first; while 1C sends
+    none, the site's first photo is. Two queries for their facts. URLs come from the media
+    storage (absolute with AWS_S3_CUSTOM_DOMAIN or an absolute MEDIA_URL)."""
+    onec_names = ([product.main_image.name] if product.main_image else []) + [
         name for name in product.gallery_images if name and name != product.main_image.name
     ]
-    facts = {row.name: row for row in StoredImage.objects.filter(name__in=names)}
+    facts = {row.name: row for row in StoredImage.objects.filter(name__in=onec_names)} if onec_names else {}
+    site_rows = [
+        photo.image for photo in SitePhoto.objects.filter(product=product, status=SitePhoto.Status.READY)
+        .select_related("image").order_by("position", "id")
+    ]
+    entries = [(name, facts.get(name), "1c") for name in onec_names] + [(row.name, row, "site") for row in site_rows]
+    has_main = bool(product.main_image) or not onec_names
     pictures = []
-    for index, name in enumerate(names):
-        row = facts.get(name)
-        is_main = index == 0 and bool(product.main_image)
+    for index, (name, row, source) in enumerate(entries):
+        is_main = index == 0 and has_main
         pictures.append(
             ProductPicture(
                 role="main" if is_main else "gallery",
-                position=0 if is_main else index - bool(product.main_image),
+                source=source,
+                position=0 if is_main else index - has_main,
                 name=name,
                 url=default_storage.url(name),
                 width=row.width if row else None,
