@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 from config.media_storage import s3_storage_backend
 
@@ -125,7 +126,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-LANGUAGE_CODE = "ru"
+# One language for the whole site (no per-request switching): Russian, or English. The
+# Russian texts are in locale/ru/LC_MESSAGES/django.po, compiled by `./dev setup`.
+LANGUAGES = [("ru", "Русский"), ("en", "English")]
+LANGUAGE_CODE = os.environ.get("DJANGO_LANGUAGE_CODE", "ru")
+if LANGUAGE_CODE not in dict(LANGUAGES):
+    raise ImproperlyConfigured(f"DJANGO_LANGUAGE_CODE={LANGUAGE_CODE!r}: set it to one of {', '.join(dict(LANGUAGES))}")
+LOCALE_PATHS = [REPO_DIR / "locale"]
 TIME_ZONE = os.environ.get("DJANGO_TIME_ZONE", "Europe/Moscow")
 USE_I18N = True
 USE_TZ = True

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class MediaConfig(AppConfig):
@@ -6,4 +7,4 @@ class MediaConfig(AppConfig):
     of 1C."""
 
     name = "apps.media"
-    verbose_name = "Медиа"
+    verbose_name = _("Media")

@@ -1,8 +1,14 @@
 """Domain errors of the product image import. Messages name the file and the fix."""
+from apps.i18n.messages import Message
 
 
 class ImageImportError(Exception):
-    """One source image could not be imported; the run records it and moves on."""
+    """One source image could not be imported; the run records it and moves on. `message`
+    is the reason as it is stored (translated when shown); `str()` is its English text."""
+
+    def __init__(self, message: Message | str):
+        super().__init__(str(message))
+        self.message = message
 
 
 class UnsafeImagePathError(ImageImportError):

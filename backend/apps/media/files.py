@@ -10,7 +10,10 @@ from enum import Enum
 from typing import BinaryIO
 
 from django.conf import settings
+from django.utils.translation import gettext_noop
 from PIL import Image
+
+from apps.i18n.messages import Message
 
 from .exceptions import ImageImportError, ImageStorageError, InvalidImageError
 from .storage import MediaStorage
@@ -111,11 +114,13 @@ def check_image(source_file: BinaryIO, path: str, *, decode: bool) -> None:
     try:
         head = source_file.read(8)  # a fresh handle: offset 0; the copy reads by offset
     except OSError as exc:
-        raise InvalidImageError(f"{path}: cannot be read ({exc.strerror})") from exc
+        raise _unreadable(path, exc) from exc
     if not head:
-        raise InvalidImageError(f"{path}: the file is empty (0 bytes)")
+        raise InvalidImageError(Message(gettext_noop("%(path)s: the file is empty (0 bytes)"), path=path))
     if not (head.startswith(_JPEG_MAGIC) or head.startswith(_PNG_MAGIC)):
-        raise InvalidImageError(f"{path}: not a JPEG or PNG image (unexpected file content)")
+        raise InvalidImageError(
+            Message(gettext_noop("%(path)s: not a JPEG or PNG image (unexpected file content)"), path=path)
+        )
     if decode:
         source_file.seek(0)
         decode_image(source_file, path)
@@ -130,17 +135,24 @@ def decode_image(source_file: BinaryIO, path: str) -> tuple[int, int]:
         with Image.open(source_file) as image:
             width, height = image.size
             if width * height > max_pixels:
-                raise InvalidImageError(
-                    f"{path}: {width}x{height} pixels exceeds the limit of {max_pixels} "
-                    "(ONEC_IMAGE_MAX_PIXELS); refused as a possible decompression bomb"
-                )
+                raise InvalidImageError(Message(
+                    gettext_noop(
+                        "%(path)s: %(width)sx%(height)s pixels exceeds the limit of %(limit)s "
+                        "(ONEC_IMAGE_MAX_PIXELS); refused as a possible decompression bomb"
+                    ),
+                    path=path, width=width, height=height, limit=max_pixels,
+                ))
             image.load()
     except InvalidImageError:
         raise
     except Image.DecompressionBombError as exc:
-        raise InvalidImageError(f"{path}: refused as a possible decompression bomb ({exc})") from exc
+        raise InvalidImageError(Message(
+            gettext_noop("%(path)s: refused as a possible decompression bomb (%(error)s)"), path=path, error=str(exc)
+        )) from exc
     except (OSError, SyntaxError, ValueError) as exc:
-        raise InvalidImageError(f"{path}: the image data is damaged ({exc})") from exc
+        raise InvalidImageError(
+            Message(gettext_noop("%(path)s: the image data is damaged (%(error)s)"), path=path, error=str(exc))
+        ) from exc
     return width, height
 
 
@@ -191,7 +203,15 @@ def stored_size(storage: MediaStorage, name: str) -> int | None:
 
 
 def _missing_on_disk(source: SourceImage) -> ImageImportError:
-    return ImageImportError(f"{source.path}: listed by 1C but missing on disk; re-run the 1C exchange")
+    return ImageImportError(
+        Message(gettext_noop("%(path)s: listed by 1C but missing on disk; re-run the 1C exchange"), path=source.path)
+    )
+
+
+def _unreadable(path: str, exc: OSError) -> InvalidImageError:
+    return InvalidImageError(
+        Message(gettext_noop("%(path)s: cannot be read (%(error)s)"), path=path, error=exc.strerror or str(exc))
+    )
 
 
 def _open_source(source: SourceImage) -> BinaryIO:
@@ -202,7 +222,7 @@ def _open_source(source: SourceImage) -> BinaryIO:
     except FileNotFoundError:  # removed since it was resolved
         raise _missing_on_disk(source) from None
     except OSError as exc:
-        raise InvalidImageError(f"{source.path}: cannot be read ({exc.strerror})") from exc
+        raise _unreadable(source.path, exc) from exc
 
 
 def _adopt_or_write(source: SourceImage, storage: MediaStorage, *, decode: bool, dry_run: bool) -> StoreResult:
@@ -240,7 +260,7 @@ def _write(
         etag = storage.put(source.media_name, data, content_type=facts.content_type,
                            mtime_ns=source.stat.st_mtime_ns)
     except ImageStorageError as exc:
-        raise ImageStorageError(f"{source.path}: {exc}") from exc
+        raise ImageStorageError(Message(gettext_noop("%(path)s: %(error)s"), path=source.path, error=exc.message)) from exc
     return StoreResult(outcome, replace(facts, etag=etag))
 
 
@@ -257,7 +277,7 @@ def _read_all(source_file: BinaryIO, source: SourceImage) -> bytes:
             blocks.append(block)
             offset += len(block)
     except OSError as exc:
-        raise InvalidImageError(f"{source.path}: cannot be read ({exc.strerror})") from exc
+        raise _unreadable(source.path, exc) from exc
     return b"".join(blocks)
 
 

@@ -1,6 +1,7 @@
 """Photos in media storage and their web renditions: what the image import wrote, as facts
 that spare the next run from reading files or asking the storage."""
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class StoredImage(models.Model):
@@ -18,31 +19,33 @@ class StoredImage(models.Model):
     links: the import never lists, links or deletes them, and their renditions count as in
     use like any row's."""
 
-    name = models.CharField("имя в медиа-хранилище", max_length=500, unique=True)
-    source_name = models.CharField("файл в import_files", max_length=500, blank=True)
-    source_size = models.BigIntegerField("размер исходного файла", null=True, blank=True)
-    source_mtime_ns = models.BigIntegerField("время изменения исходного файла, нс", null=True, blank=True)
-    sha256 = models.CharField("SHA-256 содержимого", max_length=64, blank=True, db_index=True)
-    stored_size = models.BigIntegerField("размер в хранилище", null=True, blank=True)
-    etag = models.CharField("ETag в хранилище", max_length=100, blank=True)
-    width = models.PositiveIntegerField("ширина", null=True, blank=True)
-    height = models.PositiveIntegerField("высота", null=True, blank=True)
-    content_type = models.CharField("тип содержимого", max_length=100, blank=True)
+    name = models.CharField(_("name in media storage"), max_length=500, unique=True)
+    source_name = models.CharField(_("file in import_files"), max_length=500, blank=True)
+    source_size = models.BigIntegerField(_("source file size"), null=True, blank=True)
+    source_mtime_ns = models.BigIntegerField(_("source file modification time, ns"), null=True, blank=True)
+    sha256 = models.CharField(_("SHA-256 of the content"), max_length=64, blank=True, db_index=True)
+    stored_size = models.BigIntegerField(_("size in storage"), null=True, blank=True)
+    etag = models.CharField(_("ETag in storage"), max_length=100, blank=True)
+    width = models.PositiveIntegerField(_("width"), null=True, blank=True)
+    height = models.PositiveIntegerField(_("height"), null=True, blank=True)
+    content_type = models.CharField(_("content type"), max_length=100, blank=True)
     renditions_spec = models.CharField(
-        "веб-версии сделаны по", max_length=500, blank=True,
-        help_text="ONEC_IMAGE_RENDITIONS (с версией кодировщика), по которому сделаны веб-версии; "
-                  "пусто — ещё не сделаны или не получились.",
+        _("web versions made for"), max_length=500, blank=True,
+        help_text=_(
+            "ONEC_IMAGE_RENDITIONS (with the encoder version) the web versions were made for; "
+            "empty: not made yet, or they failed."
+        ),
     )
     renditions = models.JSONField(
-        "веб-версии", default=list, blank=True,
+        _("web versions"), default=list, blank=True,
         help_text='[{"spec": "webp:800", "format": "webp", "width": ..., "height": ..., "name": ..., "size": ...}]',
     )
-    products = models.ManyToManyField("products.Product", related_name="stored_images", blank=True, verbose_name="товары")
+    products = models.ManyToManyField("products.Product", related_name="stored_images", blank=True, verbose_name=_("products"))
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        verbose_name = "изображение в хранилище"
-        verbose_name_plural = "изображения в хранилище"
+        verbose_name = _("stored image")
+        verbose_name_plural = _("stored images")
         ordering = ["id"]
         db_table = "products_storedimage"  # the table the products app made: no row moves
 

@@ -18,7 +18,10 @@ from pathlib import Path
 from typing import BinaryIO
 
 from django.conf import settings
+from django.utils.translation import gettext_noop
 from PIL import GifImagePlugin, Image, ImageCms, ImageOps, JpegImagePlugin, PngImagePlugin, WebPImagePlugin
+
+from apps.i18n.messages import Message
 
 from .exceptions import ImageImportError, ImageSettingsError
 
@@ -170,16 +173,26 @@ def renditions_make(
     except RenditionError:
         raise
     except Image.DecompressionBombError as exc:
-        raise RenditionError(
-            f"{label}: refused as a possible decompression bomb ({exc}); "
-            "raise ONEC_IMAGE_MAX_PIXELS if the photo is genuine"
-        ) from exc
+        raise RenditionError(Message(
+            gettext_noop(
+                "%(path)s: refused as a possible decompression bomb (%(error)s); "
+                "raise ONEC_IMAGE_MAX_PIXELS if the photo is genuine"
+            ),
+            path=label, error=str(exc),
+        )) from exc
     except Image.UnidentifiedImageError as exc:
-        raise RenditionError(f"{label}: not an image (JPEG, PNG, WebP or GIF expected); replace the file in 1C") from exc
+        raise RenditionError(Message(
+            gettext_noop("%(path)s: not an image (JPEG, PNG, WebP or GIF expected); replace the file in 1C"), path=label
+        )) from exc
     except FileNotFoundError as exc:
-        raise RenditionError(f"{label}: the file is missing; no renditions made") from exc
+        raise RenditionError(
+            Message(gettext_noop("%(path)s: the file is missing; no renditions made"), path=label)
+        ) from exc
     except (OSError, SyntaxError, ValueError, ImageCms.PyCMSError) as exc:
-        raise RenditionError(f"{label}: the image data is damaged ({exc}); replace the file in 1C") from exc
+        raise RenditionError(Message(
+            gettext_noop("%(path)s: the image data is damaged (%(error)s); replace the file in 1C"),
+            path=label, error=str(exc),
+        )) from exc
 
 
 # --- the image work ---------------------------------------------------------------------
@@ -194,10 +207,13 @@ def _label(source: BinaryIO | Path | str) -> str:
 def _render(image: Image.Image, specs: Sequence[RenditionSpec], label: str, limit: int) -> list[Rendition]:
     width, height = image.size
     if width * height > limit:
-        raise RenditionError(
-            f"{label}: {width}x{height} pixels exceeds the limit of {limit} "
-            "(ONEC_IMAGE_MAX_PIXELS); refused as a possible decompression bomb (raise the setting if it is genuine)"
-        )
+        raise RenditionError(Message(
+            gettext_noop(
+                "%(path)s: %(width)sx%(height)s pixels exceeds the limit of %(limit)s (ONEC_IMAGE_MAX_PIXELS); "
+                "refused as a possible decompression bomb (raise the setting if it is genuine)"
+            ),
+            path=label, width=width, height=height, limit=limit,
+        ))
     turned = image.getexif().get(_EXIF_ORIENTATION) in _UPRIGHT_SWAPS
     upright_width, upright_height = (height, width) if turned else (width, height)
     planned = renditions_planned(specs=specs, source_width=upright_width)

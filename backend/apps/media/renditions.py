@@ -10,6 +10,8 @@ from dataclasses import dataclass, field, replace
 
 from django.conf import settings
 
+from apps.i18n.messages import Message
+
 from .models import StoredImage
 from .exceptions import ImageStorageError
 from .files import ImageFacts, SourceImage, stored_size
@@ -66,7 +68,7 @@ class RenditionsUpdate:
     facts: ImageFacts
     created: int = 0
     skipped: int = 0
-    error: str = ""
+    error: Message | str = ""  # a Message: stored with the file's errors, translated when shown
     unused: frozenset[str] = field(default_factory=frozenset)
 
 
@@ -101,7 +103,7 @@ def image_renditions_update(
                 kept.append({"spec": str(spec), **(written.get(name) or _entry_named(kept, name))})
     except (RenditionError, ImageStorageError) as exc:
         before = [entry for entry in kept if entry["name"] in reused]  # what was there still serves
-        return RenditionsUpdate(replace(facts, renditions=before, renditions_spec=""), error=str(exc),
+        return RenditionsUpdate(replace(facts, renditions=before, renditions_spec=""), error=exc.message,
                                 unused=frozenset(unused - reused))
     order = [str(spec) for spec in plan.specs]
     entries = sorted(kept, key=lambda entry: order.index(entry["spec"]))

@@ -15,6 +15,9 @@ from pathlib import Path
 from django.core.files.storage import Storage, storages
 from django.db import connections, router, transaction
 from django.db.models import Count
+from django.utils.translation import gettext_noop
+
+from apps.i18n.messages import Message
 
 from apps.media.exceptions import ImageImportError, MediaStorageUnavailableError
 from apps.media.models import StoredImage
@@ -49,7 +52,12 @@ class ImageFileError:
 
     product: str
     file: str
-    reason: str
+    reason: str  # in English: the logs', and what sessions stored before reasons were translated
+    message: dict | None = None  # the reason as a stored Message, shown in the site's language
+
+    @classmethod
+    def of(cls, *, product: str, file: str, reason: Message | str) -> ImageFileError:
+        return cls(product, file, str(reason), reason.as_json() if isinstance(reason, Message) else None)
 
 
 @dataclass
@@ -101,7 +109,7 @@ class ImageBatch:
         self.renditions = renditions or RenditionPlan()
         self.new_facts: dict[str, ImageFacts] = {}
         self.renditions_created = self.renditions_skipped = 0
-        self.rendition_errors: dict[str, str] = {}  # relative name -> why it has no renditions
+        self.rendition_errors: dict[str, Message | str] = {}  # relative name -> why it has no renditions
         self.unused_renditions: set[str] = set()
         self._resolved: dict[str, SourceImage | ImageImportError | OSError] = {}
         self._real_folders: set[str] = set()
@@ -251,13 +259,15 @@ def merge_product_images(
             seen.add(source.relative_name)
             outcome = batch.store(source)
         except (ImageImportError, OSError) as exc:
-            reason = str(exc) if isinstance(exc, ImageImportError) else f"{image_path}: {exc.strerror or exc}"
-            result.errors.append(ImageFileError(product=onec_id, file=image_path, reason=reason))
+            reason = exc.message if isinstance(exc, ImageImportError) else Message(
+                gettext_noop("%(path)s: %(error)s"), path=image_path, error=exc.strerror or str(exc)
+            )
+            result.errors.append(ImageFileError.of(product=onec_id, file=image_path, reason=reason))
             if source is not None and source.media_name in current:
                 listed.append(source.media_name)  # keep what the product already shows
             continue
         if rendition_error := batch.rendition_errors.get(source.relative_name):
-            result.errors.append(ImageFileError(product=onec_id, file=image_path, reason=rendition_error))
+            result.errors.append(ImageFileError.of(product=onec_id, file=image_path, reason=rendition_error))
         if outcome is StoreOutcome.UNCHANGED:
             result.skipped += 1
         else:

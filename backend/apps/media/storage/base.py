@@ -10,6 +10,9 @@ from typing import BinaryIO, Iterator
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import Storage
+from django.utils.translation import gettext_noop
+
+from apps.i18n.messages import Message
 
 from ..exceptions import ImageStorageError, MediaStorageError, MediaStorageUnavailableError
 
@@ -64,7 +67,9 @@ class MediaStorage:
         try:
             saved_name = self.storage.save(name, upload)
         except OSError as exc:
-            raise ImageStorageError(f"{self.label}: cannot write {name} ({exc})") from exc
+            raise ImageStorageError(Message(
+                gettext_noop("%(storage)s: cannot write %(name)s (%(error)s)"), storage=self.label, name=name, error=str(exc)
+            )) from exc
         if saved_name != name:
             self.storage.delete(saved_name)
             raise ImageStorageError(

@@ -10,6 +10,9 @@ from typing import BinaryIO, Iterator
 
 from django.conf import settings
 from django.core.files.storage import FileSystemStorage
+from django.utils.translation import gettext_noop
+
+from apps.i18n.messages import Message
 
 from ..exceptions import ImageStorageError, MediaStorageUnavailableError
 from .base import INCOMING_DIRNAME, MediaStorage, StoredObject
@@ -53,7 +56,9 @@ class LocalMediaStorage(MediaStorage):
         except OSError as exc:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
-            raise ImageStorageError(f"cannot write {dest} ({exc.strerror or exc})") from exc
+            raise ImageStorageError(Message(
+                gettext_noop("cannot write %(path)s (%(error)s)"), path=dest, error=exc.strerror or str(exc)
+            )) from exc
         return ""
 
     @contextlib.contextmanager

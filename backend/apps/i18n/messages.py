@@ -1,0 +1,69 @@
+"""A stored message: its English text (the catalogue's msgid, marked where it is written
+with `gettext_noop`) and the values of its `%(name)s` placeholders.
+
+    Message(gettext_noop("%(path)s: the file is empty (0 bytes)"), path=path)
+
+`str()` is the English text (logs, exception messages); `translated()` is the text in the
+active language; `as_json()` / `message_text()` store it and show it again. A parameter may
+itself be a message: it is translated with the text around it.
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from django.utils.translation import gettext
+
+
+class Message:
+    __slots__ = ("text", "params")
+
+    def __init__(self, text: str, /, **params: Any):
+        self.text = text
+        self.params = params
+
+    def __str__(self) -> str:
+        return self._render(lambda text: text)
+
+    def __repr__(self) -> str:
+        return f"Message({self.text!r}, **{self.params!r})"
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Message) and (self.text, self.params) == (other.text, other.params)
+
+    def translated(self) -> str:
+        return self._render(gettext)
+
+    def as_json(self) -> dict:
+        return {
+            "message": self.text,
+            "params": {
+                name: value.as_json() if isinstance(value, Message) else value for name, value in self.params.items()
+            },
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Message:
+        return cls(
+            data["message"],
+            **{name: cls.from_json(value) if is_stored_message(value) else value for name, value in data["params"].items()},
+        )
+
+    def _render(self, translate) -> str:
+        values = {
+            name: value._render(translate) if isinstance(value, Message) else value for name, value in self.params.items()
+        }
+        return translate(self.text) % values if values else translate(self.text)
+
+
+def is_stored_message(value: Any) -> bool:
+    return isinstance(value, Mapping) and set(value) == {"message", "params"}
+
+
+def message_text(value: Any) -> str:
+    """A stored message in the active language; anything else (a text stored before messages
+    were kept this way, a number) as it is."""
+    if isinstance(value, Message):
+        return value.translated()
+    if is_stored_message(value):
+        return Message.from_json(value).translated()
+    return "" if value is None else str(value)
