@@ -14,7 +14,7 @@ import pytest
 from django.contrib.auth.models import User
 
 from apps.imports.models import ImportSession
-from apps.onec_exchange.models import ExchangeAuthFailure
+from apps.access.models import LoginFailure
 from apps.products.models import Product
 from devtools.deployment import ProductionSite
 from tests.e2e.conftest import ARTIFACTS, log_in, start_image_import, wait_until_finished
@@ -110,7 +110,8 @@ def test_plain_http_is_sent_to_https_and_forged_client_headers_change_nothing(de
         headers={**_basic("nobody", "wrong"), "X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "http"},
     )
     assert status == 200 and body.decode().lstrip("\ufeff").startswith("failure")
-    assert list(ExchangeAuthFailure.objects.values_list("client_ip", flat=True)) == ["127.0.0.1"]
+    refused = LoginFailure.objects.filter(entry=LoginFailure.Entry.EXCHANGE_1C)
+    assert list(refused.values_list("client_ip", flat=True)) == ["127.0.0.1"]
 
 
 def test_a_piece_larger_than_the_file_limit_is_refused_by_nginx(deployed):

@@ -22,7 +22,8 @@ def test_1c_over_plain_http_is_redirected_to_https(client, production_https):
     assert response["Location"] == f"https://{HOST}/1c/exchange?type=catalog&mode=checkauth"
 
 
-def test_behind_the_https_proxy_1c_is_answered(client, production_https):
+def test_behind_the_https_proxy_1c_is_answered(client, production_https, settings):
+    settings.ONEC_EXCHANGE_TRUSTED_PROXIES = ["127.0.0.1"]  # the proxy: X-Forwarded-Proto is believed from it only
     response = client.get("/1c/exchange?type=catalog&mode=checkauth", HTTP_HOST=HOST, HTTP_X_FORWARDED_PROTO="https")
     assert response.status_code == 200  # 1C's protocol answers, not a redirect: no login given
     assert response.content.decode("utf-8-sig").startswith("failure")

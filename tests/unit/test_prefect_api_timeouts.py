@@ -43,7 +43,7 @@ def test_a_server_that_never_answers_gives_none_within_the_time_given():
     assert flow_run_id is None
     assert accepted, "the client never connected"
     # One request timed out at 0.2 s; a retry would have slept 2 s first.
-    assert elapsed < 1.5, f"the call took {elapsed:.1f} s"
+    assert elapsed < 2.0, f"the call took {elapsed:.1f} s"
 
 
 class _Busy(BaseHTTPRequestHandler):
@@ -79,4 +79,4 @@ def test_a_busy_server_gives_none_at_once_and_is_asked_again_later():
         server.server_close()
 
     assert flow_run_id is None
-    assert elapsed < 1.5, f"the call took {elapsed:.1f} s"  # a retry would have slept 2 s first
+    assert elapsed < 2.0, f"the call took {elapsed:.1f} s"  # a retry would have slept 2 s first
