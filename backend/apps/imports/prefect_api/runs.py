@@ -92,9 +92,10 @@ def prefect_deployment_run_create_within(
     *, name: str, parameters: dict[str, Any], idempotency_key: str, seconds: float
 ) -> uuid.UUID | None:
     """Schedule a run of the deployment `<flow>/<deployment>` now, in one client, each
-    request given at most `seconds`; None when Prefect did not answer in time (ask again
+    request given at most `seconds` and never retried (Prefect's client retries a timed-out
+    request 5 times, 62 s of back-off); None when Prefect did not answer in time (ask again
     with the same key: a run the server made meanwhile is returned, never a second one)."""
-    with prefect_client(timeout=seconds) as client:
+    with temporary_settings(updates={PREFECT_CLIENT_MAX_RETRIES: 0}), prefect_client(timeout=seconds) as client:
         try:
             deployment = client.read_deployment_by_name(name)
             flow_run = client.create_flow_run_from_deployment(
