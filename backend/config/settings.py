@@ -193,9 +193,7 @@ ONEC_EXCHANGE_AUTH_LOCKOUT_MINUTES = int(os.environ.get("ONEC_EXCHANGE_AUTH_LOCK
 # name the client, comma-separated; empty: the connection's address (REMOTE_ADDR) is the
 # client, whatever the headers say. From a trusted proxy, the client is the rightmost
 # address of ONEC_EXCHANGE_CLIENT_IP_HEADER (empty: HTTP_X_FORWARDED_FOR) not in this list.
-ONEC_EXCHANGE_TRUSTED_PROXIES = [
-    item.strip() for item in os.environ.get("ONEC_EXCHANGE_TRUSTED_PROXIES", "").split(",") if item.strip()
-]
+ONEC_EXCHANGE_TRUSTED_PROXIES = _list_from_env("ONEC_EXCHANGE_TRUSTED_PROXIES", "")
 ONEC_EXCHANGE_CLIENT_IP_HEADER = os.environ.get("ONEC_EXCHANGE_CLIENT_IP_HEADER", "")
 
 # Logs go to stderr (the access log to stdout: config/gunicorn.py), one line per event, with the

@@ -1,6 +1,7 @@
 """`import_1c` as a user runs it: a separate process, exit codes, one readable line on failure."""
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -15,15 +16,14 @@ pytestmark = [pytest.mark.prefect, pytest.mark.django_db(transaction=True)]  # t
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _cli(*args, media_root):
+def _cli(*args, media_root, env: dict | None = None):
     db = settings.DATABASES["default"]
     env = {
-        **os.environ,
+        **(os.environ if env is None else env),
         "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
         if db["ENGINE"].endswith("postgresql")
         else f"sqlite:///{db['NAME']}",
         "MEDIA_ROOT": str(media_root),
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
     }
     env.pop("PREFECT_API_URL", None)
     return subprocess.run(
@@ -56,3 +56,26 @@ def test_cli_imports_and_fails_readably(exchange, media_root):
         assert "Traceback" not in run.stderr
         assert "View at" not in run.stderr  # the embedded server has no UI, and it is gone after the run
     assert Product.objects.get(onec_id=guid).main_image.name.endswith("_a.jpg")
+
+
+def test_the_documented_command_line_prints_no_traceback_and_never_phones_home(exchange, media_root, tmp_path):
+    """As docs/cli.md runs it, without ./dev's environment. The embedded server's telemetry
+    service, on by Prefect's default, starts by writing a telemetry session to the server's
+    database: either that row is there afterwards, or the write met the run's and printed a
+    `send_telemetry_heartbeat ... database is locked` traceback (as it did on a real 1C
+    export). The command turns telemetry off itself: neither happens."""
+    if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+        pytest.skip("needs a database another process can see (run with PostgreSQL, as ./dev test does)")
+    exchange.add_goods("0a000000-0000-0000-0000-000000000002")
+    exchange.write_goods_xml()
+    env = {name: value for name, value in os.environ.items()
+           if name not in ("PREFECT_SERVER_ANALYTICS_ENABLED", "DO_NOT_TRACK")}
+    env["PREFECT_HOME"] = str(tmp_path / "prefect")
+
+    run = _cli("catalog", "--data-dir", str(exchange.root), media_root=media_root, env=env)
+
+    assert run.returncode == 0, run.stderr
+    assert "Traceback" not in run.stdout + run.stderr
+    with sqlite3.connect(tmp_path / "prefect" / "prefect.db") as prefect_db:
+        keys = {key for (key,) in prefect_db.execute("SELECT key FROM configuration")}
+    assert "TELEMETRY_SESSION" not in keys

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from django.core.files.storage import FileSystemStorage, storages
 
-from apps.media.exceptions import ImageStorageError, MediaStorageError
+from apps.media.exceptions import ImageStorageError, MediaStorageError, MediaStorageUnavailableError
 from apps.media.storage import LocalMediaStorage, StoredObject, media_storage
 from tests.storage.conftest import use_s3_storage
 
@@ -86,3 +86,10 @@ def test_s3_settings_the_import_cannot_send_are_refused_by_name(s3_media, settin
         media_storage()
 
     assert s3_media.taken() == []
+
+
+def test_s3_answers_the_health_check_when_its_bucket_is_there(s3_media, settings):
+    media_storage().answers(seconds=0.8)
+    use_s3_storage(settings, {**s3_media.environ(), "AWS_STORAGE_BUCKET_NAME": "no-such-bucket"})
+    with pytest.raises(MediaStorageUnavailableError, match="the bucket does not exist"):
+        media_storage().answers(seconds=0.8)

@@ -57,9 +57,10 @@ def prefect_api_check() -> None:
 
 def prefect_api_answers(*, seconds: float) -> None:
     """Refuse unless the Prefect API answers its health check within `seconds`: one request,
-    not retried (the health check's; `prefect_api_check` waits as long as a page does)."""
+    not retried, half the time to connect and half to answer (the health check's;
+    `prefect_api_check` waits as long as a page does)."""
     url = prefect_api_url()
-    with temporary_settings(updates={PREFECT_CLIENT_MAX_RETRIES: 0}), prefect_client(timeout=seconds) as client:
+    with temporary_settings(updates={PREFECT_CLIENT_MAX_RETRIES: 0}), prefect_client(timeout=seconds / 2) as client:
         problem = client.api_healthcheck()
     if problem is not None:
         raise PrefectUnavailableError(f"the Prefect API at {url} does not answer ({type(problem).__name__}: {problem})")

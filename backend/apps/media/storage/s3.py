@@ -101,14 +101,14 @@ class S3MediaStorage(MediaStorage):
         return StoredObject(head["size"], (head["e_tag"] or "").strip('"'))
 
     def answers(self, *, seconds: float) -> None:
-        """One HeadObject through a client that gives up after `seconds` and does not retry;
-        "no such object" is an answer, "no such bucket" is not."""
+        """One ListObjects of at most one key, through a client that gives up after `seconds`
+        and does not retry (a HeadObject could not tell a missing bucket from a missing key)."""
+        store = _store(self.storage, timeout=seconds)
         try:
-            obstore.head(_store(self.storage, timeout=seconds), self._key(f"{INCOMING_DIRNAME}/health-check"))
-        except FileNotFoundError as exc:
+            next(iter(obstore.list(store, prefix=self._key(f"{INCOMING_DIRNAME}/health-check"), chunk_size=1)), None)
+        except _FAULTS as exc:
             if "NoSuchBucket" in str(exc):
                 raise MediaStorageUnavailableError(f"{self.label}: the bucket does not exist") from exc
-        except _FAULTS as exc:
             raise MediaStorageUnavailableError(f"{self.label} does not answer ({_summary(exc)})") from exc
 
     def _key(self, name: str) -> str:
@@ -193,7 +193,8 @@ def _store(storage: S3Storage, *, timeout: float | None = None) -> S3Store:
     endpoint = storage.endpoint_url
     attempts = (config.retries or {}).get("max_attempts", 5) if timeout is None else 1
     connect_timeout, read_timeout = (
-        (f"{config.connect_timeout}s", f"{config.read_timeout}s") if timeout is None else (f"{int(timeout * 1000)}ms",) * 2
+        (f"{config.connect_timeout}s", f"{config.read_timeout}s") if timeout is None
+        else (f"{int(timeout * 500)}ms", f"{int(timeout * 1000)}ms")  # the whole request, connecting included
     )
     return S3Store(
         storage.bucket_name,
