@@ -125,10 +125,7 @@ class ProductionSite:
         if not NGINX.exists():
             raise StackError(f"{NGINX} is missing: apt-get install nginx (./dev test installs it)")
         self.root.mkdir(parents=True, exist_ok=True)
-        result = subprocess.run([sys.executable, "backend/manage.py", "collectstatic", "--noinput", "-v", "0"],
-                                cwd=REPO_DIR, env=self.web_env, capture_output=True, text=True, timeout=300)
-        if result.returncode:
-            raise StackError(f"collectstatic failed:\n{result.stdout}\n{result.stderr}")
+        self.stack.manage("collectstatic", "--noinput", "-v", "0", env=self.web_env)
         bind = self.web_url.removeprefix("http://")
         self.web = self.stack.start(f"{self.root.name}-web", *unit_command("onec-web.service", **{"127.0.0.1:8000": bind}),
                                     env=self.web_env)
