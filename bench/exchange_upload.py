@@ -39,13 +39,14 @@ MANAGE = [sys.executable, str(REPO_DIR / "backend" / "manage.py")]
 USER, PASSWORD = "bench-1c", "bench-password"
 
 
-def zipped_exchange(work: Path, products: int, images: int) -> Path:
-    """The exchange as one deflated archive, as 1C sends it (made once)."""
+def zipped_exchange(work: Path, products: int, images: int, *, seed: int = 1) -> Path:
+    """The exchange as one deflated archive, as 1C sends it (made once); another `seed`,
+    other products and photos."""
     archive = work / "exchange.zip"
     if archive.is_file():
         return archive
     exchange = work / "exchange"
-    generate_exchange(exchange, products=products, images=images, with_pictures=True, seed=1)
+    generate_exchange(exchange, products=products, images=images, with_pictures=True, seed=seed)
     partial = archive.with_suffix(".partial")
     with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as out:
         for path in sorted(exchange.rglob("*")):

@@ -125,15 +125,11 @@ class ProductionSite:
         if not NGINX.exists():
             raise StackError(f"{NGINX} is missing: apt-get install nginx (./dev test installs it)")
         self.root.mkdir(parents=True, exist_ok=True)
-        result = subprocess.run([sys.executable, "backend/manage.py", "collectstatic", "--noinput", "-v", "0"],
-                                cwd=REPO_DIR, env=self.web_env, capture_output=True, text=True, timeout=300)
-        if result.returncode:
-            raise StackError(f"collectstatic failed:\n{result.stdout}\n{result.stderr}")
+        self.stack.manage("collectstatic", "--noinput", "-v", "0", env=self.web_env)
         bind = self.web_url.removeprefix("http://")
         self.web = self.stack.start(f"{self.root.name}-web", *unit_command("onec-web.service", **{"127.0.0.1:8000": bind}),
                                     env=self.web_env)
-        # Production redirects plain HTTP; nginx says HTTPS, and so does this wait.
-        self.wait_for(f"{self.web_url}/admin/login/", headers={"X-Forwarded-Proto": "https"})
+        self.wait_for(f"{self.web_url}/healthz")  # the one page production serves over plain HTTP
         self.certificate, key = self_signed_certificate(self.root / "tls")
         self._write_nginx_config(key)
         self.nginx = self.stack.start(f"{self.root.name}-nginx", str(NGINX), "-p", f"{self.nginx_prefix}/",
@@ -174,7 +170,8 @@ http {{
     include /etc/nginx/mime.types;
     default_type application/octet-stream;
     sendfile on;
-    access_log {prefix}/access.log;
+    log_format timed '$remote_addr [$time_local] "$request" $status $body_bytes_sent $request_time $upstream_response_time';
+    access_log {prefix}/access.log timed;
     client_body_temp_path {prefix}/body;
     proxy_temp_path {prefix}/proxy;
     fastcgi_temp_path {prefix}/fastcgi;

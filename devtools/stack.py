@@ -24,6 +24,17 @@ PREFECT = [sys.executable, "-m", "prefect"]
 IMPORTS_POOL = "onec-imports"
 SHARD_POOL = "onec-images-shards"
 STARTUP_SECONDS = 90
+# The parts' arguments, as deploy/systemd's units give them too (tests/unit/test_deploy_files.py).
+IMPORTS_WORKER_ARGS = ("worker", "start", "--pool", IMPORTS_POOL, "--type", "process")
+
+
+def prefect_server_args(port: int) -> tuple[str, ...]:
+    return ("server", "start", "--host", "127.0.0.1", "--port", str(port))
+
+
+def shard_worker_args(name: str) -> tuple[str, ...]:
+    """`python <these>`: a warm shard worker named `name`, one run at a time."""
+    return ("-m", "flows.shard_worker", "--limit", "1", "--name", name)
 
 
 class StackError(RuntimeError):
@@ -65,6 +76,13 @@ class LocalStack:
         self.processes.append((process, log))
         return process
 
+    def manage(self, *args: str, env: dict[str, str] | None = None) -> None:
+        """Run one `manage.py` command with the stack's environment, or `env` instead."""
+        result = subprocess.run([sys.executable, "backend/manage.py", *args], cwd=REPO_DIR, env=env or self.env,
+                                capture_output=True, text=True, timeout=300)
+        if result.returncode:
+            raise StackError(f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+
     def prefect(self, *args: str) -> None:
         """Run one Prefect CLI command against the stack's server."""
         result = subprocess.run([*PREFECT, *args], cwd=REPO_DIR, env=self.env, capture_output=True, text=True,
@@ -86,28 +104,24 @@ class LocalStack:
 
     def start_prefect(self) -> None:
         """The server, the imports' and the shards' work pools, and `prefect deploy --all`."""
-        self.start("prefect-server", *PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(self.prefect_port))
+        self.start("prefect-server", *PREFECT, *prefect_server_args(self.prefect_port))
         self.wait_until_up(f"{self.api_url}/health")
         for pool in (IMPORTS_POOL, SHARD_POOL):
             self.prefect("work-pool", "create", pool, "--type", "process", "--overwrite")
         self.prefect("--no-prompt", "deploy", "--all")
 
     def start_imports_worker(self) -> None:
-        self.start("prefect-worker", *PREFECT, "worker", "start", "--pool", IMPORTS_POOL, "--type", "process")
+        self.start("prefect-worker", *PREFECT, *IMPORTS_WORKER_ARGS)
 
     def start_shard_worker(self, name: str, *, part: str | None = None, command_prefix: tuple[str, ...] = (),
                            env: dict | None = None) -> None:
         """A warm shard worker (`python -m flows.shard_worker`) named `name`, one run at a time."""
-        self.start(part or f"shard-worker-{name}", *command_prefix, sys.executable, "-m", "flows.shard_worker",
-                   "--limit", "1", "--name", name, env=env)
+        self.start(part or f"shard-worker-{name}", *command_prefix, sys.executable, *shard_worker_args(name), env=env)
 
     def start_django(self) -> None:
         """The web server as production runs it: `collectstatic`, then gunicorn with the
         project's settings (config/gunicorn.py), which serves the static files too (WhiteNoise)."""
-        result = subprocess.run([sys.executable, "backend/manage.py", "collectstatic", "--noinput", "-v", "0"],
-                                cwd=REPO_DIR, env=self.env, capture_output=True, text=True, timeout=300)
-        if result.returncode:
-            raise StackError(f"collectstatic failed:\n{result.stdout}\n{result.stderr}")
+        self.manage("collectstatic", "--noinput", "-v", "0")
         self.start("django", sys.executable, "-m", "gunicorn", "--config", "python:config.gunicorn",
                    "--bind", self.django_url.removeprefix("http://"))
         self.wait_until_up(f"{self.django_url}/admin/login/")

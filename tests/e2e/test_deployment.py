@@ -63,7 +63,7 @@ def test_1c_exchange_over_https_then_the_admin_import_page_and_photos_through_ng
     _assert_imported(running_stack, results)  # 1C's Basic auth, X-Forwarded-Proto and the pieces went through
     product = Product.objects.exclude(main_image="").order_by("onec_id").first()
     status, headers, body = deployed.get(f"{deployed.https_url}{product.main_image.url}")
-    assert status == 200 and body == product.main_image.read(), product.main_image.url
+    assert status == 200 and body == (running_stack.media_root / product.main_image.name).read_bytes()
     assert "max-age=86400" in headers["cache-control"]
 
     admin = User.objects.create_superuser("admin", "admin@example.com", ADMIN_PASSWORD)
@@ -99,9 +99,11 @@ def test_1c_exchange_over_https_then_the_admin_import_page_and_photos_through_ng
     page.close()
 
 
-def test_plain_http_is_sent_to_https_and_forged_client_headers_change_nothing(deployed):
+def test_plain_http_is_sent_to_https_but_the_health_check_and_forged_client_headers_change_nothing(deployed):
     status, headers, _ = deployed.get(f"{deployed.http_url}/1c/exchange?type=catalog&mode=checkauth")
     assert status == 301 and headers["location"] == "https://127.0.0.1/1c/exchange?type=catalog&mode=checkauth"
+    status, _, body = deployed.get(f"{deployed.http_url}/healthz")
+    assert status == 200 and body.startswith(b"{"), body
 
     # nginx names the client itself: the exchange's log of refused logins records the
     # connection's address, not the one a client claims.
