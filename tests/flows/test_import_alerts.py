@@ -18,6 +18,7 @@ from apps.products.models import Product
 from flows.alerts import check_import_alerts
 from flows.images import import_images
 from tests.conftest import free_port
+from tests.flows.helpers import cli_run
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("prefect_server", "media_root")]
 
@@ -64,15 +65,16 @@ def _import_images(exchange, *, started_by="admin"):
     return session, state
 
 
-def test_a_failed_run_mails_its_type_status_reason_and_page_once(exchange, smtp_server):
-    session, state = _import_images(exchange)  # no products: the catalog check fails the run
+@pytest.mark.parametrize("started_by, label", [("admin", "Администратор"), ("exchange", "Обмен 1С")])
+def test_a_failed_run_mails_its_type_status_reason_and_page_once(exchange, smtp_server, started_by, label):
+    session, state = _import_images(exchange, started_by=started_by)  # no products: the catalog check fails the run
 
     assert state.is_failed() and session.status == "failed"
     (mail,) = smtp_server.messages
     assert mail["To"] == ", ".join(TO) and mail["From"] == "imports@shop.example"
     assert _subject(mail) == f"1C import #{session.pk} (Изображения товаров) failed"
     body = mail.get_content()
-    assert "Type: Изображения товаров" in body and "Status: Ошибка" in body and "Started by: Администратор" in body
+    assert "Type: Изображения товаров" in body and "Status: Ошибка" in body and f"Started by: {label}" in body
     assert f"Reason: {session.error_message}" in body and "catalog" in session.error_message
     assert f"Session page: {_session_page(session.pk)}" in body
     assert ImportAlert.objects.get(session=session).state == ImportAlert.State.SENT
@@ -80,6 +82,24 @@ def test_a_failed_run_mails_its_type_status_reason_and_page_once(exchange, smtp_
     check_import_alerts()  # the scheduled check sends what is due: nothing more
 
     assert len(smtp_server.messages) == 1
+
+
+def test_a_command_line_run_in_its_own_process_mails_through_the_environment_s_settings(exchange, smtp_server, settings):
+    if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+        pytest.skip("needs a database another process can see (run with PostgreSQL, as ./dev test does)")
+    env = {
+        "ONEC_NOTIFY_EMAILS": ",".join(TO), "ONEC_SITE_URL": SITE,
+        "EMAIL_HOST": settings.EMAIL_HOST, "EMAIL_PORT": str(settings.EMAIL_PORT),
+    }
+
+    run = cli_run("images", "--data-dir", str(exchange.root), env=env)  # no products: fails
+
+    assert run.returncode == 1
+    session = ImportSession.objects.get()
+    assert (session.started_by, session.status) == ("cli", "failed")
+    (mail,) = smtp_server.messages
+    assert mail["To"] == ", ".join(TO) and f"#{session.pk}" in _subject(mail)
+    assert _session_page(session.pk) in mail.get_content()
 
 
 def test_a_run_completed_with_errors_mails_counters_and_the_first_errors(exchange, smtp_server):
