@@ -3,6 +3,7 @@ server: one mail per failed, cancelled or erroneous session, whoever ended it; n
 clean run; a mail server that is down never touches the import; the overdue nightly import
 is told once."""
 import logging
+import socket
 from datetime import timedelta
 
 import pytest
@@ -187,9 +188,28 @@ def test_a_busy_mail_server_is_retried_and_still_mailed_once(exchange, smtp_serv
     assert "Письмо об ошибке:" in page and "отправлено " in page and "не отправлено" not in page
 
 
-def test_a_mail_server_that_is_down_leaves_the_import_alone_and_is_logged(exchange, settings, caplog, admin_client):
+@pytest.fixture
+def dead_mail_server(request, settings):
+    """Django's SMTP backend pointed at a mail server that is down: a closed port (refused),
+    or one that accepts connections and never answers (hangs; EMAIL_TIMEOUT 1 s). Yields
+    what the error says."""
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", free_port()  # nothing listens there
+    settings.EMAIL_TIMEOUT = 1
+    if request.param == "refused":
+        settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", free_port()
+        yield "ConnectionRefusedError"
+        return
+    with socket.socket() as silent:  # the kernel completes the handshake; nobody ever greets
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        settings.EMAIL_HOST, settings.EMAIL_PORT = silent.getsockname()
+        yield "timed out"
+
+
+@pytest.mark.parametrize("dead_mail_server", ["refused", "hangs"], indirect=True)
+def test_a_mail_server_that_is_down_leaves_the_import_alone_and_is_logged(
+    exchange, settings, caplog, admin_client, dead_mail_server
+):
     _products(exchange, good=2, broken=1)
 
     with caplog.at_level(logging.WARNING, logger="apps.imports.services.alerts"):
@@ -199,10 +219,10 @@ def test_a_mail_server_that_is_down_leaves_the_import_alone_and_is_logged(exchan
     assert (session.report_details["copied"], session.report_details["errors"]) == (2, 1)
     alert = ImportAlert.objects.get(session=session)
     assert alert.state == ImportAlert.State.FAILED
-    assert f"127.0.0.1:{settings.EMAIL_PORT}" in alert.error and "ConnectionRefusedError" in alert.error
+    assert f"127.0.0.1:{settings.EMAIL_PORT}" in alert.error and dead_mail_server in alert.error
     assert alert.error in caplog.text and "EMAIL_HOST" in alert.error
     page = admin_client.get(reverse("admin:integrations_importsession_change", args=[session.pk])).content.decode()
-    assert "Письмо об ошибке:" in page and "не отправлено: " in page and "ConnectionRefusedError" in page
+    assert "Письмо об ошибке:" in page and "не отправлено: " in page and dead_mail_server in page
 
     check_state = check_import_alerts(return_state=True)  # the check fails visibly, and says why
     assert check_state.is_failed() and "not sent" in check_state.message
