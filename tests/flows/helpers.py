@@ -1,11 +1,15 @@
 import contextvars
 import json
+import os
+import subprocess
+import sys
 import threading
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.core.management import call_command
 from django.db import connections
 from prefect.task_runners import ThreadPoolTaskRunner
@@ -85,3 +89,22 @@ def add_products_with_photos(exchange, *, count: int) -> Path:
         products.append(Product(onec_id=guid, name=f"Товар {n}", onec_picture_paths=[picture]))
     Product.objects.bulk_create(products)
     return exchange.root
+
+
+def cli_run(*args, media_root=None, env=None, environ=None):
+    """`manage.py import_1c ...` in a process of its own, on the test database, in `environ`
+    (this process' environment unless given) with `env` added."""
+    db = settings.DATABASES["default"]
+    env = {
+        **(os.environ if environ is None else environ),
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+        if db["ENGINE"].endswith("postgresql")
+        else f"sqlite:///{db['NAME']}",
+        "MEDIA_ROOT": str(media_root or settings.MEDIA_ROOT),
+        **(env or {}),
+    }
+    env.pop("PREFECT_API_URL", None)
+    return subprocess.run(
+        [sys.executable, str(Path(__file__).resolve().parents[2] / "backend" / "manage.py"), "import_1c", *args],
+        capture_output=True, text=True, env=env, timeout=300,
+    )

@@ -2,34 +2,14 @@
 import json
 import os
 import sqlite3
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from django.conf import settings
 
 from apps.products.models import Product
+from tests.flows.helpers import cli_run
 
 pytestmark = [pytest.mark.prefect, pytest.mark.django_db(transaction=True)]  # the command line starts an embedded Prefect server
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-def _cli(*args, media_root, env: dict | None = None):
-    db = settings.DATABASES["default"]
-    env = {
-        **(os.environ if env is None else env),
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-        if db["ENGINE"].endswith("postgresql")
-        else f"sqlite:///{db['NAME']}",
-        "MEDIA_ROOT": str(media_root),
-    }
-    env.pop("PREFECT_API_URL", None)
-    return subprocess.run(
-        [sys.executable, str(REPO / "backend" / "manage.py"), "import_1c", *args],
-        capture_output=True, text=True, env=env, timeout=300,
-    )
 
 
 def test_cli_imports_and_fails_readably(exchange, media_root):
@@ -39,9 +19,9 @@ def test_cli_imports_and_fails_readably(exchange, media_root):
     exchange.add_goods(guid, pictures=[exchange.add_image(guid, "a"), exchange.add_image(guid, "b")])
     exchange.write_goods_xml()
 
-    no_catalog = _cli("images", "--data-dir", str(exchange.root), "--json", media_root=media_root)
-    catalog = _cli("catalog", "--data-dir", str(exchange.root), media_root=media_root)
-    images = _cli("images", "--data-dir", str(exchange.root), "--json", media_root=media_root)
+    no_catalog = cli_run("images", "--data-dir", str(exchange.root), "--json", media_root=media_root)
+    catalog = cli_run("catalog", "--data-dir", str(exchange.root), media_root=media_root)
+    images = cli_run("images", "--data-dir", str(exchange.root), "--json", media_root=media_root)
 
     assert no_catalog.returncode == 1
     [reason] = [line for line in no_catalog.stderr.splitlines() if line.startswith("import_1c:")]
@@ -72,7 +52,7 @@ def test_the_documented_command_line_prints_no_traceback_and_never_phones_home(e
            if name not in ("PREFECT_SERVER_ANALYTICS_ENABLED", "DO_NOT_TRACK")}
     env["PREFECT_HOME"] = str(tmp_path / "prefect")
 
-    run = _cli("catalog", "--data-dir", str(exchange.root), media_root=media_root, env=env)
+    run = cli_run("catalog", "--data-dir", str(exchange.root), media_root=media_root, environ=env)
 
     assert run.returncode == 0, run.stderr
     assert "Traceback" not in run.stdout + run.stderr

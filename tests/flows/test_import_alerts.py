@@ -3,6 +3,7 @@ server: one mail per failed, cancelled or erroneous session, whoever ended it; n
 clean run; a mail server that is down never touches the import; the overdue nightly import
 is told once."""
 import logging
+import socket
 from datetime import timedelta
 
 import pytest
@@ -18,6 +19,7 @@ from apps.products.models import Product
 from flows.alerts import check_import_alerts
 from flows.images import import_images
 from tests.conftest import free_port
+from tests.flows.helpers import cli_run
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("prefect_server", "media_root")]
 
@@ -64,15 +66,16 @@ def _import_images(exchange, *, started_by="admin"):
     return session, state
 
 
-def test_a_failed_run_mails_its_type_status_reason_and_page_once(exchange, smtp_server):
-    session, state = _import_images(exchange)  # no products: the catalog check fails the run
+@pytest.mark.parametrize("started_by, label", [("admin", "Администратор"), ("exchange", "Обмен 1С")])
+def test_a_failed_run_mails_its_type_status_reason_and_page_once(exchange, smtp_server, started_by, label):
+    session, state = _import_images(exchange, started_by=started_by)  # no products: the catalog check fails the run
 
     assert state.is_failed() and session.status == "failed"
     (mail,) = smtp_server.messages
     assert mail["To"] == ", ".join(TO) and mail["From"] == "imports@shop.example"
     assert _subject(mail) == f"1C import #{session.pk} (Изображения товаров) failed"
     body = mail.get_content()
-    assert "Type: Изображения товаров" in body and "Status: Ошибка" in body and "Started by: Администратор" in body
+    assert "Type: Изображения товаров" in body and "Status: Ошибка" in body and f"Started by: {label}" in body
     assert f"Reason: {session.error_message}" in body and "catalog" in session.error_message
     assert f"Session page: {_session_page(session.pk)}" in body
     assert ImportAlert.objects.get(session=session).state == ImportAlert.State.SENT
@@ -80,6 +83,24 @@ def test_a_failed_run_mails_its_type_status_reason_and_page_once(exchange, smtp_
     check_import_alerts()  # the scheduled check sends what is due: nothing more
 
     assert len(smtp_server.messages) == 1
+
+
+def test_a_command_line_run_in_its_own_process_mails_through_the_environment_s_settings(exchange, smtp_server, settings):
+    if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+        pytest.skip("needs a database another process can see (run with PostgreSQL, as ./dev test does)")
+    env = {
+        "ONEC_NOTIFY_EMAILS": ",".join(TO), "ONEC_SITE_URL": SITE,
+        "EMAIL_HOST": settings.EMAIL_HOST, "EMAIL_PORT": str(settings.EMAIL_PORT),
+    }
+
+    run = cli_run("images", "--data-dir", str(exchange.root), env=env)  # no products: fails
+
+    assert run.returncode == 1
+    session = ImportSession.objects.get()
+    assert (session.started_by, session.status) == ("cli", "failed")
+    (mail,) = smtp_server.messages
+    assert mail["To"] == ", ".join(TO) and f"#{session.pk}" in _subject(mail)
+    assert _session_page(session.pk) in mail.get_content()
 
 
 def test_a_run_completed_with_errors_mails_counters_and_the_first_errors(exchange, smtp_server):
@@ -160,16 +181,35 @@ def test_a_busy_mail_server_is_retried_and_still_mailed_once(exchange, smtp_serv
 
     assert check_state.is_completed()
     (mail,) = smtp_server.messages
-    assert _subject(mail) == f"1C import #{session.pk} (Изображения товаров) completed with 1 errors"
+    assert _subject(mail) == f"1C import #{session.pk} (Изображения товаров) completed with 1 error"
     alert.refresh_from_db()
     assert alert.state == ImportAlert.State.SENT and alert.error == "" and alert.sent_at
     page = admin_client.get(reverse("admin:integrations_importsession_change", args=[session.pk])).content.decode()
     assert "Письмо об ошибке:" in page and "отправлено " in page and "не отправлено" not in page
 
 
-def test_a_mail_server_that_is_down_leaves_the_import_alone_and_is_logged(exchange, settings, caplog, admin_client):
+@pytest.fixture
+def dead_mail_server(request, settings):
+    """Django's SMTP backend pointed at a mail server that is down: a closed port (refused),
+    or one that accepts connections and never answers (hangs; EMAIL_TIMEOUT 1 s). Yields
+    what the error says."""
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", free_port()  # nothing listens there
+    settings.EMAIL_TIMEOUT = 1
+    if request.param == "refused":
+        settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", free_port()
+        yield "ConnectionRefusedError"
+        return
+    with socket.socket() as silent:  # the kernel completes the handshake; nobody ever greets
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        settings.EMAIL_HOST, settings.EMAIL_PORT = silent.getsockname()
+        yield "timed out"
+
+
+@pytest.mark.parametrize("dead_mail_server", ["refused", "hangs"], indirect=True)
+def test_a_mail_server_that_is_down_leaves_the_import_alone_and_is_logged(
+    exchange, settings, caplog, admin_client, dead_mail_server
+):
     _products(exchange, good=2, broken=1)
 
     with caplog.at_level(logging.WARNING, logger="apps.imports.services.alerts"):
@@ -179,17 +219,17 @@ def test_a_mail_server_that_is_down_leaves_the_import_alone_and_is_logged(exchan
     assert (session.report_details["copied"], session.report_details["errors"]) == (2, 1)
     alert = ImportAlert.objects.get(session=session)
     assert alert.state == ImportAlert.State.FAILED
-    assert f"127.0.0.1:{settings.EMAIL_PORT}" in alert.error and "ConnectionRefusedError" in alert.error
+    assert f"127.0.0.1:{settings.EMAIL_PORT}" in alert.error and dead_mail_server in alert.error
     assert alert.error in caplog.text and "EMAIL_HOST" in alert.error
     page = admin_client.get(reverse("admin:integrations_importsession_change", args=[session.pk])).content.decode()
-    assert "Письмо об ошибке:" in page and "не отправлено: " in page and "ConnectionRefusedError" in page
+    assert "Письмо об ошибке:" in page and "не отправлено: " in page and dead_mail_server in page
 
     check_state = check_import_alerts(return_state=True)  # the check fails visibly, and says why
     assert check_state.is_failed() and "not sent" in check_state.message
 
 
 def test_an_overdue_nightly_import_is_told_once_until_it_completes_and_falls_behind_again(smtp_server, settings):
-    settings.ONEC_NIGHTLY_MAX_AGE_HOURS = 26
+    settings.ONEC_NIGHTLY_MAX_AGE_HOURS = 26.0  # as read from the environment
     settings.ONEC_NOTIFY_EMAILS = []  # the sessions' own alerts are not what this test reads
     last = _ended_session("completed", hours_ago=30)
     _ended_session("completed", hours_ago=2, dry_run=True)  # a dry run imports nothing: not counted

@@ -20,7 +20,7 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone, translation
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext as _, ngettext
 
 from ..import_types import import_type_spec
 from ..models import ImportAlert, ImportSession
@@ -89,10 +89,12 @@ def nightly_import_check(*, import_type: str) -> ImportAlert | None:
     max_age = timedelta(hours=settings.ONEC_NIGHTLY_MAX_AGE_HOURS)
     if since is None or timezone.now() - since <= max_age:
         return None
+    key = f"nightly-{import_type}-after-{last.pk if last else 'none'}"
+    if told := ImportAlert.objects.filter(key=key).first():
+        return told
     subject, body = _overdue_mail(import_type, last=last, since=since, latest=sessions.order_by("-created_at").first())
     alert, _created = ImportAlert.objects.get_or_create(
-        key=f"nightly-{import_type}-after-{last.pk if last else 'none'}",
-        defaults={"session": last, "subject": subject, "body": body},
+        key=key, defaults={"session": last, "subject": subject, "body": body}
     )
     return alert
 
@@ -123,16 +125,22 @@ def import_alerts_send(*, session_id: int | None = None) -> AlertsSent:
 def _send(alert: ImportAlert) -> str | None:
     """Mail one claimed alert; the reason it was not sent, or None."""
     recipients = settings.ONEC_NOTIFY_EMAILS
-    try:
-        if not recipients:
-            raise ValueError("ONEC_NOTIFY_EMAILS is empty")
-        send_mail(alert.subject, alert.body, None, recipients, fail_silently=False)
-    except Exception as exc:  # whatever the mail server or its settings did, the alert stays to be sent
+    error = None
+    if not recipients:
         error = (
-            f"alert {alert.key!r} was not sent to {', '.join(recipients) or '(nobody)'} through "
-            f"{settings.EMAIL_HOST}:{settings.EMAIL_PORT}: {type(exc).__name__}: {exc}. Check EMAIL_HOST, "
-            "EMAIL_PORT and the mail server; the next check-import-alerts run sends it again"
+            f"alert {alert.key!r} was not sent: ONEC_NOTIFY_EMAILS is empty in this process; set it for the web "
+            "server and every worker alike"
         )
+    else:
+        try:
+            send_mail(alert.subject, alert.body, None, recipients, fail_silently=False)
+        except Exception as exc:  # whatever the mail server did, the import goes on and the alert stays to be sent
+            error = (
+                f"alert {alert.key!r} was not sent to {', '.join(recipients)} through "
+                f"{settings.EMAIL_HOST}:{settings.EMAIL_PORT}: {type(exc).__name__}: {exc}. Check EMAIL_HOST, "
+                "EMAIL_PORT and the mail server; the next check-import-alerts run sends it again"
+            )
+    if error:
         logger.warning("%s", error)
         ImportAlert.objects.filter(pk=alert.pk).update(state=State.FAILED, error=error)
         return error
@@ -155,7 +163,9 @@ def _session_mail(session: ImportSession) -> tuple[str, str]:
         outcome = {
             Status.FAILED: _("failed"),
             Status.CANCELLED: _("was cancelled"),
-            Status.COMPLETED: _("completed with %(count)s errors") % {"count": report.errors},
+            Status.COMPLETED: ngettext(
+                "completed with %(count)s error", "completed with %(count)s errors", report.errors
+            ) % {"count": report.errors},
         }[session.status]
         subject = _("1C import #%(id)s (%(type)s) %(outcome)s") % {
             "id": session.pk, "type": spec.label, "outcome": outcome,
@@ -194,13 +204,15 @@ def _overdue_mail(
     spec = import_type_spec(import_type)
     hours = int((timezone.now() - since).total_seconds() // 3600)
     with translation.override(settings.LANGUAGE_CODE):
-        subject = _("1C import: the nightly %(type)s import has not completed for %(hours)s hours") % {
-            "type": spec.label, "hours": hours,
-        }
+        subject = ngettext(
+            "1C import: the nightly %(type)s import has not completed for %(hours)s hour",
+            "1C import: the nightly %(type)s import has not completed for %(hours)s hours",
+            hours,
+        ) % {"type": spec.label, "hours": hours}
         lines = [
             subject,
             "",
-            _("Allowed: %(max)s hours (ONEC_NIGHTLY_MAX_AGE_HOURS).") % {"max": settings.ONEC_NIGHTLY_MAX_AGE_HOURS},
+            _("Allowed: %(max)s hours (ONEC_NIGHTLY_MAX_AGE_HOURS).") % {"max": f"{settings.ONEC_NIGHTLY_MAX_AGE_HOURS:g}"},
             _("Last completed: session #%(id)s, finished %(finished)s, %(url)s")
             % {"id": last.pk, "finished": _local(last.finished_at), "url": _session_url(last.pk)}
             if last else _("It has never completed."),
