@@ -220,24 +220,30 @@ def test_a_name_from_1c_stays_in_staging_or_is_refused(name):
 
 
 class RawNameInfo(zipfile.ZipInfo):
-    """An entry whose name is stored as these bytes, without the UTF-8 flag (an old
+    """An entry whose name is stored as these bytes, with or without the UTF-8 flag (an old
     archiver's cp866 or cp1251, or bytes that are no encoding at all)."""
 
-    __slots__ = ("raw_name",)
+    __slots__ = ("raw_name", "utf8_flag")
 
     def _encodeFilenameFlags(self):
-        return self.raw_name, self.flag_bits & ~0x800
+        return self.raw_name, (self.flag_bits | 0x800) if self.utf8_flag else (self.flag_bits & ~0x800)
+
+
+def _raw_name_info(raw_name: bytes, *, utf8_flag: bool) -> RawNameInfo:
+    info = RawNameInfo("x")
+    info.raw_name, info.utf8_flag = raw_name, utf8_flag
+    return info
 
 
 @st.composite
 def entry_names(draw) -> zipfile.ZipInfo:
     name = draw(names)
-    encoding = draw(st.sampled_from(["utf-8 flagged", "cp866", "cp1251", "raw bytes"]))
+    encoding = draw(st.sampled_from(["utf-8 flagged", "cp866", "cp1251", "raw bytes", "raw bytes flagged utf-8"]))
     if encoding == "utf-8 flagged" or not name:
         return zipfile.ZipInfo(name.replace("\x00", "") or "x")
-    info = RawNameInfo(name.replace("\x00", "") or "x")
-    info.raw_name = draw(st.binary(min_size=1, max_size=60)) if encoding == "raw bytes" else name.encode(encoding, "replace")
-    return info
+    if encoding.startswith("raw bytes"):
+        return _raw_name_info(draw(st.binary(min_size=1, max_size=60)), utf8_flag=encoding.endswith("utf-8"))
+    return _raw_name_info(name.encode(encoding, "replace"), utf8_flag=False)
 
 
 @st.composite
@@ -273,12 +279,22 @@ def _zip(*names: str) -> bytes:
     return buffer.getvalue()
 
 
+def _zip_with_raw_name(raw_name: bytes, *, utf8_flag: bool) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(_raw_name_info(raw_name, utf8_flag=utf8_flag), b"x")
+    return buffer.getvalue()
+
+
 @given(data=archives())
 # Found here: a file that is another entry's folder raised FileExistsError or
-# IsADirectoryError; an entry named like another's partial file was overwritten by it.
+# IsADirectoryError; an entry named like another's partial file was overwritten by it; a
+# name starting with NUL raised IndexError, one flagged UTF-8 that is not UnicodeDecodeError.
 @example(data=_zip("import_files/a.jpg", "import_files/a.jpg/b.jpg"))
 @example(data=_zip("import_files/a/b.jpg", "import_files/a"))
 @example(data=_zip("goods/goods.xml" + PARTIAL_SUFFIX, "goods/goods.xml"))
+@example(data=_zip_with_raw_name(b"\x00abc", utf8_flag=False))
+@example(data=_zip_with_raw_name(b"\xff\xfe.xml", utf8_flag=True))
 def test_an_archive_is_unpacked_inside_staging_or_refused(data):
     with tempfile.TemporaryDirectory() as folder, _no_longer_than(CASE_SECONDS):
         sent = Path(folder).resolve() / "exchange.zip"

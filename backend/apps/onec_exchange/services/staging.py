@@ -188,6 +188,8 @@ def archive_entries(archive: zipfile.ZipFile, *, name: str, limits: ArchiveLimit
     before unpacking: entry count, total size, compression ratio, names, symlinks. Entries
     that lay out at one path (`goods/a.xml` and `goods\\a.xml`) are unpacked once: the
     later one, as an unzip would leave it."""
+    if any(not info.filename for info in archive.infolist()):
+        raise StagingError(f"archive {name} holds an entry without a name (empty, or starting with NUL): refused")
     infos = [info for info in archive.infolist() if not info.is_dir()]
     if len(infos) > limits.max_entries:
         raise StagingError(
@@ -255,7 +257,7 @@ def archive_checked(path: Path, *, name: str, limits: ArchiveLimits) -> Iterator
     StagingError for a damaged or refused archive."""
     try:
         archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:  # ValueError: a name flagged UTF-8 that is not
         raise StagingError(f"archive {name} is incomplete or damaged ({exc}): 1C should send it again") from None
     with archive:
         yield OpenArchive(archive=archive, entries=archive_entries(archive, name=name, limits=limits))
