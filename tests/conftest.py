@@ -16,10 +16,23 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 from PIL import Image
 
 from commerceml import writer as cml
 from commerceml.layout import GOODS_DIRNAME, IMPORT_FILES_DIRNAME, picture_path
+
+# Property-based tests (tests/unit/test_malformed_input.py): 100 cases a test, the same on
+# every run (no example database in the clone); HYPOTHESIS_PROFILE=thorough tries many more,
+# at random, to look for new failures. Cases are timed by the tests themselves, not here.
+hypothesis_settings.register_profile(
+    "project", max_examples=100, derandomize=True, database=None, deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+hypothesis_settings.register_profile("thorough", parent=hypothesis_settings.get_profile("project"),
+                                     max_examples=3000, derandomize=False)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "project"))
 
 SAMPLE_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "onec-sample"
 

@@ -73,7 +73,7 @@ def exchange_files(data_dir: Path, kind: str) -> list[Path]:
     top of the data directory that can carry it (import*.xml, offers*.xml, ...)."""
     folder, prefixes = EXCHANGE_KINDS[kind]
     kind_dir = data_dir / folder
-    files = sorted(kind_dir.glob("*.xml"), key=_part_order) if kind_dir.is_dir() else []
+    files = sorted((p for p in kind_dir.glob("*.xml") if p.is_file()), key=_part_order) if kind_dir.is_dir() else []
     if files:
         return files
     found: list[Path] = []

@@ -77,6 +77,13 @@ def iter_elements(
         raise CommerceMLError(
             f"{path}: line {line}, column {column}: malformed XML ({exc}); ask 1C to re-export this file"
         ) from None
+    except (LookupError, ValueError) as exc:
+        # The XML declaration names an encoding expat cannot read: unknown (LookupError) or
+        # multi-byte other than UTF-8/16 (ValueError), e.g. encoding="shift_jis".
+        raise CommerceMLError(
+            f"{path}: the encoding its XML declaration names cannot be read ({exc}); "
+            "ask 1C to export in UTF-8 (or windows-1251)"
+        ) from None
 
 
 def child(elem: ET.Element, name: str) -> ET.Element | None:
@@ -235,13 +242,16 @@ class CounterpartyItem:
     is_deleted: bool
 
 
-def _read_groups(elem: ET.Element, parent_id: str = "") -> Iterator[GroupItem]:
-    """A top-level <Группа> and its subtree, parents before children."""
-    onec_id = child_text(elem, "Ид")
-    yield GroupItem(onec_id=onec_id, name=child_text(elem, "Наименование"), parent_id=parent_id,
-                    is_deleted=is_deletion_marked(elem))
-    for sub in grandchildren(elem, "Группы", "Группа"):
-        yield from _read_groups(sub, onec_id)
+def _read_groups(elem: ET.Element) -> Iterator[GroupItem]:
+    """A top-level <Группа> and its subtree, parents before children, in document order;
+    without recursion, so a subtree of any depth is read."""
+    pending = [(elem, "")]
+    while pending:
+        group, parent_id = pending.pop()
+        onec_id = child_text(group, "Ид")
+        yield GroupItem(onec_id=onec_id, name=child_text(group, "Наименование"), parent_id=parent_id,
+                        is_deleted=is_deletion_marked(group))
+        pending += [(sub, onec_id) for sub in reversed(grandchildren(group, "Группы", "Группа"))]
 
 
 def _read_property(elem: ET.Element) -> Iterator[PropertyItem]:

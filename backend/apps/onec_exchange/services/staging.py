@@ -39,6 +39,12 @@ _WINDOWS_DRIVE = re.compile(r"^[A-Za-z]:/")
 _PART = re.compile(r"^(?P<kind>[A-Za-z]+?)(?:_\d+_\d+(?:_[^/]*)?)?\.xml$", re.IGNORECASE)
 # Entries smaller than this may be compressed any amount (a short XML of repeated tags).
 _RATIO_EXEMPT_BYTES = 1024 * 1024
+# What an entry is called while it is unpacked (archive_extract).
+PARTIAL_SUFFIX = ".unpacking"
+# A file system's longest name (NAME_MAX, bytes), less the suffix of a partial file; and the
+# longest path the exchange's records hold (ExchangeFile.path).
+MAX_NAME_BYTES = 255 - len(PARTIAL_SUFFIX)
+MAX_PATH_CHARS = 1000
 
 
 class StagingError(Exception):
@@ -54,7 +60,20 @@ def _folders() -> dict[str, str]:
 
 def staging_layout_path(name: str) -> PurePosixPath:
     """The relative path a file named `name` by 1C takes in staging and in the exchange
-    directory; StagingError for a name that would leave it."""
+    directory; StagingError for a name that would leave it or that no file system holds."""
+    path = _layout_path(name)
+    too_long = next((part for part in path.parts if len(part.encode("utf-8")) > MAX_NAME_BYTES), None)
+    if too_long is not None:
+        raise StagingError(
+            f"file name {name!r}: {too_long[:40]!r}... is longer than {MAX_NAME_BYTES} bytes, "
+            "more than a file system holds: refused; shorten it in 1C"
+        )
+    if len(str(path)) > MAX_PATH_CHARS:
+        raise StagingError(f"file name {name!r} is longer than {MAX_PATH_CHARS} characters: refused; shorten it in 1C")
+    return path
+
+
+def _layout_path(name: str) -> PurePosixPath:
     if not name or "\x00" in name:
         raise StagingError(f"file name {name!r} is empty or contains NUL: refused")
     text = name.replace("\\", "/").strip()
@@ -166,6 +185,8 @@ def archive_entries(archive: zipfile.ZipFile, *, name: str, limits: ArchiveLimit
     before unpacking: entry count, total size, compression ratio, names, symlinks. Entries
     that lay out at one path (`goods/a.xml` and `goods\\a.xml`) are unpacked once: the
     later one, as an unzip would leave it."""
+    if any(not info.filename for info in archive.infolist()):
+        raise StagingError(f"archive {name} holds an entry without a name (empty, or starting with NUL): refused")
     infos = [info for info in archive.infolist() if not info.is_dir()]
     if len(infos) > limits.max_entries:
         raise StagingError(
@@ -197,6 +218,7 @@ def archive_entries(archive: zipfile.ZipFile, *, name: str, limits: ArchiveLimit
             entries.append(ArchiveEntry(info=info, path=staging_layout_path(entry_name)))
         except StagingError as exc:
             raise StagingError(f"archive {name}: {exc}") from None
+    _refuse_clashes(entries, name=name)
     by_path = {entry.path: entry for entry in entries}  # the later entry of a path wins
     if len(by_path) < len(entries):
         logger.warning("archive %s: %d entries share a path with a later one; only the later are unpacked",
@@ -204,6 +226,20 @@ def archive_entries(archive: zipfile.ZipFile, *, name: str, limits: ArchiveLimit
         kept = {id(entry) for entry in by_path.values()}
         entries = [entry for entry in entries if id(entry) in kept]
     return entries
+
+
+def _refuse_clashes(entries: list[ArchiveEntry], *, name: str) -> None:
+    """StagingError for an entry whose path is another's folder (`a.jpg` and `a.jpg/b.jpg`),
+    or what another is called while it is unpacked (`a.jpg` and `a.jpg.unpacking`)."""
+    paths = {entry.path for entry in entries}
+    for entry in entries:
+        folder = next((parent for parent in entry.path.parents if parent in paths), None)
+        if folder is not None:
+            raise StagingError(f"archive {name}: {folder} is both a file and the folder of {entry.path}: refused")
+        if entry.path.name.endswith(PARTIAL_SUFFIX) and entry.path.with_name(entry.path.name[:-len(PARTIAL_SUFFIX)]) in paths:
+            raise StagingError(
+                f"archive {name}: {entry.path} is the name the site gives another entry while unpacking it: refused"
+            )
 
 
 @dataclass(frozen=True)
@@ -218,7 +254,7 @@ def archive_checked(path: Path, *, name: str, limits: ArchiveLimits) -> Iterator
     StagingError for a damaged or refused archive."""
     try:
         archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:  # ValueError: a name flagged UTF-8 that is not
         raise StagingError(f"archive {name} is incomplete or damaged ({exc}): 1C should send it again") from None
     with archive:
         yield OpenArchive(archive=archive, entries=archive_entries(archive, name=name, limits=limits))
@@ -251,7 +287,7 @@ def archive_extract(
 
 
 def _partial_path(target: Path) -> Path:
-    return target.with_name(target.name + ".unpacking")
+    return target.with_name(target.name + PARTIAL_SUFFIX)
 
 
 def _entry_unpack(
