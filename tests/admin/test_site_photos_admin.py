@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connections
 from django.urls import reverse
 from django.utils.html import escape
 
@@ -167,6 +168,8 @@ def test_a_browser_adds_two_photos_reorders_them_and_no_import_moves_them(
         strip = page.eval_on_selector_all(".product-picture", "items => items.map(i => i.className)")
         page.evaluate("window.scrollTo(0, 0)")  # the sticky sidebar at the top of the full-page shot
         screenshot(page, "admin-product-site-photos.png")
+        # The queries above ran in Playwright's greenlet, on a connection of its own.
+        connections.close_all()
 
     assert {"Мяч", "B-1", GUID} <= set(read_only)
     assert "name" not in editable and "article" not in editable and "on_site" in editable
