@@ -11,26 +11,13 @@ from __future__ import annotations
 import os
 import statistics
 import sys
-import time
 from datetime import timedelta
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_API_URL", "http://127.0.0.1:4200/api")  # so every row renders its Prefect link
-os.environ.setdefault("DJANGO_DEBUG", "0")  # as served: no query log
-os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only-" + "x" * 50)
-os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "0")  # the test client speaks plain HTTP
-os.environ.setdefault("DJANGO_STATICFILES_STORAGE", "django.contrib.staticfiles.storage.StaticFilesStorage")
-os.environ["DJANGO_ALLOWED_HOSTS"] = "testserver"
 
-import django
-
-django.setup()
-
+from admin_pages import throwaway_database, time_page
 from django.contrib.auth import get_user_model
-from django.db import connection
 from django.test import Client
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -75,27 +62,8 @@ def seed(user) -> None:
     ImportSession.objects.bulk_create(rows, batch_size=500)
 
 
-def measure(client: Client, url: str) -> tuple[list[float], list[float], int, int]:
-    """Wall-clock and CPU milliseconds per request; CPU time is what this process spent,
-    so it holds steady when other work shares the cores (the wall clock does not)."""
-    for _ in range(3):  # warm-up: template loading, Prefect settings import, caches
-        response = client.get(url)
-        assert response.status_code == 200, (url, response.status_code)
-    wall, cpu = [], []
-    for _ in range(RUNS):
-        started, started_cpu = time.perf_counter(), time.process_time()
-        response = client.get(url)
-        wall.append((time.perf_counter() - started) * 1000)
-        cpu.append((time.process_time() - started_cpu) * 1000)
-    with CaptureQueriesContext(connection) as queries:
-        client.get(url)
-    return wall, cpu, len(queries), len(response.content)
-
-
 def main() -> int:
-    # No setup_test_environment(): its template instrumentation would be timed too.
-    test_db = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
-    try:
+    with throwaway_database() as test_db:
         user = get_user_model().objects.create_superuser("bench", "bench@example.com", "bench")
         seed(user)
         client = Client()
@@ -108,12 +76,13 @@ def main() -> int:
             "live JSON (active sessions)": reverse("admin:integrations_importsession_active"),
         }
         print(
-            f"{SESSIONS} sessions, {connection.vendor} ({test_db}), {RUNS} runs per page after warm-up, "
+            f"{SESSIONS} sessions, {test_db}, {RUNS} runs per page after warm-up, "
             f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
         )
         worst_list_median = 0.0
         for name, url in pages.items():
-            wall, cpu, query_count, size = measure(client, url)
+            timing = time_page(client, url, runs=RUNS)
+            wall, cpu, query_count, size = timing.wall_ms, timing.cpu_ms, timing.queries, timing.size
             median = statistics.median(wall)
             if name.startswith("list"):
                 worst_list_median = max(worst_list_median, median)
@@ -125,8 +94,6 @@ def main() -> int:
         verdict = "OK" if worst_list_median < TARGET_MS else "TOO SLOW"
         print(f"slowest list page median {worst_list_median:.1f} ms, target < {TARGET_MS} ms: {verdict}")
         return 0 if worst_list_median < TARGET_MS else 1
-    finally:
-        connection.creation.destroy_test_db(test_db, verbosity=0)
 
 
 if __name__ == "__main__":

@@ -19,8 +19,8 @@ from prefect.deployments import run_deployment
 from prefect.events.filters import EventFilter, EventNameFilter, EventOccurredFilter, EventResourceFilter
 from prefect.states import Cancelling, Crashed
 
-SHARD_FLOW = "import-images-shard"
-SHARD_DEPLOYMENT = f"{SHARD_FLOW}/images-shard"
+from apps.imports.options import SHARD_DEPLOYMENT, SHARD_FLOW
+
 SHARD_POOL = "onec-images-shards"
 SHARD_POLL_SECONDS = 0.5
 _NOT_STARTED = {StateType.SCHEDULED, StateType.PENDING}

@@ -121,3 +121,24 @@ def run_site_photo_runs(deployment_id) -> dict:
             process_site_photo, flow_run=flow_run, parameters=flow_run.parameters, return_type="state"
         )
     return states
+
+
+@pytest.fixture
+def shard_pool(session_deployments) -> str:
+    """The shard deployment on its work pool with one worker online (its heartbeat), as
+    ./dev stack leaves them on the test server; removed afterwards. The pool's name."""
+    from prefect.client.schemas.actions import WorkPoolCreate
+
+    from flows.images import import_images_shard
+    from flows.shards import SHARD_POOL
+
+    with get_client(sync_client=True) as client:
+        client.create_work_pool(WorkPoolCreate(name=SHARD_POOL, type="process"), overwrite=True)
+        deployment_id = client.create_deployment(
+            flow_id=client.create_flow(import_images_shard), name="images-shard", work_pool_name=SHARD_POOL
+        )
+        client.send_worker_heartbeat(SHARD_POOL, "host-a")
+    yield SHARD_POOL
+    with get_client(sync_client=True) as client:
+        client.delete_deployment(deployment_id)
+        client.delete_work_pool(SHARD_POOL)

@@ -24,7 +24,7 @@ def _problems(response) -> str:
 
 
 def test_start_creates_a_pending_session_and_triggers_its_deployment(
-    importer_client, importer, product, exchange_dir, deployments
+    importer_client, importer, product, exchange_dir, deployments, shard_pool
 ):
     response = importer_client.post(
         PAGE_URL, {"import_type": "images", "validate_images": "on", "dry_run": "on", "shards": "2"}

@@ -20,8 +20,8 @@ def test_create_then_update_by_onec_id(exchange):
     exchange.add_goods("g1", name="Мяч новый", deleted=True, pictures=["import_files/g1/b.jpg", "import_files/g1/a.jpg"])
     second = catalog_import_goods_file(path=exchange.write_goods_xml(), sync_mark=timezone.now())
 
-    assert first.counters == {"created": 2, "updated": 0, "deactivated": 0}
-    assert second.counters == {"created": 0, "updated": 1, "deactivated": 1}
+    assert first.counters == {"created": 2, "updated": 0, "deactivated": 0, "pictures_listed": 1}
+    assert second.counters == {"created": 0, "updated": 1, "deactivated": 1, "pictures_listed": 2}
     product = Product.objects.get(onec_id="g1")
     assert (product.name, product.is_active) == ("Мяч новый", False)
     assert product.onec_picture_paths == ["import_files/g1/b.jpg", "import_files/g1/a.jpg"]

@@ -75,7 +75,7 @@ def test_catalog_reimport_changes_nothing(catalog):
     goods = run("goods", catalog.root / "goods" / "goods.xml", RUN_2)
     offers = run("offers", catalog.root / "offers" / "offers.xml", RUN_2)
 
-    assert goods["counters"] == {"created": 0, "updated": 2, "deactivated": 0}
+    assert goods["counters"] == {"created": 0, "updated": 2, "deactivated": 0, "pictures_listed": 0}
     assert offers["counters"] == {"variants_created": 0, "variants_updated": 2, "variants_deactivated": 0}
     assert list(Product.objects.order_by("onec_id").values("onec_id", "name", "category_id", "is_active")) == before
     assert list(ProductVariant.objects.order_by("onec_id").values_list("onec_id", "product_id", "characteristics")) == variants_before

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext_lazy
 
 from .options import ImageImportOptions
 
@@ -195,6 +196,10 @@ IMPORT_TYPES: tuple[ImportTypeSpec, ...] = (
         counters=(
             *_files_counters(),
             *_rows_counters("", "Товары"),
+            ReportCounter(
+                "pictures_listed", gettext_lazy("Photos listed"), gettext_lazy("photos"),
+                gettext_lazy("<Картинка> entries of the goods read: the photos the image import will look for."),
+            ),
             *_rows_counters("groups_", "Группы"),
             *_rows_counters("variants_", "Характеристики"),
             _UNKNOWN_OFFERS,

@@ -13,6 +13,11 @@ from typing import Any, Mapping
 
 from django.conf import settings
 
+# The deployment that runs one shard of a sharded image import (prefect.yaml): the images
+# flow starts its runs, the import page asks whether its pool has workers.
+SHARD_FLOW = "import-images-shard"
+SHARD_DEPLOYMENT = f"{SHARD_FLOW}/images-shard"
+
 
 # Every chunk is a Prefect task run, a fixed cost however few of its photos changed; beyond
 # ONEC_IMAGE_CHUNK_SIZE x CHUNKS_PER_RUN products the chunks grow instead of multiplying, so a

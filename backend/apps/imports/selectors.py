@@ -50,3 +50,14 @@ def import_session_error_products(*, session_id: int) -> set[str]:
         for error in chunk_errors
         if error.get("product")
     }
+
+
+def import_session_last_catalog() -> ImportSession | None:
+    """The last catalog import that completed (with or without record errors): what the
+    import page says the catalog holds, read from its report, never from the files."""
+    return (
+        ImportSession.objects.filter(import_type=ImportSession.ImportType.CATALOG, status=ImportSession.Status.COMPLETED)
+        .order_by("-finished_at", "-id")
+        .only("id", "finished_at", "report_details", "parameters")
+        .first()
+    )

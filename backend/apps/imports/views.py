@@ -8,7 +8,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext as _, ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from apps.products.exceptions import SitePhotoRefusedError
@@ -20,9 +20,10 @@ from .exceptions import ImportAlreadyRunningError, ImportNotStartedError
 from .forms import ImportStartForm
 from .import_types import import_type_specs
 from .models import START_IMPORT_PERMISSION, ImportSession
-from .options import ImageImportOptions
+from .options import SHARD_DEPLOYMENT, ImageImportOptions
+from .prefect_api.pools import prefect_deployment_pool_workers
 from .prefect_api.ui import flow_run_ui_url, prefect_ui_url
-from .selectors import import_session_active
+from .selectors import import_session_active, import_session_last_catalog
 from .services.launch import import_session_launch
 from .services.site_photos import site_photo_processing_request, site_photos_awaiting_run
 
@@ -31,8 +32,11 @@ def import_1c_view(request):
     """GET shows the choice (and what would stop it); POST starts the chosen import."""
     if not request.user.has_perm(START_IMPORT_PERMISSION):
         raise PermissionDenied
+    shard_pool = prefect_deployment_pool_workers(deployment_name=SHARD_DEPLOYMENT)
     form = ImportStartForm(
-        request.POST if request.method == "POST" else None, initial={"import_type": ImportSession.ImportType.IMAGES}
+        request.POST if request.method == "POST" else None,
+        initial={"import_type": ImportSession.ImportType.IMAGES},
+        shard_pool=shard_pool is not None,
     )
     problems = []
     if form.is_bound and form.is_valid():
@@ -67,11 +71,34 @@ def import_1c_view(request):
             for spec in import_type_specs()
         ],
         "data_dir": settings.ONEC_DATA_DIR,
+        "shard_pool": shard_pool,
+        "last_catalog": _last_catalog_summary(),
         "active_session": active_session,
         "active_session_url": active_session and _session_admin_url(active_session),
         "prefect_ui_url": prefect_ui_url(),
     }
     return TemplateResponse(request, "admin/integrations/import_1c.html", context)
+
+
+def _last_catalog_summary() -> dict | None:
+    """What the last completed catalog import found ("48 products, 184 photos listed, from
+    <dir>"), from its session's report: the page reads no exchange file."""
+    session = import_session_last_catalog()
+    if session is None:
+        return None
+    report = session.report
+    products = report.count("created") + report.count("updated")
+    found = [ngettext("%(count)s product", "%(count)s products", products) % {"count": products}]
+    if "pictures_listed" in report.details:  # sessions stored before it was counted have no such key
+        photos = report.count("pictures_listed")
+        found.append(ngettext("%(count)s photo listed", "%(count)s photos listed", photos) % {"count": photos})
+    return {
+        "session": session,
+        "url": _session_admin_url(session),
+        "text": _("%(found)s, from %(directory)s") % {
+            "found": ", ".join(found), "directory": session.parameters.get("data_dir", "?"),
+        },
+    }
 
 
 def _session_admin_url(session: ImportSession | None = None) -> str:

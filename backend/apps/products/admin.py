@@ -56,6 +56,10 @@ class ProductAdmin(OneCOwnedAdmin):
     list_display_links = ["thumbnail", "onec_id"]
     list_filter = ["is_active", "on_site", *PRODUCT_LIST_FILTERS]
     list_select_related = ["category"]  # a nullable key: Django's default would not join it
+    # A page of rows is most of the list's server time (bench/product_list.py); a filtered
+    # list says "N results" without counting the whole catalog again.
+    list_per_page = 50
+    show_full_result_count = False
     search_fields = ["onec_id", "name", "article", "brand"]
     raw_id_fields = ["category"]
     exclude = ["main_image", "gallery_images", "onec_picture_paths"]

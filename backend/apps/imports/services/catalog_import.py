@@ -90,6 +90,8 @@ def _upsert_goods(goods: list[GoodsItem], sync_mark: datetime, brands: BrandDict
     )
     result.count_written(prefix="", keys=[item.onec_id for item in goods], existing=existing)
     result.counters["deactivated"] += sum(item.is_deleted for item in goods)
+    # The import page's summary of the last catalog: what the image import will look for.
+    result.counters["pictures_listed"] += sum(len(item.picture_paths) for item in goods)
 
 
 def catalog_import_offers_file(*, path: Path, sync_mark: datetime) -> FileImportResult:
