@@ -356,7 +356,7 @@ def prefect_server_start(work: Path, env: dict):
 
     stack = LocalStack(work / "prefect-server", env)
     stack.start("prefect-server", *PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(stack.prefect_port))
-    stack.wait_until_up(f"{stack.api_url}/health")
+    stack.wait_until_up(f"{stack.api_url}/health", seconds=600)  # a loaded machine starts it slowly
     print(f"bench: Prefect server at {stack.api_url}", file=sys.stderr)
     return stack
 
