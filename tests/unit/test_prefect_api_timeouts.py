@@ -41,7 +41,7 @@ def test_a_server_that_never_answers_gives_none_within_the_time_given():
         listener.close()
 
     assert flow_run_id is None
-    assert accepted, "the client never connected"
+    assert len(accepted) == 1, f"{len(accepted)} connections: the timed-out request was retried"
     # One request timed out at 0.2 s; a retry would have slept 2 s first.
     assert elapsed < 2.0, f"the call took {elapsed:.1f} s"
 
