@@ -288,8 +288,9 @@ def _zip_with_raw_name(raw_name: bytes, *, utf8_flag: bool) -> bytes:
 
 @given(data=archives())
 # Found here: a file that is another entry's folder raised FileExistsError or
-# IsADirectoryError; an entry named like another's partial file was overwritten by it; a
-# name starting with NUL raised IndexError, one flagged UTF-8 that is not UnicodeDecodeError.
+# IsADirectoryError; an entry named like another's partial file (.unpacking) was overwritten
+# by it, or taken for one later; a name starting with NUL raised IndexError, one flagged
+# UTF-8 that is not UnicodeDecodeError.
 @example(data=_zip("import_files/a.jpg", "import_files/a.jpg/b.jpg"))
 @example(data=_zip("import_files/a/b.jpg", "import_files/a"))
 @example(data=_zip("goods/goods.xml" + PARTIAL_SUFFIX, "goods/goods.xml"))

@@ -39,7 +39,7 @@ _WINDOWS_DRIVE = re.compile(r"^[A-Za-z]:/")
 _PART = re.compile(r"^(?P<kind>[A-Za-z]+?)(?:_\d+_\d+(?:_[^/]*)?)?\.xml$", re.IGNORECASE)
 # Entries smaller than this may be compressed any amount (a short XML of repeated tags).
 _RATIO_EXEMPT_BYTES = 1024 * 1024
-# What an entry is called while it is unpacked (archive_extract).
+# What an entry is called while it is unpacked (archive_extract): no name from 1C may end so.
 PARTIAL_SUFFIX = ".unpacking"
 # A file system's longest name (NAME_MAX, bytes), less the suffix of a partial file; and the
 # longest path the exchange's records hold (ExchangeFile.path).
@@ -70,6 +70,10 @@ def staging_layout_path(name: str) -> PurePosixPath:
         )
     if len(str(path)) > MAX_PATH_CHARS:
         raise StagingError(f"file name {name!r} is longer than {MAX_PATH_CHARS} characters: refused; shorten it in 1C")
+    if path.name.endswith(PARTIAL_SUFFIX):
+        raise StagingError(
+            f"file name {name!r} ends in {PARTIAL_SUFFIX}, the name the site gives a file while unpacking it: refused"
+        )
     return path
 
 
@@ -229,17 +233,12 @@ def archive_entries(archive: zipfile.ZipFile, *, name: str, limits: ArchiveLimit
 
 
 def _refuse_clashes(entries: list[ArchiveEntry], *, name: str) -> None:
-    """StagingError for an entry whose path is another's folder (`a.jpg` and `a.jpg/b.jpg`),
-    or what another is called while it is unpacked (`a.jpg` and `a.jpg.unpacking`)."""
+    """StagingError for an entry whose path is another's folder (`a.jpg` and `a.jpg/b.jpg`)."""
     paths = {entry.path for entry in entries}
     for entry in entries:
         folder = next((parent for parent in entry.path.parents if parent in paths), None)
         if folder is not None:
             raise StagingError(f"archive {name}: {folder} is both a file and the folder of {entry.path}: refused")
-        if entry.path.name.endswith(PARTIAL_SUFFIX) and entry.path.with_name(entry.path.name[:-len(PARTIAL_SUFFIX)]) in paths:
-            raise StagingError(
-                f"archive {name}: {entry.path} is the name the site gives another entry while unpacking it: refused"
-            )
 
 
 @dataclass(frozen=True)
