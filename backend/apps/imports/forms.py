@@ -35,7 +35,7 @@ class ImportStartForm(forms.Form):
     )
     shards = forms.IntegerField(
         required=False, min_value=1, max_value=32, initial=1, label=_("Shards"),
-        help_text=_("Spread the import over this many runs on the workers of the shard pool; 1 runs it in one."),
+        help_text=_("Spread the import over this many runs on the shard pool's workers; 1: one process."),
         widget=forms.NumberInput(attrs={"class": "vSmallIntegerField"}),
         error_messages={"min_value": "Шардов не меньше 1.", "max_value": "Шардов не больше 32.",
                         "invalid": "Число шардов — целое число."},
