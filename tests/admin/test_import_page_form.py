@@ -17,6 +17,12 @@ from tests.admin.conftest import PAGE_URL
 
 pytestmark = pytest.mark.django_db
 
+
+@pytest.fixture(autouse=True)
+def english(settings):
+    """The page's words are checked in English, the site's other language."""
+    settings.LANGUAGE_CODE = "en"
+
 OPTIONS = ["validate_images", "dry_run", "mirror", "verify_storage", "rebuild_renditions"]
 
 

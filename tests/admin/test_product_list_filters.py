@@ -17,6 +17,12 @@ from apps.products.models import Category, Product
 from tests.admin.browser import admin_page, screenshot
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def english(settings):
+    """The page's words are checked in English, the site's other language."""
+    settings.LANGUAGE_CODE = "en"
 LIST_URL = "/admin/products/product/"
 
 
@@ -147,6 +153,7 @@ def test_the_list_costs_the_same_queries_for_4_products_and_for_35(boss, catalog
     queries = [
         "", "photos=main", "photos=none", f"photo_errors={catalog['session'].pk}", "photo_errors=last",
         f"category__id__exact={catalog['balls'].pk}", "brand=Nike", "q=Мяч", "q=Мяч&photos=main&brand=Adidas",
+        "_facets=True",  # "show counts": one count per choice, in one query per filter
     ]
 
     def count_queries() -> dict[str, int]:
@@ -167,7 +174,7 @@ def test_the_list_costs_the_same_queries_for_4_products_and_for_35(boss, catalog
 
     after = count_queries()
     assert after == before, {query: (before[query], after[query]) for query in queries if before[query] != after[query]}
-    assert max(after.values()) <= 12, after
+    assert after.pop("_facets=True") <= 30 and max(after.values()) <= 12, after
 
 
 @pytest.mark.browser
@@ -180,21 +187,25 @@ def test_a_browser_narrows_the_list_with_the_filters_and_follows_the_session_pag
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     settings.ROOT_URLCONF = "tests.admin.media_urls"
 
+    def follow(page, link: str) -> None:
+        with page.expect_navigation():
+            page.click(link)
+
     def names(page) -> list[str]:
         return sorted(page.eval_on_selector_all("#result_list tbody tr .field-name", "cells => cells.map(c => c.textContent)"))
 
     with admin_page(live_server.url) as page:
         page.goto(f"{live_server.url}{LIST_URL}")
         everything = names(page)
-        page.click('#changelist-filter a[href="?photos=none"]')
+        follow(page, '#changelist-filter a[href="?photos=none"]')
         without_photos = names(page)
-        page.click('#changelist-filter a[href="?brand=Nike&photos=none"]')
+        follow(page, '#changelist-filter a[href="?brand=Nike&photos=none"]')
         without_photos_by_nike = names(page)
         screenshot(page, "admin-product-list-filters.png")
 
         session = catalog["session"]
         page.goto(f"{live_server.url}/admin/integrations/importsession/{session.pk}/change/")
-        page.click(f'.import-session-products a[href$="?photo_errors={session.pk}"]')
+        follow(page, f'.import-session-products a[href$="?photo_errors={session.pk}"]')
         with_errors = names(page)
         chosen = page.eval_on_selector_all("#changelist-filter li.selected a", "links => links.map(a => a.href)")
 

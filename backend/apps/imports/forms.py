@@ -41,7 +41,7 @@ class ImportStartForm(forms.Form):
                         "invalid": "Число шардов — целое число."},
     )
 
-    def __init__(self, *args, shard_pool: bool, **kwargs):
+    def __init__(self, *args, shard_pool: bool = True, **kwargs):
         """Without a shard pool (the shard deployment's, on the Prefect server) the form has
         no shards field: every image import runs in one process."""
         super().__init__(*args, **kwargs)
