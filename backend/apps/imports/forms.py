@@ -35,13 +35,13 @@ class ImportStartForm(forms.Form):
     )
     shards = forms.IntegerField(
         required=False, min_value=1, max_value=32, initial=1, label=_("Shards"),
-        help_text=_("Spread the import over this many runs on the workers of the shard pool; 1 runs it in one."),
+        help_text=_("Spread the import over this many runs on the shard pool's workers; 1: one process."),
         widget=forms.NumberInput(attrs={"class": "vSmallIntegerField"}),
         error_messages={"min_value": "Шардов не меньше 1.", "max_value": "Шардов не больше 32.",
                         "invalid": "Число шардов — целое число."},
     )
 
-    def __init__(self, *args, shard_pool: bool, **kwargs):
+    def __init__(self, *args, shard_pool: bool = True, **kwargs):
         """Without a shard pool (the shard deployment's, on the Prefect server) the form has
         no shards field: every image import runs in one process."""
         super().__init__(*args, **kwargs)
