@@ -357,7 +357,11 @@ def prefect_server_start(work: Path, env: dict):
 
     stack = LocalStack(work / "prefect-server", env)
     stack.start("prefect-server", *PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(stack.prefect_port))
-    stack.wait_until_up(f"{stack.api_url}/health", seconds=600)  # a loaded machine starts it slowly
+    try:
+        stack.wait_until_up(f"{stack.api_url}/health", seconds=600)  # a loaded machine starts it slowly
+    except BaseException:
+        stack.stop()
+        raise
     print(f"bench: Prefect server at {stack.api_url}", file=sys.stderr)
     return stack
 
@@ -430,7 +434,11 @@ def run_import_steps(args, runs, series: list[Series], *, round_no, exchange, fi
 
 
 def _check(step: str, result: dict, *, files: int, log: Path) -> None:
-    """A run that did not do what the step says is not a measurement."""
+    """A run that did not do what the step says is not a measurement. Each step is also
+    printed as it ends (stderr), so a long run that is stopped still leaves its numbers."""
+    print(f"bench: step {step}: {result['seconds']:.2f} s, CPU {result['cpu_seconds']:.2f} s, load {result['load']}, "
+          f"flow {result.get('flow_seconds')}, RSS {result['rss_mib']} MiB, requests {result.get('requests')}, "
+          f"copied {result['report'].get('copied')}", file=sys.stderr, flush=True)
     report = result["report"]
     if step in TOOL_STEPS:
         if result["exit"] != 0:

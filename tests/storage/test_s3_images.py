@@ -107,6 +107,42 @@ def test_nothing_changed_makes_no_storage_request(exchange, s3_media):
     assert _operations(requests) == {"PutObject": 1, "GetObject": 1, "DeleteObjects": 1}
 
 
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("prefect_server")
+def test_a_flow_of_several_chunks_puts_exactly_the_replaced_photos(exchange, s3_media):
+    """Nothing changed: the probe's requests only, in every chunk; then two photos replaced
+    in different chunks: exactly their PUTs, no GET or DELETE beyond the probe's."""
+    products = [Product.objects.create(onec_id=f"{n:02x}c00000-{n}", onec_picture_paths=[
+        exchange.add_image(f"{n:02x}c00000-{n}", f"p{i}") for i in range(3)]) for n in range(12)]
+    options = ImageImportOptions(chunk_size=4)
+
+    def run_flow() -> dict:
+        session = import_session_create(import_type="images", started_by="cli")
+        state = import_images(session_id=session.pk, data_dir=str(exchange.root), options=options, return_state=True)
+        session.refresh_from_db()
+        assert state.is_completed(), session.error_message
+        return session.report_details
+
+    cold = run_flow()
+    assert (cold["copied"], cold["chunks_total"]) == (36, 3)
+    s3_media.taken()
+
+    report = run_flow()
+    requests = s3_media.taken()
+    assert (report["copied"], report["skipped"]) == (0, 36)
+    assert {request.key.split("/")[0] for request in requests} == {".incoming"}
+    assert _operations(requests) == {"PutObject": 1, "GetObject": 1, "DeleteObjects": 1}
+
+    replaced = [products[0].onec_picture_paths[1], products[11].onec_picture_paths[2]]
+    for path in replaced:
+        (exchange.goods_dir / path).write_bytes(make_image_bytes(size=(33, 22), color=(7, 200, 9)))
+    report = run_flow()
+    requests = s3_media.taken()
+    assert (report["copied"], report["replaced"], report["skipped"]) == (2, 2, 34)
+    assert sorted(r.key for r in requests if not r.key.startswith(".incoming")) == sorted(map(_media, replaced))
+    assert _operations(requests) == {"PutObject": 3, "GetObject": 1, "DeleteObjects": 1}
+
+
 def test_photo_replaced_in_1c_is_one_put_over_the_old_object(exchange, s3_media):
     one, two = exchange.add_image(A, "1"), exchange.add_image(A, "2")
     product = Product.objects.create(onec_id=A, onec_picture_paths=[one, two])

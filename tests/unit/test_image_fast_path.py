@@ -171,3 +171,23 @@ def test_same_bytes_with_a_new_mtime_only_refresh_the_recorded_mtime(tmp_path):
 
     assert result.outcome is StoreOutcome.UNCHANGED
     assert result.facts.source_mtime_ns == 1_000_000_000 and result.facts.sha256 == facts.sha256
+
+
+@pytest.mark.parametrize("fmt, mode, options", [
+    ("JPEG", "RGB", {}), ("JPEG", "RGB", {"progressive": True}), ("JPEG", "L", {}), ("JPEG", "CMYK", {}),
+    ("JPEG", "RGB", {"exif": b"Exif\x00\x00" + b"\x00" * 64, "comment": b"x" * 300}), ("PNG", "RGBA", {}), ("PNG", "P", {}),
+])
+def test_pixel_size_from_the_header_agrees_with_pillow(fmt, mode, options):
+    """The header reader the import records width and height with: the same as Pillow's."""
+    import io
+
+    from PIL import Image
+
+    from apps.media.files import pixel_size
+
+    for size in ((1, 1), (640, 480), (31, 4097)):
+        buffer = io.BytesIO()
+        Image.new(mode, size).save(buffer, fmt, **options)
+        data = buffer.getvalue()
+        assert pixel_size(data) == Image.open(io.BytesIO(data)).size == size
+    assert pixel_size(b"\xff\xd8\xff\xe0 truncated") is None

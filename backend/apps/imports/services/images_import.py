@@ -15,6 +15,7 @@ from pathlib import Path
 from django.core.files.storage import Storage, storages
 from django.db import connections, router, transaction
 from django.db.models import Count
+from django.utils import timezone
 from django.utils.translation import gettext_noop
 
 from apps.i18n.messages import Message
@@ -524,14 +525,33 @@ _FACT_FIELDS = tuple(ImageFacts.__dataclass_fields__)
 
 
 def _stored_images_save(facts: dict[str, ImageFacts]) -> dict[str, int]:
-    """Insert or update StoredImage rows by name; return their ids."""
+    """Insert or update StoredImage rows by name; return their ids. One `executemany` of
+    `INSERT ... ON CONFLICT (name) DO UPDATE` (PostgreSQL and SQLite) rather than
+    `bulk_create(update_conflicts=True)`, whose model instances and per-field preparation
+    were a quarter of a cold local import's CPU (bench/RESULTS.md, issue #23); the one
+    JSON column and the timestamp are prepared by their model fields."""
     if not facts:
         return {}
-    StoredImage.objects.bulk_create(
-        [StoredImage(name=name, **asdict(item)) for name, item in facts.items()],
-        update_conflicts=True, unique_fields=["name"], update_fields=[*_FACT_FIELDS, "updated_at"],
+    meta = StoredImage._meta
+    connection = connections[router.db_for_write(StoredImage)]
+    quote = connection.ops.quote_name
+    plain = [name for name in _FACT_FIELDS if name != "renditions"]
+    fields = [meta.get_field(name) for name in ("name", *plain, "renditions", "updated_at")]
+    columns = [quote(field.column) for field in fields]
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))}) "
+        f"ON CONFLICT ({columns[0]}) DO UPDATE SET {', '.join(f'{column} = EXCLUDED.{column}' for column in columns[1:])}"
     )
-    return dict(StoredImage.objects.filter(name__in=list(facts)).values_list("name", "id"))
+    renditions = meta.get_field("renditions")
+    updated_at = meta.get_field("updated_at").get_db_prep_save(timezone.now(), connection)
+    rows = [
+        (name, *(getattr(item, field) for field in plain), renditions.get_db_prep_save(item.renditions, connection),
+         updated_at)
+        for name, item in facts.items()
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
+    return dict(StoredImage.objects.filter(name__any_of=list(facts)).values_list("name", "id"))
 
 
 def _stored_image_links_save(desired: dict[int, set[int]]) -> None:
