@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from django.utils import translation
 from PIL import Image
 
 from apps.imports.options import ImageImportOptions
@@ -75,7 +76,7 @@ def test_an_upload_is_stored_and_recorded_as_processing_after_the_sites_other_ph
     ],
 )
 def test_what_its_first_bytes_do_not_call_jpeg_png_or_webp_is_refused_before_it_is_stored(product, media_root, data, reason):
-    with pytest.raises(SitePhotoRefusedError) as refused:
+    with translation.override("en"), pytest.raises(SitePhotoRefusedError) as refused:
         site_photo_add(product_id=product.pk, data=data, filename="lifestyle.jpg")
 
     assert str(refused.value).startswith(reason)
