@@ -24,6 +24,7 @@ def _cli(*args, media_root):
         else f"sqlite:///{db['NAME']}",
         "MEDIA_ROOT": str(media_root),
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "DJANGO_LANGUAGE_CODE": "en",  # the assertions read the English texts
     }
     env.pop("PREFECT_API_URL", None)
     return subprocess.run(

@@ -1,4 +1,5 @@
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from .import_types import import_type_choices
 
@@ -8,7 +9,7 @@ class ImportStartForm(forms.Form):
 
     import_type = forms.ChoiceField(
         choices=import_type_choices,
-        error_messages={"required": "Выберите тип импорта."},
+        error_messages={"required": _("Choose the import type.")},
     )
     validate_images = forms.BooleanField(required=False)
     dry_run = forms.BooleanField(required=False)
@@ -17,8 +18,8 @@ class ImportStartForm(forms.Form):
     rebuild_renditions = forms.BooleanField(required=False)
     shards = forms.IntegerField(
         required=False, min_value=1, max_value=32,
-        error_messages={"min_value": "Шардов не меньше 1.", "max_value": "Шардов не больше 32.",
-                        "invalid": "Число шардов — целое число."},
+        error_messages={"min_value": _("At least 1 shard."), "max_value": _("At most 32 shards."),
+                        "invalid": _("The number of shards is a whole number.")},
     )
 
     def clean_shards(self) -> int:
