@@ -3,6 +3,7 @@ from django.core.files.storage import default_storage
 from django.db.models import Prefetch
 from django.template.defaultfilters import filesizeformat
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext, gettext_lazy as _
 
 from apps.media.models import StoredImage
 
@@ -32,7 +33,7 @@ class ProductAdmin(admin.ModelAdmin):
             Prefetch("stored_images", queryset=StoredImage.objects.only("id", "name", "renditions"))
         )
 
-    @admin.display(description="Фото")
+    @admin.display(description=_("Photo"))
     def thumbnail(self, product):
         if not product.main_image:
             return "—"
@@ -43,11 +44,11 @@ class ProductAdmin(admin.ModelAdmin):
             default_storage.url(smallest["name"]) if smallest else product.main_image.url,
         )
 
-    @admin.display(description="Изображения (из 1С, по порядку)")
+    @admin.display(description=_("Images (from 1C, in order)"))
     def pictures(self, product):
         pictures = product_pictures(product=product)
         if not pictures:
-            return "Нет изображений: 1С не передала ни одной <Картинка>, или импорт изображений ещё не запускался."
+            return gettext("No images: 1C sent no <Картинка>, or the image import has not run yet.")
         return format_html('<ol class="product-pictures">{}</ol>', format_html_join("", "{}", ((
             _picture_item(picture),) for picture in pictures)))
 
@@ -60,7 +61,9 @@ def _picture_item(picture: ProductPicture) -> str:
         "",
         '<li><a href="{}" target="_blank" rel="noopener">{} {} × {}</a> {}</li>',
         ((r.url, r.format.upper(), r.width, r.height, filesizeformat(r.size)) for r in picture.renditions),
-    ) or format_html("<li>{}</li>", "веб-версий нет (ещё не сделаны или не получились: см. ошибки импорта)")
+    ) or format_html(
+        "<li>{}</li>", gettext("no web versions (not made yet, or they failed: see the import's errors)")
+    )
     return format_html(
         '<li class="product-picture product-picture--{}"><a href="{}" target="_blank" rel="noopener">'
         '<img src="{}" alt="" loading="lazy"></a><div class="product-picture__caption">'
@@ -69,8 +72,8 @@ def _picture_item(picture: ProductPicture) -> str:
         picture.role,
         picture.url,
         thumbnail,
-        "Основное" if picture.role == "main" else f"Галерея {picture.position + 1}",
-        f"{picture.width} × {picture.height} px" if picture.width else "размер в пикселях неизвестен",
+        gettext("Main") if picture.role == "main" else gettext("Gallery %(number)s") % {"number": picture.position + 1},
+        f"{picture.width} × {picture.height} px" if picture.width else gettext("size in pixels unknown"),
         filesizeformat(picture.stored_size) if picture.stored_size is not None else "",
         picture.source_name or picture.name,
         renditions,
