@@ -12,12 +12,14 @@ from typing import TypeVar
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connections, reset_queries
+from django.utils.translation import gettext_noop
 from prefect import get_run_logger, task
 from prefect.artifacts import create_table_artifact, update_progress_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.flow_engine import FlowRunTimeoutError
 from prefect.runtime import flow_run as current_flow_run
 
+from apps.i18n.messages import Message, message_of
 from apps.imports.exceptions import (
     ImportAlreadyRunningError,
     ImportRefusedError,
@@ -119,7 +121,10 @@ def start_session(
                 import_type=import_type, started_by=ImportSession.StartedBy.SCHEDULE, parameters=parameters
             ).id
         except ImportAlreadyRunningError as exc:
-            reason = f"scheduled run skipped: {exc}; the next scheduled run will try again"
+            reason = Message(
+                gettext_noop("scheduled run skipped: %(reason)s; the next scheduled run will try again"),
+                reason=message_of(exc),
+            )
             import_session_refuse(
                 import_type=import_type,
                 started_by=ImportSession.StartedBy.SCHEDULE,
@@ -161,7 +166,8 @@ def summarize(
     publish_progress(progress_artifact_id, report, final=True)
     spec = import_type_spec(session.import_type)
     rows = [
-        {"counter": counter.key, "value": report.count(counter.key), "label": counter.label, "counts": counter.unit}
+        {"counter": counter.key, "value": report.count(counter.key), "label": str(counter.label),
+         "counts": str(counter.unit)}
         for counter in spec.counters
     ]
     if report.dry_run:
@@ -201,7 +207,7 @@ def failed_steps(futures, *, kind: str, indexes: list[int] | None = None) -> lis
     "reason": ...}`; `indexes` name the steps when they are not 0, 1, 2, ..."""
     indexes = indexes if indexes is not None else list(range(len(futures)))
     return [
-        {"kind": kind, "step": f"{kind} {index}", "reason": failure_reason(future.state)}
+        {"kind": kind, "step": f"{kind} {index}", "reason": str(failure_reason(future.state))}
         for index, future in zip(indexes, futures)
         if not future.state.is_completed()
     ]
@@ -222,17 +228,21 @@ def _exception_of(state) -> BaseException | None:
     return exc if isinstance(exc, BaseException) else None
 
 
-def failure_reason(state) -> str:
-    """What a failed flow or task run's state says went wrong, for a person."""
+def failure_reason(state) -> Message | str:
+    """What a failed flow or task run's state says went wrong, for a person (a Message, kept
+    with the session to show in the site's language, where the error carried one)."""
     exc = _exception_of(state)
     if isinstance(exc, RUN_WIDE_ERRORS):
-        return str(exc)
+        return message_of(exc)
     if isinstance(exc, BaseException):
-        return f"unexpected error: {type(exc).__name__}: {exc}; see the flow run's logs in Prefect"
-    return state.message or "the run failed; see its logs in Prefect"
+        return Message(
+            gettext_noop("unexpected error: %(error)s; see the flow run's logs in Prefect"),
+            error=f"{type(exc).__name__}: {exc}",
+        )
+    return state.message or Message(gettext_noop("the run failed; see its logs in Prefect"))
 
 
-def _settle(flow_run, status: str, reason: str) -> None:
+def _settle(flow_run, status: str, reason: Message | str) -> None:
     connections.close_all()  # the failure may have been a lost database connection
     try:
         session_id = _session_id(flow_run)
@@ -256,11 +266,13 @@ def settle_session_on_failure(flow, flow_run, state) -> None:
 
 
 def settle_session_on_crash(flow, flow_run, state) -> None:
-    _settle(flow_run, ImportSession.Status.FAILED, f"the flow run crashed: {state.message or 'no details'}")
+    _settle(flow_run, ImportSession.Status.FAILED, Message(
+        gettext_noop("the flow run crashed: %(details)s"), details=state.message or Message(gettext_noop("no details"))
+    ))
 
 
 def settle_session_on_cancellation(flow, flow_run, state) -> None:
-    _settle(flow_run, ImportSession.Status.CANCELLED, state.message or "the flow run was cancelled")
+    _settle(flow_run, ImportSession.Status.CANCELLED, state.message or Message(gettext_noop("the flow run was cancelled")))
 
 
 def send_session_alert(flow, flow_run, state) -> None:

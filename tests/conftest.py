@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from django.utils import translation
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 from PIL import Image
@@ -80,6 +81,14 @@ class Exchange:
 @pytest.fixture
 def exchange(tmp_path) -> Exchange:
     return Exchange(tmp_path / "import_1c")
+
+
+@pytest.fixture
+def in_english(settings):
+    """The site in English (DJANGO_LANGUAGE_CODE=en): for tests that assert the English texts."""
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture

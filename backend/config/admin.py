@@ -3,6 +3,7 @@ the upload of a product's own photos (both start Prefect runs)."""
 from django.apps import apps
 from django.contrib import admin
 from django.urls import path, reverse
+from django.utils.translation import gettext
 
 from apps.access.forms import LockOutAdminAuthenticationForm
 from apps.imports.models import START_IMPORT_PERMISSION
@@ -30,7 +31,7 @@ class ShopAdminSite(admin.AdminSite):
         ]
 
     def get_app_list(self, request, app_label=None):
-        """Show the import page in the «Интеграция с 1С» section to those who may use it."""
+        """Show the import page in the "1C integration" section to those who may use it."""
         app_list = super().get_app_list(request, app_label)
         if app_label not in (None, "integrations") or not request.user.has_perm(START_IMPORT_PERMISSION):
             return app_list
@@ -48,7 +49,7 @@ class ShopAdminSite(admin.AdminSite):
         section["models"].insert(
             0,
             {
-                "name": "Запуск импорта из 1С",
+                "name": gettext("Start an import from 1C"),
                 "object_name": "Import1C",
                 "admin_url": page_url,
                 "add_url": None,

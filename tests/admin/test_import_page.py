@@ -92,6 +92,7 @@ def test_only_get_and_post_are_allowed(importer_client):
     assert importer_client.put(PAGE_URL).status_code == 405
 
 
+@pytest.mark.usefixtures("in_english")
 def test_images_without_products_or_directory_names_both_problems_and_keeps_the_choice(
     importer_client, tmp_path, settings, no_prefect_api
 ):
@@ -108,6 +109,7 @@ def test_images_without_products_or_directory_names_both_problems_and_keeps_the_
     assert not ImportSession.objects.exists()
 
 
+@pytest.mark.usefixtures("in_english")
 def test_catalog_without_goods_files_is_refused(importer_client, tmp_path, settings, no_prefect_api):
     settings.ONEC_DATA_DIR = tmp_path
 
@@ -140,7 +142,9 @@ def test_another_running_import_is_named(importer_client, product, exchange_dir,
 
     response = importer_client.post(PAGE_URL, {"import_type": "images"})
 
-    assert any(f"another import is already running: session #{running.pk}" in e for e in _errors(response))
+    assert any(
+        f"уже выполняется другой импорт: сессия #{running.pk} (Каталог товаров, Ожидает)" in e for e in _errors(response)
+    )
     assert f'<a href="/admin/integrations/importsession/{running.pk}/change/">Открыть сессию #{running.pk}</a>' in (
         response.content.decode()
     )

@@ -9,6 +9,8 @@ from django.conf import settings
 from apps.products.models import Product
 from tests.flows.helpers import cli_run
 
+ENGLISH = {"DJANGO_LANGUAGE_CODE": "en"}  # the assertions read the English texts
+
 pytestmark = [pytest.mark.prefect, pytest.mark.django_db(transaction=True)]  # the command line starts an embedded Prefect server
 
 
@@ -19,9 +21,9 @@ def test_cli_imports_and_fails_readably(exchange, media_root):
     exchange.add_goods(guid, pictures=[exchange.add_image(guid, "a"), exchange.add_image(guid, "b")])
     exchange.write_goods_xml()
 
-    no_catalog = cli_run("images", "--data-dir", str(exchange.root), "--json", media_root=media_root)
-    catalog = cli_run("catalog", "--data-dir", str(exchange.root), media_root=media_root)
-    images = cli_run("images", "--data-dir", str(exchange.root), "--json", media_root=media_root)
+    no_catalog = cli_run("images", "--data-dir", str(exchange.root), "--json", media_root=media_root, env=ENGLISH)
+    catalog = cli_run("catalog", "--data-dir", str(exchange.root), media_root=media_root, env=ENGLISH)
+    images = cli_run("images", "--data-dir", str(exchange.root), "--json", media_root=media_root, env=ENGLISH)
 
     assert no_catalog.returncode == 1
     [reason] = [line for line in no_catalog.stderr.splitlines() if line.startswith("import_1c:")]

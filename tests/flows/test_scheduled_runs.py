@@ -1,5 +1,6 @@
 """Scheduled runs (no session id) make their own session, or a refused one saying why."""
 import pytest
+from django.utils import translation
 
 from apps.imports.models import ImportSession
 from apps.imports.services.sessions import import_session_create
@@ -29,8 +30,13 @@ def test_scheduled_run_while_another_import_runs_records_a_refusal(exchange, med
     assert (refused.started_by, refused.import_type, refused.status) == ("schedule", "images", "failed")
     assert refused.error_message == (
         f"scheduled run skipped: another import is already running: session #{running.pk} "
-        "(Каталог товаров, Ожидает); the next scheduled run will try again"
+        "(Product catalog, Pending); the next scheduled run will try again"
     )
+    with translation.override("ru"):  # the stored message, shown in the site's language
+        assert refused.error_message_text == (
+            f"запуск по расписанию пропущен: уже выполняется другой импорт: сессия #{running.pk} "
+            "(Каталог товаров, Ожидает); следующий запуск по расписанию попробует снова"
+        )
     assert refused.flow_run_id and refused.running_slot is None and refused.finished_at
     running.refresh_from_db()
     assert running.status == "pending"

@@ -1,5 +1,10 @@
 """ImportReport: processed of total, read one way from any stored report."""
+import pytest
+from django.utils import translation
+
 from apps.imports.reports import ImportReport
+
+pytestmark = pytest.mark.usefixtures("in_english")
 
 
 def test_an_image_report_counts_products_and_an_exchange_report_files():
@@ -10,6 +15,8 @@ def test_an_image_report_counts_products_and_an_exchange_report_files():
         "12 of 40 products", 30, 7, 4
     )
     assert (files.progress_text(), files.percent, files.chunks_total) == ("1 of 2 files", 50, None)
+    with translation.override("ru"):
+        assert (images.progress_text(), files.progress_text()) == ("12 из 40 товаров", "1 из 2 файлов")
 
 
 def test_a_report_before_its_total_is_known_or_stored_long_ago_reads_as_zero():

@@ -1,20 +1,28 @@
-"""ImportSessionAdmin: who sees what, the live JSON, the list and detail pages, cancel."""
+"""ImportSessionAdmin: who sees what, the live JSON, the list and detail pages, cancel, and
+the site's language."""
+import io
 import uuid
+from dataclasses import asdict
 
 import pytest
 from django.contrib.auth.models import Permission, User
 from django.urls import reverse
 from prefect.settings import PREFECT_API_URL, PREFECT_UI_URL, temporary_settings
 
+from apps.i18n.messages import message_of
 from apps.imports import admin as session_admin
 from apps.imports.models import ImportSession
+from apps.imports.services.images_import import ImageFileError
 from apps.imports.services.sessions import (
     import_session_complete,
     import_session_create,
+    import_session_finish,
     import_session_record_chunk,
     import_session_start,
     import_session_update_report,
 )
+from apps.media.exceptions import InvalidImageError
+from apps.media.files import check_image
 
 pytestmark = pytest.mark.django_db
 
@@ -359,3 +367,71 @@ def test_a_viewer_without_the_import_permission_cannot_cancel(viewer):
     assert viewer.post(_cancel_url(session)).status_code == 403
     session.refresh_from_db()
     assert session.status == "in_progress"
+
+
+# --- the site's language ---
+
+
+def _empty_file_error(product: str) -> dict:
+    """The per-file error an empty photo gets, as the image import records it."""
+    path = f"import_files/ab/{product}.jpg"
+    with pytest.raises(InvalidImageError) as refused:
+        check_image(io.BytesIO(b""), path, decode=False)
+    return asdict(ImageFileError.of(product=product, file=path, reason=message_of(refused.value)))
+
+
+def _session_with_an_empty_photo() -> ImportSession:
+    session = _session(total=1)
+    import_session_record_chunk(
+        session_id=session.pk, chunk_index=0, counters={"processed": 1, "errors": 1},
+        error_details=[_empty_file_error("guid-1")],
+    )
+    return import_session_finish(session_id=session.pk)
+
+
+def test_a_session_message_and_its_reasons_read_in_the_language_of_the_moment(viewer, settings):
+    session = _session_with_an_empty_photo()
+    url = reverse("admin:integrations_importsession_change", args=[session.pk])
+
+    russian = viewer.get(url).content.decode()
+    settings.LANGUAGE_CODE = "en"
+    english = viewer.get(url).content.decode()
+
+    assert "Не импортировано файлов: 1; первый: товар guid-1, import_files/ab/guid-1.jpg: файл пуст (0 байт)." in russian
+    assert "import_files/ab/guid-1.jpg: файл пуст (0 байт)</td>" in russian
+    assert "the file is empty" not in russian
+    assert "1 file(s) were not imported; the first: product guid-1, import_files/ab/guid-1.jpg: the file is empty" in english
+    assert "import_files/ab/guid-1.jpg: the file is empty (0 bytes)</td>" in english
+    assert "файл пуст" not in english and "Ошибки по файлам" not in english and "Errors per file: 1" in english
+    # What the logs and older readers see stays English.
+    assert session.error_message.startswith("1 file(s) were not imported; the first: product guid-1")
+
+
+def test_a_session_stored_before_messages_were_translated_shows_its_text_as_stored(viewer):
+    session = _session(total=1)
+    stored = "1 file(s) were not imported; the first: product g1, import_files/ab/g1.jpg: the file is empty (0 bytes)."
+    import_session_record_chunk(
+        session_id=session.pk, chunk_index=0, counters={"processed": 1, "errors": 1},
+        error_details=[{"product": "g1", "file": "import_files/ab/g1.jpg",
+                        "reason": "import_files/ab/g1.jpg: the file is empty (0 bytes)"}],
+    )
+    import_session_complete(session_id=session.pk)
+    ImportSession.objects.filter(pk=session.pk).update(error_message=stored)  # as the release before wrote it
+
+    page = viewer.get(reverse("admin:integrations_importsession_change", args=[session.pk])).content.decode()
+
+    assert stored in page
+    assert "<td>import_files/ab/g1.jpg: the file is empty (0 bytes)</td>" in page
+    assert "Ошибки по файлам: 1" in page
+
+
+def test_every_entry_of_an_image_report_has_a_label(viewer):
+    session = _session(total=3, processed=3, chunks_total=2, chunks_done=2, dry_run=True, shards_total=2)
+
+    page = viewer.get(reverse("admin:integrations_importsession_change", args=[session.pk])).content.decode()
+
+    for label in ("Частей запланировано", "Частей выполнено", "Шарды", "Пробный запуск"):
+        assert f'<th scope="row">{label}</th>' in page
+    assert '<th scope="row">Пробный запуск</th><td>да</td>' in page
+    for key in ("chunks_total", "chunks_done", "dry_run", "shards_total", "total_products", "processed"):
+        assert f'<th scope="row">{key}</th>' not in page

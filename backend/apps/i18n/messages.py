@@ -3,15 +3,15 @@ with `gettext_noop`) and the values of its `%(name)s` placeholders.
 
     Message(gettext_noop("%(path)s: the file is empty (0 bytes)"), path=path)
 
-`str()` is the English text (logs, exception messages); `translated()` is the text in the
-active language; `as_json()` / `message_text()` store it and show it again. A parameter may
+`str()` is the English text (logs, exception messages: an exception raised with a Message
+keeps it, `message_of`); `translated()` is the text in the active language; `as_json()` / `message_text()` store it and show it again. A parameter may
 itself be a message: it is translated with the text around it.
 """
 from __future__ import annotations
 
 from typing import Any, Mapping
 
-from django.utils.translation import gettext
+from django.utils.translation import gettext, override
 
 
 class Message:
@@ -53,6 +53,20 @@ class Message:
             name: value._render(translate) if isinstance(value, Message) else value for name, value in self.params.items()
         }
         return translate(self.text) % values if values else translate(self.text)
+
+
+def label_message(label) -> Message:
+    """A lazy label (a choice's, a spec's: `gettext_lazy("Pending")`) as a Message, to store
+    inside another message and show in the language of the moment."""
+    with override(None):  # no catalogue: the English source text
+        return Message(str(label))
+
+
+def message_of(exc: BaseException) -> Message | str:
+    """What an exception says, as a Message when it was raised with one (`raise
+    SomeError(Message(...))`: its str() is then the English text, and it survives pickling,
+    e.g. in a Prefect run's result), else its text."""
+    return exc.args[0] if len(exc.args) == 1 and isinstance(exc.args[0], Message) else str(exc)
 
 
 def is_stored_message(value: Any) -> bool:

@@ -10,17 +10,19 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext, gettext_lazy as _, gettext_noop
 from django.views.decorators.http import require_GET, require_POST
 
+from apps.i18n.messages import Message
 from apps.products.admin import ProductAdmin
 from apps.products.admin_filters import PhotoListFilter
 from apps.products.models import Product
 
 from .admin_filters import PhotoErrorsListFilter
 from .exceptions import ImportNotActiveError, PrefectUnavailableError
-from .import_types import import_type_spec
+from .import_types import RUN_ENTRIES, import_type_spec
 from .models import START_IMPORT_PERMISSION, ImportSession
+from .reports import reason_text
 from .prefect_api.ui import flow_run_ui_url
 from .selectors import import_session_error_details
 from .services.cancellation import import_run_cancel
@@ -37,8 +39,8 @@ POLL_IDS_LIMIT = 200
 
 
 # Outcomes that are not a status of their own; the badge names them.
-OUTCOME_LABELS = {ImportSession.Outcome.COMPLETED_WITH_ERRORS: "Завершён с ошибками"}
-PREFECT_UI_HINT = "Задайте PREFECT_UI_URL или PREFECT_API_URL, чтобы открыть запуск в Prefect"
+OUTCOME_LABELS = {ImportSession.Outcome.COMPLETED_WITH_ERRORS: _("Completed with errors")}
+PREFECT_UI_HINT = _("Set PREFECT_UI_URL or PREFECT_API_URL to open the run in Prefect")
 
 
 def _datetime_text(value) -> str:
@@ -52,10 +54,17 @@ def _duration_text(session: ImportSession) -> str:
     hours, rest = divmod(max(seconds, 0), 3600)
     minutes, seconds = divmod(rest, 60)
     if hours:
-        return f"{hours} ч {minutes:02d} мин"
+        return gettext("%(hours)d h %(minutes)02d min") % {"hours": hours, "minutes": minutes}
     if minutes:
-        return f"{minutes} мин {seconds:02d} с"
-    return f"{seconds} с"
+        return gettext("%(minutes)d min %(seconds)02d s") % {"minutes": minutes, "seconds": seconds}
+    return gettext("%(seconds)d s") % {"seconds": seconds}
+
+
+def _entry_value(value):
+    """A report entry's value as the session page shows it: yes or no for a flag."""
+    if isinstance(value, bool):
+        return gettext("yes") if value else gettext("no")
+    return value
 
 
 def _started_by_text(session: ImportSession) -> str:
@@ -75,9 +84,11 @@ def _percent(session: ImportSession) -> int | None:
 def _progress_text(session: ImportSession) -> str:
     report, percent = session.report, _percent(session)
     if percent is None:
-        return "ожидает подсчёта" if session.is_active else "—"
-    unit = "товаров" if report.unit == "products" else "файлов"
-    return f"{report.processed} / {report.total or 0} {unit} · {percent}%"
+        return gettext("waiting for the count") if session.is_active else "—"
+    values = {"processed": report.processed, "total": report.total or 0, "percent": percent}
+    if report.unit == "products":
+        return gettext("%(processed)s / %(total)s products · %(percent)s%%") % values
+    return gettext("%(processed)s / %(total)s files · %(percent)s%%") % values
 
 
 def session_live_state(session: ImportSession) -> dict:
@@ -95,19 +106,19 @@ def session_live_state(session: ImportSession) -> dict:
         "total": report.total,
         "percent": _percent(session),
         "counters": counters,
-        "error_message": session.error_message,
+        "error_message": session.error_message_text,
         "prefect_url": flow_run_ui_url(session.flow_run_id),
         "started_at": session.started_at.isoformat() if session.started_at else None,
         "finished_at": session.finished_at.isoformat() if session.finished_at else None,
         "text": {
-            "status": OUTCOME_LABELS.get(session.outcome) or session.get_status_display(),
+            "status": str(OUTCOME_LABELS.get(session.outcome) or session.get_status_display()),
             "progress": _progress_text(session),
             **{key: str(value) for key, value in counters.items()},
             "started": _datetime_text(session.started_at),
             "finished": _datetime_text(session.finished_at),
             "duration": _duration_text(session),
-            "error_message": session.error_message,
-            "prefect": f"запуск {str(session.flow_run_id)[:8]}" if session.flow_run_id else "—",
+            "error_message": session.error_message_text,
+            "prefect": gettext("run %(id)s") % {"id": str(session.flow_run_id)[:8]} if session.flow_run_id else "—",
         },
     }
 
@@ -134,11 +145,12 @@ def progress_bar_html(session: ImportSession):
     return format_html(
         '<div class="import-progress{}" role="progressbar" aria-valuemin="0" aria-valuemax="100" '
         'aria-valuenow="{}" data-import-session="{}" data-field="progress" '
-        'title="Прогресс считает товары: обработано / всего">'
+        'title="{}">'
         '<div class="import-progress__bar" style="width: {}%"></div>'
         '<span class="import-progress__label">{}</span></div>',
         "" if percent is not None else " import-progress--unknown",
-        percent or 0, state["id"], percent or 0, state["text"]["progress"],
+        percent or 0, state["id"], gettext("Progress counts products or files: processed / total"),
+        percent or 0, state["text"]["progress"],
     )
 
 
@@ -188,19 +200,19 @@ class ImportSessionAdmin(admin.ModelAdmin):
 
     # --- list columns ---
 
-    @admin.display(description="Сессия · тип", ordering="id")
+    @admin.display(description=_("Session · type"), ordering="id")
     def session_number(self, session):
         return format_html('#{}<br><span class="import-type">{}</span>', session.pk, session.get_import_type_display())
 
-    @admin.display(description="Статус", ordering="status")
+    @admin.display(description=_("Status"), ordering="status")
     def status_badge(self, session):
         return status_badge_html(session)
 
-    @admin.display(description="Прогресс")
+    @admin.display(description=_("Progress"))
     def progress(self, session):
         return progress_bar_html(session)
 
-    @admin.display(description="Итог")
+    @admin.display(description=_("Result"))
     def result(self, session):
         """The type's summary counters; each number's tooltip says what it counts."""
         state = _state(session)
@@ -217,7 +229,7 @@ class ImportSessionAdmin(admin.ModelAdmin):
             ),
         )
 
-    @admin.display(description="Начат · длится · кто", ordering="started_at")
+    @admin.display(description=_("Started · lasts · by"), ordering="started_at")
     def started(self, session):
         """Start, duration and who started it in one narrow column: the list must fit a
         laptop screen; the end time is on the session's page."""
@@ -263,15 +275,16 @@ class ImportSessionAdmin(admin.ModelAdmin):
                 status_badge=status_badge_html(session),
                 progress_bar=progress_bar_html(session),
                 counters=[(counter, live_text_html(session, counter.key)) for counter in labelled],
-                other_counters={
-                    key: value for key, value in (session.report_details or {}).items()
+                other_counters=[
+                    (RUN_ENTRIES.get(key), key, _entry_value(value))
+                    for key, value in (session.report_details or {}).items()
                     if key not in {counter.key for counter in labelled} | {"last_updated"}
-                },
+                ],
                 started_by_text=_started_by_text(session),
                 prefect_url=flow_run_ui_url(session.flow_run_id),
-                errors_heading="Ошибки по файлам" if spec.error_unit == "files" else "Ошибки по записям обмена",
-                record_heading="Товар (GUID 1С)" if spec.error_unit == "files" else "Запись (Ид 1С)",
-                file_errors=errors,
+                errors_heading=_("Errors per file") if spec.error_unit == "files" else _("Errors per exchange record"),
+                record_heading=_("Product (1C GUID)") if spec.error_unit == "files" else _("Record (1C Ид)"),
+                file_errors=[{**error, "reason": reason_text(error)} for error in errors],
                 file_errors_total=errors_total,
                 file_errors_rest=errors_total - len(errors),
                 can_cancel=session.is_active and self.has_cancel_permission(request, session),
@@ -341,24 +354,35 @@ class ImportSessionAdmin(admin.ModelAdmin):
             reverse(f"{self.admin_site.name}:integrations_importsession_change", args=[session.pk])
         )
 
-    @admin.action(description="Отменить выбранные активные импорты", permissions=["cancel"])
+    @admin.action(description=_("Cancel the selected active imports"), permissions=["cancel"])
     def cancel_selected(self, request, queryset):
         active = list(queryset.filter(status__in=ImportSession.ACTIVE_STATUSES))
         if not active:
-            self.message_user(request, "Среди выбранных нет активных импортов: отменять нечего.", messages.WARNING)
+            self.message_user(request, gettext("None of the selected imports is active: nothing to cancel."), messages.WARNING)
         for session in active:
             self._cancel(request, session)
 
     def _cancel(self, request, session: ImportSession) -> None:
         try:
-            session = import_run_cancel(session_id=session.pk, cancelled_by=f"{request.user.get_username()} in the admin")
+            session = import_run_cancel(session_id=session.pk, cancelled_by=Message(
+                gettext_noop("%(user)s in the admin"), user=request.user.get_username()
+            ))
         except (ImportNotActiveError, PrefectUnavailableError) as exc:
-            self.message_user(request, f"Сессия #{session.pk} не отменена: {exc}", messages.ERROR)
+            self.message_user(
+                request, gettext("Session #%(id)s was not cancelled: %(reason)s") % {"id": session.pk, "reason": exc},
+                messages.ERROR,
+            )
             return
         if session.status == ImportSession.Status.CANCELLED:
-            self.message_user(request, f"Сессия #{session.pk} отменена: {session.error_message}", messages.SUCCESS)
+            self.message_user(
+                request,
+                gettext("Session #%(id)s cancelled: %(message)s") % {"id": session.pk, "message": session.error_message_text},
+                messages.SUCCESS,
+            )
         else:
             self.message_user(
-                request, f"Сессия #{session.pk} успела завершиться до отмены: {session.get_status_display()}",
+                request,
+                gettext("Session #%(id)s ended before it could be cancelled: %(status)s")
+                % {"id": session.pk, "status": session.get_status_display()},
                 messages.WARNING,
             )

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class ImportsConfig(AppConfig):
@@ -8,4 +9,4 @@ class ImportsConfig(AppConfig):
 
     name = "apps.imports"
     label = "integrations"
-    verbose_name = "Интеграция с 1С"
+    verbose_name = _("1C integration")

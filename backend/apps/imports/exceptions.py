@@ -1,4 +1,8 @@
-"""Run-wide problems of a 1C import: each fails the run with a message saying what to do."""
+"""Run-wide problems of a 1C import: each fails the run with a message saying what to do
+(raised with an apps.i18n Message, it is stored and shown in the site's language)."""
+from django.utils.translation import gettext_noop
+
+from apps.i18n.messages import Message, label_message
 from apps.media.exceptions import MediaSetupError
 from commerceml.reader import CommerceMLError
 
@@ -27,10 +31,14 @@ class ImportAlreadyRunningError(Exception):
     def __init__(self, active_session):
         self.active_session = active_session
         super().__init__(
-            f"another import is already running: session #{active_session.pk} "
-            f"({active_session.get_import_type_display()}, {active_session.get_status_display()})"
+            Message(
+                gettext_noop("another import is already running: session #%(id)s (%(type)s, %(status)s)"),
+                id=active_session.pk,
+                type=label_message(active_session.ImportType(active_session.import_type).label),
+                status=label_message(active_session.Status(active_session.status).label),
+            )
             if active_session
-            else "another import is already running"
+            else Message(gettext_noop("another import is already running"))
         )
 
 

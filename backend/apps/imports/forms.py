@@ -15,7 +15,7 @@ class ImportStartForm(forms.Form):
 
     import_type = forms.ChoiceField(
         choices=import_type_choices,
-        error_messages={"required": "Выберите тип импорта."},
+        error_messages={"required": _("Choose the import type.")},
     )
     validate_images = _option(_("Check photos"), _("Decode every photo with Pillow before storing it; slower."))
     dry_run = _option(
@@ -37,8 +37,8 @@ class ImportStartForm(forms.Form):
         required=False, min_value=1, max_value=32, initial=1, label=_("Shards"),
         help_text=_("Spread the import over this many runs on the shard pool's workers; 1: one process."),
         widget=forms.NumberInput(attrs={"class": "vSmallIntegerField"}),
-        error_messages={"min_value": "Шардов не меньше 1.", "max_value": "Шардов не больше 32.",
-                        "invalid": "Число шардов — целое число."},
+        error_messages={"min_value": _("At least 1 shard."), "max_value": _("At most 32 shards."),
+                        "invalid": _("The number of shards is a whole number.")},
     )
 
     def __init__(self, *args, shard_pool: bool = True, **kwargs):

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.utils.module_loading import import_string
-from django.utils.translation import gettext_lazy
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from .options import ImageImportOptions
 
@@ -24,7 +25,7 @@ class ReportCounter:
     """A number in a session's report: its key, how the admin names it, what it counts."""
 
     key: str
-    label: str
+    label: str  # lazy translations: read in the site's language when shown
     unit: str
     help_text: str = ""
 
@@ -82,90 +83,114 @@ class ImportTypeSpec:
 
 # --- counters ---------------------------------------------------------------------------
 
-_FILES = "файлы"
-_RECORDS = "записи"
+_FILES = _("files")
+_RECORDS = _("records")
 
 
 def _files_counters() -> tuple[ReportCounter, ...]:
     return (
-        ReportCounter("total_files", "Файлов обмена", _FILES, "XML-файлы обмена, которые читает этот импорт."),
-        ReportCounter("processed", "Файлов обработано", _FILES, "Файлы обмена, которые уже прочитаны."),
+        ReportCounter("total_files", _("Exchange files"), _FILES, _("The exchange's XML files this import reads.")),
+        ReportCounter("processed", _("Files processed"), _FILES, _("Exchange files already read.")),
     )
 
 
 def _rows_counters(prefix: str, label: str, *, deactivated: bool = True) -> tuple[ReportCounter, ...]:
     counters = (
-        ReportCounter(f"{prefix}created", f"{label}: создано", _RECORDS, "Новые записи из 1С."),
-        ReportCounter(f"{prefix}updated", f"{label}: обновлено", _RECORDS, "Записи, которые уже были и перезаписаны."),
+        ReportCounter(f"{prefix}created", format_lazy(_("{what}: created"), what=label), _RECORDS, _("New records from 1C.")),
+        ReportCounter(
+            f"{prefix}updated", format_lazy(_("{what}: updated"), what=label), _RECORDS,
+            _("Records that existed and were overwritten."),
+        ),
     )
     if deactivated:
         counters += (
             ReportCounter(
-                f"{prefix}deactivated", f"{label}: помечено на удаление", _RECORDS,
-                "Пришли из 1С с пометкой удаления: сняты с публикации, не удалены.",
+                f"{prefix}deactivated", format_lazy(_("{what}: marked for deletion"), what=label), _RECORDS,
+                _("Sent by 1C marked for deletion: unpublished, not deleted."),
             ),
         )
     return counters + (
         ReportCounter(
-            f"{prefix}absent", f"{label}: нет в полной выгрузке", _RECORDS,
-            "Только после полной выгрузки: записи, которых 1С больше не присылает (деактивированы или удалены).",
+            f"{prefix}absent", format_lazy(_("{what}: not in the full export"), what=label), _RECORDS,
+            _("Only after a full export: records 1C no longer sends (deactivated or deleted)."),
         ),
     )
 
 
 _UNKNOWN_OFFERS = ReportCounter(
-    "unknown_offers", "Предложений без товара в каталоге", _RECORDS,
-    "Предложения, чьих товаров нет в каталоге: не импортированы; список — в отчёте (unknown_offer_ids).",
+    "unknown_offers", _("Offers without goods in the catalog"), _RECORDS,
+    _("Offers whose goods are not in the catalog: not imported; the list is in the report (unknown_offer_ids)."),
 )
-_OFFERS = ReportCounter("offers", "Предложений импортировано", _RECORDS, "Предложения (товары и характеристики) из файлов.")
+_OFFERS = ReportCounter("offers", _("Offers imported"), _RECORDS, _("Offers (goods and variants) from the files."))
 _RECORD_ERRORS = ReportCounter(
-    "errors", "Записей с ошибками", _RECORDS, "Записи обмена, которые не удалось прочитать или записать; список ниже."
+    "errors", _("Records with errors"), _RECORDS, _("Exchange records that could not be read or written; the list is below.")
 )
 
 _IMAGE_COUNTERS = (
-    ReportCounter("total_products", "Товаров всего", "товары", "Активные товары каталога на начало импорта."),
-    ReportCounter("processed", "Товаров обработано", "товары", "Товары, чьи изображения уже просмотрены."),
+    ReportCounter("total_products", _("Products in total"), _("products"), _("The catalog's active products when the import started.")),
+    ReportCounter("processed", _("Products processed"), _("products"), _("Products whose images have been looked at.")),
     ReportCounter(
-        "products_without_images", "Товаров без изображений", "товары",
-        "Товары без <Картинка> в 1С и без файлов в import_files: им нечего импортировать.",
+        "products_without_images", _("Products without images"), _("products"),
+        _("Products with no <Картинка> in 1C and no files in import_files: nothing to import for them."),
     ),
     ReportCounter(
-        "main_images_set", "Товаров с новым основным изображением", "товары",
-        "Товары, у которых основное изображение появилось или сменилось.",
+        "main_images_set", _("Products with a new main image"), _("products"),
+        _("Products whose main image appeared or changed."),
     ),
-    ReportCounter("gallery_added", "Добавлено в галереи", "записи галереи", "Изображения, добавленные в галереи товаров."),
+    ReportCounter("gallery_added", _("Added to galleries"), _("gallery entries"), _("Images added to the products' galleries.")),
     ReportCounter(
-        "removed", "Убрано из галерей", "записи галереи",
-        "Только в режиме mirror: изображения, которых больше нет в списке <Картинка> товара в 1С.",
+        "removed", _("Removed from galleries"), _("gallery entries"),
+        _("Only in mirror mode: images no longer in the product's <Картинка> list in 1C."),
     ),
-    ReportCounter("copied", "Файлов скопировано", _FILES, "Файлы изображений, скопированные в media (включая заменённые)."),
-    ReportCounter("replaced", "из них заменено", _FILES, "Файлы, изменённые в 1С и поэтому заменённые в media."),
+    ReportCounter("copied", _("Files copied"), _FILES, _("Image files copied into media (replaced ones included).")),
+    ReportCounter("replaced", _("of them replaced"), _FILES, _("Files changed in 1C and therefore replaced in media.")),
     ReportCounter(
-        "restored", "из них восстановлено", _FILES,
-        "Только с проверкой хранилища: файлы, которых в хранилище не оказалось (или другого размера); загружены заново.",
-    ),
-    ReportCounter(
-        "skipped", "Файлов пропущено: уже актуальны", _FILES,
-        "Файлы, которые уже есть в media (тот же размер и время изменения или то же содержимое); не копировались.",
+        "restored", _("of them restored"), _FILES,
+        _("Only with the storage check: files missing from the storage (or of another size); uploaded again."),
     ),
     ReportCounter(
-        "renditions_created", "Веб-версий сделано", "файлы веб-версий",
-        "WebP/JPEG для витрины (ONEC_IMAGE_RENDITIONS), сделанные для новых и изменённых фото.",
+        "skipped", _("Files skipped: already up to date"), _FILES,
+        _("Files already in media (same size and modification time, or same content); not copied."),
     ),
     ReportCounter(
-        "renditions_skipped", "Веб-версий уже было", "файлы веб-версий",
-        "Веб-версии, уже сделанные по тому же набору для тех же байтов; фото не декодировались.",
+        "renditions_created", _("Web versions made"), _("web version files"),
+        _("WebP/JPEG for the storefront (ONEC_IMAGE_RENDITIONS), made for new and changed photos."),
     ),
     ReportCounter(
-        "rendition_errors", "Фото без веб-версий", _FILES,
-        "Фото импортированы, но веб-версии из них сделать не удалось (файл повреждён, слишком велик); "
-        "каждое — в списке ошибок ниже, следующий запуск попробует снова.",
+        "renditions_skipped", _("Web versions already there"), _("web version files"),
+        _("Web versions already made for the same set from the same bytes; the photos were not decoded."),
     ),
     ReportCounter(
-        "errors", "Файлов с ошибками", _FILES,
-        "Файлы, которые не удалось импортировать или из которых не получились веб-версии; список ниже.",
+        "rendition_errors", _("Photos without web versions"), _FILES,
+        _(
+            "Photos imported, but their web versions could not be made (the file is damaged or too large); "
+            "each is in the error list below, and the next run tries again."
+        ),
+    ),
+    ReportCounter(
+        "errors", _("Files with errors"), _FILES,
+        _("Files that could not be imported or whose web versions failed; the list is below."),
     ),
 )
+
+# What else a session's report holds besides its type's counters: named on the session page.
+RUN_ENTRIES = {
+    counter.key: counter
+    for counter in (
+        ReportCounter("chunks_total", _("Chunks planned"), _("chunks"), _("Steps the run was split into (Prefect task runs).")),
+        ReportCounter("chunks_done", _("Chunks done"), _("chunks"), _("Steps that finished and recorded their counts.")),
+        ReportCounter("shards_total", _("Shards"), _("shard runs"), _("Flow runs the chunks were spread over (--shards).")),
+        ReportCounter("dry_run", _("Dry run"), "", _("Yes: everything was checked and counted, nothing was written.")),
+        ReportCounter(
+            "unknown_offer_ids", _("Offers without goods (first ones)"), _("offers"),
+            _("Offers whose goods are not in the catalog; import the catalog with them, then this import again."),
+        ),
+        ReportCounter(
+            "error_details", _("Per-file errors (stored with the session)"), _("files"),
+            _("Sessions older than the per-chunk error lists kept their errors in the report."),
+        ),
+    )
+}
 
 _SERVICES = "apps.imports.services"
 
@@ -179,10 +204,8 @@ def _kind(kind: str, module: str, import_file: str, remove_absent: str) -> Excha
 IMPORT_TYPES: tuple[ImportTypeSpec, ...] = (
     ImportTypeSpec(
         key="catalog",
-        label="Каталог товаров",
-        description=(
-            "Создание и обновление групп, товаров и их характеристик из 1С: наименование, артикул, бренд, картинки"
-        ),
+        label=_("Product catalog"),
+        description=_("Creates and updates groups, goods and their variants from 1C: name, article, brand, pictures"),
         files=("groups/*.xml", "propertiesGoods/*.xml", "goods/*.xml", "offers/*.xml"),
         needs_catalog=False,
         flow="flows.catalog:import_catalog",
@@ -195,13 +218,13 @@ IMPORT_TYPES: tuple[ImportTypeSpec, ...] = (
         required_kind="goods",
         counters=(
             *_files_counters(),
-            *_rows_counters("", "Товары"),
+            *_rows_counters("", _("Goods")),
             ReportCounter(
-                "pictures_listed", gettext_lazy("Photos listed"), gettext_lazy("photos"),
-                gettext_lazy("<Картинка> entries of the goods read: the photos the image import will look for."),
+                "pictures_listed", _("Photos listed"), _("photos"),
+                _("<Картинка> entries of the goods read: the photos the image import will look for."),
             ),
-            *_rows_counters("groups_", "Группы"),
-            *_rows_counters("variants_", "Характеристики"),
+            *_rows_counters("groups_", _("Groups")),
+            *_rows_counters("variants_", _("Variants")),
             _UNKNOWN_OFFERS,
             _RECORD_ERRORS,
         ),
@@ -209,8 +232,8 @@ IMPORT_TYPES: tuple[ImportTypeSpec, ...] = (
     ),
     ImportTypeSpec(
         key="stocks",
-        label="Остатки",
-        description="Обновление складов и остатков товаров по складам из 1С",
+        label=_("Stocks"),
+        description=_("Updates warehouses and the goods' stocks per warehouse from 1C"),
         files=("storages/*.xml", "rests/*.xml"),
         needs_catalog=True,
         flow="flows.stocks:import_stocks",
@@ -223,25 +246,25 @@ IMPORT_TYPES: tuple[ImportTypeSpec, ...] = (
         counters=(
             *_files_counters(),
             _OFFERS,
-            ReportCounter("stocks", "Строк остатков записано", _RECORDS, "Остаток предложения на складе: одна строка."),
+            ReportCounter("stocks", _("Stock rows written"), _RECORDS, _("An offer's stock in a warehouse: one row.")),
             ReportCounter(
-                "absent", "Строк остатков нет в полной выгрузке", _RECORDS,
-                "Только после полной выгрузки: строки, которых 1С больше не присылает (удалены).",
+                "absent", _("Stock rows not in the full export"), _RECORDS,
+                _("Only after a full export: rows 1C no longer sends (deleted)."),
             ),
             _UNKNOWN_OFFERS,
             ReportCounter(
-                "unknown_warehouses", "Строк с неизвестным складом", _RECORDS,
-                "Склад не пришёл в storages/ и не известен сайту: строка не записана.",
+                "unknown_warehouses", _("Rows with an unknown warehouse"), _RECORDS,
+                _("The warehouse was not in storages/ and the site does not know it: the row was not written."),
             ),
-            *_rows_counters("warehouses_", "Склады", deactivated=False),
+            *_rows_counters("warehouses_", _("Warehouses"), deactivated=False),
             _RECORD_ERRORS,
         ),
         summary_counters=("stocks", "absent", "errors"),
     ),
     ImportTypeSpec(
         key="prices",
-        label="Цены",
-        description="Обновление типов цен и цен товаров из 1С",
+        label=_("Prices"),
+        description=_("Updates price types and the goods' prices from 1C"),
         files=("priceLists/*.xml", "prices/*.xml"),
         needs_catalog=True,
         flow="flows.prices:import_prices",
@@ -254,26 +277,26 @@ IMPORT_TYPES: tuple[ImportTypeSpec, ...] = (
         counters=(
             *_files_counters(),
             _OFFERS,
-            ReportCounter("created", "Цен создано", _RECORDS, "Новые цены предложений."),
-            ReportCounter("updated", "Цен обновлено", _RECORDS, "Цены, которые уже были и перезаписаны."),
+            ReportCounter("created", _("Prices created"), _RECORDS, _("New offer prices.")),
+            ReportCounter("updated", _("Prices updated"), _RECORDS, _("Prices that existed and were overwritten.")),
             ReportCounter(
-                "absent", "Цен нет в полной выгрузке", _RECORDS,
-                "Только после полной выгрузки: цены, которых 1С больше не присылает (удалены).",
+                "absent", _("Prices not in the full export"), _RECORDS,
+                _("Only after a full export: prices 1C no longer sends (deleted)."),
             ),
             _UNKNOWN_OFFERS,
             ReportCounter(
-                "unknown_price_types", "Цен с неизвестным типом цены", _RECORDS,
-                "Тип цены не пришёл в priceLists/ и не известен сайту: цена не записана.",
+                "unknown_price_types", _("Prices with an unknown price type"), _RECORDS,
+                _("The price type was not in priceLists/ and the site does not know it: the price was not written."),
             ),
-            *_rows_counters("price_types_", "Типы цен", deactivated=False),
+            *_rows_counters("price_types_", _("Price types"), deactivated=False),
             _RECORD_ERRORS,
         ),
         summary_counters=("created", "updated", "errors"),
     ),
     ImportTypeSpec(
         key="customers",
-        label="Контрагенты",
-        description="Создание и обновление контрагентов (покупателей) из 1С",
+        label=_("Counterparties"),
+        description=_("Creates and updates counterparties (customers) from 1C"),
         files=("contragents/*.xml",),
         needs_catalog=False,
         flow="flows.customers:import_customers",
@@ -284,13 +307,13 @@ IMPORT_TYPES: tuple[ImportTypeSpec, ...] = (
             ),
         ),
         required_kind="contragents",
-        counters=(*_files_counters(), *_rows_counters("", "Контрагенты"), _RECORD_ERRORS),
+        counters=(*_files_counters(), *_rows_counters("", _("Counterparties")), _RECORD_ERRORS),
         summary_counters=("created", "updated", "errors"),
     ),
     ImportTypeSpec(
         key="images",
-        label="Изображения товаров",
-        description="Обновление изображений товаров из директории 1С (main_image и gallery_images)",
+        label=_("Product images"),
+        description=_("Updates the products' images from the 1C directory (main_image and gallery_images)"),
         files=("goods/import_files/XX/*.jpg, *.png",),
         needs_catalog=True,
         flow="flows.images:import_images",

@@ -1,5 +1,8 @@
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from apps.i18n.messages import message_text
 
 from .import_types import IMPORT_TYPES, import_type_choices
 from .reports import ImportReport
@@ -21,17 +24,17 @@ class ImportSession(models.Model):
     ImportType = models.TextChoices("ImportType", [(spec.key.upper(), (spec.key, spec.label)) for spec in IMPORT_TYPES])
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Ожидает"
-        IN_PROGRESS = "in_progress", "Выполняется"
-        COMPLETED = "completed", "Завершён"
-        FAILED = "failed", "Ошибка"
-        CANCELLED = "cancelled", "Отменён"
+        PENDING = "pending", _("Pending")
+        IN_PROGRESS = "in_progress", _("In progress")
+        COMPLETED = "completed", _("Completed")
+        FAILED = "failed", _("Failed")
+        CANCELLED = "cancelled", _("Cancelled")
 
     class StartedBy(models.TextChoices):
-        ADMIN = "admin", "Администратор"
-        SCHEDULE = "schedule", "Расписание"
-        CLI = "cli", "Командная строка"
-        EXCHANGE = "exchange", "Обмен 1С"
+        ADMIN = "admin", _("Administrator")
+        SCHEDULE = "schedule", _("Schedule")
+        CLI = "cli", _("Command line")
+        EXCHANGE = "exchange", _("1C exchange")
 
     class Outcome(models.TextChoices):
         """How a session ended, as people read it: a completed run that refused some
@@ -44,37 +47,40 @@ class ImportSession(models.Model):
 
     ACTIVE_STATUSES = (Status.PENDING, Status.IN_PROGRESS)
 
-    import_type = models.CharField("тип импорта", max_length=20, choices=import_type_choices)
+    import_type = models.CharField(_("import type"), max_length=20, choices=import_type_choices)
     status = models.CharField(
-        "статус", max_length=20, choices=Status.choices, default=Status.PENDING, db_index=True
+        _("status"), max_length=20, choices=Status.choices, default=Status.PENDING, db_index=True
     )
     running_slot = models.BooleanField(null=True, default=True, unique=True, editable=False)
-    created_at = models.DateTimeField("создан", auto_now_add=True, db_index=True)
-    started_at = models.DateTimeField("начат", null=True, blank=True)
-    finished_at = models.DateTimeField("завершён", null=True, blank=True)
-    report_details = models.JSONField("отчёт", default=dict, blank=True)
-    error_message = models.TextField("ошибка", blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    report_details = models.JSONField(_("report"), default=dict, blank=True)
+    error_message = models.TextField(_("error"), blank=True)
+    # The message as a stored apps.i18n Message (English text and parameters), so it reads in
+    # the site's language; empty for sessions stored before: their error_message is shown.
+    error_message_translatable = models.JSONField(default=dict, blank=True, editable=False)
     flow_run_id = models.UUIDField("Prefect flow run", null=True, blank=True, unique=True)
-    started_by = models.CharField("кто запустил", max_length=20, choices=StartedBy.choices)
+    started_by = models.CharField(_("started by"), max_length=20, choices=StartedBy.choices)
     started_by_user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    parameters = models.JSONField("параметры", default=dict, blank=True)
+    parameters = models.JSONField(_("parameters"), default=dict, blank=True)
     runner = models.JSONField(
         default=dict,
         blank=True,
         editable=False,
-        help_text="host, pid and process start of the process running the flow, to detect a killed run",
+        help_text=_("host, pid and process start of the process running the flow, to detect a killed run"),
     )
 
     class Meta:
-        verbose_name = "сессия импорта"
-        verbose_name_plural = "сессии импорта"
+        verbose_name = _("import session")
+        verbose_name_plural = _("import sessions")
         ordering = ["-created_at", "-id"]
         permissions = [
-            (START_IMPORT_PERMISSION.split(".")[1], "Может запускать импорт из 1С"),
+            (START_IMPORT_PERMISSION.split(".")[1], _("Can start imports from 1C")),
             # The 1C exchange app's permission keeps its codename `integrations.exchange_1c`.
-            ("exchange_1c", "Может выполнять обмен с сайтом из 1С (/1c/exchange)"),
+            ("exchange_1c", _("Can run the site exchange from 1C (/1c/exchange)")),
         ]
 
     def __str__(self):
@@ -83,6 +89,11 @@ class ImportSession(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status in self.ACTIVE_STATUSES
+
+    @property
+    def error_message_text(self) -> str:
+        """The session's message in the site's language (as stored, for older sessions)."""
+        return message_text(self.error_message_translatable or self.error_message)
 
     @property
     def report(self) -> ImportReport:

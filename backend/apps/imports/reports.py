@@ -7,6 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from django.utils.translation import gettext_noop
+
+from apps.i18n.messages import Message, message_text
+
 
 @dataclass(frozen=True)
 class ImportReport:
@@ -58,11 +62,23 @@ class ImportReport:
     def dry_run(self) -> bool:
         return bool(self.details.get("dry_run"))
 
-    def progress_text(self) -> str:
+    def progress_message(self) -> Message:
         """`12 of 40 products`, `1 of 2 files`, `0 of ? files` before the total is known."""
-        return f"{self.processed} of {'?' if self.total is None else self.total} {self.unit}"
+        text = gettext_noop("%(processed)s of %(total)s products") if self.unit == "products" else gettext_noop(
+            "%(processed)s of %(total)s files"
+        )
+        return Message(text, processed=self.processed, total="?" if self.total is None else self.total)
+
+    def progress_text(self) -> str:
+        return self.progress_message().translated()
 
     def printed(self) -> dict[str, Any]:
         """What the command line prints: every entry but a per-file error list (sessions
         stored before the errors moved to their chunks have one)."""
         return {key: value for key, value in self.details.items() if key != "error_details"}
+
+
+def reason_text(error: Mapping[str, Any]) -> str:
+    """A per-file or per-record error's reason in the site's language: its stored message,
+    or, for sessions stored before reasons were translated, the text as stored."""
+    return message_text(error.get("message") or error["reason"])

@@ -8,9 +8,10 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
-from django.utils.translation import gettext as _, ngettext
+from django.utils.translation import gettext, gettext as _, ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
+from apps.i18n.messages import message_of, message_text
 from apps.products.exceptions import SitePhotoRefusedError
 from apps.products.models import Product
 from apps.products.selectors import product_active_count
@@ -58,7 +59,7 @@ def import_1c_view(request):
     active_session = import_session_active()
     context = {
         **admin.site.each_context(request),
-        "title": "Импорт из 1С",
+        "title": gettext("Import from 1C"),
         "form": form,
         "problems": problems,
         "import_types": [
@@ -111,20 +112,27 @@ def _session_admin_url(session: ImportSession | None = None) -> str:
 def _problem_html(problem: Exception) -> str:
     if isinstance(problem, ImportAlreadyRunningError) and problem.active_session:
         session = problem.active_session
-        return format_html('{} <a href="{}">Открыть сессию #{}</a>', problem, _session_admin_url(session), session.pk)
-    return format_html("{}", problem)
+        return format_html(
+            '{} <a href="{}">{}</a>', message_text(message_of(problem)), _session_admin_url(session),
+            gettext("Open session #%(id)s") % {"id": session.pk},
+        )
+    return format_html("{}", message_text(message_of(problem)))
 
 
 def _started_message(session: ImportSession) -> str:
     run_url = flow_run_ui_url(session.flow_run_id)
     if run_url:
         return format_html(
-            'Импорт «{}» запущен: сессия #{}, <a href="{}">запуск в Prefect</a>.',
-            session.get_import_type_display(),
-            session.pk,
+            '{} <a href="{}">{}</a>.',
+            gettext("Import “%(type)s” started: session #%(id)s,") % {
+                "type": session.get_import_type_display(), "id": session.pk
+            },
             run_url,
+            gettext("its run in Prefect"),
         )
-    return f"Импорт «{session.get_import_type_display()}» запущен: сессия #{session.pk}."
+    return gettext("Import “%(type)s” started: session #%(id)s.") % {
+        "type": session.get_import_type_display(), "id": session.pk
+    }
 
 
 @require_POST

@@ -1,14 +1,9 @@
-"""Domain errors of the product image import. Messages name the file and the fix."""
-from apps.i18n.messages import Message
+"""Domain errors of the product image import. Messages name the file and the fix; raised
+with an apps.i18n Message, they are recorded in the site's language (`message_of`)."""
 
 
 class ImageImportError(Exception):
-    """One source image could not be imported; the run records it and moves on. `message`
-    is the reason as it is stored (translated when shown); `str()` is its English text."""
-
-    def __init__(self, message: Message | str):
-        super().__init__(str(message))
-        self.message = message
+    """One source image could not be imported; the run records it and moves on."""
 
 
 class UnsafeImagePathError(ImageImportError):

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.utils.translation import gettext_noop
 from PIL import Image
 
-from apps.i18n.messages import Message
+from apps.i18n.messages import Message, message_of
 
 from .exceptions import ImageImportError, ImageStorageError, InvalidImageError
 from .storage import MediaStorage
@@ -260,7 +260,7 @@ def _write(
         etag = storage.put(source.media_name, data, content_type=facts.content_type,
                            mtime_ns=source.stat.st_mtime_ns)
     except ImageStorageError as exc:
-        raise ImageStorageError(Message(gettext_noop("%(path)s: %(error)s"), path=source.path, error=exc.message)) from exc
+        raise ImageStorageError(Message(gettext_noop("%(path)s: %(error)s"), path=source.path, error=message_of(exc))) from exc
     return StoreResult(outcome, replace(facts, etag=etag))
 
 

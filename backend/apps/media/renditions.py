@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 
 from django.conf import settings
 
-from apps.i18n.messages import Message
+from apps.i18n.messages import Message, message_of
 
 from .models import StoredImage
 from .exceptions import ImageStorageError
@@ -103,7 +103,7 @@ def image_renditions_update(
                 kept.append({"spec": str(spec), **(written.get(name) or _entry_named(kept, name))})
     except (RenditionError, ImageStorageError) as exc:
         before = [entry for entry in kept if entry["name"] in reused]  # what was there still serves
-        return RenditionsUpdate(replace(facts, renditions=before, renditions_spec=""), error=exc.message,
+        return RenditionsUpdate(replace(facts, renditions=before, renditions_spec=""), error=message_of(exc),
                                 unused=frozenset(unused - reused))
     order = [str(spec) for spec in plan.specs]
     entries = sorted(kept, key=lambda entry: order.index(entry["spec"]))

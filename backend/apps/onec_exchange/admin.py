@@ -8,6 +8,7 @@ from django.db.models import Count, Sum
 from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext, gettext_lazy as _
 
 from .models import Exchange1C, ExchangeImport
 
@@ -38,7 +39,7 @@ class ExchangeImportInline(admin.TabularInline):
     def has_change_permission(self, request, obj=None):
         return False
 
-    @admin.display(description="сессии импорта")
+    @admin.display(description=_("import sessions"))
     def import_sessions(self, record):
         return format_html_join(
             ", ", '<a href="{}">#{}</a> {}',
@@ -64,21 +65,21 @@ class Exchange1CAdmin(ReadOnlyAdmin):
             file_count=Count("files", distinct=True), file_bytes=Sum("files__size")
         )
 
-    @admin.display(description="файлов получено")
+    @admin.display(description=_("files received"))
     def files_received(self, exchange):
         return f"{exchange.file_count} · {filesizeformat(exchange.file_bytes or 0)}"
 
-    @admin.display(description="импорты")
+    @admin.display(description=_("imports"))
     def imports_status(self, exchange):
         return ", ".join(f"{item.filename}: {item.get_status_display()}" for item in exchange.imports.all()) or "—"
 
-    @admin.display(description="файлы")
+    @admin.display(description=_("files"))
     def files_list(self, exchange):
         files = exchange.files.order_by("id")
         shown = format_html_join(
             "", "<li>{} — {}{}</li>",
-            ((f.name, filesizeformat(f.size), "" if f.placed_at else " (ждёт импорта)") for f in files[:FILES_SHOWN]),
+            ((f.name, filesizeformat(f.size), "" if f.placed_at else gettext(" (waiting for its import)")) for f in files[:FILES_SHOWN]),
         )
         total = files.count()
-        more = format_html("<li>… и ещё {}</li>", total - FILES_SHOWN) if total > FILES_SHOWN else ""
+        more = format_html("<li>{}</li>", gettext("… and %(count)s more") % {"count": total - FILES_SHOWN}) if total > FILES_SHOWN else ""
         return format_html("<ul>{}{}</ul>", shown, more) if total else "—"

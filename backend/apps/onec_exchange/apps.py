@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class OnecExchangeConfig(AppConfig):
@@ -6,4 +7,4 @@ class OnecExchangeConfig(AppConfig):
     and never does their work in the web process."""
 
     name = "apps.onec_exchange"
-    verbose_name = "Обмен с 1С"
+    verbose_name = _("1C exchange")

@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext, gettext_lazy as _
 
 
 class Exchange1C(models.Model):
@@ -17,16 +18,16 @@ class Exchange1C(models.Model):
     IDLE_LIMIT = timedelta(hours=24)
 
     class Type(models.TextChoices):
-        CATALOG = "catalog", "Каталог"
-        SALE = "sale", "Заказы"
+        CATALOG = "catalog", _("Catalog")
+        SALE = "sale", _("Orders")
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
-    exchange_type = models.CharField("тип обмена", max_length=20, choices=Type.choices)
-    client_ip = models.GenericIPAddressField("адрес 1С", null=True, blank=True)
+    exchange_type = models.CharField(_("exchange type"), max_length=20, choices=Type.choices)
+    client_ip = models.GenericIPAddressField(_("1C address"), null=True, blank=True)
     token = models.CharField(max_length=64, unique=True, editable=False)
-    created_at = models.DateTimeField("начат", auto_now_add=True, db_index=True)
-    last_request_at = models.DateTimeField("последний запрос", null=True, blank=True)
-    closed_at = models.DateTimeField("завершён", null=True, blank=True)
+    created_at = models.DateTimeField(_("started"), auto_now_add=True, db_index=True)
+    last_request_at = models.DateTimeField(_("last request"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("finished"), null=True, blank=True)
     staging_cleared = models.BooleanField(default=False, editable=False)
     # While a preparation flow run (`busy_by`, its id) unpacks or moves this exchange's
     # files, other runs wait for it; a claim of a run that died ends at `busy_until`.
@@ -34,13 +35,13 @@ class Exchange1C(models.Model):
     busy_by = models.CharField(max_length=64, blank=True, editable=False)
 
     class Meta:
-        verbose_name = "обмен с 1С"
-        verbose_name_plural = "обмены с 1С"
+        verbose_name = _("1C exchange")
+        verbose_name_plural = _("1C exchanges")
         ordering = ["-created_at", "-id"]
         db_table = "integrations_exchange1c"  # the table the integrations app made: no row moves
 
     def __str__(self):
-        return f"Обмен с 1С #{self.pk}"
+        return gettext("1C exchange #%(id)s") % {"id": self.pk}
 
 
 class ExchangeFile(models.Model):
@@ -48,20 +49,20 @@ class ExchangeFile(models.Model):
     in the exchange directory (`path` is relative to both)."""
 
     exchange = models.ForeignKey(Exchange1C, on_delete=models.CASCADE, related_name="files")
-    name = models.CharField("имя от 1С", max_length=1000)
-    path = models.CharField("путь в обмене", max_length=1000)
-    size = models.BigIntegerField("размер, байт", default=0)
-    received_at = models.DateTimeField("получен", auto_now=True)
-    is_archive = models.BooleanField("архив", default=False)
+    name = models.CharField(_("name from 1C"), max_length=1000)
+    path = models.CharField(_("path in the exchange"), max_length=1000)
+    size = models.BigIntegerField(_("size, bytes"), default=0)
+    received_at = models.DateTimeField(_("received"), auto_now=True)
+    is_archive = models.BooleanField(_("archive"), default=False)
     unpacked_entries = models.PositiveIntegerField(default=0, editable=False)
     # An entry of an archive 1C sent, not a file 1C sent: never unpacked itself.
-    from_archive = models.BooleanField("из архива", default=False, editable=False)
-    placed_at = models.DateTimeField("перенесён в каталог обмена", null=True, blank=True)
+    from_archive = models.BooleanField(_("from an archive"), default=False, editable=False)
+    placed_at = models.DateTimeField(_("moved into the exchange directory"), null=True, blank=True)
 
     class Meta:
         db_table = "integrations_exchangefile"  # the table the integrations app made: no row moves
-        verbose_name = "файл обмена"
-        verbose_name_plural = "файлы обмена"
+        verbose_name = _("exchange file")
+        verbose_name_plural = _("exchange files")
         ordering = ["exchange", "id"]
         constraints = [models.UniqueConstraint(fields=["exchange", "path"], name="unique_exchange_file_path")]
 
@@ -72,26 +73,26 @@ class ExchangeImport(models.Model):
     it started (in order). Polls answer from this row alone."""
 
     class Status(models.TextChoices):
-        PREPARING = "preparing", "Подготовка файлов"
-        RUNNING = "running", "Выполняется"
-        COMPLETED = "completed", "Завершён"
-        FAILED = "failed", "Ошибка"
+        PREPARING = "preparing", _("Preparing files")
+        RUNNING = "running", _("Running")
+        COMPLETED = "completed", _("Completed")
+        FAILED = "failed", _("Failed")
 
     exchange = models.ForeignKey(Exchange1C, on_delete=models.CASCADE, related_name="imports")
-    filename = models.CharField("файл", max_length=1000)
-    path = models.CharField("путь в обмене", max_length=1000)
-    import_types = models.JSONField("типы импорта", default=list)
-    status = models.CharField("статус", max_length=20, choices=Status.choices, default=Status.PREPARING)
-    message = models.TextField("итог", blank=True)
+    filename = models.CharField(_("file"), max_length=1000)
+    path = models.CharField(_("path in the exchange"), max_length=1000)
+    import_types = models.JSONField(_("import types"), default=list)
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.PREPARING)
+    message = models.TextField(_("result"), blank=True)
     sessions = models.ManyToManyField("integrations.ImportSession", blank=True, related_name="exchange_imports")
-    flow_run_id = models.UUIDField("запуск подготовки в Prefect", null=True, blank=True)
-    progress = models.TextField("ход подготовки", blank=True)
-    created_at = models.DateTimeField("запрошен", auto_now_add=True)
-    finished_at = models.DateTimeField("завершён", null=True, blank=True)
+    flow_run_id = models.UUIDField(_("preparation run in Prefect"), null=True, blank=True)
+    progress = models.TextField(_("preparation progress"), blank=True)
+    created_at = models.DateTimeField(_("requested"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
 
     class Meta:
         db_table = "integrations_exchangeimport"  # the table the integrations app made: no row moves
-        verbose_name = "импорт обмена"
-        verbose_name_plural = "импорты обмена"
+        verbose_name = _("exchange import")
+        verbose_name_plural = _("exchange imports")
         ordering = ["exchange", "id"]
         constraints = [models.UniqueConstraint(fields=["exchange", "path"], name="unique_exchange_import_path")]

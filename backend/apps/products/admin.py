@@ -7,7 +7,7 @@ from django.shortcuts import get_object_or_404
 from django.template.defaultfilters import filesizeformat
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
-from django.utils.translation import gettext as _, gettext_lazy
+from django.utils.translation import gettext, gettext_lazy, gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from apps.media.models import StoredImage
@@ -89,7 +89,7 @@ class ProductAdmin(OneCOwnedAdmin):
             ),
         )
 
-    @admin.display(description=gettext_lazy("Photo"))
+    @admin.display(description=_("Photo"))
     def thumbnail(self, product):
         if product.main_image:
             name = product.main_image.name
@@ -105,12 +105,12 @@ class ProductAdmin(OneCOwnedAdmin):
             default_storage.url(smallest["name"] if smallest else name),
         )
 
-    @admin.display(description=gettext_lazy("Pictures, in the storefront's order"))
+    @admin.display(description=_("Pictures, in the storefront's order"))
     def pictures(self, product):
         pictures = product_pictures(product=product)
         if not pictures:
-            return _("No pictures: 1C sent no <Картинка>, the image import has not run yet, and no photo was added "
-                     "on the site.")
+            return gettext("No pictures: 1C sent no <Картинка>, the image import has not run yet, and no photo was "
+                           "added on the site.")
         return format_html('<ol class="product-pictures">{}</ol>', format_html_join("", "{}", ((
             _picture_item(picture),) for picture in pictures)))
 
@@ -174,7 +174,9 @@ def _picture_item(picture: ProductPicture) -> str:
         "",
         '<li><a href="{}" target="_blank" rel="noopener">{} {} × {}</a> {}</li>',
         ((r.url, r.format.upper(), r.width, r.height, filesizeformat(r.size)) for r in picture.renditions),
-    ) or format_html("<li>{}</li>", "веб-версий нет (ещё не сделаны или не получились: см. ошибки импорта)")
+    ) or format_html(
+        "<li>{}</li>", gettext("no web versions (not made yet, or they failed: see the import's errors)")
+    )
     return format_html(
         '<li class="product-picture product-picture--{} product-picture--from-{}"><a href="{}" target="_blank" '
         'rel="noopener"><img src="{}" alt="" loading="lazy"></a><div class="product-picture__caption">'
@@ -184,9 +186,9 @@ def _picture_item(picture: ProductPicture) -> str:
         picture.source,
         picture.url,
         thumbnail,
-        "Основное" if picture.role == "main" else f"Галерея {picture.position + 1}",
-        _("from 1C") if picture.source == "1c" else _("added on the site"),
-        f"{picture.width} × {picture.height} px" if picture.width else "размер в пикселях неизвестен",
+        gettext("Main") if picture.role == "main" else gettext("Gallery %(number)s") % {"number": picture.position + 1},
+        gettext("from 1C") if picture.source == "1c" else gettext("added on the site"),
+        f"{picture.width} × {picture.height} px" if picture.width else gettext("size in pixels unknown"),
         filesizeformat(picture.stored_size) if picture.stored_size is not None else "",
         picture.source_name or picture.name,
         renditions,

@@ -1,6 +1,7 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class ProductsConfig(AppConfig):
     name = "apps.products"
-    verbose_name = "Товары"
+    verbose_name = _("Products")

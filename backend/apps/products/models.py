@@ -7,8 +7,8 @@ class SyncedFromOneC(models.Model):
     full exchange (СодержитТолькоИзменения="false") rows without the run's mark are gone
     from 1C and are deactivated or removed."""
 
-    onec_id = models.CharField("ID в 1С", max_length=255, unique=True)
-    synced_at = models.DateTimeField("синхронизирован", null=True, blank=True, editable=False, db_index=True)
+    onec_id = models.CharField(_("1C ID"), max_length=255, unique=True)
+    synced_at = models.DateTimeField(_("synced"), null=True, blank=True, editable=False, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -19,15 +19,15 @@ class SyncedFromOneC(models.Model):
 class Category(SyncedFromOneC):
     """A 1C goods group (<Группа>); groups form a tree."""
 
-    name = models.CharField("название", max_length=500, blank=True)
+    name = models.CharField(_("name"), max_length=500, blank=True)
     parent = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children", verbose_name="родитель"
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children", verbose_name=_("parent")
     )
-    is_active = models.BooleanField("активна", default=True, db_index=True)
+    is_active = models.BooleanField(_("active"), default=True, db_index=True)
 
     class Meta:
-        verbose_name = "группа товаров"
-        verbose_name_plural = "группы товаров"
+        verbose_name = _("goods group")
+        verbose_name_plural = _("goods groups")
         ordering = ["id"]
 
     def __str__(self):
@@ -38,31 +38,31 @@ class Product(SyncedFromOneC):
     """A 1C goods item (<Товар>) as the site shows it; its offers are ProductVariants."""
 
     onec_id = models.CharField(
-        "ID в 1С",
+        _("1C ID"),
         max_length=255,
         unique=True,
-        help_text="GUID товара из 1С; его предложения с характеристиками — варианты товара.",
+        help_text=_("The goods' GUID in 1C; its offers with characteristics are the product's variants."),
     )
-    name = models.CharField("название", max_length=500, blank=True)
-    article = models.CharField("артикул", max_length=255, blank=True)
-    description = models.TextField("описание", blank=True)
+    name = models.CharField(_("name"), max_length=500, blank=True)
+    article = models.CharField(_("article"), max_length=255, blank=True)
+    description = models.TextField(_("description"), blank=True)
     category = models.ForeignKey(
-        Category, null=True, blank=True, on_delete=models.SET_NULL, related_name="products", verbose_name="группа"
+        Category, null=True, blank=True, on_delete=models.SET_NULL, related_name="products", verbose_name=_("group")
     )
-    brand = models.CharField("бренд", max_length=255, blank=True, help_text="Название бренда, если 1С его передала.")
+    brand = models.CharField(_("brand"), max_length=255, blank=True, help_text=_("The brand's name, if 1C sent it."))
     brand_onec_id = models.CharField(
-        "ID бренда в 1С", max_length=255, blank=True, help_text="Ссылка на бренд, как её передала 1С."
+        _("1C brand ID"), max_length=255, blank=True, help_text=_("The reference to the brand, as 1C sent it.")
     )
-    is_active = models.BooleanField("активен", default=True, db_index=True)
-    main_image = models.ImageField("основное изображение", upload_to="products/", max_length=500, blank=True)
+    is_active = models.BooleanField(_("active"), default=True, db_index=True)
+    main_image = models.ImageField(_("main image"), upload_to="products/", max_length=500, blank=True)
     gallery_images = models.JSONField(
-        "галерея", default=list, blank=True, help_text="Имена файлов в медиа-хранилище, по порядку."
+        _("gallery"), default=list, blank=True, help_text=_("File names in media storage, in order.")
     )
     onec_picture_paths = models.JSONField(
-        "картинки в 1С",
+        _("pictures in 1C"),
         default=list,
         blank=True,
-        help_text="Пути <Картинка> из последнего импорта каталога, в порядке 1С (первая — основная).",
+        help_text=_("The <Картинка> paths of the last catalog import, in 1C's order (the first is the main one)."),
     )
     # The site's own switch: no import writes it. The storefront shows a product only when
     # 1C keeps it active and this is on (selectors.products_on_storefront).
@@ -73,8 +73,8 @@ class Product(SyncedFromOneC):
     )
 
     class Meta:
-        verbose_name = "товар"
-        verbose_name_plural = "товары"
+        verbose_name = _("product")
+        verbose_name_plural = _("products")
         ordering = ["id"]
 
     def __str__(self):
@@ -114,18 +114,18 @@ class SitePhoto(models.Model):
 class ProductVariant(SyncedFromOneC):
     """A 1C offer with a characteristic (`goodsGUID#characteristicGUID`): a size, a color."""
 
-    onec_id = models.CharField("ID предложения в 1С", max_length=255, unique=True, help_text="goodsGUID#characteristicGUID")
-    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="variants", verbose_name="товар")
-    name = models.CharField("название", max_length=500, blank=True)
-    article = models.CharField("артикул", max_length=255, blank=True)
+    onec_id = models.CharField(_("1C offer ID"), max_length=255, unique=True, help_text="goodsGUID#characteristicGUID")
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="variants", verbose_name=_("product"))
+    name = models.CharField(_("name"), max_length=500, blank=True)
+    article = models.CharField(_("article"), max_length=255, blank=True)
     characteristics = models.JSONField(
-        "характеристики", default=list, blank=True, help_text='[{"name": ..., "value": ...}] в порядке 1С.'
+        _("characteristics"), default=list, blank=True, help_text=_("[{\"name\": ..., \"value\": ...}] in 1C's order.")
     )
-    is_active = models.BooleanField("активен", default=True, db_index=True)
+    is_active = models.BooleanField(_("active"), default=True, db_index=True)
 
     class Meta:
-        verbose_name = "вариант товара"
-        verbose_name_plural = "варианты товаров"
+        verbose_name = _("product variant")
+        verbose_name_plural = _("product variants")
         ordering = ["id"]
 
     def __str__(self):
@@ -135,13 +135,13 @@ class ProductVariant(SyncedFromOneC):
 class PriceType(SyncedFromOneC):
     """A 1C price type (<ТипЦены>): retail, wholesale 1, ..."""
 
-    name = models.CharField("название", max_length=255, blank=True)
-    currency = models.CharField("валюта", max_length=16, blank=True)
-    is_active = models.BooleanField("активен", default=True, db_index=True)
+    name = models.CharField(_("name"), max_length=255, blank=True)
+    currency = models.CharField(_("currency"), max_length=16, blank=True)
+    is_active = models.BooleanField(_("active"), default=True, db_index=True)
 
     class Meta:
-        verbose_name = "тип цены"
-        verbose_name_plural = "типы цен"
+        verbose_name = _("price type")
+        verbose_name_plural = _("price types")
         ordering = ["id"]
 
     def __str__(self):
@@ -152,12 +152,12 @@ class OfferRow(models.Model):
     """A value 1C sends per offer: `offer_onec_id` is the offer id as sent (goods id, or
     goods#characteristic); `variant` is set once that offer is a known variant."""
 
-    offer_onec_id = models.CharField("ID предложения в 1С", max_length=255, db_index=True)
-    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+", verbose_name="товар")
+    offer_onec_id = models.CharField(_("1C offer ID"), max_length=255, db_index=True)
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+", verbose_name=_("product"))
     variant = models.ForeignKey(
-        ProductVariant, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name="вариант"
+        ProductVariant, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("variant")
     )
-    synced_at = models.DateTimeField("синхронизирован", null=True, blank=True, editable=False, db_index=True)
+    synced_at = models.DateTimeField(_("synced"), null=True, blank=True, editable=False, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -165,13 +165,13 @@ class OfferRow(models.Model):
 
 
 class Price(OfferRow):
-    price_type = models.ForeignKey(PriceType, on_delete=models.CASCADE, related_name="prices", verbose_name="тип цены")
-    value = models.DecimalField("цена за единицу", max_digits=18, decimal_places=2)
-    currency = models.CharField("валюта", max_length=16, blank=True)
+    price_type = models.ForeignKey(PriceType, on_delete=models.CASCADE, related_name="prices", verbose_name=_("price type"))
+    value = models.DecimalField(_("price per unit"), max_digits=18, decimal_places=2)
+    currency = models.CharField(_("currency"), max_length=16, blank=True)
 
     class Meta:
-        verbose_name = "цена"
-        verbose_name_plural = "цены"
+        verbose_name = _("price")
+        verbose_name_plural = _("prices")
         ordering = ["id"]
         constraints = [models.UniqueConstraint(fields=["offer_onec_id", "price_type"], name="unique_price_per_offer_and_type")]
 
@@ -182,12 +182,12 @@ class Price(OfferRow):
 class Warehouse(SyncedFromOneC):
     """A 1C warehouse (<Склад> of storages/)."""
 
-    name = models.CharField("название", max_length=255, blank=True)
-    is_active = models.BooleanField("активен", default=True, db_index=True)
+    name = models.CharField(_("name"), max_length=255, blank=True)
+    is_active = models.BooleanField(_("active"), default=True, db_index=True)
 
     class Meta:
-        verbose_name = "склад"
-        verbose_name_plural = "склады"
+        verbose_name = _("warehouse")
+        verbose_name_plural = _("warehouses")
         ordering = ["id"]
 
     def __str__(self):
@@ -199,13 +199,13 @@ class Stock(OfferRow):
     1C sends no per-warehouse split (CommerceML 2.x <Количество>)."""
 
     warehouse = models.ForeignKey(
-        Warehouse, null=True, blank=True, on_delete=models.CASCADE, related_name="stocks", verbose_name="склад"
+        Warehouse, null=True, blank=True, on_delete=models.CASCADE, related_name="stocks", verbose_name=_("warehouse")
     )
-    quantity = models.DecimalField("количество", max_digits=18, decimal_places=3)
+    quantity = models.DecimalField(_("quantity"), max_digits=18, decimal_places=3)
 
     class Meta:
-        verbose_name = "остаток"
-        verbose_name_plural = "остатки"
+        verbose_name = _("stock")
+        verbose_name_plural = _("stocks")
         ordering = ["id"]
         constraints = [
             models.UniqueConstraint(fields=["offer_onec_id", "warehouse"], name="unique_stock_per_offer_and_warehouse"),

@@ -10,6 +10,7 @@ import uuid
 from typing import Any
 
 import httpx
+from django.utils.translation import gettext_noop
 
 from prefect.client.orchestration import SyncPrefectClient, get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterParentFlowRunId
@@ -18,6 +19,8 @@ from prefect.client.schemas.responses import SetStateStatus
 from prefect.exceptions import ObjectNotFound
 from prefect.settings import PREFECT_CLIENT_MAX_RETRIES, get_current_settings, temporary_settings
 from prefect.states import State
+
+from apps.i18n.messages import Message
 
 from ..exceptions import PrefectUnavailableError
 
@@ -143,22 +146,22 @@ def prefect_flow_run_read(*, flow_run_id: uuid.UUID) -> FlowRun | None:
             ) from exc
 
 
-def prefect_flow_run_cancel(*, flow_run_id: uuid.UUID, reason: str) -> str:
+def prefect_flow_run_cancel(*, flow_run_id: uuid.UUID, reason: str) -> Message | None:
     """Move the flow run to Cancelling (a worker then stops its process; a run that never
-    started goes straight to Cancelled). Returns a note for the session's message."""
+    started goes straight to Cancelled). Returns a note for the session's message, if any."""
     api_url = get_current_settings().api.url
     if not api_url:
         # Runs on Prefect's embedded server live in the process that started them
         # (`import_1c` in a terminal); this process cannot reach them.
-        return (
-            "; PREFECT_API_URL is not set, so the flow run itself was not asked to stop: "
+        return Message(gettext_noop(
+            "PREFECT_API_URL is not set, so the flow run itself was not asked to stop: "
             "if `import_1c` is still running in a terminal, stop it with Ctrl-C"
-        )
+        ))
     try:
         with prefect_client() as client:
             flow_run = client.read_flow_run(flow_run_id)
             if flow_run.state and flow_run.state.is_final():
-                return f"; its flow run had already ended ({flow_run.state.name})"
+                return Message(gettext_noop("its flow run had already ended (%(state)s)"), state=flow_run.state.name)
             result = client.set_flow_run_state(
                 flow_run_id=flow_run_id, state=State(type=StateType.CANCELLING, message=reason)
             )
@@ -172,7 +175,9 @@ def prefect_flow_run_cancel(*, flow_run_id: uuid.UUID, reason: str) -> str:
                     )
     except ObjectNotFound:
         logger.warning("flow run %s is not known to Prefect at %s", flow_run_id, api_url)
-        return f"; Prefect at {api_url} does not know its flow run {flow_run_id}"
+        return Message(
+            gettext_noop("Prefect at %(url)s does not know its flow run %(id)s"), url=api_url, id=str(flow_run_id)
+        )
     except httpx.HTTPError as exc:
         raise PrefectUnavailableError(
             f"could not reach Prefect at {api_url} to cancel flow run {flow_run_id} ({exc}); "
@@ -183,4 +188,4 @@ def prefect_flow_run_cancel(*, flow_run_id: uuid.UUID, reason: str) -> str:
             f"Prefect refused to cancel flow run {flow_run_id}: {result.details.reason}"
         )
     logger.info("flow run %s -> %s", flow_run_id, result.state.name if result.state else "cancelling")
-    return ""
+    return None

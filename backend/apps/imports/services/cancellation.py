@@ -7,13 +7,17 @@ are sums over the chunks that finished.
 """
 from __future__ import annotations
 
+from django.utils.translation import gettext_noop
+
+from apps.i18n.messages import Message
+
 from ..exceptions import ImportNotActiveError
 from ..models import ImportSession
 from ..prefect_api.runs import prefect_flow_run_cancel
 from .sessions import import_session_settle
 
 
-def import_run_cancel(*, session_id: int, cancelled_by: str) -> ImportSession:
+def import_run_cancel(*, session_id: int, cancelled_by: Message | str) -> ImportSession:
     """Cancel an active session's flow run in Prefect and end the session `cancelled`.
 
     Raises ImportNotActiveError if the session already ended, PrefectUnavailableError if
@@ -25,9 +29,10 @@ def import_run_cancel(*, session_id: int, cancelled_by: str) -> ImportSession:
             f"import session #{session.pk} is already {session.get_status_display()} ({session.status}); "
             "only pending or running imports can be cancelled"
         )
-    reason = f"cancelled by {cancelled_by}"
+    reason = Message(gettext_noop("cancelled by %(who)s"), who=cancelled_by)
     if session.flow_run_id:
-        reason += prefect_flow_run_cancel(flow_run_id=session.flow_run_id, reason=reason)
+        if note := prefect_flow_run_cancel(flow_run_id=session.flow_run_id, reason=str(reason)):
+            reason = Message(gettext_noop("cancelled by %(who)s; %(note)s"), who=cancelled_by, note=note)
     settled = import_session_settle(session_id=session.pk, status=ImportSession.Status.CANCELLED, error_message=reason)
     if settled is None:  # it ended on its own in the meantime; report what it became
         session.refresh_from_db()

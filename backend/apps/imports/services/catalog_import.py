@@ -4,6 +4,9 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
+from django.utils.translation import gettext_noop
+
+from apps.i18n.messages import Message
 from apps.products.models import Category, Product, ProductVariant
 
 from commerceml.reader import GOODS, GROUPS, OFFERS, BrandDictionary, GoodsItem, GroupItem, OfferItem
@@ -61,8 +64,13 @@ def _upsert_goods(goods: list[GoodsItem], sync_mark: datetime, brands: BrandDict
         if item.group_id and item.group_id not in categories:
             result.add_error(
                 product=item.onec_id,
-                reason=f"goods {item.onec_id} ({item.name}): group {item.group_id} is not in the database; "
-                "stored without a group (import the catalog with its groups/ folder)",
+                reason=Message(
+                    gettext_noop(
+                        "goods %(id)s (%(name)s): group %(group)s is not in the database; "
+                        "stored without a group (import the catalog with its groups/ folder)"
+                    ),
+                    id=item.onec_id, name=item.name, group=item.group_id,
+                ),
             )
         brand, brand_id = brands.brand_of(item)
         products.append(

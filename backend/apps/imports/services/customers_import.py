@@ -4,6 +4,9 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
+from django.utils.translation import gettext_noop
+
+from apps.i18n.messages import Message
 from apps.customers.models import Counterparty
 
 from commerceml.reader import COUNTERPARTIES, CounterpartyItem
@@ -26,8 +29,13 @@ def _upsert_counterparties(items: list[CounterpartyItem], sync_mark: datetime, r
             if not valid:
                 result.add_error(
                     product=item.onec_id,
-                    reason=f"counterparty {item.onec_id} ({item.name}): {label} {value!r} is not up to {limit} "
-                    "digits; stored without it, correct it in 1C",
+                    reason=Message(
+                        gettext_noop(
+                            "counterparty %(id)s (%(name)s): %(code)s %(value)s is not up to %(limit)s "
+                            "digits; stored without it, correct it in 1C"
+                        ),
+                        id=item.onec_id, name=item.name, code=label, value=repr(value), limit=limit,
+                    ),
                 )
         rows.append(
             Counterparty(

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from django.utils.translation import gettext_noop
+
+from apps.i18n.messages import Message
 from commerceml.layout import EXCHANGE_KINDS, exchange_files
 from ..exceptions import ExchangeDirectoryError
 from ..import_types import import_type_spec
@@ -25,10 +28,13 @@ def exchange_plan_files(*, import_type: str, data_dir: Path) -> tuple[dict[str, 
     if files[required]:
         return files, ""
     if not any(exchange_files(data_dir, kind) for kind in EXCHANGE_KINDS):
-        raise ExchangeDirectoryError(
-            f"no {required} files in {data_dir}: expected {_expected_files(required, data_dir)}; "
-            "check ONEC_DATA_DIR / --data-dir and that 1C finished the exchange"
-        )
+        raise ExchangeDirectoryError(Message(
+            gettext_noop(
+                "no %(kind)s files in %(dir)s: expected %(expected)s; "
+                "check ONEC_DATA_DIR / --data-dir and that 1C finished the exchange"
+            ),
+            kind=required, dir=str(data_dir), expected=_expected_files(required, data_dir),
+        ))
     return files, (
         f"the exchange in {data_dir} has no {required} files "
         f"({_expected_files(required, data_dir)}): 1C sent none this time, nothing was imported"

@@ -8,6 +8,9 @@ import stat
 import threading
 from pathlib import Path
 
+from django.utils.translation import gettext_noop
+
+from apps.i18n.messages import Message
 from apps.media.exceptions import InvalidImageError, UnsafeImagePathError
 from apps.media.files import SourceImage
 from commerceml.layout import IMPORT_FILES_DIRNAME, has_image_extension, images_subdir
@@ -80,16 +83,25 @@ def resolve_source_image(
     """
     raw = image_path.strip().replace("\\", "/")
     if "\x00" in raw:
-        raise UnsafeImagePathError(f"security: {image_path!r} contains a NUL character; it was not read")
+        raise UnsafeImagePathError(
+            Message(gettext_noop("security: %(path)s contains a NUL character; it was not read"), path=repr(image_path))
+        )
     if not raw or raw.startswith("/") or (len(raw) > 1 and raw[1] == ":"):
-        raise UnsafeImagePathError(f"security: {image_path!r} is absolute; 1C writes paths relative to goods/, so it was not read")
+        raise UnsafeImagePathError(Message(
+            gettext_noop("security: %(path)s is absolute; 1C writes paths relative to goods/, so it was not read"),
+            path=repr(image_path),
+        ))
     parts = [part for part in raw.split("/") if part not in ("", ".")]
     if parts and parts[0] == IMPORT_FILES_DIRNAME:
         parts = parts[1:]
     if not parts or ".." in parts:
-        raise UnsafeImagePathError(f"security: {image_path!r} leaves goods/import_files; it was not read")
+        raise UnsafeImagePathError(
+            Message(gettext_noop("security: %(path)s leaves goods/import_files; it was not read"), path=repr(image_path))
+        )
     if not has_image_extension(parts[-1]):
-        raise InvalidImageError(f"{image_path!r}: not a .jpg, .jpeg or .png file name")
+        raise InvalidImageError(
+            Message(gettext_noop("%(path)s: not a .jpg, .jpeg or .png file name"), path=repr(image_path))
+        )
     relative_name = "/".join(parts)
     root = os.fspath(images_dir).rstrip("/") or "/"
     path = f"{root}/{relative_name}"
@@ -125,6 +137,7 @@ def _refuse_outside(image_path: str, images_dir: str, path: str) -> None:
     real_root = os.path.realpath(images_dir)
     real_path = os.path.realpath(path)
     if os.path.commonpath([real_root, real_path]) != real_root:
-        raise UnsafeImagePathError(
-            f"security: {image_path!r} resolves to {real_path}, outside {real_root} (a symlink?); it was not read"
-        )
+        raise UnsafeImagePathError(Message(
+            gettext_noop("security: %(path)s resolves to %(real)s, outside %(root)s (a symlink?); it was not read"),
+            path=repr(image_path), real=real_path, root=real_root,
+        ))

@@ -18,7 +18,7 @@ from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
-from apps.i18n.messages import Message
+from apps.i18n.messages import Message, message_of
 
 from apps.media.exceptions import ImageImportError, MediaStorageUnavailableError
 from apps.media.models import StoredImage
@@ -260,7 +260,7 @@ def merge_product_images(
             seen.add(source.relative_name)
             outcome = batch.store(source)
         except (ImageImportError, OSError) as exc:
-            reason = exc.message if isinstance(exc, ImageImportError) else Message(
+            reason = message_of(exc) if isinstance(exc, ImageImportError) else Message(
                 gettext_noop("%(path)s: %(error)s"), path=image_path, error=exc.strerror or str(exc)
             )
             result.errors.append(ImageFileError.of(product=onec_id, file=image_path, reason=reason))

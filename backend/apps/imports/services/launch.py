@@ -5,6 +5,9 @@ import logging
 from pathlib import Path
 
 from django.conf import settings
+from django.utils.translation import gettext_noop
+
+from apps.i18n.messages import Message
 
 from ..exceptions import ImportAlreadyRunningError, ImportNotStartedError, PrefectUnavailableError
 from ..import_types import import_type_spec
@@ -82,7 +85,10 @@ def import_session_launch(
             idempotency_key=f"import-session-{session.pk}",
         )
     except Exception as exc:  # whatever went wrong, the session must not stay pending
-        reason = f"could not start Prefect deployment {name!r}: {type(exc).__name__}: {exc}"
+        reason = Message(
+            gettext_noop("could not start Prefect deployment %(name)s: %(error)s"),
+            name=repr(name), error=f"{type(exc).__name__}: {exc}",
+        )
         import_session_fail(session_id=session.pk, error_message=reason)
         logger.warning("import session #%s: %s", session.pk, reason)
         raise ImportNotStartedError([PrefectUnavailableError(reason)]) from exc

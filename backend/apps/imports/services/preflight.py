@@ -3,6 +3,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from django.utils.translation import gettext_noop
+
+from apps.i18n.messages import Message
 from apps.products.selectors import product_active_count
 
 from ..exceptions import RUN_WIDE_ERRORS, CatalogEmptyError, ExchangeDirectoryError
@@ -14,11 +17,14 @@ def catalog_require_products(*, then: str) -> int:
     """The number of active products; refuse without any (images, prices, stocks need them)."""
     count = product_active_count()
     if not count:
-        raise CatalogEmptyError(
-            "no active products in the database: run the catalog import first "
-            f"(python backend/manage.py import_1c catalog), then import {then} "
-            "(in the admin: «Каталог товаров» on the 1C import page)"
-        )
+        raise CatalogEmptyError(Message(
+            gettext_noop(
+                "no active products in the database: run the catalog import first "
+                "(python backend/manage.py import_1c catalog), then import %(then)s "
+                "(in the admin: “Product catalog” on the 1C import page)"
+            ),
+            then=then,
+        ))
     return count
 
 
@@ -26,16 +32,20 @@ def exchange_images_dir(*, data_dir: Path) -> Path:
     """The absolute goods/import_files directory; refuse if it is missing or unreadable."""
     images_dir = (Path(data_dir) / "goods" / "import_files").resolve()
     if not images_dir.is_dir():
-        raise ExchangeDirectoryError(
-            f"image directory {images_dir} does not exist: check ONEC_DATA_DIR / --data-dir "
-            "and that 1C finished the exchange (it writes goods/import_files/XX/)"
-        )
+        raise ExchangeDirectoryError(Message(
+            gettext_noop(
+                "image directory %(dir)s does not exist: check ONEC_DATA_DIR / --data-dir "
+                "and that 1C finished the exchange (it writes goods/import_files/XX/)"
+            ),
+            dir=str(images_dir),
+        ))
     try:
         next(iter(images_dir.iterdir()), None)
     except PermissionError:
-        raise ExchangeDirectoryError(
-            f"image directory {images_dir} is not readable by this process: fix its permissions"
-        ) from None
+        raise ExchangeDirectoryError(Message(
+            gettext_noop("image directory %(dir)s is not readable by this process: fix its permissions"),
+            dir=str(images_dir),
+        )) from None
     return images_dir
 
 

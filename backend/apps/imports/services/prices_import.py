@@ -4,6 +4,9 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
+from django.utils.translation import gettext_noop
+
+from apps.i18n.messages import Message
 from apps.products.models import Price, PriceType
 
 from commerceml.reader import OFFERS, PRICE_TYPES, OfferItem, PriceTypeItem
@@ -70,8 +73,13 @@ def _upsert_prices(offers: list[OfferItem], sync_mark: datetime, result: FileImp
                 result.counters["unknown_price_types"] += 1
                 result.add_error(
                     product=offer.onec_id,
-                    reason=f"offer {offer.onec_id}: price type {price.price_type_id} is not known; import the "
-                    "exchange's priceLists/ (price types) with the prices",
+                    reason=Message(
+                        gettext_noop(
+                            "offer %(id)s: price type %(type)s is not known; import the "
+                            "exchange's priceLists/ (price types) with the prices"
+                        ),
+                        id=offer.onec_id, type=price.price_type_id,
+                    ),
                 )
                 continue
             type_pk, type_currency = price_types[price.price_type_id]

@@ -11,6 +11,9 @@ import logging
 from datetime import timedelta
 
 from django.utils import timezone
+from django.utils.translation import gettext_noop
+
+from apps.i18n.messages import Message
 
 from ..exceptions import PrefectUnavailableError
 from ..models import ImportSession
@@ -51,28 +54,35 @@ def import_sessions_reconcile() -> list[ImportSession]:
     return settled
 
 
-def _outcome_in_prefect(session: ImportSession) -> tuple[str, str] | None:
+def _outcome_in_prefect(session: ImportSession) -> tuple[str, Message] | None:
     """(status, reason) the session must end with, or None while its run may still work."""
     Status = ImportSession.Status
     if session.flow_run_id is None:
         if session.created_at < timezone.now() - LAUNCH_GRACE:
-            return Status.FAILED, (
+            return Status.FAILED, Message(gettext_noop(
                 "no Prefect flow run was ever attached to this session (the starting request "
                 "died); start the import again"
-            )
+            ))
         return None
     run = prefect_flow_run_read(flow_run_id=session.flow_run_id)
     if run is None:
-        return Status.FAILED, (
-            f"Prefect has no flow run {session.flow_run_id} (deleted, or another Prefect server); "
-            "start the import again"
+        return Status.FAILED, Message(
+            gettext_noop(
+                "Prefect has no flow run %(id)s (deleted, or another Prefect server); start the import again"
+            ),
+            id=str(session.flow_run_id),
         )
     state = run.state
     if state is None or not state.is_final():
         return None
-    detail = f"Prefect flow run {run.name!r} ended {state.name}" + (f": {state.message}" if state.message else "")
+    detail = Message(
+        gettext_noop("Prefect flow run %(name)s ended %(state)s%(message)s"),
+        name=repr(run.name), state=state.name, message=f": {state.message}" if state.message else "",
+    )
     if state.is_cancelled():
         return Status.CANCELLED, detail
     if state.is_completed():
-        return Status.FAILED, f"{detail}, but the import never recorded its result; see the run's logs"
-    return Status.FAILED, f"{detail}; see the run's logs in Prefect"
+        return Status.FAILED, Message(
+            gettext_noop("%(detail)s, but the import never recorded its result; see the run's logs"), detail=detail
+        )
+    return Status.FAILED, Message(gettext_noop("%(detail)s; see the run's logs in Prefect"), detail=detail)

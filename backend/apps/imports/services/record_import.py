@@ -14,6 +14,7 @@ from pathlib import Path
 from django.db import models, transaction
 from django.db.models import OuterRef, Subquery
 
+from apps.i18n.messages import Message
 from apps.products.models import Price, Product, ProductVariant, Stock
 
 from commerceml.reader import ExchangeDocument, RecordSpec, SkippedElement, split_offer_id
@@ -49,10 +50,15 @@ class FileImportResult:
     unknown_offer_ids: list[str] = field(default_factory=list)
     full_exchange: bool = False
 
-    def add_error(self, *, reason: str, product: str = "") -> None:
+    def add_error(self, *, reason: Message | str, product: str = "") -> None:
+        """Record a refused record: the reason in English (logs, older readers) and, when it
+        is a Message, as the stored message the admin shows in the site's language."""
         self.errors += 1
         if len(self.error_details) < DETAILS_LIMIT:
-            self.error_details.append({"product": product, "file": self.path, "reason": reason})
+            error = {"product": product, "file": self.path, "reason": str(reason)}
+            if isinstance(reason, Message):
+                error["message"] = reason.as_json()
+            self.error_details.append(error)
 
     def add_unknown_offer(self, offer_id: str) -> None:
         self.counters["unknown_offers"] += 1

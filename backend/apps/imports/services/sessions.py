@@ -9,6 +9,9 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop
+
+from apps.i18n.messages import Message
 
 from ..exceptions import IllegalTransitionError, ImportAlreadyRunningError
 from ..import_types import import_type_spec
@@ -20,6 +23,22 @@ from .alerts import import_session_alert_record
 logger = logging.getLogger(__name__)
 
 Status = ImportSession.Status
+
+# A failed run's message, by the kind of its failed steps.
+_FAILED_STEPS = {
+    "chunk": gettext_noop(
+        "%(failed)s of %(total)s chunks failed after retries (%(listed)s). "
+        "The other chunks' work was kept; run the import again to finish."
+    ),
+    "file": gettext_noop(
+        "%(failed)s of %(total)s files failed after retries (%(listed)s). "
+        "The other files' work was kept; run the import again to finish."
+    ),
+    "shard": gettext_noop(
+        "%(failed)s of %(total)s shards failed after retries (%(listed)s). "
+        "The other shards' work was kept; run the import again to finish."
+    ),
+}
 
 _ALLOWED_TRANSITIONS = {
     Status.PENDING: {Status.IN_PROGRESS, Status.FAILED, Status.CANCELLED},
@@ -60,7 +79,7 @@ def import_session_refuse(
     *,
     import_type: str,
     started_by: str,
-    reason: str,
+    reason: Message | str,
     parameters: dict[str, Any] | None = None,
     flow_run_id: uuid.UUID | None = None,
 ) -> ImportSession:
@@ -75,8 +94,8 @@ def import_session_refuse(
             running_slot=None,
             started_at=now,
             finished_at=now,
-            error_message=reason,
             flow_run_id=flow_run_id,
+            **_error_message_fields(reason),
         )
         import_session_alert_record(session=session)
     logger.info("import session #%s refused: %s", session.pk, reason)
@@ -101,11 +120,11 @@ def import_session_complete(*, session_id: int) -> ImportSession:
     return _transition(session_id, Status.COMPLETED)
 
 
-def import_session_fail(*, session_id: int, error_message: str) -> ImportSession:
+def import_session_fail(*, session_id: int, error_message: Message | str) -> ImportSession:
     return _transition(session_id, Status.FAILED, error_message=error_message)
 
 
-def import_session_settle(*, session_id: int, status: str, error_message: str) -> ImportSession | None:
+def import_session_settle(*, session_id: int, status: str, error_message: Message | str) -> ImportSession | None:
     """End a session that is still active (crash, cancel, unexpected failure); a session
     that already ended keeps its own, more precise, outcome."""
     try:
@@ -127,9 +146,12 @@ def import_session_settle_if_runner_died(*, session: ImportSession) -> bool:
     settled = import_session_settle(
         session_id=session.pk,
         status=ImportSession.Status.FAILED,
-        error_message=(
-            f"the import process (pid {runner['pid']} on {runner['host']}) stopped before finishing "
-            "(killed or crashed); what it had imported is kept — start the import again to finish"
+        error_message=Message(
+            gettext_noop(
+                "the import process (pid %(pid)s on %(host)s) stopped before finishing "
+                "(killed or crashed); what it had imported is kept — start the import again to finish"
+            ),
+            pid=runner["pid"], host=runner["host"],
         ),
     )
     return settled is not None
@@ -177,10 +199,7 @@ def import_session_finish(
         listed = "; ".join(f"{step['step']}: {step['reason']}" for step in failed_steps[:5])
         return import_session_fail(
             session_id=session_id,
-            error_message=(
-                f"{len(failed_steps)} of {total} {kind}s failed after retries ({listed}). "
-                f"The other {kind}s' work was kept; run the import again to finish."
-            ),
+            error_message=Message(_FAILED_STEPS[kind], failed=len(failed_steps), total=total, listed=listed),
         )
     recorded, planned = report.chunks_done, report.chunks_total
     if planned is not None and recorded < planned:
@@ -188,27 +207,38 @@ def import_session_finish(
         # here (e.g. a shard on a host whose DATABASE_URL points elsewhere): not a success.
         return import_session_fail(
             session_id=session_id,
-            error_message=(
-                f"only {recorded} of {planned} chunks were recorded: the others ended without importing. "
-                "In a sharded run, check that every host has the same DATABASE_URL as this one; then run the "
-                "import again."
+            error_message=Message(
+                gettext_noop(
+                    "only %(recorded)s of %(planned)s chunks were recorded: the others ended without importing. "
+                    "In a sharded run, check that every host has the same DATABASE_URL as this one; then run the "
+                    "import again."
+                ),
+                recorded=recorded, planned=planned,
             ),
         )
     errors, listed = import_session_error_details(session_id=session_id, limit=1)
     error_total = max(listed, report.errors)  # a file's list is capped, its count is not
     if errors:
         first = errors[0]
-        unit = "file(s)" if spec.error_unit == "files" else "record(s)"
-        where = f"product {first['product'] or '?'}" if spec.error_unit == "files" else (
-            ", ".join(part for part in (first.get("product"), first.get("file")) if part) or "?"
-        )
-        import_session_note(
-            session_id=session_id,
-            message=(
-                f"{error_total} {unit} were not imported; the first: {where}, {first['reason']}. "
-                f"See the per-{unit[:-3]} errors."
-            ),
-        )
+        reason = Message.from_json(first["message"]) if first.get("message") else first["reason"]
+        if spec.error_unit == "files":
+            message = Message(
+                gettext_noop(
+                    "%(count)s file(s) were not imported; the first: product %(product)s, %(reason)s. "
+                    "See the per-file errors."
+                ),
+                count=error_total, product=first["product"] or "?", reason=reason,
+            )
+        else:
+            message = Message(
+                gettext_noop(
+                    "%(count)s record(s) were not imported; the first: %(where)s, %(reason)s. "
+                    "See the per-record errors."
+                ),
+                count=error_total, reason=reason,
+                where=", ".join(part for part in (first.get("product"), first.get("file")) if part) or "?",
+            )
+        import_session_note(session_id=session_id, message=message)
     return import_session_complete(session_id=session_id)
 
 
@@ -217,22 +247,36 @@ def import_session_time_out(*, session_id: int, limit_seconds: float) -> ImportS
     running slot is free at once for the next start."""
     report = ImportSession.objects.get(pk=session_id).report
     if report.chunks_total is not None:
-        progress = f"{report.chunks_done} of {report.chunks_total} chunks done, {report.progress_text()}"
+        progress = Message(
+            gettext_noop("%(done)s of %(total)s chunks done, %(progress)s"),
+            done=report.chunks_done, total=report.chunks_total, progress=report.progress_message(),
+        )
     else:
-        progress = f"{report.progress_text()} done"
+        progress = Message(gettext_noop("%(progress)s done"), progress=report.progress_message())
     return import_session_settle(
         session_id=session_id,
         status=Status.FAILED,
-        error_message=(
-            f"ran out of time after {limit_seconds:g} s (ONEC_IMPORT_TIMEOUT_SECONDS); {progress}. "
-            "What was imported is kept: run the import again to finish, or raise ONEC_IMPORT_TIMEOUT_SECONDS."
+        error_message=Message(
+            gettext_noop(
+                "ran out of time after %(seconds)s s (ONEC_IMPORT_TIMEOUT_SECONDS); %(progress)s. "
+                "What was imported is kept: run the import again to finish, or raise ONEC_IMPORT_TIMEOUT_SECONDS."
+            ),
+            seconds=f"{limit_seconds:g}", progress=progress,
         ),
     )
 
 
-def import_session_note(*, session_id: int, message: str) -> None:
+def import_session_note(*, session_id: int, message: Message | str) -> None:
     """Say what went wrong in a run that still completed (e.g. some files were refused)."""
-    ImportSession.objects.filter(pk=session_id).update(error_message=message)
+    ImportSession.objects.filter(pk=session_id).update(**_error_message_fields(message))
+
+
+def _error_message_fields(message: Message | str) -> dict[str, Any]:
+    """A session's message as stored: its English text, and the Message to translate it."""
+    return {
+        "error_message": str(message),
+        "error_message_translatable": message.as_json() if isinstance(message, Message) else {},
+    }
 
 
 def import_session_update_report(*, session_id: int, **values: Any) -> dict:
@@ -281,6 +325,8 @@ def _transition(session_id: int, to: str, **fields: Any) -> ImportSession:
                 f"import session #{session_id} is {session.status}; it cannot become {to}"
             )
         session.status = to
+        if "error_message" in fields:
+            fields.update(_error_message_fields(fields["error_message"]))
         for name, value in fields.items():
             setattr(session, name, value)
         update_fields = ["status", *fields]

@@ -4,6 +4,9 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
+from django.utils.translation import gettext_noop
+
+from apps.i18n.messages import Message
 from apps.products.models import Stock, Warehouse
 
 from commerceml.reader import OFFERS, WAREHOUSES, OfferItem, WarehouseItem
@@ -64,8 +67,13 @@ def _replace_stocks(offers: list[OfferItem], sync_mark: datetime, result: FileIm
                 result.counters["unknown_warehouses"] += 1
                 result.add_error(
                     product=offer.onec_id,
-                    reason=f"offer {offer.onec_id}: warehouse {stock.warehouse_id} is not known; import the "
-                    "exchange's storages/ (warehouses) with the stocks",
+                    reason=Message(
+                        gettext_noop(
+                            "offer %(id)s: warehouse %(warehouse)s is not known; import the "
+                            "exchange's storages/ (warehouses) with the stocks"
+                        ),
+                        id=offer.onec_id, warehouse=stock.warehouse_id,
+                    ),
                 )
                 continue
             rows[(offer.onec_id, warehouse_pk)] = Stock(

@@ -7,6 +7,9 @@ import time
 from pathlib import Path
 
 from django.core.management.base import BaseCommand
+from django.utils.translation import gettext, gettext_noop
+
+from apps.i18n.messages import Message, message_of, message_text
 
 from apps.imports.exceptions import ImportAlreadyRunningError
 from apps.imports.import_types import import_type_spec, import_type_specs
@@ -65,11 +68,12 @@ class Command(BaseCommand):
         # One Prefect server for all the runs: the embedded one starts once, not per type.
         with prefect_api_for_this_run() as server_is_embedded:
             if server_is_embedded and image_options.shards > 1:
-                self._fail(
-                    f"--shards {options['shards']} needs a Prefect server whose workers serve the pool "
+                self._fail(gettext(
+                    "--shards %(shards)s needs a Prefect server whose workers serve the pool "
                     "onec-images-shards, not the embedded one: start ./dev stack (or set PREFECT_API_URL) and "
-                    "`python -m flows.shard_worker` (serving the pool onec-images-shards) on each host (docs/several-machines.md)"
-                )
+                    "`python -m flows.shard_worker` (serving the pool onec-images-shards) on each host "
+                    "(docs/several-machines.md)"
+                ) % {"shards": options["shards"]})
             for spec, flow in zip(specs, flows):
                 parameters = {"data_dir": data_dir} if data_dir else {}
                 if spec.options is not None:
@@ -78,7 +82,7 @@ class Command(BaseCommand):
                     spec, flow, parameters, server_is_embedded=server_is_embedded, as_json=options["json"]
                 )
                 if session.status != ImportSession.Status.COMPLETED:
-                    reason = session.error_message or session.get_status_display()
+                    reason = session.error_message_text or session.get_status_display()
                     failed.append(f"{spec.key}: {reason}" if len(specs) > 1 else reason)
         if failed:
             self._fail("; ".join(failed))
@@ -90,7 +94,9 @@ class Command(BaseCommand):
                 import_type=spec.key, started_by=ImportSession.StartedBy.CLI, parameters=parameters
             )
         except ImportAlreadyRunningError as exc:
-            self._fail(str(exc) + "; wait for it to finish or cancel it in the admin")
+            self._fail(gettext("%(reason)s; wait for it to finish or cancel it in the admin") % {
+                "reason": message_text(message_of(exc))
+            })
         import_session_log_context(session.pk)
         started = time.monotonic()
         try:
@@ -103,18 +109,18 @@ class Command(BaseCommand):
                     wait_for_task_run_records(session.flow_run_id)
         except KeyboardInterrupt:
             import_session_settle(
-                session_id=session.pk, status=ImportSession.Status.CANCELLED, error_message="interrupted (Ctrl-C)"
+                session_id=session.pk, status=ImportSession.Status.CANCELLED, error_message=Message(gettext_noop("interrupted (Ctrl-C)"))
             )
-            self._fail("interrupted")
+            self._fail(gettext("interrupted"))
         except Exception as exc:  # Prefect itself failed (e.g. its server did not start)
             import_session_settle(
-                session_id=session.pk, status=ImportSession.Status.FAILED, error_message=f"Prefect error: {exc}"
+                session_id=session.pk, status=ImportSession.Status.FAILED, error_message=Message(gettext_noop("Prefect error: %(error)s"), error=str(exc))
             )
         session.refresh_from_db()
         if session.is_active:  # the flow ended without settling it: never leave it running
             session = import_session_settle(
                 session_id=session.pk, status=ImportSession.Status.FAILED,
-                error_message="the flow ended without a result; see its logs in Prefect",
+                error_message=Message(gettext_noop("the flow ended without a result; see its logs in Prefect")),
             ) or session
         self._report(session, time.monotonic() - started, as_json=as_json)
         return session
@@ -124,7 +130,9 @@ class Command(BaseCommand):
         if as_json:
             self.stdout.write(json.dumps({**report, "status": session.status, "session_id": session.pk}, ensure_ascii=False))
             return
-        self.stdout.write(f"{session.get_import_type_display()} — session #{session.pk}: {session.status} in {seconds:.1f} s")
+        self.stdout.write(gettext("%(type)s — session #%(id)s: %(status)s in %(seconds).1f s") % {
+            "type": session.get_import_type_display(), "id": session.pk, "status": session.status, "seconds": seconds,
+        })
         for key, value in report.items():
             if key != "last_updated":
                 self.stdout.write(f"  {key}: {value}")

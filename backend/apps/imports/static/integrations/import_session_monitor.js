@@ -1,6 +1,7 @@
 // Live ImportSession rows: while any session on the page is pending or in progress, ask the
 // admin's JSON endpoint every few seconds and copy the new values into the page in place.
-// The server formats every text; this script only finds elements by data-import-session /
+// The server formats every text (the page's own, translated, in data-text-* attributes);
+// this script only finds elements by data-import-session /
 // data-field and stops polling as soon as nothing is active.
 (function () {
   "use strict";
@@ -101,7 +102,7 @@
               unseen.push("#" + session.id);
             }
           });
-          say(unseen.length ? "Запущен импорт " + unseen.join(", ") + ": обновите страницу, чтобы увидеть его строку." : "");
+          say(unseen.length ? root.dataset.textStarted.replace("{sessions}", unseen.join(", ")) : "");
           var finishedHere = watched.length && !activeIdsOnPage().length;
           if (finishedHere && reloadWhenDone) {
             window.location.reload();
@@ -112,7 +113,7 @@
         .catch(function (error) {
           failures += 1;
           if (failures >= MAX_FAILURES) {
-            say("Обновление остановлено (" + error.message + "): обновите страницу.");
+            say(root.dataset.textStopped.replace("{error}", error.message));
           } else {
             window.setTimeout(poll, interval * failures);
           }

@@ -1,0 +1,88 @@
+"""An image session's page with per-file errors speaks the site's one language: in Chromium,
+with DJANGO_LANGUAGE_CODE=ru its text has no English sentence, with `en` no Russian one.
+File names, GUIDs, setting names and CommerceML tags (<Картинка>) are not sentences: a
+sentence here is three words of one alphabet in a row."""
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import asdict
+
+import pytest
+
+from apps.i18n.messages import message_of
+from apps.imports.services.image_sources import resolve_source_image
+from apps.imports.services.images_import import ImageFileError
+from apps.imports.services.sessions import (
+    import_session_create,
+    import_session_finish,
+    import_session_record_chunk,
+    import_session_start,
+    import_session_update_report,
+)
+from apps.media.exceptions import ImageImportError
+from apps.media.files import check_image
+from tests.admin.browser import admin_page, screenshot
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+SENTENCE = {
+    "ru": re.compile(r"\b[A-Za-z]+(?:[ ,]+[A-Za-z]+){2,}\b"),  # English words, in a Russian page
+    "en": re.compile(r"[А-Яа-яЁё]+(?:[ ,]+[А-Яа-яЁё]+){2,}"),  # Russian words, in an English page
+}
+
+
+def _recorded(product: str, path: str, refused: ImageImportError) -> dict:
+    """The per-file error the image import records for a refused file."""
+    return asdict(ImageFileError.of(product=product, file=path, reason=message_of(refused)))
+
+
+def _refused_content(product: str, content: bytes) -> dict:
+    path = f"import_files/0a/{product}.jpg"
+    with pytest.raises(ImageImportError) as refused:
+        check_image(io.BytesIO(content), path, decode=False)
+    return _recorded(product, path, refused.value)
+
+
+def _refused_path(product: str, path: str, images_dir) -> dict:
+    with pytest.raises(ImageImportError) as refused:
+        resolve_source_image(path, images_dir)
+    return _recorded(product, path, refused.value)
+
+
+def _image_session_with_errors(images_dir) -> int:
+    session = import_session_create(import_type="images", started_by="admin", parameters={"data_dir": "/srv/1c"})
+    import_session_start(session_id=session.pk)
+    import_session_update_report(
+        session_id=session.pk, total_products=4, processed=0, chunks_total=1, chunks_done=0, dry_run=False
+    )
+    errors = [
+        _refused_content("0a1b2c3d-0001", b""),
+        _refused_content("0a1b2c3d-0002", b"<script>alert(1)</script>"),
+        _refused_path("0a1b2c3d-0003", "import_files/0a/0a1b2c3d-0003.gif", images_dir),
+        _refused_path("0a1b2c3d-0004", "../../etc/passwd.jpg", images_dir),
+    ]
+    import_session_record_chunk(
+        session_id=session.pk, chunk_index=0, counters={"processed": 4, "errors": 4}, error_details=errors
+    )
+    return import_session_finish(session_id=session.pk).pk
+
+
+@pytest.mark.parametrize("language", ["ru", "en"])
+def test_the_image_session_page_speaks_one_language(language, live_server, settings, monkeypatch, tmp_path):
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    settings.LANGUAGE_CODE = language
+    session_id = _image_session_with_errors(tmp_path)
+
+    with admin_page(live_server.url) as page:
+        page.goto(f"{live_server.url}/admin/integrations/importsession/{session_id}/change/")
+        text = page.inner_text("body")
+        screenshot(page, f"admin-image-session-{language}.png")
+
+    assert page_language_words(language) in text  # the page is the session's, in that language
+    other = SENTENCE[language].findall(text)
+    assert not other, f"the {language} page has sentences in another language: {other}"
+
+
+def page_language_words(language: str) -> str:
+    return {"ru": "Ошибки по файлам: 4", "en": "Errors per file: 4"}[language]
