@@ -67,7 +67,7 @@ def test_the_run_the_upload_asked_for_accepts_a_good_photo_and_refuses_a_bad_one
 
 
 def test_the_request_refuses_what_is_not_a_photo_by_its_first_bytes_and_asks_prefect_for_nothing(
-    admin_client, product, site_photo_deployment, media_root
+    admin_client, product, site_photo_deployment, media_root, in_english
 ):
     notes = upload(admin_client, product, SimpleUploadedFile("photo.jpg", b"%PDF-1.7 not a photo", content_type="image/jpeg"))
 
@@ -77,7 +77,7 @@ def test_the_request_refuses_what_is_not_a_photo_by_its_first_bytes_and_asks_pre
 
 
 def test_a_photo_prefect_could_not_be_asked_about_waits_and_is_asked_for_again(
-    admin_client, product, site_photo_deployment
+    admin_client, product, site_photo_deployment, in_english
 ):
     with get_client(sync_client=True) as client:
         client.delete_deployment(site_photo_deployment)

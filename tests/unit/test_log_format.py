@@ -30,5 +30,6 @@ def test_a_traceback_is_folded_into_its_line_which_names_the_session():
 
 
 def test_outside_a_session_a_line_names_none():
+    import_session_log_context(None)  # an earlier test in this process may have run inside a session
     line = _console_line("config.health", "healthz: database does not answer")
     assert line.endswith(" ERROR config.health: healthz: database does not answer")
