@@ -99,7 +99,8 @@ def test_a_refused_trigger_ends_the_session_failed_with_the_reason(importer_clie
     session = ImportSession.objects.get()
     assert session.status == "failed" and session.running_slot is None
     assert session.error_message.startswith(f"could not start Prefect deployment '{import_type_spec('images').deployment_name}'")
-    assert session.error_message in _problems(response)
+    assert session.error_message_text.startswith(f"не удалось запустить развёртывание Prefect '{import_type_spec('images').deployment_name}'")
+    assert session.error_message_text in _problems(response)
 
 
 @pytest.mark.django_db(transaction=True)  # two threads, each with its own connection
@@ -128,7 +129,7 @@ def test_two_simultaneous_starts_give_one_run_and_one_refusal(importer, product,
     assert session.status == "pending"
     assert [run.id for run in flow_runs_of(deployments["images"])] == [session.flow_run_id]
     (refused,) = [r for r in responses if r.status_code == 200]
-    assert f"another import is already running: session #{session.pk}" in _problems(refused)
+    assert f"уже выполняется другой импорт: сессия #{session.pk}" in _problems(refused)
 
 
 def test_a_session_whose_run_was_cancelled_no_longer_blocks_a_start(

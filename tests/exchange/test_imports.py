@@ -96,7 +96,7 @@ def test_goods_run_the_catalog_then_the_images_and_success_comes_only_at_the_end
 
     import_session_start(session_id=catalog.pk)
     import_session_update_report(session_id=catalog.pk, total_files=2, processed=1)
-    assert onec.request("import", filename="goods/goods.xml") == ["progress", f"«Каталог товаров» #{catalog.pk}: 1 of 2 files"]
+    assert onec.request("import", filename="goods/goods.xml") == ["progress", f"«Каталог товаров» #{catalog.pk}: 1 из 2 файлов"]
     Product.objects.create(onec_id=GUID, name="Мяч")  # what the catalog run wrote
     import_session_update_report(session_id=catalog.pk, processed=2, created=1, updated=0, errors=0)
     import_session_finish(session_id=catalog.pk)

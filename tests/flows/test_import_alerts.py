@@ -66,16 +66,16 @@ def _import_images(exchange, *, started_by="admin"):
     return session, state
 
 
-@pytest.mark.parametrize("started_by, label", [("admin", "Администратор"), ("exchange", "Обмен 1С")])
+@pytest.mark.parametrize("started_by, label", [("admin", "Administrator"), ("exchange", "1C exchange")])
 def test_a_failed_run_mails_its_type_status_reason_and_page_once(exchange, smtp_server, started_by, label):
     session, state = _import_images(exchange, started_by=started_by)  # no products: the catalog check fails the run
 
     assert state.is_failed() and session.status == "failed"
     (mail,) = smtp_server.messages
     assert mail["To"] == ", ".join(TO) and mail["From"] == "imports@shop.example"
-    assert _subject(mail) == f"1C import #{session.pk} (Изображения товаров) failed"
+    assert _subject(mail) == f"1C import #{session.pk} (Product images) failed"
     body = mail.get_content()
-    assert "Type: Изображения товаров" in body and "Status: Ошибка" in body and f"Started by: {label}" in body
+    assert "Type: Product images" in body and "Status: Failed" in body and f"Started by: {label}" in body
     assert f"Reason: {session.error_message}" in body and "catalog" in session.error_message
     assert f"Session page: {_session_page(session.pk)}" in body
     assert ImportAlert.objects.get(session=session).state == ImportAlert.State.SENT
@@ -110,9 +110,9 @@ def test_a_run_completed_with_errors_mails_counters_and_the_first_errors(exchang
 
     assert state.is_completed() and session.outcome == "completed_with_errors"
     (mail,) = smtp_server.messages
-    assert _subject(mail) == f"1C import #{session.pk} (Изображения товаров) completed with 12 errors"
+    assert _subject(mail) == f"1C import #{session.pk} (Product images) completed with 12 errors"
     body = mail.get_content()
-    assert "Status: Завершён" in body and "Started by: Командная строка" in body
+    assert "Status: Completed" in body and "Started by: Command line" in body
     assert f"Reason: {session.error_message}" in body
     counters = session.report_details
     assert counters["copied"] == 2 and counters["errors"] == 12
@@ -142,8 +142,8 @@ def test_a_refused_scheduled_run_is_mailed(exchange, smtp_server):
     assert state.is_failed()
     refused = ImportSession.objects.exclude(pk=running.pk).get()
     (mail,) = smtp_server.messages
-    assert _subject(mail) == f"1C import #{refused.pk} (Изображения товаров) failed"
-    assert "Started by: Расписание" in mail.get_content() and "scheduled run skipped" in mail.get_content()
+    assert _subject(mail) == f"1C import #{refused.pk} (Product images) failed"
+    assert "Started by: Schedule" in mail.get_content() and "scheduled run skipped" in mail.get_content()
 
 
 def test_a_session_cancelled_in_the_admin_is_mailed_by_the_check_not_by_the_web_request(admin_client, smtp_server):
@@ -162,7 +162,7 @@ def test_a_session_cancelled_in_the_admin_is_mailed_by_the_check_not_by_the_web_
     check_import_alerts()
 
     (mail,) = smtp_server.messages
-    assert _subject(mail) == f"1C import #{session.pk} (Изображения товаров) was cancelled"
+    assert _subject(mail) == f"1C import #{session.pk} (Product images) was cancelled"
     assert "Reason: cancelled by admin in the admin" in mail.get_content()
 
 
@@ -181,11 +181,11 @@ def test_a_busy_mail_server_is_retried_and_still_mailed_once(exchange, smtp_serv
 
     assert check_state.is_completed()
     (mail,) = smtp_server.messages
-    assert _subject(mail) == f"1C import #{session.pk} (Изображения товаров) completed with 1 error"
+    assert _subject(mail) == f"1C import #{session.pk} (Product images) completed with 1 error"
     alert.refresh_from_db()
     assert alert.state == ImportAlert.State.SENT and alert.error == "" and alert.sent_at
     page = admin_client.get(reverse("admin:integrations_importsession_change", args=[session.pk])).content.decode()
-    assert "Письмо об ошибке:" in page and "отправлено " in page and "не отправлено" not in page
+    assert "Alert mail:" in page and "sent " in page and "not sent" not in page
 
 
 @pytest.fixture
@@ -222,7 +222,7 @@ def test_a_mail_server_that_is_down_leaves_the_import_alone_and_is_logged(
     assert f"127.0.0.1:{settings.EMAIL_PORT}" in alert.error and dead_mail_server in alert.error
     assert alert.error in caplog.text and "EMAIL_HOST" in alert.error
     page = admin_client.get(reverse("admin:integrations_importsession_change", args=[session.pk])).content.decode()
-    assert "Письмо об ошибке:" in page and "не отправлено: " in page and dead_mail_server in page
+    assert "Alert mail:" in page and "not sent: " in page and dead_mail_server in page
 
     check_state = check_import_alerts(return_state=True)  # the check fails visibly, and says why
     assert check_state.is_failed() and "not sent" in check_state.message
@@ -240,11 +240,11 @@ def test_an_overdue_nightly_import_is_told_once_until_it_completes_and_falls_beh
     check_import_alerts()
 
     (mail,) = smtp_server.messages
-    assert _subject(mail) == "1C import: the nightly Изображения товаров import has not completed for 30 hours"
+    assert _subject(mail) == "1C import: the nightly Product images import has not completed for 30 hours"
     body = mail.get_content()
     assert "Allowed: 26 hours (ONEC_NIGHTLY_MAX_AGE_HOURS)." in body
     assert f"Last completed: session #{last.pk}" in body and _session_page(last.pk) in body
-    assert f"Latest session: #{failed.pk}, Ошибка: the exchange directory is missing" in body
+    assert f"Latest session: #{failed.pk}, Failed: the exchange directory is missing" in body
 
     settings.ONEC_NOTIFY_EMAILS = []
     recent = _ended_session("completed", hours_ago=1)

@@ -90,7 +90,7 @@ def test_the_embedded_server_is_refused_before_anything_runs(tmp_path):
         [sys.executable, "backend/manage.py", "import_1c", "images", "--shards", "2", "--data-dir", str(tmp_path)],
         cwd=REPO, capture_output=True, text=True, timeout=120,
         env={**os.environ, "PREFECT_API_URL": "", "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
-             "PREFECT_HOME": str(tmp_path / "prefect")},
+             "PREFECT_HOME": str(tmp_path / "prefect"), "DJANGO_LANGUAGE_CODE": "en"},
     )
 
     assert result.returncode == 1, result.stderr

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class AccessConfig(AppConfig):
@@ -7,4 +8,4 @@ class AccessConfig(AppConfig):
     login page and the 1C exchange's `checkauth`)."""
 
     name = "apps.access"
-    verbose_name = "Доступ"
+    verbose_name = _("Access")

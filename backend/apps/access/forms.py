@@ -11,7 +11,7 @@ from .models import LoginFailure
 
 class LockOutAdminAuthenticationForm(AdminAuthenticationForm):
     """Django's admin login, refused while the client's address is locked out; a refused
-    login is recorded (the admin's «Отказы во входе») and counts towards the lock-out."""
+    login is recorded (the admin's "Refused logins") and counts towards the lock-out."""
 
     def clean(self):
         username, password = self.cleaned_data.get("username"), self.cleaned_data.get("password")

@@ -4,6 +4,7 @@ import json
 import logging
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from django.core.management.base import BaseCommand
@@ -61,7 +62,10 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         specs = [import_type_spec(import_type) for import_type in options["import_types"]]
         flows = [spec.load_flow() for spec in specs]  # loads Prefect's logging set-up before it is adjusted
-        _hide_tracebacks_on_console()
+        with _console_without_tracebacks():
+            self._run_all(specs, flows, options)
+
+    def _run_all(self, specs, flows, options):
         data_dir = str(Path(options["data_dir"]).resolve()) if options["data_dir"] else None
         image_options = ImageImportOptions.from_cli(options)
         failed = []
@@ -159,11 +163,22 @@ class _NoTracebackFormatter(logging.Formatter):
             record.exc_info, record.exc_text, record.stack_info = saved
 
 
-def _hide_tracebacks_on_console() -> None:
+@contextmanager
+def _console_without_tracebacks():
+    """The console's handlers without tracebacks while the command runs; as they were after
+    it (a command called in a process that goes on, e.g. by call_command, leaves no trace)."""
+    replaced = []
     for name in ["", *logging.root.manager.loggerDict]:
         logger = logging.getLogger(name)
         for handler in getattr(logger, "handlers", []):
             if type(handler).__name__ in ("PrefectConsoleHandler", "StreamHandler") and not isinstance(
                 handler.formatter, _NoTracebackFormatter
             ):
+                replaced.append((handler, handler.formatter))
                 handler.setFormatter(_NoTracebackFormatter(handler.formatter))
+    try:
+        yield
+    finally:
+        for handler, formatter in replaced:
+            handler.setFormatter(formatter)
+        import_session_log_context(None)
