@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import logging
 import uuid
-from typing import Any
+from contextlib import contextmanager
+from typing import Any, Iterator
 
 import httpx
 from django.utils.translation import gettext_noop
@@ -75,22 +76,38 @@ def prefect_api_answers(*, seconds: float) -> None:
     not retried, half the time to connect and half to answer (the health check's;
     `prefect_api_check` waits as long as a page does)."""
     url = prefect_api_url()
-    with temporary_settings(updates={PREFECT_CLIENT_MAX_RETRIES: 0}), prefect_client(timeout=seconds / 2) as client:
+    with _prefect_client_within(seconds / 2) as client:
         problem = client.api_healthcheck()
     if problem is not None:
         raise PrefectUnavailableError(f"the Prefect API at {url} does not answer ({type(problem).__name__}: {problem})")
 
 
+@contextmanager
+def _prefect_client_within(seconds: float) -> Iterator[SyncPrefectClient]:
+    """A client whose every request ends within `seconds`: its own retries are off (it waits
+    2, 4, 8... seconds before each one, even for a busy answer), and a busy answer raises
+    _PrefectBusy."""
+    with (
+        temporary_settings(updates={PREFECT_CLIENT_MAX_RETRIES: 0}),
+        prefect_client(timeout=seconds, event_hooks={"response": [_refuse_busy_answer]}) as client,
+    ):
+        yield client
+
+
+def _deployment_by_name(client: SyncPrefectClient, name: str):
+    try:
+        return client.read_deployment_by_name(name)
+    except ObjectNotFound:
+        raise PrefectUnavailableError(
+            f"Prefect deployment {name!r} does not exist on {prefect_api_url()}: "
+            "run `prefect --no-prompt deploy --all` from the repository root (./dev stack does it)"
+        ) from None
+
+
 def prefect_deployment_id(*, name: str) -> uuid.UUID:
     """The id of a deployment `<flow>/<deployment>`; refuse if it was never deployed."""
     with prefect_client() as client:
-        try:
-            return client.read_deployment_by_name(name).id
-        except ObjectNotFound:
-            raise PrefectUnavailableError(
-                f"Prefect deployment {name!r} does not exist on {prefect_api_url()}: "
-                "run `prefect --no-prompt deploy --all` from the repository root (./dev stack does it)"
-            ) from None
+        return _deployment_by_name(client, name).id
 
 
 def prefect_deployment_run_create(
@@ -110,22 +127,12 @@ def prefect_deployment_run_create_within(
     """Schedule a run of the deployment `<flow>/<deployment>` now, in one client, each
     request given at most `seconds`; None when Prefect did not answer in time or said it
     is busy (ask again with the same key: a run the server made meanwhile is returned,
-    never a second one). The client's own retries are off: it waits 2, 4, 8... seconds
-    before each one, so one timed-out or busy answer would hold the caller for seconds."""
+    never a second one)."""
     try:
-        with (
-            temporary_settings(updates={PREFECT_CLIENT_MAX_RETRIES: 0}),
-            prefect_client(timeout=seconds, event_hooks={"response": [_refuse_busy_answer]}) as client,
-        ):
-            deployment = client.read_deployment_by_name(name)
+        with _prefect_client_within(seconds) as client:
             flow_run = client.create_flow_run_from_deployment(
-                deployment.id, parameters=parameters, idempotency_key=idempotency_key
+                _deployment_by_name(client, name).id, parameters=parameters, idempotency_key=idempotency_key
             )
-    except ObjectNotFound:
-        raise PrefectUnavailableError(
-            f"Prefect deployment {name!r} does not exist on {prefect_api_url()}: "
-            "run `prefect --no-prompt deploy --all` from the repository root (./dev stack does it)"
-        ) from None
     except (httpx.TimeoutException, _PrefectBusy):
         return None
     return flow_run.id
