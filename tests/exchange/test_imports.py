@@ -242,7 +242,7 @@ def test_the_exchange_log_in_the_admin(onec, exchange_user, exchange_dirs, clien
     assert "onec" in listing and "127.0.0.1" in listing and "goods/goods.xml: Выполняется" in listing
     assert "exchange.zip" in page and f"exchange.zip: goods/{PICTURE}" in page
     assert f'/admin/integrations/importsession/{catalog.pk}/change/">#{catalog.pk}</a> Ожидает' in page
-    assert "wrong user name or password" in failures and "обмен с 1С" in failures
+    assert "wrong user name or password" in failures and "Обмен 1С" in failures
 
 
 def test_a_slow_prefect_never_holds_an_answer_up(onec, exchange_dirs, monkeypatch):

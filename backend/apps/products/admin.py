@@ -7,7 +7,7 @@ from django.shortcuts import get_object_or_404
 from django.template.defaultfilters import filesizeformat
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
-from django.utils.translation import gettext, gettext_lazy, gettext_lazy as _
+from django.utils.translation import gettext, gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from apps.media.models import StoredImage
@@ -17,7 +17,7 @@ from .models import Category, Price, PriceType, Product, ProductVariant, SitePho
 from .selectors import ProductPicture, product_pictures
 from .services import site_photo_delete, site_photo_move
 
-ONEC_FIELDS_NOTE = gettext_lazy(
+ONEC_FIELDS_NOTE = _(
     "1C manages these fields: every exchange writes them, so they are read-only here. Change them in 1C."
 )
 
@@ -39,9 +39,9 @@ class OneCOwnedAdmin(admin.ModelAdmin):
     def get_fieldsets(self, request, obj=None):
         if obj is None:
             return super().get_fieldsets(request, obj)
-        fieldsets = [(gettext_lazy("From 1C"), {"fields": self.onec_fields, "description": ONEC_FIELDS_NOTE})]
+        fieldsets = [(_("From 1C"), {"fields": self.onec_fields, "description": ONEC_FIELDS_NOTE})]
         if self.site_fields:
-            fieldsets.append((gettext_lazy("The site's own"), {"fields": self.site_fields}))
+            fieldsets.append((_("The site's own"), {"fields": self.site_fields}))
         return fieldsets
 
 
@@ -74,7 +74,7 @@ class ProductAdmin(OneCOwnedAdmin):
     def get_fieldsets(self, request, obj=None):
         if obj is None:
             return super().get_fieldsets(request, obj)
-        return [*super().get_fieldsets(request, obj), (gettext_lazy("On the storefront"), {"fields": ["pictures"]})]
+        return [*super().get_fieldsets(request, obj), (_("On the storefront"), {"fields": ["pictures"]})]
 
     def get_queryset(self, request):
         # The list's thumbnails are the main images' smallest renditions: one query for all
