@@ -13,8 +13,10 @@ from django.urls import reverse
 from apps.imports.models import ImportSession
 from apps.imports.services.images_import import product_images_import_chunk
 from apps.imports.services import sessions
-from apps.products.models import Category, Product
+from apps.products.models import Category, Product, SitePhoto
+from apps.products.services import site_photo_add, site_photo_process
 from tests.admin.browser import admin_page, screenshot
+from tests.conftest import make_image_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -80,6 +82,28 @@ def test_the_photo_filters_find_products_with_a_main_photo_and_without_any(boss,
     assert listed(boss, "photos=main") == ["Мяч"]
     assert listed(boss, "photos=none") == ["Перчатка", "Свисток"]  # the net has a gallery photo
     assert listed(boss, "") == ["Мяч", "Перчатка", "Свисток", "Сетка"]
+
+
+def site_photo(product: Product, *, data: bytes | None = None) -> SitePhoto:
+    """A photo added on the site, processed by the service its Prefect run calls: ready,
+    or refused when `data` is not an image."""
+    photo = site_photo_add(product_id=product.pk, data=data or make_image_bytes(), filename="lifestyle.jpg")
+    return site_photo_process(photo_id=photo.pk)
+
+
+def test_photos_added_on_the_site_count_as_photos(boss, catalog):
+    """A product with only the site's photos has a photo, and its first is the main one
+    while 1C sends none; a photo still processing or refused is not shown, so not counted."""
+    assert site_photo(catalog["whistle"]).status == SitePhoto.Status.READY
+    assert site_photo(catalog["net"]).status == SitePhoto.Status.READY  # after 1C's gallery: not the main one
+    corrupt = make_image_bytes()[:40]  # a JPEG's header, then nothing: refused when decoded
+    assert site_photo(catalog["glove"], data=corrupt).status == SitePhoto.Status.REFUSED
+    cone = Product.objects.create(onec_id="ee000005", name="Конус")
+    site_photo_add(product_id=cone.pk, data=make_image_bytes(), filename="cone.jpg")  # still processing
+
+    assert listed(boss, "photos=none") == ["Конус", "Перчатка"]
+    assert listed(boss, "photos=main") == ["Мяч", "Свисток"]
+    assert listed(boss, "photos=none&brand=Nike") == ["Перчатка"]
 
 
 def test_photo_errors_of_the_last_image_import_and_of_one_session(boss, catalog, exchange):

@@ -6,9 +6,12 @@ products; the photo errors of an image import are a filter of the imports app
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from .selectors import product_photo_conditions
+
 
 class PhotoListFilter(admin.SimpleListFilter):
-    """Products by the pictures 1C gave them: a main photo, or none at all."""
+    """Products by their pictures, 1C's and the site's own (ready ones, as the storefront
+    shows them): a main photo, or none at all."""
 
     title = _("photos")
     parameter_name = "photos"
@@ -19,10 +22,11 @@ class PhotoListFilter(admin.SimpleListFilter):
         return [(self.WITH_MAIN, _("Has a main photo")), (self.NONE, _("No photo at all"))]
 
     def queryset(self, request, queryset):
+        has_main, has_none = product_photo_conditions()
         if self.value() == self.WITH_MAIN:
-            return queryset.exclude(main_image="")
+            return queryset.filter(has_main)
         if self.value() == self.NONE:
-            return queryset.filter(main_image="", gallery_images=[])
+            return queryset.filter(has_none)
         return queryset
 
 

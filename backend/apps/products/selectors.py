@@ -3,6 +3,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from django.core.files.storage import default_storage
+from django.db.models import Exists, OuterRef, Q
 
 from apps.media.models import StoredImage
 
@@ -12,6 +13,15 @@ from .models import Product, SitePhoto
 def products_on_storefront():
     """The products the storefront shows: those 1C keeps active and the site has on."""
     return Product.objects.filter(is_active=True, on_site=True)
+
+
+def product_photo_conditions() -> tuple[Q, Q]:
+    """(has a main photo, has no photo at all) as conditions on products, by the rule of
+    `product_pictures`: 1C's main image, or, while 1C sends no photo, the site's first
+    ready photo; a product with only photos added on the site has a photo."""
+    no_onec_photo = Q(main_image="", gallery_images=[])
+    site_photo = Exists(SitePhoto.objects.filter(product=OuterRef("pk"), status=SitePhoto.Status.READY))
+    return ~Q(main_image="") | (no_onec_photo & site_photo), no_onec_photo & ~site_photo
 
 
 def product_active_count() -> int:
