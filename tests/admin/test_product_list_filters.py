@@ -153,6 +153,58 @@ def test_group_and_brand_filters_offer_only_what_products_have(boss, catalog):
     assert "Сетки" in groups and "Пустая группа" not in groups
 
 
+def group_choices(client, query: str = "") -> list[str]:
+    changelist = client.get(f"{LIST_URL}?{query}").context["cl"]
+    spec = next(spec for spec in changelist.filter_specs if spec.title == "group")
+    return [choice["display"] for choice in spec.choices(changelist)][1:]  # after "All"
+
+
+def test_a_group_lists_the_products_of_its_sub_groups_too(boss, catalog):
+    """Sport > (Balls of the fixture, which gets Football > Indoor) and Winter: a group
+    chosen lists its subtree's products; a parent without products of its own is a choice."""
+    sport = Category.objects.create(onec_id="g-sport", name="Спорт")
+    balls = catalog["balls"]
+    Category.objects.filter(pk=balls.pk).update(parent=sport)
+    football = Category.objects.create(onec_id="g-football", name="Футбол", parent=balls)
+    indoor = Category.objects.create(onec_id="g-indoor", name="Футзал", parent=football)
+    winter = Category.objects.create(onec_id="g-winter", name="Зима", parent=sport)
+    Product.objects.create(onec_id="ff000001", name="Бутсы", category=football)
+    Product.objects.create(onec_id="ff000002", name="Мяч для футзала", category=indoor)
+    Product.objects.create(onec_id="ff000003", name="Лыжи", category=winter)
+
+    assert listed(boss, f"category__id__exact={sport.pk}") == [
+        "Бутсы", "Лыжи", "Мяч", "Мяч для футзала", "Перчатка",
+    ]
+    assert listed(boss, f"category__id__exact={balls.pk}") == ["Бутсы", "Мяч", "Мяч для футзала", "Перчатка"]
+    assert listed(boss, f"category__id__exact={indoor.pk}") == ["Мяч для футзала"]
+    assert listed(boss, f"category__id__exact={balls.pk}&photos=none") == [
+        "Бутсы", "Мяч для футзала", "Перчатка",
+    ]
+    assert listed(boss, "category__isnull=True") == ["Свисток"]
+    # the tree, parents first, siblings by name; the empty group is not offered
+    assert group_choices(boss) == ["Сетки", "Спорт", "— Зима", "— Мячи", "— — Футбол", "— — — Футзал", "-"]
+    assert group_choices(boss, "_facets=True")[:4] == ["Сетки (1)", "Спорт (5)", "— Зима (1)", "— Мячи (4)"]
+    assert boss.get(f"{LIST_URL}?category__id__exact=sport").status_code == 302  # refused: ?e=1
+
+
+def test_a_deeper_group_tree_costs_the_group_filter_no_more_queries(boss, catalog):
+    def queries(query: str) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert boss.get(f"{LIST_URL}?{query}").status_code == 200
+        return len(captured)
+
+    top = catalog["balls"]
+    before = {"all": queries(""), "chosen": queries(f"category__id__exact={top.pk}")}
+    parent = top
+    for depth in range(8):
+        parent = Category.objects.create(onec_id=f"g-depth-{depth}", name=f"Уровень {depth}", parent=parent)
+        Product.objects.create(onec_id=f"ff1000{depth:02d}", name=f"Товар {depth}", category=parent)
+    after = {"all": queries(""), "chosen": queries(f"category__id__exact={top.pk}")}
+
+    assert len(listed(boss, f"category__id__exact={top.pk}")) == 2 + 8
+    assert after == before and after["chosen"] <= 10, (before, after)
+
+
 def test_the_image_session_page_links_to_products_without_photos_and_with_its_errors(boss, catalog):
     session = catalog["session"]
     page = boss.get(reverse("admin:integrations_importsession_change", args=[session.pk])).content.decode()
@@ -176,7 +228,7 @@ def test_the_list_costs_the_same_queries_for_4_products_and_for_35(boss, catalog
     """The thumbnails, every filter and the search: no query per product (no N+1)."""
     queries = [
         "", "photos=main", "photos=none", f"photo_errors={catalog['session'].pk}", "photo_errors=last",
-        f"category__id__exact={catalog['balls'].pk}", "brand=Nike", "q=Мяч", "q=Мяч&photos=main&brand=Adidas",
+        f"category__id__exact={catalog['balls'].pk}", "category__isnull=True", "brand=Nike", "q=Мяч", "q=Мяч&photos=main&brand=Adidas",
         "_facets=True",  # "show counts": one count per choice, in one query per filter
     ]
 

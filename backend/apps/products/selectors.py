@@ -1,5 +1,7 @@
 """Read-only product queries."""
-from collections.abc import Iterator
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from django.core.files.storage import default_storage
@@ -7,7 +9,7 @@ from django.db.models import Exists, OuterRef, Q
 
 from apps.media.models import StoredImage
 
-from .models import Product, SitePhoto
+from .models import Category, Product, SitePhoto
 
 
 def products_on_storefront():
@@ -22,6 +24,68 @@ def product_photo_conditions() -> tuple[Q, Q]:
     no_onec_photo = Q(main_image="", gallery_images=[])
     site_photo = Exists(SitePhoto.objects.filter(product=OuterRef("pk"), status=SitePhoto.Status.READY))
     return ~Q(main_image="") | (no_onec_photo & site_photo), no_onec_photo & ~site_photo
+
+
+@dataclass(frozen=True)
+class CategoryTree:
+    """The goods groups as 1C nests them, read in one query whatever their depth."""
+
+    children: dict[int | None, list[int]]  # parent id (None: top level) -> its sub-groups
+    names: dict[int, str]
+    with_products: frozenset[int]  # the groups products belong to directly
+
+    def subtree_ids(self, group_ids: Iterable[int]) -> set[int]:
+        """The groups and all their sub-groups, at any depth (a loop in 1C's parents ends)."""
+        found: set[int] = set()
+        pending = list(group_ids)
+        while pending:
+            group_id = pending.pop()
+            if group_id not in found:
+                found.add(group_id)
+                pending += self.children.get(group_id, ())
+        return found
+
+    def choices(self) -> list[tuple[int, str]]:
+        """(id, name) of the groups with products in their subtree, parents before their
+        sub-groups, siblings by name, each name indented by its depth."""
+        reachable = {group_id for group_id in self.names if self.subtree_ids([group_id]) & self.with_products}
+        roots = [group_id for group_id in self.children.get(None, ()) if group_id in reachable]
+        choices: list[tuple[int, str]] = []
+        seen: set[int] = set()
+        pending = [(group_id, 0) for group_id in self._by_name(roots)]
+        while pending or reachable - seen:
+            if not pending:  # groups whose parents loop back to them: shown at the top level
+                pending = [(self._by_name(reachable - seen)[0], 0)]
+            group_id, depth = pending.pop(0)
+            if group_id in seen:
+                continue
+            seen.add(group_id)
+            choices.append((group_id, "— " * depth + self.names[group_id]))
+            subgroups = [child for child in self.children.get(group_id, ()) if child in reachable]
+            pending[:0] = [(child, depth + 1) for child in self._by_name(subgroups)]
+        return choices
+
+    def _by_name(self, group_ids: Iterable[int]) -> list[int]:
+        return sorted(group_ids, key=lambda group_id: (self.names[group_id].casefold(), group_id))
+
+
+def category_tree() -> CategoryTree:
+    """Every goods group with its parent and whether products belong to it, in one query."""
+    rows = Category.objects.annotate(
+        has_products=Exists(Product.objects.filter(category=OuterRef("pk")))
+    ).values_list("id", "parent_id", "name", "onec_id", "has_products")
+    children: dict[int | None, list[int]] = {}
+    names: dict[int, str] = {}
+    with_products: set[int] = set()
+    parents = {}
+    for group_id, parent_id, name, onec_id, has_products in rows:
+        names[group_id] = name or onec_id
+        parents[group_id] = parent_id
+        if has_products:
+            with_products.add(group_id)
+    for group_id, parent_id in parents.items():
+        children.setdefault(parent_id if parent_id in names else None, []).append(group_id)
+    return CategoryTree(children=children, names=names, with_products=frozenset(with_products))
 
 
 def product_active_count() -> int:
