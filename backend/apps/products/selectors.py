@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import cached_property
 
 from django.core.files.storage import default_storage
 from django.db.models import Exists, OuterRef, Q
@@ -30,9 +31,16 @@ def product_photo_conditions() -> tuple[Q, Q]:
 class CategoryTree:
     """The goods groups as 1C nests them, read in one query whatever their depth."""
 
-    children: dict[int | None, list[int]]  # parent id (None: top level) -> its sub-groups
+    parents: dict[int, int | None]  # group id -> its parent's (None: top level)
     names: dict[int, str]
     with_products: frozenset[int]  # the groups products belong to directly
+
+    @cached_property
+    def children(self) -> dict[int | None, list[int]]:
+        children: dict[int | None, list[int]] = {}
+        for group_id, parent_id in self.parents.items():
+            children.setdefault(parent_id, []).append(group_id)
+        return children
 
     def subtree_ids(self, group_ids: Iterable[int]) -> set[int]:
         """The groups and all their sub-groups, at any depth (a loop in 1C's parents ends)."""
@@ -48,44 +56,42 @@ class CategoryTree:
     def choices(self) -> list[tuple[int, str]]:
         """(id, name) of the groups with products in their subtree, parents before their
         sub-groups, siblings by name, each name indented by its depth."""
-        reachable = {group_id for group_id in self.names if self.subtree_ids([group_id]) & self.with_products}
-        roots = [group_id for group_id in self.children.get(None, ()) if group_id in reachable]
+        offered: set[int] = set()
+        for group_id in self.with_products:  # and their parents, up to the top
+            while group_id is not None and group_id not in offered:
+                offered.add(group_id)
+                group_id = self.parents[group_id]
         choices: list[tuple[int, str]] = []
+        pending = [(group_id, 0) for group_id in self._by_name(self.children.get(None, ()), offered, reverse=True)]
         seen: set[int] = set()
-        pending = [(group_id, 0) for group_id in self._by_name(roots)]
-        while pending or reachable - seen:
+        while pending or offered - seen:
             if not pending:  # groups whose parents loop back to them: shown at the top level
-                pending = [(self._by_name(reachable - seen)[0], 0)]
-            group_id, depth = pending.pop(0)
+                pending = [(self._by_name(offered - seen, offered)[0], 0)]
+            group_id, depth = pending.pop()
             if group_id in seen:
                 continue
             seen.add(group_id)
             choices.append((group_id, "— " * depth + self.names[group_id]))
-            subgroups = [child for child in self.children.get(group_id, ()) if child in reachable]
-            pending[:0] = [(child, depth + 1) for child in self._by_name(subgroups)]
+            pending += [(child, depth + 1) for child in self._by_name(self.children.get(group_id, ()), offered, reverse=True)]
         return choices
 
-    def _by_name(self, group_ids: Iterable[int]) -> list[int]:
-        return sorted(group_ids, key=lambda group_id: (self.names[group_id].casefold(), group_id))
+    def _by_name(self, group_ids: Iterable[int], offered: set[int], *, reverse: bool = False) -> list[int]:
+        """The offered ones of `group_ids` by name (reversed: to be popped off a stack in order)."""
+        return sorted((group_id for group_id in group_ids if group_id in offered),
+                      key=lambda group_id: (self.names[group_id].casefold(), group_id), reverse=reverse)
 
 
 def category_tree() -> CategoryTree:
     """Every goods group with its parent and whether products belong to it, in one query."""
-    rows = Category.objects.annotate(
+    rows = list(Category.objects.annotate(
         has_products=Exists(Product.objects.filter(category=OuterRef("pk")))
-    ).values_list("id", "parent_id", "name", "onec_id", "has_products")
-    children: dict[int | None, list[int]] = {}
-    names: dict[int, str] = {}
-    with_products: set[int] = set()
-    parents = {}
-    for group_id, parent_id, name, onec_id, has_products in rows:
-        names[group_id] = name or onec_id
-        parents[group_id] = parent_id
-        if has_products:
-            with_products.add(group_id)
-    for group_id, parent_id in parents.items():
-        children.setdefault(parent_id if parent_id in names else None, []).append(group_id)
-    return CategoryTree(children=children, names=names, with_products=frozenset(with_products))
+    ).values_list("id", "parent_id", "name", "onec_id", "has_products"))
+    names = {group_id: name or onec_id for group_id, _parent_id, name, onec_id, _has_products in rows}
+    return CategoryTree(
+        parents={group_id: parent_id if parent_id in names else None for group_id, parent_id, *_ in rows},
+        names=names,
+        with_products=frozenset(group_id for group_id, *_, has_products in rows if has_products),
+    )
 
 
 def product_active_count() -> int:
