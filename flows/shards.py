@@ -20,6 +20,7 @@ from prefect.events.filters import EventFilter, EventNameFilter, EventOccurredFi
 from prefect.states import Cancelling, Crashed
 
 from apps.imports.options import SHARD_DEPLOYMENT, SHARD_FLOW
+from apps.imports.services.sessions import import_step_failure
 
 SHARD_POOL = "onec-images-shards"
 SHARD_POLL_SECONDS = 0.5
@@ -107,7 +108,7 @@ def shard_runs_wait(runs: list[ShardRun], *, parent_run_id: uuid.UUID, on_poll=N
                 run.flow_run_id = _trigger(parent_run_id, shard, run.parameters, attempt=2)
                 waiting_since = time.monotonic()
                 continue
-            failed[shard] = {"kind": "shard", "step": f"shard {shard}", "reason": f"failed twice; last {reason}"}
+            failed[shard] = import_step_failure(kind="shard", index=shard, reason=f"failed twice; last {reason}")
             pending.pop(shard)
         not_started = [run for run in pending.values() if not run.started]
         if not_started and time.monotonic() - waiting_since > settings.ONEC_SHARD_START_TIMEOUT_SECONDS:
@@ -118,7 +119,7 @@ def shard_runs_wait(runs: list[ShardRun], *, parent_run_id: uuid.UUID, on_poll=N
             )
             for run in not_started:
                 _cancel(run.flow_run_id, reason)
-                failed[run.shard] = {"kind": "shard", "step": f"shard {run.shard}", "reason": reason}
+                failed[run.shard] = import_step_failure(kind="shard", index=run.shard, reason=reason)
                 pending.pop(run.shard)
         if on_poll:
             on_poll()
