@@ -92,6 +92,13 @@ def message_of(exc: BaseException) -> Message | str:
     return as_message(said) if isinstance(said, TextWithParams) else str(exc)
 
 
+def error_message(exc: BaseException) -> Message | str:
+    """What went wrong, for a person: the exception's message when it was raised with one
+    (it says what to do), else its type and text."""
+    said = message_of(exc)
+    return said if isinstance(said, Message) else f"{type(exc).__name__}: {exc}"
+
+
 def is_stored_message(value: Any) -> bool:
     return isinstance(value, Mapping) and set(value) == {"message", "params"}
 
