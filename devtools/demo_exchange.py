@@ -20,7 +20,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from django.utils.translation import gettext_noop
 from PIL import Image, ImageDraw, ImageFont, ImageOps
+
+from apps.i18n.messages import Message
 
 from commerceml.layout import GOODS_DIRNAME, part_file_name, picture_path
 from commerceml.writer import (
@@ -158,7 +161,10 @@ def demo_exchange_write(
     `large_photo_size`: the size of the LARGE_PHOTO_COUNT large photos (tests that are not
     about large photos make them small; everything else is the same)."""
     if products < MIN_PRODUCT_COUNT:
-        raise ValueError(f"the demo exchange needs at least {MIN_PRODUCT_COUNT} products (got {products})")
+        raise ValueError(Message(
+            gettext_noop("the demo exchange needs at least %(min)s products (got %(products)s)"),
+            min=MIN_PRODUCT_COUNT, products=products,
+        ))
     rng = random.Random(f"demo-exchange:{seed}")
     catalog_id = _guid(rng)
     groups = _groups(rng)
@@ -265,10 +271,10 @@ def demo_exchange_ensure(
     marker = target_dir / MARKER_NAME
     if target_dir.exists():
         if not marker.is_file():
-            raise FileExistsError(
-                f"{target_dir} exists and is not a demo exchange (no {MARKER_NAME}); "
-                "choose another directory or remove it"
-            )
+            raise FileExistsError(Message(
+                gettext_noop("%(path)s exists and is not a demo exchange (no %(marker)s); choose another directory or remove it"),
+                path=str(target_dir), marker=MARKER_NAME,
+            ))
         if json.loads(marker.read_text(encoding="utf-8")) == _marker(
             seed=seed, products=products, large_photo_size=large_photo_size
         ):

@@ -38,6 +38,7 @@ from apps.imports.services.sessions import (
     import_session_refuse,
     import_session_settle,
     import_session_start,
+    import_step_failure,
     import_session_time_out,
     import_session_update_report,
 )
@@ -203,11 +204,11 @@ def summarize(
 
 
 def failed_steps(futures, *, kind: str, indexes: list[int] | None = None) -> list[dict]:
-    """The mapped steps that did not complete, `{"kind": "chunk", "step": "chunk 3",
-    "reason": ...}`; `indexes` name the steps when they are not 0, 1, 2, ..."""
+    """The mapped steps that did not complete (`import_step_failure`); `indexes` name the
+    steps when they are not 0, 1, 2, ..."""
     indexes = indexes if indexes is not None else list(range(len(futures)))
     return [
-        {"kind": kind, "step": f"{kind} {index}", "reason": str(failure_reason(future.state))}
+        import_step_failure(kind=kind, index=index, reason=failure_reason(future.state))
         for index, future in zip(indexes, futures)
         if not future.state.is_completed()
     ]
@@ -232,8 +233,8 @@ def failure_reason(state) -> Message | str:
     """What a failed flow or task run's state says went wrong, for a person (a Message, kept
     with the session to show in the site's language, where the error carried one)."""
     exc = _exception_of(state)
-    if isinstance(exc, RUN_WIDE_ERRORS):
-        return message_of(exc)
+    if isinstance(exc, BaseException) and (isinstance(exc, RUN_WIDE_ERRORS) or isinstance(message_of(exc), Message)):
+        return message_of(exc)  # raised with a message that says what to do (e.g. the storage's outage)
     if isinstance(exc, BaseException):
         return Message(
             gettext_noop("unexpected error: %(error)s; see the flow run's logs in Prefect"),

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import connections
+from django.utils.translation import gettext_noop
 from prefect import flow, get_run_logger, task, unmapped
 from prefect.client.orchestration import get_client
 from prefect.exceptions import ObjectNotFound
@@ -17,12 +18,13 @@ from prefect.runtime import flow_run as current_flow_run
 from prefect.states import Cancelled
 from prefect.task_runners import ThreadPoolTaskRunner
 
+from apps.i18n.messages import Message
 from apps.imports.exceptions import StepFailuresError
 from apps.imports.log_context import import_session_log_context
 from apps.imports.options import ImageImportOptions
 from apps.imports.selectors import import_session_is_active, import_session_report
 from apps.imports.services.preflight import exchange_images_dir
-from apps.imports.services.sessions import import_session_record_chunk
+from apps.imports.services.sessions import import_session_record_chunk, import_step_failures_listed
 from apps.products.selectors import product_active_count, product_active_id_batches
 from apps.imports.services.images_import import ChunkImportResult, product_images_import_chunk
 from apps.media.storage import media_storage
@@ -248,6 +250,8 @@ def import_images_shard(
     futures.wait()
     failed = failed_steps(futures, kind="chunk", indexes=chunk_indexes)
     if failed:
-        listed = "; ".join(f"{step['step']}: {step['reason']}" for step in failed[:5])
-        raise StepFailuresError(f"shard {shard}: {len(failed)} of {len(chunk_indexes)} chunks failed ({listed})")
+        raise StepFailuresError(Message(
+            gettext_noop("shard %(shard)s: %(failed)s of %(total)s chunks failed (%(listed)s)"),
+            shard=shard, failed=len(failed), total=len(chunk_indexes), listed=import_step_failures_listed(failed),
+        ))
     return {"shard": shard, "chunks": len(chunk_indexes)}

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from django.conf import settings
+from django.utils.translation import gettext_noop
 from prefect import get_run_logger
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
@@ -19,7 +20,9 @@ from prefect.deployments import run_deployment
 from prefect.events.filters import EventFilter, EventNameFilter, EventOccurredFilter, EventResourceFilter
 from prefect.states import Cancelling, Crashed
 
+from apps.i18n.messages import Message
 from apps.imports.options import SHARD_DEPLOYMENT, SHARD_FLOW
+from apps.imports.services.sessions import import_step_failure
 
 SHARD_POOL = "onec-images-shards"
 SHARD_POLL_SECONDS = 0.5
@@ -100,25 +103,32 @@ def shard_runs_wait(runs: list[ShardRun], *, parent_run_id: uuid.UUID, on_poll=N
             if state.is_completed() or state.is_cancelled():
                 pending.pop(shard)
                 continue
-            reason = f"{state.name}: {state.message or 'see its logs in Prefect'}"
+            reason = Message(
+                gettext_noop("%(state)s: %(message)s"), state=state.name,
+                message=state.message or Message(gettext_noop("see its logs in Prefect")),
+            )
             if run.attempt == 1:
                 logger.warning("shard %d ended %s; running it once more", shard, reason)
                 run.attempt, run.started, run.running_since = 2, False, None
                 run.flow_run_id = _trigger(parent_run_id, shard, run.parameters, attempt=2)
                 waiting_since = time.monotonic()
                 continue
-            failed[shard] = {"kind": "shard", "step": f"shard {shard}", "reason": f"failed twice; last {reason}"}
+            failed[shard] = import_step_failure(
+                kind="shard", index=shard, reason=Message(gettext_noop("failed twice; last %(reason)s"), reason=reason)
+            )
             pending.pop(shard)
         not_started = [run for run in pending.values() if not run.started]
         if not_started and time.monotonic() - waiting_since > settings.ONEC_SHARD_START_TIMEOUT_SECONDS:
-            reason = (
-                f"no worker of the pool {SHARD_POOL} picked it up in {settings.ONEC_SHARD_START_TIMEOUT_SECONDS} s: "
-                "start `python -m flows.shard_worker` on the hosts that import photos "
-                "(docs/several-machines.md)"
+            reason = Message(
+                gettext_noop(
+                    "no worker of the pool %(pool)s picked it up in %(seconds)s s: start `python -m flows.shard_worker` "
+                    "on the hosts that import photos (docs/several-machines.md)"
+                ),
+                pool=SHARD_POOL, seconds=settings.ONEC_SHARD_START_TIMEOUT_SECONDS,
             )
             for run in not_started:
-                _cancel(run.flow_run_id, reason)
-                failed[run.shard] = {"kind": "shard", "step": f"shard {run.shard}", "reason": reason}
+                _cancel(run.flow_run_id, str(reason))
+                failed[run.shard] = import_step_failure(kind="shard", index=run.shard, reason=reason)
                 pending.pop(run.shard)
         if on_poll:
             on_poll()

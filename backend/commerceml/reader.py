@@ -15,8 +15,37 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 
+def gettext_noop(text: str) -> str:
+    """Marks a text for people for the translation catalogue (`./dev messages` finds it by
+    this name, as it finds Django's own) without importing Django: returns it unchanged."""
+    return text
+
+
+class ReaderMessage:
+    """A text for people from the reader: its English source (the catalogue's msgid, marked
+    with `gettext_noop`) and the values of its `%(name)s` placeholders, a value possibly
+    itself a ReaderMessage. Plain Python: the imports store it as an apps.i18n Message
+    (`as_message`), shown in the site's language; str() is the English text (logs, tests)."""
+
+    __slots__ = ("text", "params")
+
+    def __init__(self, text: str, /, **params: object):
+        self.text = text
+        self.params = params
+
+    def __str__(self) -> str:
+        values = {name: str(value) if isinstance(value, ReaderMessage) else value for name, value in self.params.items()}
+        return self.text % values if values else self.text
+
+    def __repr__(self) -> str:
+        return f"ReaderMessage({self.text!r}, **{self.params!r})"
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, ReaderMessage) and (self.text, self.params) == (other.text, other.params)
+
+
 class CommerceMLError(ValueError):
-    """Malformed exchange XML; the message names the file and line."""
+    """Malformed exchange XML; the message (a ReaderMessage) names the file and line."""
 
 
 _TRUE_VALUES = {"true", "1", "истина", "да"}
@@ -74,16 +103,20 @@ def iter_elements(
                 stack[-1].remove(elem)
     except ET.ParseError as exc:
         line, column = exc.position
-        raise CommerceMLError(
-            f"{path}: line {line}, column {column}: malformed XML ({exc}); ask 1C to re-export this file"
-        ) from None
+        raise CommerceMLError(ReaderMessage(
+            gettext_noop("%(path)s: line %(line)s, column %(column)s: malformed XML (%(error)s); ask 1C to re-export this file"),
+            path=str(path), line=line, column=column, error=str(exc),
+        )) from None
     except (LookupError, ValueError) as exc:
         # The XML declaration names an encoding expat cannot read: unknown (LookupError) or
         # multi-byte other than UTF-8/16 (ValueError), e.g. encoding="shift_jis".
-        raise CommerceMLError(
-            f"{path}: the encoding its XML declaration names cannot be read ({exc}); "
-            "ask 1C to export in UTF-8 (or windows-1251)"
-        ) from None
+        raise CommerceMLError(ReaderMessage(
+            gettext_noop(
+                "%(path)s: the encoding its XML declaration names cannot be read (%(error)s); "
+                "ask 1C to export in UTF-8 (or windows-1251)"
+            ),
+            path=str(path), error=str(exc),
+        )) from None
 
 
 def child(elem: ET.Element, name: str) -> ET.Element | None:
@@ -149,7 +182,7 @@ class SkippedElement:
     """An element that could not be read as a record, with where it is and why."""
 
     path: str
-    reason: str
+    reason: ReaderMessage
 
 
 @dataclass(frozen=True)
@@ -209,7 +242,7 @@ class OfferItem:
     characteristics: tuple[tuple[str, str], ...]
     prices: tuple[OfferPrice, ...] | None
     stocks: tuple[OfferStock, ...] | None
-    problems: tuple[str, ...] = ()
+    problems: tuple[ReaderMessage, ...] = ()
 
     @property
     def characteristic_id(self) -> str:
@@ -283,15 +316,24 @@ def _read_goods(elem: ET.Element) -> Iterator[GoodsItem]:
 
 def _read_offer(elem: ET.Element) -> Iterator[OfferItem]:
     onec_id = child_text(elem, "Ид")
-    problems: list[str] = []
+    problems: list[ReaderMessage] = []
     prices = None
     if child(elem, "Цены") is not None:
         prices = []
         for price in grandchildren(elem, "Цены", "Цена"):
             type_id, raw = child_text(price, "ИдТипаЦены"), child_text(price, "ЦенаЗаЕдиницу")
             value = parse_decimal(raw)
-            if not type_id or value is None:
-                problems.append(f"offer {onec_id}: price {raw!r} of price type {type_id or '(none)'} is not a number; skipped")
+            if not type_id:
+                problems.append(ReaderMessage(
+                    gettext_noop("offer %(id)s: price %(price)s names no price type (<ИдТипаЦены>); skipped"),
+                    id=onec_id, price=repr(raw),
+                ))
+                continue
+            if value is None:
+                problems.append(ReaderMessage(
+                    gettext_noop("offer %(id)s: price %(price)s of price type %(type)s is not a number; skipped"),
+                    id=onec_id, price=repr(raw), type=type_id,
+                ))
                 continue
             prices.append(OfferPrice(price_type_id=type_id, value=value, currency=child_text(price, "Валюта")))
         prices = tuple(prices)
@@ -312,7 +354,7 @@ def _read_offer(elem: ET.Element) -> Iterator[OfferItem]:
     )
 
 
-def _read_offer_stocks(elem: ET.Element, onec_id: str, problems: list[str]) -> tuple[OfferStock, ...] | None:
+def _read_offer_stocks(elem: ET.Element, onec_id: str, problems: list[ReaderMessage]) -> tuple[OfferStock, ...] | None:
     """3.1: Остатки/Остаток/Склад{Ид, Количество} (or Остаток/Количество for a total);
     2.x: <Склад ИдСклада= КоличествоНаСкладе=/> and <Количество> (the total)."""
     found: list[tuple[str, str]] = []
@@ -336,7 +378,13 @@ def _read_offer_stocks(elem: ET.Element, onec_id: str, problems: list[str]) -> t
         quantity = parse_decimal(raw)
         if quantity is None:
             problems.append(
-                f"offer {onec_id}: quantity {raw!r} in warehouse {warehouse_id or '(total)'} is not a number; skipped"
+                ReaderMessage(
+                    gettext_noop("offer %(id)s: quantity %(quantity)s in warehouse %(warehouse)s is not a number; skipped"),
+                    id=onec_id, quantity=repr(raw), warehouse=warehouse_id,
+                ) if warehouse_id else ReaderMessage(
+                    gettext_noop("offer %(id)s: total quantity %(quantity)s is not a number; skipped"),
+                    id=onec_id, quantity=repr(raw),
+                )
             )
             continue
         stocks.append(OfferStock(warehouse_id=warehouse_id, quantity=quantity))
@@ -388,19 +436,19 @@ def _read_counterparty(elem: ET.Element) -> Iterator[CounterpartyItem]:
 class RecordSpec:
     """How one kind of record is found in an exchange file and read."""
 
-    label: str
+    label: str  # what a message calls the record (marked for the catalogue)
     element: str
     parent: str | None
     read: Callable[[ET.Element], Iterable]
 
 
-GROUPS = RecordSpec("group", "Группа", "Группы", _read_groups)
-PROPERTIES = RecordSpec("property", "Свойство", "Свойства", _read_property)
-GOODS = RecordSpec("goods", "Товар", "Товары", _read_goods)
-OFFERS = RecordSpec("offer", "Предложение", "Предложения", _read_offer)
-PRICE_TYPES = RecordSpec("price type", "ТипЦены", "ТипыЦен", _read_price_type)
-WAREHOUSES = RecordSpec("warehouse", "Склад", "Склады", _read_warehouse)
-COUNTERPARTIES = RecordSpec("counterparty", "Контрагент", "Контрагенты", _read_counterparty)
+GROUPS = RecordSpec(gettext_noop("group"), "Группа", "Группы", _read_groups)
+PROPERTIES = RecordSpec(gettext_noop("property"), "Свойство", "Свойства", _read_property)
+GOODS = RecordSpec(gettext_noop("goods"), "Товар", "Товары", _read_goods)
+OFFERS = RecordSpec(gettext_noop("offer"), "Предложение", "Предложения", _read_offer)
+PRICE_TYPES = RecordSpec(gettext_noop("price type"), "ТипЦены", "ТипыЦен", _read_price_type)
+WAREHOUSES = RecordSpec(gettext_noop("warehouse"), "Склад", "Склады", _read_warehouse)
+COUNTERPARTIES = RecordSpec(gettext_noop("counterparty"), "Контрагент", "Контрагенты", _read_counterparty)
 
 
 class ExchangeDocument:
@@ -425,10 +473,12 @@ class ExchangeDocument:
                     yield record
                 else:
                     name = getattr(record, "name", "")
-                    yield SkippedElement(
-                        path=str(self.path),
-                        reason=f"{spec.label} #{index} ({name or 'no name'}) has no <Ид>; skipped",
-                    )
+                    kind = ReaderMessage(spec.label)
+                    yield SkippedElement(path=str(self.path), reason=ReaderMessage(
+                        gettext_noop("%(kind)s #%(index)s (%(name)s) has no <Ид>; skipped"), kind=kind, index=index, name=name,
+                    ) if name else ReaderMessage(
+                        gettext_noop("%(kind)s #%(index)s (no name) has no <Ид>; skipped"), kind=kind, index=index,
+                    ))
 
     @property
     def is_full_exchange(self) -> bool:

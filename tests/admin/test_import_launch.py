@@ -74,7 +74,7 @@ def test_a_missing_deployment_is_named_and_nothing_starts(importer_client, produ
 
     response = importer_client.post(PAGE_URL, {"import_type": "images"})
 
-    assert "Prefect deployment 'import-images/images' does not exist" in _problems(response)
+    assert "развёртывания Prefect 'import-images/images' нет на " in _problems(response)
     assert "prefect --no-prompt deploy --all" in _problems(response)
     assert not ImportSession.objects.exists()
 

@@ -120,6 +120,7 @@ def test_catalog_without_goods_files_is_refused(importer_client, tmp_path, setti
     assert not ImportSession.objects.exists()
 
 
+@pytest.mark.usefixtures("in_english")
 def test_without_prefect_api_url_it_says_what_to_set(importer_client, product, exchange_dir, no_prefect_api):
     errors = _errors(importer_client.post(PAGE_URL, {"import_type": "images"}))
 
@@ -133,7 +134,8 @@ def test_without_prefect_api_url_it_says_what_to_set(importer_client, product, e
 def test_an_unreachable_prefect_api_is_named(importer_client, product, exchange_dir, unreachable_prefect_api):
     (error,) = _errors(importer_client.post(PAGE_URL, {"import_type": "images"}))
 
-    assert f"the Prefect API at {unreachable_prefect_api} is not reachable" in error
+    assert f"API Prefect по адресу {unreachable_prefect_api} недоступен" in error  # the site's language
+    assert "запустите сервер Prefect (./dev stack) или исправьте PREFECT_API_URL" in error
     assert not ImportSession.objects.exists()
 
 

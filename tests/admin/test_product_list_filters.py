@@ -13,8 +13,10 @@ from django.urls import reverse
 from apps.imports.models import ImportSession
 from apps.imports.services.images_import import product_images_import_chunk
 from apps.imports.services import sessions
-from apps.products.models import Category, Product
+from apps.products.models import Category, Product, SitePhoto
+from apps.products.services import site_photo_add, site_photo_process
 from tests.admin.browser import admin_page, screenshot
+from tests.conftest import make_image_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -82,6 +84,28 @@ def test_the_photo_filters_find_products_with_a_main_photo_and_without_any(boss,
     assert listed(boss, "") == ["Мяч", "Перчатка", "Свисток", "Сетка"]
 
 
+def site_photo(product: Product, *, data: bytes | None = None) -> SitePhoto:
+    """A photo added on the site, processed by the service its Prefect run calls: ready,
+    or refused when `data` is not an image."""
+    photo = site_photo_add(product_id=product.pk, data=data or make_image_bytes(), filename="lifestyle.jpg")
+    return site_photo_process(photo_id=photo.pk)
+
+
+def test_photos_added_on_the_site_count_as_photos(boss, catalog):
+    """A product with only the site's photos has a photo, and its first is the main one
+    while 1C sends none; a photo still processing or refused is not shown, so not counted."""
+    assert site_photo(catalog["whistle"]).status == SitePhoto.Status.READY
+    assert site_photo(catalog["net"]).status == SitePhoto.Status.READY  # after 1C's gallery: not the main one
+    corrupt = make_image_bytes()[:40]  # a JPEG's header, then nothing: refused when decoded
+    assert site_photo(catalog["glove"], data=corrupt).status == SitePhoto.Status.REFUSED
+    cone = Product.objects.create(onec_id="ee000005", name="Конус")
+    site_photo_add(product_id=cone.pk, data=make_image_bytes(), filename="cone.jpg")  # still processing
+
+    assert listed(boss, "photos=none") == ["Конус", "Перчатка"]
+    assert listed(boss, "photos=main") == ["Мяч", "Свисток"]
+    assert listed(boss, "photos=none&brand=Nike") == ["Перчатка"]
+
+
 def test_photo_errors_of_the_last_image_import_and_of_one_session(boss, catalog, exchange):
     first = catalog["session"]
     assert listed(boss, "photo_errors=last") == ["Перчатка"]
@@ -129,6 +153,58 @@ def test_group_and_brand_filters_offer_only_what_products_have(boss, catalog):
     assert "Сетки" in groups and "Пустая группа" not in groups
 
 
+def group_choices(client, query: str = "") -> list[str]:
+    changelist = client.get(f"{LIST_URL}?{query}").context["cl"]
+    spec = next(spec for spec in changelist.filter_specs if spec.title == "group")
+    return [choice["display"] for choice in spec.choices(changelist)][1:]  # after "All"
+
+
+def test_a_group_lists_the_products_of_its_sub_groups_too(boss, catalog):
+    """Sport > (Balls of the fixture, which gets Football > Indoor) and Winter: a group
+    chosen lists its subtree's products; a parent without products of its own is a choice."""
+    sport = Category.objects.create(onec_id="g-sport", name="Спорт")
+    balls = catalog["balls"]
+    Category.objects.filter(pk=balls.pk).update(parent=sport)
+    football = Category.objects.create(onec_id="g-football", name="Футбол", parent=balls)
+    indoor = Category.objects.create(onec_id="g-indoor", name="Футзал", parent=football)
+    winter = Category.objects.create(onec_id="g-winter", name="Зима", parent=sport)
+    Product.objects.create(onec_id="ff000001", name="Бутсы", category=football)
+    Product.objects.create(onec_id="ff000002", name="Мяч для футзала", category=indoor)
+    Product.objects.create(onec_id="ff000003", name="Лыжи", category=winter)
+
+    assert listed(boss, f"category__id__exact={sport.pk}") == [
+        "Бутсы", "Лыжи", "Мяч", "Мяч для футзала", "Перчатка",
+    ]
+    assert listed(boss, f"category__id__exact={balls.pk}") == ["Бутсы", "Мяч", "Мяч для футзала", "Перчатка"]
+    assert listed(boss, f"category__id__exact={indoor.pk}") == ["Мяч для футзала"]
+    assert listed(boss, f"category__id__exact={balls.pk}&photos=none") == [
+        "Бутсы", "Мяч для футзала", "Перчатка",
+    ]
+    assert listed(boss, "category__isnull=True") == ["Свисток"]
+    # the tree, parents first, siblings by name; the empty group is not offered
+    assert group_choices(boss) == ["Сетки", "Спорт", "— Зима", "— Мячи", "— — Футбол", "— — — Футзал", "-"]
+    assert group_choices(boss, "_facets=True")[:4] == ["Сетки (1)", "Спорт (5)", "— Зима (1)", "— Мячи (4)"]
+    assert boss.get(f"{LIST_URL}?category__id__exact=sport").status_code == 302  # refused: ?e=1
+
+
+def test_a_deeper_group_tree_costs_the_group_filter_no_more_queries(boss, catalog):
+    def queries(query: str) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert boss.get(f"{LIST_URL}?{query}").status_code == 200
+        return len(captured)
+
+    top = catalog["balls"]
+    before = {"all": queries(""), "chosen": queries(f"category__id__exact={top.pk}")}
+    parent = top
+    for depth in range(8):
+        parent = Category.objects.create(onec_id=f"g-depth-{depth}", name=f"Уровень {depth}", parent=parent)
+        Product.objects.create(onec_id=f"ff1000{depth:02d}", name=f"Товар {depth}", category=parent)
+    after = {"all": queries(""), "chosen": queries(f"category__id__exact={top.pk}")}
+
+    assert len(listed(boss, f"category__id__exact={top.pk}")) == 2 + 8
+    assert after == before and after["chosen"] <= 10, (before, after)
+
+
 def test_the_image_session_page_links_to_products_without_photos_and_with_its_errors(boss, catalog):
     session = catalog["session"]
     page = boss.get(reverse("admin:integrations_importsession_change", args=[session.pk])).content.decode()
@@ -152,7 +228,7 @@ def test_the_list_costs_the_same_queries_for_4_products_and_for_35(boss, catalog
     """The thumbnails, every filter and the search: no query per product (no N+1)."""
     queries = [
         "", "photos=main", "photos=none", f"photo_errors={catalog['session'].pk}", "photo_errors=last",
-        f"category__id__exact={catalog['balls'].pk}", "brand=Nike", "q=Мяч", "q=Мяч&photos=main&brand=Adidas",
+        f"category__id__exact={catalog['balls'].pk}", "category__isnull=True", "brand=Nike", "q=Мяч", "q=Мяч&photos=main&brand=Adidas",
         "_facets=True",  # "show counts": one count per choice, in one query per filter
     ]
 

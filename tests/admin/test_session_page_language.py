@@ -1,5 +1,6 @@
-"""An image session's page with per-file errors speaks the site's one language: in Chromium,
-with DJANGO_LANGUAGE_CODE=ru its text has no English sentence, with `en` no Russian one.
+"""An image session's page with per-file errors, and a catalog session's with records the
+CommerceML reader skipped, speak the site's one language: in Chromium, with
+DJANGO_LANGUAGE_CODE=ru their text has no English sentence, with `en` no Russian one.
 File names, GUIDs, setting names and CommerceML tags (<Картинка>) are not sentences: a
 sentence here is three words of one alphabet in a row."""
 from __future__ import annotations
@@ -9,10 +10,12 @@ import re
 from dataclasses import asdict
 
 import pytest
+from django.utils import timezone
 
 from apps.i18n.messages import message_of
 from apps.imports.services.image_sources import resolve_source_image
 from apps.imports.services.images_import import ImageFileError
+from apps.imports.services.record_import import exchange_import_file
 from apps.imports.services.sessions import (
     import_session_create,
     import_session_finish,
@@ -22,7 +25,9 @@ from apps.imports.services.sessions import (
 )
 from apps.media.exceptions import ImageImportError
 from apps.media.files import check_image
+from commerceml import writer as cml
 from tests.admin.browser import admin_page, screenshot
+from tests.exchange_builders import Exchange31
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -68,21 +73,44 @@ def _image_session_with_errors(images_dir) -> int:
     return import_session_finish(session_id=session.pk).pk
 
 
+def _catalog_session_with_skipped_records(exchange_dir) -> int:
+    """A catalog import of a goods file whose two <Товар> without <Ид> the reader skips, one
+    of them nameless, recorded as the flow records a file."""
+    goods = Exchange31(exchange_dir).goods(cml.Goods("", "Мяч детский"), cml.Goods("", ""), cml.Goods("g1", "Мяч"))
+    session = import_session_create(import_type="catalog", started_by="admin", parameters={"data_dir": str(exchange_dir)})
+    import_session_start(session_id=session.pk)
+    import_session_update_report(session_id=session.pk, total_files=1, processed=0)
+    result = exchange_import_file(kind="goods", path=goods, sync_mark=timezone.now())
+    import_session_record_chunk(
+        session_id=session.pk, chunk_index=0, counters={**result["counters"], "processed": 1, "errors": result["errors"]},
+        error_details=result["error_details"],
+    )
+    return import_session_finish(session_id=session.pk).pk
+
+
 @pytest.mark.parametrize("language", ["ru", "en"])
-def test_the_image_session_page_speaks_one_language(language, live_server, settings, monkeypatch, tmp_path):
+@pytest.mark.parametrize("kind", ["images", "catalog"])
+def test_the_session_page_speaks_one_language(kind, language, live_server, settings, monkeypatch, tmp_path):
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     settings.LANGUAGE_CODE = language
-    session_id = _image_session_with_errors(tmp_path)
+    session_id = (_image_session_with_errors if kind == "images" else _catalog_session_with_skipped_records)(tmp_path)
 
     with admin_page(live_server.url) as page:
         page.goto(f"{live_server.url}/admin/integrations/importsession/{session_id}/change/")
         text = page.inner_text("body")
-        screenshot(page, f"admin-image-session-{language}.png")
+        screenshot(page, f"admin-{'image' if kind == 'images' else kind}-session-{language}.png")
 
-    assert page_language_words(language) in text  # the page is the session's, in that language
+    for words in PAGE_WORDS[kind][language]:  # the page is the session's, in that language
+        assert words in text
     other = SENTENCE[language].findall(text)
     assert not other, f"the {language} page has sentences in another language: {other}"
 
 
-def page_language_words(language: str) -> str:
-    return {"ru": "Ошибки по файлам: 4", "en": "Errors per file: 4"}[language]
+PAGE_WORDS = {
+    "images": {"ru": ["Ошибки по файлам: 4"], "en": ["Errors per file: 4"]},
+    "catalog": {
+        "ru": ["Ошибки по записям обмена: 2", "элемент «товар» №1 (Мяч детский) без <Ид>; пропущен",
+               "элемент «товар» №2 (без наименования) без <Ид>; пропущен"],
+        "en": ["Errors per exchange record: 2", "goods #1 (Мяч детский) has no <Ид>; skipped", "goods #2 (no name) has no <Ид>; skipped"],
+    },
+}

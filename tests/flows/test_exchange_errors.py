@@ -71,7 +71,7 @@ def test_goods_without_id_are_reported_on_the_session_page_list_and_message(tmp_
     assert total == 1 and "has no <Ид>" in error["reason"] and error["file"].endswith("goods.xml")
     assert session.error_message.startswith("1 record(s) were not imported; the first: ")
     assert "has no <Ид>" in session.error_message and "See the per-record errors." in session.error_message
-    _assert_shown_in_admin(viewer, session, reason_part="has no &lt;Ид&gt;")
+    _assert_shown_in_admin(viewer, session, reason_part="без &lt;Ид&gt;; пропущен")
     rows = _error_artifact_rows(session.flow_run_id, "import-catalog-errors")
     assert len(rows) == 1 and "has no <Ид>" in rows[0]["reason"]
     assert Product.objects.filter(onec_id="g1").exists()
@@ -91,7 +91,7 @@ def test_a_price_that_is_not_a_number_is_reported_on_the_session_page_list_and_m
     (error,), _ = import_session_error_details(session_id=session.pk)
     assert error["product"] == "g1" and "'двести'" in error["reason"] and "is not a number" in error["reason"]
     assert session.error_message.startswith("1 record(s) were not imported; the first: g1, ")
-    _assert_shown_in_admin(viewer, session, reason_part="is not a number")
+    _assert_shown_in_admin(viewer, session, reason_part="— не число; пропущена")
     assert list(Price.objects.values_list("offer_onec_id", flat=True)) == ["g1#c1"]
 
 

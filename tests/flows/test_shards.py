@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from django.utils import translation
 from prefect.client.orchestration import get_client
 from prefect.exceptions import ObjectNotFound
 
@@ -81,6 +82,9 @@ def test_no_worker_on_the_shard_pool_fails_the_run_saying_what_to_start(
         "2 of 2 shards failed after retries (shard 0: no worker of the pool onec-images-shards picked it up in 3 s"
     )
     assert "start `python -m flows.shard_worker` on the hosts" in session.error_message
+    with translation.override("ru"):  # and in the site's language
+        said = session.error_message_text
+    assert said.startswith("2 из 2 шардов не выполнены после повторов (шард 0: ни один обработчик пула onec-images-shards")
     assert session.report_details["chunks_done"] == 0
 
 

@@ -1,7 +1,8 @@
 """The S3 server stops in the middle of a run and comes back: the session says which
-storage failed, no product points at a photo that was not stored, and a re-run finishes
+storage failed (in the site's language), no product points at a photo that was not stored, and a re-run finishes
 the job with nothing duplicated or lost. A server of its own, so the others' stays up."""
 import pytest
+from django.utils import translation
 from prefect.task_runners import ThreadPoolTaskRunner
 
 import flows.images
@@ -56,6 +57,9 @@ def test_s3_stopped_mid_run_then_started_again(exchange, own_seaweed, settings, 
     assert state.is_failed() and session.status == "failed"
     assert f"S3 bucket 'media' at {own_seaweed.endpoint_url}" in session.error_message
     assert "2 of 3 chunks failed" in session.error_message
+    with translation.override("ru"):  # the site's language: the storage's words translated too
+        said = session.error_message_text
+    assert said.startswith("2 из 3 частей не выполнены после повторов (часть ") and "бакет S3 'media' на" in said
     done = session.report_details["processed"]
     assert done == 5 and session.report_details["copied"] == 10  # the chunk before the outage
     shown = [p for p in Product.objects.all() if p.main_image]

@@ -41,7 +41,7 @@ def test_goods_without_id_is_skipped_with_a_reason(exchange):
     exchange.add_goods("", name="Безымянный")
     exchange.add_goods("g2")
     records = list(iter_goods(exchange.write_goods_xml()))
-    assert isinstance(records[0], SkippedElement) and "has no <Ид>" in records[0].reason
+    assert isinstance(records[0], SkippedElement) and "has no <Ид>" in str(records[0].reason)
     assert records[1].onec_id == "g2"
 
 

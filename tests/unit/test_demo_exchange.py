@@ -1,6 +1,7 @@
 """The demo exchange (devtools.demo_exchange): what the parser reads from it, its
 photos and deliberately bad inputs, determinism, writing it once, and the real catalog,
 prices, stocks and image imports of it."""
+import io
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -141,11 +142,11 @@ def test_bad_inputs_are_there_as_described(demo):
     assert bad_input(demo, "path-escape").where == "import_files/../../../etc/passwd"
 
     skipped = [record for record in records(demo.root, "goods", GOODS) if isinstance(record, SkippedElement)]
-    assert len(skipped) == 1 and "has no <Ид>" in skipped[0].reason
+    assert len(skipped) == 1 and "has no <Ид>" in str(skipped[0].reason)
     assert Path(skipped[0].path).relative_to(demo.root) == Path(bad_input(demo, "goods-without-id").where)
     bad_offer_id = bad_input(demo, "price-not-a-number").product
     (offer,) = [offer for offer in records(demo.root, "prices", OFFERS) if offer.onec_id == bad_offer_id]
-    (problem,) = offer.problems
+    (problem,) = map(str, offer.problems)
     assert f"price {NOT_A_NUMBER_PRICE!r}" in problem and problem.endswith("is not a number; skipped")
     assert (demo.root / "README.txt").read_text(encoding="utf-8").count("reported:") == len(demo.bad_inputs) == 7
 
@@ -326,3 +327,27 @@ def test_prices_and_stocks_import_of_the_demo(demo):
     assert Price.objects.count() == 2 * offers - 1
     assert Stock.objects.count() == 2 * offers
     assert Price.objects.filter(variant__isnull=False).exists() and Stock.objects.filter(quantity__gt=0).exists()
+
+
+@pytest.mark.django_db
+def test_the_demo_guide_says_where_to_look_in_the_sites_language(settings, tmp_path):
+    """`./dev demo` ends with the guide: the admin's pages, the photos and the storefront's
+    endpoint of a product that has a photo, in the site's language."""
+    from django.core.management import call_command
+    from django.utils import translation
+
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    Product.objects.create(onec_id="no-photo")
+    Product.objects.create(onec_id="with-photo", main_image="products/wi/with-photo_1.jpg")
+    printed = {}
+    for language in ("ru", "en"):
+        out = io.StringIO()
+        with translation.override(language):
+            call_command("onec_demo_guide", "--exchange-dir", "var/demo/exchange", stdout=out)
+        printed[language] = out.getvalue()
+
+    assert "Демонстрационные данные в базе. Где их посмотреть:" in printed["ru"]
+    assert "адрес для витрины: http://127.0.0.1:8000/api/products/with-photo/images/" in printed["ru"]
+    assert f"импортированные фотографии: {tmp_path}/media/products/" in printed["ru"]
+    assert "The demo is in the database. To look at it:" in printed["en"]
+    assert "the bad inputs on purpose, and where: var/demo/exchange/README.txt" in printed["en"]

@@ -322,7 +322,9 @@ def test_cancel_of_a_finished_session_changes_nothing_and_says_why(operator):
 
     session.refresh_from_db()
     assert session.status == Status.COMPLETED and session.error_message == ""
-    assert "only pending or running imports can be cancelled" in response.content.decode()
+    page = response.content.decode()
+    assert f"Сессия #{session.pk} не отменена: сессия импорта #{session.pk} уже в состоянии «Завершён»" in page
+    assert "отменить можно только ожидающий или выполняющийся импорт" in page
 
 
 def test_cancel_action_cancels_only_the_active_sessions_selected(operator):

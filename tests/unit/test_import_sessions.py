@@ -1,6 +1,8 @@
 """ImportSession state transitions, the one-import-at-a-time rule, chunk accounting."""
 import pytest
+from django.utils import translation
 
+from apps.i18n.messages import Message, message_of
 from apps.imports.exceptions import IllegalTransitionError, ImportAlreadyRunningError
 from apps.imports.models import ImportSession
 from apps.imports.services.sessions import (
@@ -12,7 +14,9 @@ from apps.imports.services.sessions import (
     import_session_settle,
     import_session_start,
     import_session_update_report,
+    import_step_failure,
 )
+from apps.media.exceptions import MediaStorageUnavailableError
 
 pytestmark = pytest.mark.django_db
 
@@ -115,3 +119,32 @@ def test_failed_steps_are_named_with_their_kind_and_total():
 
     assert ended.status == "failed"
     assert ended.error_message.startswith("1 of 2 shards failed after retries (shard 1: Crashed: host died).")
+
+
+def test_failed_steps_read_in_the_sites_language_with_their_reasons():
+    """As the flows record them (import_step_failure): a chunk that failed on the media
+    storage's outage, its reason a message, and one whose reason is plain text."""
+    session = _create()
+    import_session_start(session_id=session.pk)
+    import_session_update_report(session_id=session.pk, chunks_total=4)
+    outage = MediaStorageUnavailableError(Message(
+        "%(storage)s does not answer (%(error)s)",
+        storage=Message("S3 bucket %(bucket)s at %(endpoint)s", bucket="'media'", endpoint="http://s3.local"),
+        error="connection refused",
+    ))
+    failed = [
+        import_step_failure(kind="chunk", index=1, reason=message_of(outage)),
+        import_step_failure(kind="chunk", index=3, reason="Crashed: host died"),
+    ]
+
+    ended = import_session_finish(session_id=session.pk, failed_steps=failed)
+
+    assert ended.error_message.startswith(
+        "2 of 4 chunks failed after retries (chunk 1: S3 bucket 'media' at http://s3.local does not answer "
+        "(connection refused); chunk 3: Crashed: host died)."
+    )
+    with translation.override("ru"):
+        assert ended.error_message_text.startswith(
+            "2 из 4 частей не выполнены после повторов (часть 1: бакет S3 'media' на http://s3.local не отвечает "
+            "(connection refused); часть 3: Crashed: host died)."
+        )

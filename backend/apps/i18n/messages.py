@@ -9,7 +9,7 @@ itself be a message: it is translated with the text around it.
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Mapping, Protocol, runtime_checkable
 
 from django.utils.translation import gettext, override
 
@@ -55,6 +55,27 @@ class Message:
         return translate(self.text) % values if values else translate(self.text)
 
 
+@runtime_checkable
+class TextWithParams(Protocol):
+    """What a message of plain Python code is made of: the CommerceML reader's ReaderMessage
+    (the reader cannot import Django, and apps.media may not depend on the reader, so this
+    module names no class of it)."""
+
+    text: str
+    params: Mapping[str, Any]
+
+
+def as_message(message: TextWithParams) -> Message:
+    """A message of plain Python code as a Message: the same English source and parameters
+    (messages among them converted too), to store and translate."""
+    if isinstance(message, Message):
+        return message
+    return Message(
+        message.text,
+        **{name: as_message(value) if isinstance(value, TextWithParams) else value for name, value in message.params.items()},
+    )
+
+
 def label_message(label) -> Message:
     """A lazy label (a choice's, a spec's: `gettext_lazy("Pending")`) as a Message, to store
     inside another message and show in the language of the moment."""
@@ -65,8 +86,17 @@ def label_message(label) -> Message:
 def message_of(exc: BaseException) -> Message | str:
     """What an exception says, as a Message when it was raised with one (`raise
     SomeError(Message(...))`: its str() is then the English text, and it survives pickling,
-    e.g. in a Prefect run's result), else its text."""
-    return exc.args[0] if len(exc.args) == 1 and isinstance(exc.args[0], Message) else str(exc)
+    e.g. in a Prefect run's result) or with a TextWithParams (the CommerceML reader's), else
+    its text."""
+    said = exc.args[0] if len(exc.args) == 1 else None
+    return as_message(said) if isinstance(said, TextWithParams) else str(exc)
+
+
+def error_message(exc: BaseException) -> Message | str:
+    """What went wrong, for a person: the exception's message when it was raised with one
+    (it says what to do), else its type and text."""
+    said = message_of(exc)
+    return said if isinstance(said, Message) else f"{type(exc).__name__}: {exc}"
 
 
 def is_stored_message(value: Any) -> bool:

@@ -13,7 +13,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext, gettext_lazy as _, gettext_noop
 from django.views.decorators.http import require_GET, require_POST
 
-from apps.i18n.messages import Message
+from apps.i18n.messages import Message, message_of, message_text
 from apps.products.admin import ProductAdmin
 from apps.products.admin_filters import PhotoListFilter
 from apps.products.models import Product
@@ -369,7 +369,8 @@ class ImportSessionAdmin(admin.ModelAdmin):
             ))
         except (ImportNotActiveError, PrefectUnavailableError) as exc:
             self.message_user(
-                request, gettext("Session #%(id)s was not cancelled: %(reason)s") % {"id": session.pk, "reason": exc},
+                request,
+                gettext("Session #%(id)s was not cancelled: %(reason)s") % {"id": session.pk, "reason": message_text(message_of(exc))},
                 messages.ERROR,
             )
             return

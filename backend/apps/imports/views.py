@@ -11,7 +11,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext, gettext as _, ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
-from apps.i18n.messages import message_of, message_text
+from apps.i18n.messages import error_message, message_of, message_text
 from apps.products.exceptions import SitePhotoRefusedError
 from apps.products.models import Product
 from apps.products.selectors import product_active_count
@@ -158,6 +158,6 @@ def site_photo_upload_view(request, product_id: int):
             messages.error(request, _(
                 "The photo is stored, but Prefect could not be asked to process it (%(error)s): it stays "
                 "“processing”. Start Prefect (./dev stack) and press “Ask Prefect again”."
-            ) % {"error": f"{type(exc).__name__}: {exc}"})
+            ) % {"error": message_text(error_message(exc))})
             break
     return redirect(reverse("admin:products_product_change", args=[product.pk]) + "#site-photos")

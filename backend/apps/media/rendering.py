@@ -21,7 +21,7 @@ from django.conf import settings
 from django.utils.translation import gettext_noop
 from PIL import GifImagePlugin, Image, ImageCms, ImageOps, JpegImagePlugin, PngImagePlugin, WebPImagePlugin
 
-from apps.i18n.messages import Message
+from apps.i18n.messages import Message, message_of
 
 from .exceptions import ImageImportError, ImageSettingsError
 
@@ -97,15 +97,21 @@ def rendition_specs_from_setting(value: str) -> tuple[RenditionSpec, ...]:
         fmt, sep, width = (part.strip() for part in item.partition(":"))
         fmt = _FORMAT_ALIASES.get(fmt.lower(), fmt.lower())
         if not sep or fmt not in FORMATS:
-            raise ValueError(
-                f"{SETTING}: {item!r} is not FORMAT:WIDTH with FORMAT one of {', '.join(FORMATS)} "
-                f"(e.g. {SETTING}=webp:320,webp:800,webp:1600,jpeg:800; empty turns renditions off)"
-            )
+            raise ValueError(Message(
+                gettext_noop(
+                    "%(setting)s: %(item)s is not FORMAT:WIDTH with FORMAT one of %(formats)s "
+                    "(e.g. %(setting)s=webp:320,webp:800,webp:1600,jpeg:800; empty turns renditions off)"
+                ),
+                setting=SETTING, item=repr(item), formats=", ".join(FORMATS),
+            ))
         if not width.isdigit() or not 1 <= int(width) <= MAX_WIDTH:
-            raise ValueError(f"{SETTING}: {item!r} needs a width in pixels from 1 to {MAX_WIDTH}")
+            raise ValueError(Message(
+                gettext_noop("%(setting)s: %(item)s needs a width in pixels from 1 to %(max)s"),
+                setting=SETTING, item=repr(item), max=MAX_WIDTH,
+            ))
         spec = RenditionSpec(fmt, int(width))
         if spec in specs:
-            raise ValueError(f"{SETTING}: {item!r} is listed twice")
+            raise ValueError(Message(gettext_noop("%(setting)s: %(item)s is listed twice"), setting=SETTING, item=repr(item)))
         specs.append(spec)
     return tuple(specs)
 
@@ -115,7 +121,7 @@ def configured_rendition_specs() -> tuple[RenditionSpec, ...]:
     try:
         return rendition_specs_from_setting(getattr(settings, SETTING))
     except ValueError as exc:
-        raise ImageSettingsError(str(exc)) from exc
+        raise ImageSettingsError(message_of(exc)) from exc
 
 
 def renditions_spec_key(specs: Sequence[RenditionSpec]) -> str:

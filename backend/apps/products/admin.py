@@ -1,19 +1,33 @@
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.core.files.storage import default_storage
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Value
+from django.db.models.functions import StrIndex, Upper
+from django.db.models.lookups import GreaterThan
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.defaultfilters import filesizeformat
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.text import smart_split, unescape_string_literal
 from django.utils.translation import gettext, gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from apps.media.models import StoredImage
 
 from .admin_filters import PRODUCT_LIST_FILTERS
-from .models import Category, Price, PriceType, Product, ProductVariant, SitePhoto, Stock, Warehouse
+from .models import (
+    PRODUCT_SEARCHED_FIELDS,
+    SEARCH_TEXT_SEPARATOR,
+    Category,
+    Price,
+    PriceType,
+    Product,
+    ProductVariant,
+    SitePhoto,
+    Stock,
+    Warehouse,
+)
 from .selectors import ProductPicture, product_pictures
 from .services import site_photo_delete, site_photo_move
 
@@ -60,7 +74,7 @@ class ProductAdmin(OneCOwnedAdmin):
     # list says "N results" without counting the whole catalog again.
     list_per_page = 50
     show_full_result_count = False
-    search_fields = ["onec_id", "name", "article", "brand"]
+    search_fields = list(PRODUCT_SEARCHED_FIELDS)  # searched in Product.search_text: get_search_results
     raw_id_fields = ["category"]
     exclude = ["main_image", "gallery_images", "onec_picture_paths"]
     readonly_fields = ["pictures"]
@@ -88,6 +102,21 @@ class ProductAdmin(OneCOwnedAdmin):
                 to_attr="ready_site_photos",
             ),
         )
+
+    def get_search_results(self, request, queryset, search_term):
+        """Django's search of `search_fields` (every term, quoted or not, in one of the fields,
+        case aside), in the one upper-cased column that holds them all: the same products
+        for a fraction of the database's work. A term holding the column's separator is
+        searched Django's way."""
+        terms = [
+            unescape_string_literal(bit) if bit.startswith(('"', "'")) and bit[0] == bit[-1] else bit
+            for bit in smart_split(search_term)
+        ]
+        if any(SEARCH_TEXT_SEPARATOR in term for term in terms):
+            return super().get_search_results(request, queryset, search_term)
+        for term in terms:
+            queryset = queryset.filter(GreaterThan(StrIndex("search_text", Upper(Value(term))), 0))
+        return queryset, False
 
     @admin.display(description=_("Photo"))
     def thumbnail(self, product):

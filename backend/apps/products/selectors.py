@@ -1,17 +1,97 @@
 """Read-only product queries."""
-from collections.abc import Iterator
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import cached_property
 
 from django.core.files.storage import default_storage
+from django.db.models import Exists, OuterRef, Q
 
 from apps.media.models import StoredImage
 
-from .models import Product, SitePhoto
+from .models import Category, Product, SitePhoto
 
 
 def products_on_storefront():
     """The products the storefront shows: those 1C keeps active and the site has on."""
     return Product.objects.filter(is_active=True, on_site=True)
+
+
+def product_photo_conditions() -> tuple[Q, Q]:
+    """(has a main photo, has no photo at all) as conditions on products, by the rule of
+    `product_pictures`: 1C's main image, or, while 1C sends no photo, the site's first
+    ready photo; a product with only photos added on the site has a photo."""
+    no_onec_photo = Q(main_image="", gallery_images=[])
+    site_photo = Exists(SitePhoto.objects.filter(product=OuterRef("pk"), status=SitePhoto.Status.READY))
+    return ~Q(main_image="") | (no_onec_photo & site_photo), no_onec_photo & ~site_photo
+
+
+@dataclass(frozen=True)
+class CategoryTree:
+    """The goods groups as 1C nests them, read in one query whatever their depth."""
+
+    parents: dict[int, int | None]  # group id -> its parent's (None: top level)
+    names: dict[int, str]
+    with_products: frozenset[int]  # the groups products belong to directly
+
+    @cached_property
+    def children(self) -> dict[int | None, list[int]]:
+        children: dict[int | None, list[int]] = {}
+        for group_id, parent_id in self.parents.items():
+            children.setdefault(parent_id, []).append(group_id)
+        return children
+
+    def subtree_ids(self, group_ids: Iterable[int]) -> set[int]:
+        """The groups and all their sub-groups, at any depth (a loop in 1C's parents ends)."""
+        found: set[int] = set()
+        pending = list(group_ids)
+        while pending:
+            group_id = pending.pop()
+            if group_id not in found:
+                found.add(group_id)
+                pending += self.children.get(group_id, ())
+        return found
+
+    def choices(self) -> list[tuple[int, str]]:
+        """(id, name) of the groups with products in their subtree, parents before their
+        sub-groups, siblings by name, each name indented by its depth."""
+        offered: set[int] = set()
+        for group_id in self.with_products:  # and their parents, up to the top
+            while group_id is not None and group_id not in offered:
+                offered.add(group_id)
+                group_id = self.parents[group_id]
+        choices: list[tuple[int, str]] = []
+        pending = [(group_id, 0) for group_id in self._by_name(self.children.get(None, ()), offered, reverse=True)]
+        seen: set[int] = set()
+        while pending or offered - seen:
+            if not pending:  # groups whose parents loop back to them: shown at the top level
+                pending = [(self._by_name(offered - seen, offered)[0], 0)]
+            group_id, depth = pending.pop()
+            if group_id in seen:
+                continue
+            seen.add(group_id)
+            choices.append((group_id, "— " * depth + self.names[group_id]))
+            pending += [(child, depth + 1) for child in self._by_name(self.children.get(group_id, ()), offered, reverse=True)]
+        return choices
+
+    def _by_name(self, group_ids: Iterable[int], offered: set[int], *, reverse: bool = False) -> list[int]:
+        """The offered ones of `group_ids` by name (reversed: to be popped off a stack in order)."""
+        return sorted((group_id for group_id in group_ids if group_id in offered),
+                      key=lambda group_id: (self.names[group_id].casefold(), group_id), reverse=reverse)
+
+
+def category_tree() -> CategoryTree:
+    """Every goods group with its parent and whether products belong to it, in one query."""
+    rows = list(Category.objects.annotate(
+        has_products=Exists(Product.objects.filter(category=OuterRef("pk")))
+    ).values_list("id", "parent_id", "name", "onec_id", "has_products"))
+    names = {group_id: name or onec_id for group_id, _parent_id, name, onec_id, _has_products in rows}
+    return CategoryTree(
+        parents={group_id: parent_id if parent_id in names else None for group_id, parent_id, *_ in rows},
+        names=names,
+        with_products=frozenset(group_id for group_id, *_, has_products in rows if has_products),
+    )
 
 
 def product_active_count() -> int:

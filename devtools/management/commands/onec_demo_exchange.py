@@ -4,7 +4,9 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext
 
+from apps.i18n.messages import message_of, message_text
 from devtools.demo_exchange import DEFAULT_PRODUCT_COUNT, DEMO_GENERATOR_VERSION, demo_exchange_ensure
 
 
@@ -28,15 +30,17 @@ class Command(BaseCommand):
         try:
             summary = demo_exchange_ensure(target_dir=target_dir, seed=options["seed"], products=options["products"])
         except (FileExistsError, ValueError) as exc:
-            raise CommandError(str(exc)) from exc
+            raise CommandError(message_text(message_of(exc))) from exc
         if summary is None:
-            self.stdout.write(
-                f"the demo exchange in {target_dir} is already there (generator version {DEMO_GENERATOR_VERSION}, "
-                f"seed {options['seed']}, {options['products']} products); nothing to do"
-            )
+            self.stdout.write(gettext(
+                "the demo exchange in %(path)s is already there (generator version %(version)s, seed %(seed)s, "
+                "%(products)s products); nothing to do"
+            ) % {"path": target_dir, "version": DEMO_GENERATOR_VERSION, "seed": options["seed"],
+                 "products": options["products"]})
             return
-        self.stdout.write(
-            f"wrote the demo exchange to {target_dir} in {time.monotonic() - started:.1f} s: {summary.products} products, "
-            f"{summary.variants} variants, {summary.photo_files} photos ({summary.photo_bytes / 1e6:.1f} MB), "
-            f"{len(summary.bad_inputs)} deliberately bad inputs (listed in README.txt there)"
-        )
+        self.stdout.write(gettext(
+            "wrote the demo exchange to %(path)s in %(seconds).1f s: %(products)s products, %(variants)s variants, "
+            "%(photos)s photos (%(megabytes).1f MB), %(bad)s deliberately bad inputs (listed in README.txt there)"
+        ) % {"path": target_dir, "seconds": time.monotonic() - started, "products": summary.products,
+             "variants": summary.variants, "photos": summary.photo_files, "megabytes": summary.photo_bytes / 1e6,
+             "bad": len(summary.bad_inputs)})

@@ -36,10 +36,10 @@ PREFECT_BUSY_STATUSES = frozenset({429, 502, 503, 504})
 def prefect_api_url() -> str:
     url = get_current_settings().api.url
     if not url:
-        raise PrefectUnavailableError(
+        raise PrefectUnavailableError(Message(gettext_noop(
             "PREFECT_API_URL is not set for the Django process: start everything with ./dev stack, "
             "or set PREFECT_API_URL to the Prefect server's API (e.g. http://127.0.0.1:4200/api)"
-        )
+        )))
     return url
 
 
@@ -65,10 +65,13 @@ def prefect_api_check() -> None:
     with prefect_client() as client:
         problem = client.api_healthcheck()
     if problem is not None:
-        raise PrefectUnavailableError(
-            f"the Prefect API at {url} is not reachable ({type(problem).__name__}: {problem}): "
-            "start the Prefect server (./dev stack) or fix PREFECT_API_URL"
-        )
+        raise PrefectUnavailableError(Message(
+            gettext_noop(
+                "the Prefect API at %(url)s is not reachable (%(error)s): start the Prefect server (./dev stack) "
+                "or fix PREFECT_API_URL"
+            ),
+            url=url, error=f"{type(problem).__name__}: {problem}",
+        ))
 
 
 def prefect_api_answers(*, seconds: float) -> None:
@@ -79,7 +82,10 @@ def prefect_api_answers(*, seconds: float) -> None:
     with _prefect_client_within(seconds / 2) as client:
         problem = client.api_healthcheck()
     if problem is not None:
-        raise PrefectUnavailableError(f"the Prefect API at {url} does not answer ({type(problem).__name__}: {problem})")
+        raise PrefectUnavailableError(Message(
+            gettext_noop("the Prefect API at %(url)s does not answer (%(error)s)"),
+            url=url, error=f"{type(problem).__name__}: {problem}",
+        ))
 
 
 @contextmanager
@@ -98,10 +104,13 @@ def _deployment_by_name(client: SyncPrefectClient, name: str):
     try:
         return client.read_deployment_by_name(name)
     except ObjectNotFound:
-        raise PrefectUnavailableError(
-            f"Prefect deployment {name!r} does not exist on {prefect_api_url()}: "
-            "run `prefect --no-prompt deploy --all` from the repository root (./dev stack does it)"
-        ) from None
+        raise PrefectUnavailableError(Message(
+            gettext_noop(
+                "Prefect deployment %(name)s does not exist on %(url)s: run `prefect --no-prompt deploy --all` "
+                "from the repository root (./dev stack does it)"
+            ),
+            name=repr(name), url=prefect_api_url(),
+        )) from None
 
 
 def prefect_deployment_id(*, name: str) -> uuid.UUID:
@@ -147,10 +156,13 @@ def prefect_flow_run_read(*, flow_run_id: uuid.UUID) -> FlowRun | None:
         except ObjectNotFound:
             return None
         except httpx.HTTPError as exc:
-            raise PrefectUnavailableError(
-                f"could not reach Prefect at {prefect_api_url()} to read flow run {flow_run_id} ({exc}); "
-                "check that the Prefect server is running and PREFECT_API_URL is right"
-            ) from exc
+            raise PrefectUnavailableError(Message(
+                gettext_noop(
+                    "could not reach Prefect at %(url)s to read flow run %(id)s (%(error)s); "
+                    "check that the Prefect server is running and PREFECT_API_URL is right"
+                ),
+                url=prefect_api_url(), id=str(flow_run_id), error=str(exc),
+            )) from exc
 
 
 def prefect_flow_run_cancel(*, flow_run_id: uuid.UUID, reason: str) -> Message | None:
@@ -186,13 +198,17 @@ def prefect_flow_run_cancel(*, flow_run_id: uuid.UUID, reason: str) -> Message |
             gettext_noop("Prefect at %(url)s does not know its flow run %(id)s"), url=api_url, id=str(flow_run_id)
         )
     except httpx.HTTPError as exc:
-        raise PrefectUnavailableError(
-            f"could not reach Prefect at {api_url} to cancel flow run {flow_run_id} ({exc}); "
-            "check that the Prefect server is running and PREFECT_API_URL is right, then cancel again"
-        ) from exc
+        raise PrefectUnavailableError(Message(
+            gettext_noop(
+                "could not reach Prefect at %(url)s to cancel flow run %(id)s (%(error)s); "
+                "check that the Prefect server is running and PREFECT_API_URL is right, then cancel again"
+            ),
+            url=api_url, id=str(flow_run_id), error=str(exc),
+        )) from exc
     if result.status == SetStateStatus.ABORT:
-        raise PrefectUnavailableError(
-            f"Prefect refused to cancel flow run {flow_run_id}: {result.details.reason}"
-        )
+        raise PrefectUnavailableError(Message(
+            gettext_noop("Prefect refused to cancel flow run %(id)s: %(reason)s"),
+            id=str(flow_run_id), reason=result.details.reason,
+        ))
     logger.info("flow run %s -> %s", flow_run_id, result.state.name if result.state else "cancelling")
     return None

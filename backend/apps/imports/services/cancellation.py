@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django.utils.translation import gettext_noop
 
-from apps.i18n.messages import Message
+from apps.i18n.messages import Message, label_message
 
 from ..exceptions import ImportNotActiveError
 from ..models import ImportSession
@@ -25,10 +25,10 @@ def import_run_cancel(*, session_id: int, cancelled_by: Message | str) -> Import
     """
     session = ImportSession.objects.get(pk=session_id)
     if not session.is_active:
-        raise ImportNotActiveError(
-            f"import session #{session.pk} is already {session.get_status_display()} ({session.status}); "
-            "only pending or running imports can be cancelled"
-        )
+        raise ImportNotActiveError(Message(
+            gettext_noop("import session #%(id)s is already %(status)s; only pending or running imports can be cancelled"),
+            id=session.pk, status=label_message(ImportSession.Status(session.status).label),
+        ))
     reason = Message(gettext_noop("cancelled by %(who)s"), who=cancelled_by)
     if session.flow_run_id:
         if note := prefect_flow_run_cancel(flow_run_id=session.flow_run_id, reason=str(reason)):

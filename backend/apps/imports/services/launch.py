@@ -7,7 +7,7 @@ from pathlib import Path
 from django.conf import settings
 from django.utils.translation import gettext_noop
 
-from apps.i18n.messages import Message
+from apps.i18n.messages import Message, error_message
 
 from ..exceptions import ImportAlreadyRunningError, ImportNotStartedError, PrefectUnavailableError
 from ..import_types import import_type_spec
@@ -87,7 +87,7 @@ def import_session_launch(
     except Exception as exc:  # whatever went wrong, the session must not stay pending
         reason = Message(
             gettext_noop("could not start Prefect deployment %(name)s: %(error)s"),
-            name=repr(name), error=f"{type(exc).__name__}: {exc}",
+            name=repr(name), error=error_message(exc),
         )
         import_session_fail(session_id=session.pk, error_message=reason)
         logger.warning("import session #%s: %s", session.pk, reason)

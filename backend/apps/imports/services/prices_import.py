@@ -6,7 +6,7 @@ from pathlib import Path
 
 from django.utils.translation import gettext_noop
 
-from apps.i18n.messages import Message
+from apps.i18n.messages import Message, as_message
 from apps.products.models import Price, PriceType
 
 from commerceml.reader import OFFERS, PRICE_TYPES, OfferItem, PriceTypeItem
@@ -62,7 +62,7 @@ def _upsert_prices(offers: list[OfferItem], sync_mark: datetime, result: FileImp
     rows: dict[tuple[str, int], Price] = {}
     for offer in offers:
         for problem in offer.problems:
-            result.add_error(product=offer.onec_id, reason=problem)
+            result.add_error(product=offer.onec_id, reason=as_message(problem))
         target = targets.get(offer.onec_id)
         if target is None:
             result.add_unknown_offer(offer.onec_id)

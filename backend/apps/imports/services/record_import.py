@@ -14,7 +14,7 @@ from pathlib import Path
 from django.db import models, transaction
 from django.db.models import OuterRef, Subquery
 
-from apps.i18n.messages import Message
+from apps.i18n.messages import Message, as_message
 from apps.products.models import Price, Product, ProductVariant, Stock
 
 from commerceml.reader import ExchangeDocument, RecordSpec, SkippedElement, split_offer_id
@@ -102,7 +102,7 @@ def record_batches(exchange: ExchangeDocument, spec: RecordSpec, result: FileImp
         by_id: dict[str, object] = {}
         for record in batch:
             if isinstance(record, SkippedElement):
-                result.add_error(reason=record.reason)
+                result.add_error(reason=as_message(record.reason))
             else:
                 by_id[record.onec_id] = record
         if by_id:

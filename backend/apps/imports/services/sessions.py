@@ -196,10 +196,11 @@ def import_session_finish(
     if failed_steps:
         kind = failed_steps[0].get("kind", "chunk")  # chunk, file or shard
         total = report.details.get(f"{kind}s_total", "?")
-        listed = "; ".join(f"{step['step']}: {step['reason']}" for step in failed_steps[:5])
         return import_session_fail(
             session_id=session_id,
-            error_message=Message(_FAILED_STEPS[kind], failed=len(failed_steps), total=total, listed=listed),
+            error_message=Message(
+                _FAILED_STEPS[kind], failed=len(failed_steps), total=total, listed=import_step_failures_listed(failed_steps)
+            ),
         )
     recorded, planned = report.chunks_done, report.chunks_total
     if planned is not None and recorded < planned:
@@ -240,6 +241,33 @@ def import_session_finish(
             )
         import_session_note(session_id=session_id, message=message)
     return import_session_complete(session_id=session_id)
+
+
+_STEP_NAMES = {
+    "chunk": gettext_noop("chunk %(index)s"),
+    "file": gettext_noop("file %(index)s"),
+    "shard": gettext_noop("shard %(index)s"),
+}
+
+
+def import_step_failure(*, kind: str, index: int, reason: Message | str) -> dict:
+    """A step of a run (an image chunk, an exchange file, a shard) that failed after its
+    retries, as import_session_finish takes it: its name and why in English, and the two as
+    a message shown in the site's language."""
+    step = Message(_STEP_NAMES[kind], index=index)
+    return {
+        "kind": kind, "step": str(step), "reason": str(reason),
+        "message": Message(gettext_noop("%(step)s: %(reason)s"), step=step, reason=reason).as_json(),
+    }
+
+
+def import_step_failures_listed(failed_steps: list[dict], *, limit: int = 5) -> Message | str:
+    """The first `limit` failed steps, `chunk 3: why; chunk 5: why`, as one message."""
+    listed: Message | str = ""
+    for step in failed_steps[:limit]:
+        said = Message.from_json(step["message"]) if step.get("message") else f"{step['step']}: {step['reason']}"
+        listed = Message(gettext_noop("%(listed)s; %(step)s"), listed=listed, step=said) if listed else said
+    return listed
 
 
 def import_session_time_out(*, session_id: int, limit_seconds: float) -> ImportSession | None:

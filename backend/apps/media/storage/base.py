@@ -46,9 +46,9 @@ class MediaStorage:
         self.storage = storage
 
     @property
-    def label(self) -> str:
+    def label(self) -> Message:
         """How messages name the storage: the bucket and endpoint, or the folder."""
-        return f"media storage {type(self.storage).__name__}"
+        return Message(gettext_noop("media storage %(class)s"), **{"class": type(self.storage).__name__})
 
     @property
     def upload_limit_name(self) -> str | None:
@@ -72,10 +72,13 @@ class MediaStorage:
             )) from exc
         if saved_name != name:
             self.storage.delete(saved_name)
-            raise ImageStorageError(
-                f"{self.label} saved {name} as {saved_name}, not over it: the storage must overwrite in place "
-                "(django-storages: AWS_S3_FILE_OVERWRITE=True)"
-            )
+            raise ImageStorageError(Message(
+                gettext_noop(
+                    "%(storage)s saved %(name)s as %(saved)s, not over it: the storage must overwrite in place "
+                    "(django-storages: AWS_S3_FILE_OVERWRITE=True)"
+                ),
+                storage=self.label, name=name, saved=saved_name,
+            ))
         return ""
 
     @contextlib.contextmanager
@@ -100,7 +103,8 @@ class MediaStorage:
         return 0
 
     def probe(self) -> str:
-        """Write, read back and delete a small probe object; return the storage's label.
+        """Write, read back and delete a small probe object; return the storage's label (in
+        English, for logs).
 
         Raises MediaStorageError naming the storage and what to fix: a missing bucket,
         refused credentials, an unreachable endpoint, a read-only folder. Through the same
@@ -116,10 +120,14 @@ class MediaStorage:
                 self.delete(name)
         except Exception as exc:  # noqa: BLE001 - every way a storage can fail is named by _problem
             cause = exc.__cause__ if isinstance(exc, (MediaStorageUnavailableError, ImageStorageError)) else None
-            raise MediaStorageError(f"{self.label}: {self._problem(cause or exc)}") from exc
+            raise MediaStorageError(Message(
+                gettext_noop("%(storage)s: %(problem)s"), storage=self.label, problem=self._problem(cause or exc)
+            )) from exc
         if read_back != _PROBE_BYTES:
-            raise MediaStorageError(f"{self.label}: a probe object read back different bytes than were written")
-        return self.label
+            raise MediaStorageError(Message(
+                gettext_noop("%(storage)s: a probe object read back different bytes than were written"), storage=self.label
+            ))
+        return str(self.label)
 
     def answers(self, *, seconds: float) -> None:
         """Raise MediaStorageUnavailableError unless the storage answers one look-up, within
@@ -128,10 +136,18 @@ class MediaStorage:
         try:
             self.storage.exists(f"{INCOMING_DIRNAME}/health-check")
         except Exception as exc:  # noqa: BLE001 - a storage's own errors are what this check reports
-            raise MediaStorageUnavailableError(f"{self.label} does not answer ({type(exc).__name__}: {exc})") from exc
+            raise MediaStorageUnavailableError(Message(
+                gettext_noop("%(storage)s does not answer (%(error)s)"), storage=self.label, error=f"{type(exc).__name__}: {exc}"
+            )) from exc
 
-    def _problem(self, exc: BaseException) -> str:
+    def _problem(self, exc: BaseException) -> Message:
         """What a failed probe says to fix."""
         if isinstance(exc, OSError):
-            return f"cannot write a probe file ({exc.strerror or exc}): fix the folder's permissions or free space"
-        return f"a probe object could not be written, read and deleted ({type(exc).__name__}: {exc})"
+            return Message(
+                gettext_noop("cannot write a probe file (%(error)s): fix the folder's permissions or free space"),
+                error=exc.strerror or str(exc),
+            )
+        return Message(
+            gettext_noop("a probe object could not be written, read and deleted (%(error)s)"),
+            error=f"{type(exc).__name__}: {exc}",
+        )

@@ -32,15 +32,17 @@ class LocalMediaStorage(MediaStorage):
     storage: FileSystemStorage
 
     @property
-    def label(self) -> str:
-        return f"media folder {self.storage.location} (MEDIA_ROOT)"
+    def label(self) -> Message:
+        return Message(gettext_noop("media folder %(path)s (MEDIA_ROOT)"), path=self.storage.location)
 
     def answers(self, *, seconds: float) -> None:
         """The media folder is a directory this process may write to (a local look-up:
         `seconds` is not needed)."""
         location = self.storage.location
         if not (os.path.isdir(location) and os.access(location, os.W_OK | os.X_OK)):
-            raise MediaStorageUnavailableError(f"{self.label} is not a directory this process may write to")
+            raise MediaStorageUnavailableError(Message(
+                gettext_noop("%(storage)s is not a directory this process may write to"), storage=self.label
+            ))
 
     def put(self, name: str, data: bytes, *, content_type: str, cache_control: str | None = None,
             mtime_ns: int | None = None) -> str:

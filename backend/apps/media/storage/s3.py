@@ -16,10 +16,13 @@ from typing import BinaryIO, Iterator
 
 import obstore
 from django.core.exceptions import SuspiciousOperation
+from django.utils.translation import gettext_noop
 from obstore.exceptions import BaseError
 from obstore.store import S3Store
 from storages.backends.s3 import S3Storage
 from storages.utils import clean_name, safe_join
+
+from apps.i18n.messages import Message
 
 from ..exceptions import MediaStorageError, MediaStorageUnavailableError
 from .base import INCOMING_DIRNAME, MediaStorage, StoredObject
@@ -47,8 +50,9 @@ class S3MediaStorage(MediaStorage):
         self.store = _store(storage)
 
     @property
-    def label(self) -> str:
-        return f"S3 bucket {self.bucket!r} at {self.storage.endpoint_url or 'AWS S3'}"
+    def label(self) -> Message:
+        return Message(gettext_noop("S3 bucket %(bucket)s at %(endpoint)s"), bucket=repr(self.bucket),
+                       endpoint=self.storage.endpoint_url or "AWS S3")
 
     @property
     def upload_limit_name(self) -> str:
@@ -70,7 +74,7 @@ class S3MediaStorage(MediaStorage):
         try:
             result = obstore.put(self.store, self._key(name), data, use_multipart=False, attributes=attributes)
         except _FAULTS as exc:
-            raise MediaStorageUnavailableError(f"{self.label}: cannot write {name} ({_summary(exc)})") from exc
+            raise self._unavailable(gettext_noop("%(storage)s: cannot write %(name)s (%(error)s)"), name, exc) from exc
         return (result["e_tag"] or "").strip('"')
 
     def open(self, name: str) -> BinaryIO:
@@ -78,15 +82,16 @@ class S3MediaStorage(MediaStorage):
         try:
             stream = obstore.get(self.store, self._key(name)).stream(min_chunk_size=_READ_CHUNK)
         except _FAULTS as exc:
-            raise MediaStorageUnavailableError(f"{self.label}: cannot read {name} ({_summary(exc)})") from exc
-        return io.BufferedReader(_StreamReader(stream, f"{self.label}: cannot read {name}"), _READ_CHUNK)
+            raise self._unavailable(gettext_noop("%(storage)s: cannot read %(name)s (%(error)s)"), name, exc) from exc
+        return io.BufferedReader(_StreamReader(stream, lambda exc: self._unavailable(
+            gettext_noop("%(storage)s: cannot read %(name)s (%(error)s)"), name, exc)), _READ_CHUNK)
 
     def delete(self, name: str) -> None:
         """One DeleteObject (S3 answers a missing object with success)."""
         try:
             obstore.delete(self.store, self._key(name))
         except _FAULTS as exc:
-            raise MediaStorageUnavailableError(f"{self.label}: cannot delete {name} ({_summary(exc)})") from exc
+            raise self._unavailable(gettext_noop("%(storage)s: cannot delete %(name)s (%(error)s)"), name, exc) from exc
 
     def stat(self, name: str) -> StoredObject | None:
         """One HeadObject."""
@@ -95,9 +100,9 @@ class S3MediaStorage(MediaStorage):
         except FileNotFoundError as exc:
             if "NoSuchBucket" not in str(exc):
                 return None
-            raise MediaStorageUnavailableError(f"{self.label}: cannot look up {name} ({_summary(exc)})") from exc
+            raise self._unavailable(gettext_noop("%(storage)s: cannot look up %(name)s (%(error)s)"), name, exc) from exc
         except _FAULTS as exc:
-            raise MediaStorageUnavailableError(f"{self.label}: cannot look up {name} ({_summary(exc)})") from exc
+            raise self._unavailable(gettext_noop("%(storage)s: cannot look up %(name)s (%(error)s)"), name, exc) from exc
         return StoredObject(head["size"], (head["e_tag"] or "").strip('"'))
 
     def answers(self, *, seconds: float) -> None:
@@ -108,8 +113,16 @@ class S3MediaStorage(MediaStorage):
             next(iter(obstore.list(store, prefix=self._key(f"{INCOMING_DIRNAME}/health-check"), chunk_size=1)), None)
         except _FAULTS as exc:
             if "NoSuchBucket" in str(exc):
-                raise MediaStorageUnavailableError(f"{self.label}: the bucket does not exist") from exc
-            raise MediaStorageUnavailableError(f"{self.label} does not answer ({_summary(exc)})") from exc
+                raise MediaStorageUnavailableError(Message(
+                    gettext_noop("%(storage)s: the bucket does not exist"), storage=self.label
+                )) from exc
+            raise MediaStorageUnavailableError(Message(
+                gettext_noop("%(storage)s does not answer (%(error)s)"), storage=self.label, error=_summary(exc)
+            )) from exc
+
+    def _unavailable(self, text: str, name: str, exc: BaseException) -> MediaStorageUnavailableError:
+        """A request about `name` failed past the client's retries: `text` says which."""
+        return MediaStorageUnavailableError(Message(text, storage=self.label, name=name, error=_summary(exc)))
 
     def _key(self, name: str) -> str:
         """The object key of `name` (under AWS_LOCATION), as django-storages makes it."""
@@ -118,23 +131,31 @@ class S3MediaStorage(MediaStorage):
         except ValueError:
             raise SuspiciousOperation(f"{name!r} leaves AWS_LOCATION {self.storage.location!r}") from None
 
-    def _problem(self, exc: BaseException) -> str:
+    def _problem(self, exc: BaseException) -> Message:
         message = str(exc)
         code = re.search(r"<Code>([^<]+)</Code>", message)
         code = code.group(1) if code else ""
         status = re.search(r"status code: (\d{3})", message)
         status = status.group(1) if status else ""
         if code == "NoSuchBucket":
-            return "the bucket does not exist: create it, or set AWS_STORAGE_BUCKET_NAME to an existing bucket"
+            return Message(gettext_noop(
+                "the bucket does not exist: create it, or set AWS_STORAGE_BUCKET_NAME to an existing bucket"
+            ))
         if code in {"InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "InvalidToken"} or status in {"401", "403"}:
-            return (f"the credentials were refused ({code or status}): check AWS_ACCESS_KEY_ID and "
-                    "AWS_SECRET_ACCESS_KEY, and that they may write to the bucket")
+            return Message(gettext_noop(
+                "the credentials were refused (%(code)s): check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "
+                "and that they may write to the bucket"
+            ), code=code or status)
         if status:
-            return f"the storage refused a probe object ({code or status}: {_summary(exc)})"
+            return Message(gettext_noop("the storage refused a probe object (%(code)s: %(error)s)"),
+                           code=code or status, error=_summary(exc))
         if isinstance(exc, BaseError) and "kind: Connect" in message:
-            return f"cannot connect ({_summary(exc)}): check AWS_S3_ENDPOINT_URL and that the server is running"
+            return Message(gettext_noop(
+                "cannot connect (%(error)s): check AWS_S3_ENDPOINT_URL and that the server is running"
+            ), error=_summary(exc))
         if isinstance(exc, BaseError):
-            return f"a probe object could not be written, read and deleted ({_summary(exc)})"
+            return Message(gettext_noop("a probe object could not be written, read and deleted (%(error)s)"),
+                           error=_summary(exc))
         return super()._problem(exc)
 
 
@@ -142,8 +163,8 @@ class _StreamReader(io.RawIOBase):
     """A GetObject's body as a raw binary file: each read takes the next chunk off the
     stream, one copy into the caller's buffer."""
 
-    def __init__(self, stream: Iterator, what: str):
-        self._stream, self._what = stream, what
+    def __init__(self, stream: Iterator, unavailable):
+        self._stream, self._unavailable = stream, unavailable  # the error a failed read raises
         self._pending = memoryview(b"")
 
     def readable(self) -> bool:
@@ -154,7 +175,7 @@ class _StreamReader(io.RawIOBase):
             try:
                 self._pending = memoryview(next(self._stream, b""))
             except _FAULTS as exc:
-                raise MediaStorageUnavailableError(f"{self._what} ({_summary(exc)})") from exc
+                raise self._unavailable(exc) from exc
         size = min(len(buffer), len(self._pending))
         buffer[:size], self._pending = self._pending[:size], self._pending[size:]
         return size
@@ -177,9 +198,13 @@ def _store(storage: S3Storage, *, timeout: float | None = None) -> S3Store:
     if storage.default_acl:
         unsupported.add("ACL (AWS_DEFAULT_ACL)")
     if unsupported:
-        raise MediaStorageError(
-            f"S3 bucket {storage.bucket_name!r}: the image import cannot set {', '.join(sorted(unsupported))} on S3 objects: leave it unset "
-            f"(AWS_S3_OBJECT_PARAMETERS may hold {', '.join(_ATTRIBUTES)}); use a bucket policy for public reads")
+        raise MediaStorageError(Message(
+            gettext_noop(
+                "S3 bucket %(bucket)s: the image import cannot set %(unsupported)s on S3 objects: leave it unset "
+                "(AWS_S3_OBJECT_PARAMETERS may hold %(supported)s); use a bucket policy for public reads"
+            ),
+            bucket=repr(storage.bucket_name), unsupported=", ".join(sorted(unsupported)), supported=", ".join(_ATTRIBUTES),
+        ))
     credentials: dict = {}
     if storage.access_key and storage.secret_key and not storage.session_profile:
         credentials = {"access_key_id": storage.access_key, "secret_access_key": storage.secret_key}
