@@ -19,7 +19,12 @@ from apps.imports.models import ImportSession
 from apps.imports.services.reconcile import import_sessions_reconcile
 from apps.onec_exchange.exceptions import ExchangeImportFailedError
 from apps.onec_exchange.models import ExchangeImport
-from apps.onec_exchange.services.layout import exchange_files_lay_out, exchange_import_claim, exchange_import_fail
+from apps.onec_exchange.services.layout import (
+    exchange_files_in_use,
+    exchange_files_lay_out,
+    exchange_import_claim,
+    exchange_import_fail,
+)
 from apps.onec_exchange.services.runs import DEACTIVATE_PATH, exchange_import_runs_advance
 from flows.common import RETRIED_STEP, closes_db_connections, failure_reason
 
@@ -44,7 +49,7 @@ def lay_out_exchange_files(exchange_import_id: int) -> dict:
     """Unpack the exchange's archives and move its files into the exchange directory."""
     step = exchange_files_lay_out(exchange_import_id=exchange_import_id, claimant=str(current_flow_run.id))
     get_run_logger().info("layout: %s", step)
-    return {"done": step.done, "wait_for": step.wait_for, "busy": step.busy}
+    return {"done": step.done, "wait_for": step.wait_for, "wait_for_exchange": step.wait_for_exchange, "busy": step.busy}
 
 
 @task(name="advance-exchange-import", **RETRIED_STEP)
@@ -68,6 +73,14 @@ def wait_for_import(session_id: int) -> str:
         if time.monotonic() - asked >= RECONCILE_SECONDS:
             import_sessions_reconcile()
             asked = time.monotonic()
+        time.sleep(WAIT_SECONDS)
+
+
+@task(name="wait-for-exchange", task_run_name="wait-for-exchange-{exchange_id}", **RETRIED_STEP)
+@closes_db_connections
+def wait_for_exchange(exchange_id: int) -> None:
+    """Wait until another 1C exchange's imports have read the files this one would replace."""
+    while exchange_files_in_use(exchange_id=exchange_id):
         time.sleep(WAIT_SECONDS)
 
 
@@ -96,8 +109,10 @@ def prepare_exchange_import(exchange_import_id: int) -> str:
         while not (step := lay_out_exchange_files(exchange_import_id))["done"]:
             if step["wait_for"]:
                 wait_for_import(step["wait_for"])
+            elif step["wait_for_exchange"]:
+                wait_for_exchange(step["wait_for_exchange"])
             else:
-                time.sleep(WAIT_SECONDS)  # another run lays the same exchange's files out
+                time.sleep(WAIT_SECONDS)  # another run lays the same exchange's files out, or moves files now
     while not (step := advance_exchange_import(exchange_import_id))["finished"]:
         wait_for_import(step["wait_for"])
     record = ExchangeImport.objects.only("status", "message", "flow_run_id").get(pk=exchange_import_id)

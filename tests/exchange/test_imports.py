@@ -6,6 +6,7 @@ and that nothing sent is lost."""
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import User
@@ -16,6 +17,7 @@ from apps.imports.import_types import import_type_spec
 from apps.imports.models import ImportSession
 from apps.onec_exchange.models import Exchange1C, ExchangeImport
 from apps.onec_exchange.services import runs as exchange_runs
+from apps.onec_exchange.services.layout import QUIET_SECONDS
 from apps.imports.services.sessions import (
     import_session_attach_flow_run,
     import_session_create,
@@ -180,6 +182,64 @@ def test_two_exchanges_at_once_take_turns(onec, exchange_dirs, client):
     _run(first)
     stocks = _wait_for_session("stocks")
     assert stocks.started_by_user.username == "other"
+
+
+def _other_user(client) -> OneC:
+    grant_exchange(User.objects.create_user("other", password=PASSWORD))
+    other = OneC(django_client_transport(client), "other", PASSWORD)
+    other.checkauth()
+    other.init()
+    return other
+
+
+def test_another_users_exchange_waits_until_this_one_is_done_with_the_file_it_would_replace(onec, exchange_dirs, client):
+    onec.checkauth()
+    onec.init()
+    onec.send_file("goods/goods.xml", GOODS)
+    _answer(onec, "goods/goods.xml")
+    Product.objects.create(onec_id=GUID, name="Мяч")  # what the catalog run wrote
+    _run(_wait_for_session("catalog"), created=1)  # no pictures: the images are not run
+    assert onec.import_file("goods/goods.xml")[0] == "success"
+    theirs = WRITER.goods([cml.Goods("0a1b2c3d-0000-0000-0000-0000000000ff", "Ракетка")])
+    other = _other_user(client)
+    other.send_file("goods/goods.xml", theirs)
+    mine = Exchange1C.objects.get(user__username="onec")
+
+    # 1C is still talking (it may ask for another file's import): its goods.xml stays.
+    waiting = [_answer(other, "goods/goods.xml") for _ in range(2)]
+
+    assert waiting == [["progress", f"waiting for 1C exchange #{mine.pk} (onec): its goods/goods.xml is not imported "
+                                    "yet, and this exchange's file would replace it"]] * 2
+    assert (exchange_dirs / "import_1c" / "goods" / "goods.xml").read_bytes() == GOODS
+    assert ImportSession.objects.count() == 1
+    assert onec.complete() == ["success"]
+    assert _answer(other, "goods/goods.xml", until=lambda answer: "«Каталог товаров»" in answer[1])[0] == "progress"
+    assert (exchange_dirs / "import_1c" / "goods" / "goods.xml").read_bytes() == theirs
+    assert ImportSession.objects.latest("pk").started_by_user.username == "other"
+
+
+def test_a_file_another_users_exchange_replaced_is_answered_failure_not_their_success(onec, exchange_dirs, client):
+    onec.checkauth()
+    onec.init()
+    onec.send_file("goods/goods.xml", GOODS)
+    onec.send_file("rests/rests.xml", WRITER.offers([]))
+    _answer(onec, "goods/goods.xml")
+    Product.objects.create(onec_id=GUID, name="Мяч")
+    _run(_wait_for_session("catalog"), created=1)
+    assert onec.import_file("goods/goods.xml")[0] == "success"
+    # 1C fell quiet without `complete`: after QUIET_SECONDS the others go on.
+    mine = Exchange1C.objects.get(user__username="onec")
+    Exchange1C.objects.filter(pk=mine.pk).update(last_request_at=mine.last_request_at - timedelta(seconds=QUIET_SECONDS + 1))
+    other = _other_user(client)
+    other.send_file("rests/rests.xml", WRITER.offers([]))
+    assert _answer(other, "rests/rests.xml", until=lambda answer: "«Остатки»" in answer[1])[0] == "progress"
+    theirs = Exchange1C.objects.get(user__username="other")
+
+    answer = onec.import_file("rests/rests.xml")
+
+    assert answer == ["failure", f"rests/rests.xml was replaced in the exchange directory by 1C exchange #{theirs.pk} "
+                                 "(other) before it was imported: send it again"]
+    assert not ExchangeImport.objects.get(exchange=mine, path="rests/rests.xml").sessions.exists()
 
 
 def test_per_file_sessions_keep_what_earlier_sessions_sent(onec, exchange_dirs):

@@ -5,6 +5,7 @@ full exchange followed by `deactivate`."""
 from __future__ import annotations
 
 import shutil
+import threading
 
 import pytest
 from django.contrib.auth.models import User
@@ -12,10 +13,11 @@ from django.contrib.auth.models import User
 from apps.imports.models import ImportSession
 from apps.onec_exchange.models import Exchange1C, ExchangeImport
 from apps.products.models import Price, Product, ProductVariant, Stock
-from tests.conftest import media_files
+from tests.conftest import make_image_bytes, media_files
 from tests.exchange.client_1c import OneC, exchange_files, http_transport
 from tests.exchange.conftest import PASSWORD, grant_exchange
 from commerceml import writer as cml
+from commerceml.layout import picture_path
 from tests.exchange_builders import write_exchange_2x
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -148,3 +150,56 @@ def test_deactivate_after_a_full_exchange_per_file_removes_what_1c_no_longer_sen
     file_runs = ImportSession.objects.filter(parameters__remove_absent=False, import_type="catalog").order_by("pk")
     assert all(not s.report_details.get("absent") for s in file_runs)
     assert Exchange1C.objects.filter(closed_at__isnull=True).count() == 0
+
+
+def _goods_with_photos(prefix: str, products: int) -> tuple[set[str], dict[str, bytes]]:
+    """An exchange of its own: `products` goods with two photos each, under the same file
+    names as every other exchange's (goods/goods.xml), the photos under their own."""
+    guids, goods, files = set(), [], {}
+    for n in range(products):
+        guid = f"{prefix}-0000-0000-0000-{n:012d}"
+        pictures = [picture_path(guid, f"photo{k}", "jpg") for k in range(2)]
+        guids.add(guid)
+        goods.append(cml.Goods(guid, f"{prefix} {n}", pictures=pictures))
+        files.update({f"goods/{picture}": make_image_bytes(noise=True) for picture in pictures})
+    return guids, {"goods/goods.xml": cml.CommerceMLWriter().goods(goods), **files}
+
+
+def test_exchanges_of_several_users_at_once_each_import_their_own_files(exchange_stack):
+    """Every exchange lays its goods/goods.xml out in the one exchange directory: one must
+    not replace another's before its import read it, nor be told `success` for another's run."""
+    exchanges = {f"onec-{n}": _goods_with_photos(f"0000000{n}", products=n + 1) for n in range(3)}
+    clients = {}
+    for name in exchanges:
+        grant_exchange(User.objects.create_user(name, password=PASSWORD))
+        clients[name] = OneC(http_transport(exchange_stack.django_url), name, PASSWORD, poll_seconds=0.3)
+    results, errors = {}, {}
+
+    def exchange(name: str) -> None:
+        try:
+            results[name] = clients[name].exchange_one_zip(exchanges[name][1])["goods/goods.xml"]
+        except Exception as exc:  # reported below with the stack's logs
+            errors[name] = repr(exc)
+
+    threads = [threading.Thread(target=exchange, args=(name,)) for name in exchanges]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert not errors, f"{errors}\n{exchange_stack.logs()}"
+    for name, (guids, files) in exchanges.items():
+        answer = results[name]
+        assert answer[0] == "success", f"{name}: {answer}\n{exchange_stack.logs()}"
+        # Its own runs, each counting its own goods and photos.
+        record = ExchangeImport.objects.get(exchange__user__username=name, path="goods/goods.xml")
+        sessions = list(record.sessions.order_by("pk"))
+        assert [(s.import_type, s.started_by_user.username) for s in sessions] == [("catalog", name), ("images", name)]
+        assert answer[1].startswith(f"«Каталог товаров» #{sessions[0].pk}: ") and f"создано: {len(guids)}" in answer[1]
+        assert answer[2].startswith(f"«Изображения товаров» #{sessions[1].pk}: ")
+        assert f"Файлов скопировано: {2 * len(guids)}" in answer[2], answer
+        products = Product.objects.filter(onec_id__in=guids, is_active=True)
+        assert products.count() == len(guids)
+        assert all(p.main_image and len(p.gallery_images) == 1 for p in products), name
+        assert clients[name].slowest_import_answer <= POLL_LIMIT_SECONDS
+    assert len(media_files(exchange_stack.media_root)) == sum(2 * len(guids) for guids, _ in exchanges.values())

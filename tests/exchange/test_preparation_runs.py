@@ -1,12 +1,17 @@
 """Which preparation run may write an exchange import's row: the one it is recorded with.
 A file 1C sends again while an earlier run still works starts the import afresh; the
-earlier run, which read the earlier file, neither fails nor finishes the new import."""
+earlier run, which read the earlier file, neither fails nor finishes the new import. And
+which run may move files into the exchange directory: one at a time, of any exchange."""
 import uuid
+from datetime import timedelta
 
 import pytest
+from django.contrib.auth.models import User
+from django.utils import timezone
 
 from apps.onec_exchange.models import Exchange1C, ExchangeFile, ExchangeImport
-from apps.onec_exchange.services.layout import exchange_import_claim, exchange_import_fail
+from apps.onec_exchange.services.layout import exchange_files_lay_out, exchange_import_claim, exchange_import_fail
+from apps.onec_exchange.services.receiving import exchange_staging_root
 from apps.onec_exchange.services.protocol import _import_again
 from apps.onec_exchange.services.runs import exchange_import_runs_advance
 
@@ -50,3 +55,35 @@ def test_the_first_run_to_claim_an_unrecorded_import_owns_it(failed_import):
     assert exchange_import_claim(exchange_import_id=record.pk, flow_run_id=first)
     assert not exchange_import_claim(exchange_import_id=record.pk, flow_run_id=second)
     assert ExchangeImport.objects.get(pk=record.pk).flow_run_id == first
+
+
+def _staged_goods(username: str) -> ExchangeImport:
+    """An exchange of its own user with goods/goods.xml received, and its import asked for."""
+    exchange = Exchange1C.objects.create(
+        user=User.objects.create_user(username), exchange_type=Exchange1C.Type.CATALOG, token=uuid.uuid4().hex,
+        last_request_at=timezone.now(),
+    )
+    staged = exchange_staging_root(exchange.pk) / "goods" / "goods.xml"
+    staged.parent.mkdir(parents=True)
+    staged.write_text(username)
+    ExchangeFile.objects.create(exchange=exchange, name="goods/goods.xml", path="goods/goods.xml", size=len(username))
+    return ExchangeImport.objects.create(exchange=exchange, filename="goods/goods.xml", path="goods/goods.xml")
+
+
+def test_one_run_at_a_time_moves_files_into_the_exchange_directory(exchange_dirs):
+    moving, waiting = _staged_goods("first"), _staged_goods("second")
+    # The first exchange's run is moving its files (and its claim is alive).
+    Exchange1C.objects.filter(pk=moving.exchange_id).update(
+        moving_files=True, busy_by="run-1", busy_until=timezone.now() + timedelta(seconds=60)
+    )
+
+    step = exchange_files_lay_out(exchange_import_id=waiting.pk, claimant="run-2")
+
+    assert (step.done, step.busy) == (False, True)
+    assert not (exchange_dirs / "import_1c" / "goods").exists()
+    # The first run died: its claim lapses, and with it its turn.
+    Exchange1C.objects.filter(pk=moving.exchange_id).update(busy_until=timezone.now() - timedelta(seconds=1))
+
+    assert exchange_files_lay_out(exchange_import_id=waiting.pk, claimant="run-2").done
+    assert (exchange_dirs / "import_1c" / "goods" / "goods.xml").read_text() == "second"
+    assert not Exchange1C.objects.filter(moving_files=True).exists()  # the turn is given back

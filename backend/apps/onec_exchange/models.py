@@ -33,6 +33,10 @@ class Exchange1C(models.Model):
     # files, other runs wait for it; a claim of a run that died ends at `busy_until`.
     busy_until = models.DateTimeField(null=True, blank=True, editable=False)
     busy_by = models.CharField(max_length=64, blank=True, editable=False)
+    # True on the one exchange whose preparation run moves files into the exchange
+    # directory now (its claim above says which run, and until when): the unique
+    # constraint lets the database itself refuse a second at once.
+    moving_files = models.BooleanField(null=True, unique=True, editable=False)
 
     class Meta:
         verbose_name = _("1C exchange")

@@ -73,6 +73,15 @@ def exchange_placed_file(*, exchange: Exchange1C, path: PurePosixPath) -> Exchan
     )
 
 
+def exchange_file_replaced(*, placed: ExchangeFile) -> ExchangeFile | None:
+    """The file another user's exchange laid out over `placed` since: what is at its path
+    now is not what this exchange sent."""
+    return (
+        ExchangeFile.objects.filter(path=placed.path, placed_at__gt=placed.placed_at)
+        .exclude(exchange__user_id=placed.exchange.user_id).select_related("exchange__user").order_by("placed_at").first()
+    )
+
+
 def exchange_files_waiting(*, exchange: Exchange1C, path: PurePosixPath):
     """The files of the exchange's batch not laid out yet that are `path` or may hold it
     (a file 1C sent at the top of staging may be an archive)."""

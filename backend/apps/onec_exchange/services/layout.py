@@ -3,7 +3,14 @@ into the exchange directory (`ONEC_DATA_DIR`), where the import runs read them. 
 the preparation flow on a worker (flows/onec_exchange.py), never by a web request: one
 large entry takes longer to unpack than a poll may take to answer. What it has done is
 recorded as it goes (each file's `placed_at`, each archive's `unpacked_entries`), so a
-retried or restarted run goes on where the last one stopped."""
+retried or restarted run goes on where the last one stopped.
+
+The exchange directory is one for every 1C that exchanges with the site, and exchanges
+of different users send files under the same names (goods/goods.xml): so exchanges take
+turns. One run at a time moves files into it (`Exchange1C.moving_files`), and never over
+a file another exchange laid out that its imports have not read yet (see
+`exchange_files_in_use`): a file replaced before its import would be read as someone
+else's, and 1C told `success` for their data."""
 from __future__ import annotations
 
 import logging
@@ -13,8 +20,8 @@ from datetime import timedelta
 from pathlib import Path, PurePosixPath
 
 from django.conf import settings
-from django.db import DatabaseError, transaction
-from django.db.models import Q
+from django.db import DatabaseError, IntegrityError, transaction
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from apps.imports.selectors import import_session_active
@@ -31,17 +38,23 @@ FINISHED = (ExchangeImport.Status.COMPLETED, ExchangeImport.Status.FAILED)
 # How long a run's claim on an exchange's files lasts without being renewed (a run that
 # died frees them then); renewed while it works.
 CLAIM_SECONDS = 120
-# The most often an archive's progress is written to its import's row.
+# The most often an archive's progress is written to its import's row (and a claim renewed).
 PROGRESS_INTERVAL_SECONDS = 1.0
+# How long after its last request an exchange 1C has not closed keeps the files it laid
+# out from being replaced by another's, its imports all ended: 1C asks for the next
+# file's import within seconds; one that never says `complete` lets the others go then.
+QUIET_SECONDS = 300
 
 
 @dataclass(frozen=True)
 class LayoutStep:
     """What laying out came to: done, or wait for the import session `wait_for` (it reads
-    the exchange directory), or wait for another run laying the same files out (`busy`)."""
+    the exchange directory), or for the exchange `wait_for_exchange` (its imports have not
+    read the files these would replace), or for another run moving files (`busy`)."""
 
     done: bool
     wait_for: int | None = None
+    wait_for_exchange: int | None = None
     busy: bool = False
 
 
@@ -49,8 +62,9 @@ def exchange_files_lay_out(*, exchange_import_id: int, claimant: str) -> LayoutS
     """Unpack the received archives and move the staged files of the import's exchange
     (and of its user's earlier open ones) into the exchange directory. Nothing is unpacked
     or moved while an import holds the running slot: it reads the exchange directory (an
-    admin or nightly run would lose the files a move evicts). A file or archive that cannot
-    be laid out is dropped (1C sends it again) and the import fails saying why."""
+    admin or nightly run would lose the files a move evicts); nothing is moved over a file
+    that another exchange's imports have not read yet. A file or archive that cannot be
+    laid out is dropped (1C sends it again) and the import fails saying why."""
     record = ExchangeImport.objects.select_related("exchange").get(pk=exchange_import_id)
     if not _claim(record.exchange, claimant):
         return LayoutStep(done=False, busy=True)
@@ -60,7 +74,47 @@ def exchange_files_lay_out(*, exchange_import_id: int, claimant: str) -> LayoutS
         exchange_import_fail(exchange_import_id=record.pk, reason=str(exc), flow_run_id=claimant)
         return LayoutStep(done=True)
     finally:
-        Exchange1C.objects.filter(pk=record.exchange_id, busy_by=claimant).update(busy_until=None, busy_by="")
+        Exchange1C.objects.filter(pk=record.exchange_id, busy_by=claimant).update(
+            busy_until=None, busy_by="", moving_files=None
+        )
+
+
+def exchange_files_in_use(*, exchange_id: int) -> bool:
+    """Whether the files this exchange laid out may still be read by its own imports: one
+    has not ended, or 1C is still talking (not closed, a request in the last
+    QUIET_SECONDS: it may ask for another file's import). Until then no other exchange's
+    file replaces them."""
+    return _exchanges_reading_their_files().filter(pk=exchange_id).exists()
+
+
+def _exchanges_reading_their_files():
+    unfinished = ExchangeImport.objects.filter(exchange=OuterRef("pk")).exclude(status__in=FINISHED)
+    talking = Q(closed_at__isnull=True, last_request_at__gte=timezone.now() - timedelta(seconds=QUIET_SECONDS))
+    return Exchange1C.objects.filter(talking | Q(Exists(unfinished)))
+
+
+def _file_in_use_elsewhere(batch: list[int]) -> ExchangeFile | None:
+    """A file that another exchange laid out at a path this batch has yet to lay out, and
+    whose imports may still read it."""
+    waiting = ExchangeFile.objects.filter(exchange_id__in=batch, placed_at__isnull=True).values("path")
+    return (
+        ExchangeFile.objects.filter(path__in=waiting, placed_at__isnull=False, exchange__in=_exchanges_reading_their_files())
+        .exclude(exchange_id__in=batch).exclude(is_archive=True)  # an unpacked archive is in no directory
+        .select_related("exchange__user").first()
+    )
+
+
+def _directory_take(exchange: Exchange1C, claimant: str) -> bool:
+    """The turn to move files into the exchange directory, for the run holding the
+    exchange's claim; a turn whose run died (its claim lapsed) is taken back first."""
+    Exchange1C.objects.filter(moving_files=True).filter(Q(busy_until__isnull=True) | Q(busy_until__lt=timezone.now())).update(
+        moving_files=None
+    )
+    try:
+        with transaction.atomic():
+            return bool(Exchange1C.objects.filter(pk=exchange.pk, busy_by=claimant).update(moving_files=True))
+    except IntegrityError:  # another exchange's run moves files now
+        return False
 
 
 def exchange_import_claim(*, exchange_import_id: int, flow_run_id) -> bool:
@@ -119,15 +173,35 @@ def _lay_out(*, record: ExchangeImport, claimant: str) -> LayoutStep:
         if active := import_session_active():
             _note(record, f"waiting for import #{active.pk} ({active}) before laying the files out")
             return LayoutStep(done=False, wait_for=active.pk)
+        sources = {
+            item.pk: staging.staging_resolve(exchange_staging_root(item.exchange_id), PurePosixPath(item.path))
+            for item in pending
+        }
+        # Archives first: unpacking writes only to staging, and their entries are files to
+        # lay out, so the check below sees every path the batch will lay out.
+        if archive := next((item for item in pending if _is_archive(item, sources[item.pk])), None):
+            if not _unpack(record=record, item=archive, source=sources[archive.pk], limits=limits, claimant=claimant):
+                return LayoutStep(done=False, busy=True)  # an entry another process unpacks
+            continue  # its entries are now files to lay out: list them again
+        if not _directory_take(record.exchange, claimant):
+            _note(record, "waiting for another exchange moving its files into the exchange directory")
+            return LayoutStep(done=False, busy=True)
+        if (in_use := _file_in_use_elsewhere(batch)) is not None:
+            _note(
+                record,
+                f"waiting for 1C exchange #{in_use.exchange_id} ({in_use.exchange.user}): its {in_use.path} "
+                "is not imported yet, and this exchange's file would replace it",
+            )
+            return LayoutStep(done=False, wait_for_exchange=in_use.exchange_id)
         _note(record, f"moving files into the exchange directory: {len(pending)}{'+' if len(pending) == 1000 else ''} left")
         moved: list[int] = []
+        renewed = time.monotonic()
         try:
             for item in pending:
-                source = staging.staging_resolve(exchange_staging_root(item.exchange_id), PurePosixPath(item.path))
-                if _is_archive(item, source):
-                    if not _unpack(record=record, item=item, source=source, limits=limits, claimant=claimant):
-                        return LayoutStep(done=False, busy=True)  # an entry another process unpacks
-                    break  # its entries are now files to lay out: list them again
+                source = sources[item.pk]
+                if time.monotonic() - renewed >= PROGRESS_INTERVAL_SECONDS:  # a slow disk never lets the turn lapse
+                    _claim(record.exchange, claimant)
+                    renewed = time.monotonic()
                 if not source.is_file():  # laid out by an earlier attempt that died before recording it
                     moved.append(item.pk)
                     continue

@@ -17,7 +17,7 @@ from apps.imports.import_types import import_type_spec, import_type_specs
 from apps.imports.models import ImportSession
 from apps.imports.services.launch import import_launch_slot_holder, import_session_launch
 from ..models import ExchangeImport
-from ..selectors import exchange_placed_file
+from ..selectors import exchange_file_replaced, exchange_placed_file
 from .layout import FINISHED, exchange_import_fail
 
 logger = logging.getLogger(__name__)
@@ -71,7 +71,9 @@ def exchange_import_types(path: PurePosixPath) -> list[str]:
 def exchange_import_runs_advance(*, exchange_import_id: int, flow_run_id) -> RunsStep:
     """One step of an exchange import's runs, one type after the other: follow the run
     of the first type that has not completed, starting it if none was (or taking over a
-    run another import started after this file was laid out: it reads the file too); say
+    run another import started after this file was laid out: it reads the file too),
+    unless another user's exchange laid a file out over this one since (what its runs
+    would read is not this 1C's file); say
     which session to wait for (the run, or the import holding the running slot); end the
     import `failed` when a run failed or could not start, `completed` when every run did.
     Only `deactivate`'s runs remove what a full exchange no longer has: a file's run may
@@ -85,6 +87,14 @@ def exchange_import_runs_advance(*, exchange_import_id: int, flow_run_id) -> Run
         placed_at = record.created_at
     elif (placed := exchange_placed_file(exchange=record.exchange, path=PurePosixPath(record.path))) is not None:
         placed_at = placed.placed_at
+        if (replaced := exchange_file_replaced(placed=placed)) is not None:  # its turn lapsed: 1C stayed quiet
+            exchange_import_fail(
+                exchange_import_id=record.pk,
+                reason=f"{record.filename} was replaced in the exchange directory by 1C exchange "
+                f"#{replaced.exchange_id} ({replaced.exchange.user}) before it was imported: send it again",
+                flow_run_id=flow_run_id,
+            )
+            return RunsStep(finished=True)
     else:
         exchange_import_fail(
             exchange_import_id=record.pk,
