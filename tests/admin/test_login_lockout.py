@@ -15,8 +15,8 @@ from tests.exchange.conftest import PASSWORD, grant_exchange
 
 pytestmark = pytest.mark.django_db
 
-LOCKED_OUT = ("too many failed logins from {}: locked out for 10 minutes "
-              "(ADMIN_LOGIN_MAX_FAILURES / ADMIN_LOGIN_LOCKOUT_MINUTES)")
+LOCKED_OUT = ("слишком много неудачных попыток входа с адреса {}: вход закрыт на 10 мин. "
+              "(ADMIN_LOGIN_MAX_FAILURES / ADMIN_LOGIN_LOCKOUT_MINUTES)")  # the site's language
 
 
 @pytest.fixture

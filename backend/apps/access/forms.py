@@ -4,6 +4,8 @@ from __future__ import annotations
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.core.exceptions import ValidationError
 
+from apps.i18n.messages import message_of, message_text
+
 from .addresses import request_client_ip
 from .lockout import LoginLockedOutError, login_attempt_accept, login_attempt_begin, login_attempt_refuse
 from .models import LoginFailure
@@ -22,7 +24,7 @@ class LockOutAdminAuthenticationForm(AdminAuthenticationForm):
                 entry=LoginFailure.Entry.ADMIN, client_ip=request_client_ip(self.request), username=username
             )
         except LoginLockedOutError as exc:
-            raise ValidationError(str(exc), code="locked_out") from None
+            raise ValidationError(message_text(message_of(exc)), code="locked_out") from None
         try:
             cleaned = super().clean()
         except ValidationError:

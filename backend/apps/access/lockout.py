@@ -10,6 +10,9 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import gettext_noop
+
+from apps.i18n.messages import Message
 
 from .models import LoginFailure
 
@@ -54,10 +57,11 @@ def login_attempt_begin(*, entry: LoginFailure.Entry, client_ip: str | None, use
     if recent >= getattr(settings, limits.max_failures_setting):
         attempt.delete()
         logger.warning("%s: login from %s refused, locked out after %d failures", limits.log_name, client_ip, recent)
-        raise LoginLockedOutError(
-            f"too many failed logins from {client_ip}: locked out for {minutes} minutes "
-            f"({limits.max_failures_setting} / {limits.lockout_minutes_setting})"
-        )
+        raise LoginLockedOutError(Message(
+            gettext_noop("too many failed logins from %(address)s: locked out for %(minutes)s minutes (%(settings)s)"),
+            address=client_ip, minutes=minutes,
+            settings=f"{limits.max_failures_setting} / {limits.lockout_minutes_setting}",
+        ))
     return attempt
 
 
