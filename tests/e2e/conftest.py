@@ -1,8 +1,9 @@
 """The whole stack as subprocesses, as `./dev stack` runs it: `prefect server start`, a work
 pool with `prefect deploy --all`, a process worker and gunicorn, on free ports with a
 temporary PREFECT_HOME and MEDIA_ROOT, sharing the test database. One stack for the session
-(`running_stack`, tests/conftest.py) serves every test that needs one: these end-to-end
-tests and the 1C client's (tests/exchange); each test finds its exchange directory, staging
+(`running_stack`, tests/conftest.py) serves every test of the session that needs one: these
+end-to-end tests and the 1C client's (tests/exchange), which parallel workers run on two
+stacks, one per package (`stack_group`); each test finds its exchange directory, staging
 area and media empty, and `stack` puts the real sample in the exchange directory."""
 from __future__ import annotations
 
