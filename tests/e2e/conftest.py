@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -58,10 +59,13 @@ class Stack(LocalStack):
         })
 
     def start_all(self) -> None:
-        """Server, work pools, `prefect deploy --all`, the imports worker and Django, in that order."""
-        self.start_prefect()
-        self.start_imports_worker()
-        self.start_django()
+        """Server, work pools, `prefect deploy --all` and the imports worker, in that order;
+        Django (collectstatic, gunicorn) meanwhile, in a thread: it needs none of them to start."""
+        with ThreadPoolExecutor(max_workers=1) as django:
+            started = django.submit(self.start_django)
+            self.start_prefect()
+            self.start_imports_worker()
+            started.result()
 
     def reset(self) -> None:
         """An empty exchange directory, staging area and media root, as for a stack of its own
