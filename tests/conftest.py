@@ -116,9 +116,15 @@ TIER_FIXTURES = {
     "browser": ("live_server",),
     "e2e": ("running_stack",),
 }
-# The one stack serves its tests one after another: under xdist (`--dist loadgroup`, as
-# ./dev test runs it) they all go to the same worker, which alone starts it.
-STACK_GROUP = "stack"
+
+
+def stack_group(item) -> str:
+    """The xdist group of a stack test: one per test package (tests/e2e, tests/exchange).
+    Under xdist (`--dist loadgroup`, as ./dev test runs it) each group goes to one worker,
+    whose session starts a stack of its own (ports, PREFECT_HOME, directories and test
+    database its own): the two packages' tests, mostly waiting for flow runs, run side by
+    side on two stacks instead of one after the other on one."""
+    return f"stack-{item.path.parent.name}"
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the xdist_group markers
@@ -129,14 +135,14 @@ def pytest_collection_modifyitems(config, items):
             if fixtures.intersection(names):
                 item.add_marker(marker)
         if "running_stack" in fixtures:
-            item.add_marker(pytest.mark.xdist_group(STACK_GROUP))
+            item.add_marker(pytest.mark.xdist_group(stack_group(item)))
 
 
 class _StackTestsFirst:
     @pytest.hookimpl(trylast=True)  # after pytest-django's ordering
     def pytest_collection_modifyitems(self, items):
-        """The stack's tests first: one worker takes them at once (the longest share of the
-        run), the others everything else meanwhile. A test that restarts PostgreSQL last:
+        """The stack's tests first: a worker per stack group takes them at once (the longest
+        shares of the run), the others everything else meanwhile. A test that restarts PostgreSQL last:
         it waits for every other worker's test to end, and at the end they have none left."""
         on_stack = [item for item in items if "running_stack" in getattr(item, "fixturenames", ())]
         alone = [item for item in items if item.get_closest_marker("restarts_postgres") and item not in on_stack]
@@ -183,7 +189,8 @@ def _cluster_turn(base: Path, *, exclusive: bool):
 def running_stack(tmp_path_factory, django_db_setup, django_db_blocker):
     """One stack for the session (tests/e2e/conftest.py): `prefect server start`, the work
     pools, `prefect deploy --all`, a worker and Django's server on the test database. Its
-    tests take it through `stack` (tests/e2e) or `exchange_stack` (tests/exchange)."""
+    tests take it through `stack` (tests/e2e) or `exchange_stack` (tests/exchange); under
+    xdist each stack group's worker starts one (`stack_group`)."""
     from tests.e2e.conftest import start_session_stack
 
     stack = start_session_stack(tmp_path_factory)

@@ -1,14 +1,16 @@
 """The whole stack as subprocesses, as `./dev stack` runs it: `prefect server start`, a work
 pool with `prefect deploy --all`, a process worker and gunicorn, on free ports with a
 temporary PREFECT_HOME and MEDIA_ROOT, sharing the test database. One stack for the session
-(`running_stack`, tests/conftest.py) serves every test that needs one: these end-to-end
-tests and the 1C client's (tests/exchange); each test finds its exchange directory, staging
+(`running_stack`, tests/conftest.py) serves every test of the session that needs one: these
+end-to-end tests and the 1C client's (tests/exchange), which parallel workers run on two
+stacks, one per package (`stack_group`); each test finds its exchange directory, staging
 area and media empty, and `stack` puts the real sample in the exchange directory."""
 from __future__ import annotations
 
 import os
 import shutil
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -57,10 +59,13 @@ class Stack(LocalStack):
         })
 
     def start_all(self) -> None:
-        """Server, work pools, `prefect deploy --all`, the imports worker and Django, in that order."""
-        self.start_prefect()
-        self.start_imports_worker()
-        self.start_django()
+        """Server, work pools, `prefect deploy --all` and the imports worker, in that order;
+        Django (collectstatic, gunicorn) meanwhile, in a thread: it needs none of them to start."""
+        with ThreadPoolExecutor(max_workers=1) as django:
+            started = django.submit(self.start_django)
+            self.start_prefect()
+            self.start_imports_worker()
+            started.result()
 
     def reset(self) -> None:
         """An empty exchange directory, staging area and media root, as for a stack of its own
