@@ -35,7 +35,11 @@ from commerceml import writer as cml
 # The preparation runs run in threads of their own (with their own database connections).
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("deployments")]
 # What 1C hears while the preparation run is on its way or between two steps.
-PREPARING = ("waiting for a worker to prepare the import", "moving files into", "unpacking ", "starting the next import")
+# The preparation run's own steps (a busy Prefect server may answer a poll before the run exists).
+PREPARING = (
+    "handing the import to Prefect", "waiting for a worker to prepare the import", "moving files into",
+    "waiting for another exchange moving its files", "unpacking ", "starting the next import",
+)
 
 
 def _answer(onec: OneC, filename: str | None = None, *, until=None, seconds: float = 60) -> list[str]:
