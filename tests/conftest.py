@@ -153,16 +153,21 @@ def pytest_configure(config):
     config.pluginmanager.register(_StackTestsFirst(), "onec-stack-tests-first")
 
 
+EXCLUSIVE_MARKS = ("restarts_postgres", "alone")
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_protocol(item, nextitem):
-    """Under xdist, a test marked `restarts_postgres` runs while no other worker runs a test
-    (the cluster serves every worker's database and the stack): set-up and teardown included."""
+    """Under xdist, a test marked `restarts_postgres` or `alone` runs while no other worker
+    runs a test (the cluster serves every worker's database and the stack; a latency that
+    1C's limits measure is the request's own, not the other workers'): set-up and teardown
+    included."""
     workerinput = getattr(item.config, "workerinput", None)
     if workerinput is None:  # one process: nothing runs beside it
         yield
         return
     base = Path(tempfile.gettempdir()) / f"onec-tests-{workerinput['testrunuid']}"
-    with _cluster_turn(base, exclusive=item.get_closest_marker("restarts_postgres") is not None):
+    with _cluster_turn(base, exclusive=any(item.get_closest_marker(mark) for mark in EXCLUSIVE_MARKS)):
         yield
 
 

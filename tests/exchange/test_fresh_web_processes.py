@@ -90,6 +90,7 @@ def _assert_imported(answer: list[str], stack) -> None:
     assert record.status == "completed" and record.flow_run_id is not None
 
 
+@pytest.mark.alone  # its polls' time is 1C's limit: measured with no other test running beside it
 def test_an_exchange_succeeds_when_every_request_gets_a_fresh_process(exchange_stack, gunicorn):
     grant_exchange(User.objects.create_user("onec", password=PASSWORD))
     onec = OneC(http_transport(gunicorn.url), "onec", PASSWORD, poll_seconds=0.3)
