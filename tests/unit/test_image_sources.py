@@ -47,7 +47,10 @@ def test_scan_reads_each_folder_once_until_it_changes(exchange, monkeypatch):
 
 @pytest.mark.parametrize(
     "bad_path",
-    ["/etc/passwd.jpg", "import_files/../../secret.jpg", "../goods.jpg", "01/../../x.jpg", "C:/x.jpg", "", "01/x\x00.jpg"],
+    [
+        "/etc/passwd.jpg", "import_files/../../secret.jpg", "import_files/../secret.jpg", "../goods.jpg",
+        "01/../../x.jpg", "C:/x.jpg", "", "01/x\x00.jpg", "import_files/01/x\x00.jpg",
+    ],
 )
 def test_paths_leaving_import_files_are_refused(exchange, bad_path):
     with pytest.raises(UnsafeImagePathError):
@@ -93,6 +96,9 @@ def test_non_image_extension_is_refused(exchange):
 def test_path_forms_resolve_to_one_media_name(exchange):
     names = {
         resolve_source_image(p, exchange.images_dir).media_name
-        for p in ("import_files/01/x.jpg", "01/x.jpg", "01\\x.jpg", " import_files/01/x.jpg ")
+        for p in (
+            "import_files/01/x.jpg", "01/x.jpg", "01\\x.jpg", " import_files/01/x.jpg ", "import_files/01/x.jpg\t",
+            "import_files//01/x.jpg", "import_files/./01/x.jpg", "import_files\\01/x.jpg",
+        )
     }
     assert names == {"products/01/x.jpg"}

@@ -7,7 +7,7 @@ import io
 import os
 from dataclasses import dataclass, field, replace
 from enum import Enum
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
 
 from django.conf import settings
 from django.utils.translation import gettext_noop
@@ -88,12 +88,34 @@ class ImageFacts:
         return bool(self.sha256)
 
     def describes(self, source_stat: os.stat_result | None) -> bool:
-        """The one "unchanged" rule: the row knows the bytes, and the source still has the
-        size and mtime it recorded, so the photo needs no read and no storage request."""
-        return (
-            self.known and source_stat is not None
-            and self.source_size == source_stat.st_size and self.source_mtime_ns == source_stat.st_mtime_ns
-        )
+        return source_unchanged(self.sha256, self.source_size, self.source_mtime_ns, source_stat)
+
+
+class SourceRecord(NamedTuple):
+    """The facts of a StoredImage row that decide whether its photo is unchanged (ImageFacts'
+    fields of the same names), as a plain tuple: a nothing-changed night builds one for
+    every photo, and an ImageFacts costs ten times as much (bench/RESULTS.md, issue #23).
+    `renditions` is only read when renditions are configured (else left empty)."""
+
+    sha256: str
+    source_size: int | None
+    source_mtime_ns: int | None
+    renditions_spec: str
+    renditions: list[dict]
+
+    def describes(self, source_stat: os.stat_result | None) -> bool:
+        return source_unchanged(self.sha256, self.source_size, self.source_mtime_ns, source_stat)
+
+
+def source_unchanged(
+    sha256: str, source_size: int | None, source_mtime_ns: int | None, source_stat: os.stat_result | None
+) -> bool:
+    """The one "unchanged" rule: the row knows the bytes (a SHA-256), and the source still has
+    the size and mtime it recorded, so the photo needs no read and no storage request."""
+    return (
+        bool(sha256) and source_stat is not None
+        and source_size == source_stat.st_size and source_mtime_ns == source_stat.st_mtime_ns
+    )
 
 
 @dataclass(frozen=True)

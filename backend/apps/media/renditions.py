@@ -14,7 +14,7 @@ from apps.i18n.messages import Message, message_of
 
 from .models import StoredImage
 from .exceptions import ImageStorageError
-from .files import ImageFacts, SourceImage, stored_size
+from .files import ImageFacts, SourceImage, SourceRecord, stored_size
 from .storage import MediaStorage
 from .rendering import (
     RenditionError,
@@ -53,7 +53,7 @@ class RenditionPlan:
     def spec_key(self) -> str:
         return renditions_spec_key(self.specs)
 
-    def needed(self, facts: ImageFacts | None) -> bool:
+    def needed(self, facts: ImageFacts | SourceRecord | None) -> bool:
         """Whether a photo with these recorded facts needs renditions made: no decode at all
         while they were made for the same spec."""
         return bool(self.specs) and (self.rebuild or facts is None or facts.renditions_spec != self.spec_key)

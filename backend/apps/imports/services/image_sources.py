@@ -81,6 +81,48 @@ def resolve_source_image(
     chunk) already found to be no symlinks, kept between calls, so most files cost one
     lstat of their own.
     """
+    root = source_root(images_dir)
+    relative_name, file_stat = source_image_stat(image_path, root, real_folders=real_folders)
+    return SourceImage(relative_name=relative_name, path=f"{root}/{relative_name}", stat=file_stat)
+
+
+def source_root(images_dir: Path | str) -> str:
+    """The folder picture paths are resolved in, as `source_image_stat` takes it."""
+    return os.fspath(images_dir).rstrip("/") or "/"
+
+
+def source_image_stat(
+    image_path: str, root: str, *, real_folders: set[str] | None = None
+) -> tuple[str, os.stat_result | None]:
+    """resolve_source_image's (relative name, stat; None: no such regular file) without
+    the SourceImage, for a caller that needs no more (a nothing-changed chunk); `root` from
+    `source_root`. The same refusals."""
+    parts = _relative_parts(image_path)
+    try:
+        file_stat = _lstat_below(root, parts, set() if real_folders is None else real_folders)
+        if file_stat is None:  # a symlink on the way: where does it really lead?
+            path = f"{root}/{'/'.join(parts)}"
+            _refuse_outside(image_path, root, path)
+            file_stat = os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        file_stat = None
+    if file_stat is not None and not stat.S_ISREG(file_stat.st_mode):
+        file_stat = None
+    return "/".join(parts), file_stat
+
+
+def _relative_parts(image_path: str) -> list[str]:
+    """The path's components below import_files; UnsafeImagePathError or InvalidImageError
+    (naming the path) for what must not be read."""
+    if (
+        image_path.startswith(_IMPORT_FILES_PREFIX) and image_path.count("/") == 2
+        and "\\" not in image_path and "\x00" not in image_path and not image_path[-1:].isspace()
+    ):
+        # The spelling 1C writes, import_files/XX/<file>: one split, not the clean-up below
+        # (this runs for every photo of every run).
+        parts = image_path[len(_IMPORT_FILES_PREFIX):].split("/")
+        if parts[0] not in _NOT_NAMES and parts[1] not in _NOT_NAMES and has_image_extension(parts[1]):
+            return parts
     raw = image_path.strip().replace("\\", "/")
     if "\x00" in raw:
         raise UnsafeImagePathError(
@@ -102,19 +144,11 @@ def resolve_source_image(
         raise InvalidImageError(
             Message(gettext_noop("%(path)s: not a .jpg, .jpeg or .png file name"), path=repr(image_path))
         )
-    relative_name = "/".join(parts)
-    root = os.fspath(images_dir).rstrip("/") or "/"
-    path = f"{root}/{relative_name}"
-    try:
-        file_stat = _lstat_below(root, parts, set() if real_folders is None else real_folders)
-        if file_stat is None:  # a symlink on the way: where does it really lead?
-            _refuse_outside(image_path, root, path)
-            file_stat = os.stat(path)
-    except (FileNotFoundError, NotADirectoryError):
-        file_stat = None
-    if file_stat is not None and not stat.S_ISREG(file_stat.st_mode):
-        file_stat = None
-    return SourceImage(relative_name=relative_name, path=path, stat=file_stat)
+    return parts
+
+
+_IMPORT_FILES_PREFIX = f"{IMPORT_FILES_DIRNAME}/"
+_NOT_NAMES = frozenset({"", ".", ".."})
 
 
 def _lstat_below(root: str, parts: list[str], real_folders: set[str]) -> os.stat_result | None:

@@ -6,6 +6,7 @@ chunk service the Prefect flow calls, and so by the CLI and the admin alike.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable, Iterable
 from concurrent.futures import CancelledError
 from contextlib import AbstractContextManager, nullcontext
@@ -23,7 +24,7 @@ from apps.i18n.messages import Message, message_of
 from apps.media.exceptions import ImageImportError, MediaStorageUnavailableError
 from apps.media.models import StoredImage
 from apps.products.models import Product
-from apps.media.selectors import stored_image_facts, stored_image_links
+from apps.media.selectors import stored_image_facts, stored_image_links, stored_image_records_shown
 from apps.media.files import (
     MEDIA_PREFIX,
     ImageFacts,
@@ -40,7 +41,7 @@ from apps.media.renditions import (
     renditions_missing_in_storage,
 )
 from ..options import ImageImportOptions
-from .image_sources import product_image_paths, resolve_source_image
+from .image_sources import product_image_paths, resolve_source_image, source_image_stat, source_root
 from apps.media.storage import media_storage, upload_pool
 
 logger = logging.getLogger(__name__)
@@ -414,41 +415,41 @@ def _unchanged_chunk(
     plans: list[_ProductPlan], *, images_dir: Path, options: ImageImportOptions
 ) -> tuple[int, int] | None:
     """(files up to date, renditions kept) when the chunk has nothing to write, decided from
-    one lstat per photo (plus one per folder) and one query of their StoredImage rows: every
-    listed photo is there, its row describes it (ImageFacts.describes) and holds the
-    renditions the plan asks for, and every product already shows what the merge would make
-    it show. None when anything differs, and always with --verify-storage, --dry-run or
-    --rebuild-renditions: then the chunk takes the full path. This is what keeps a
-    nothing-changed night at work per product and photo, with no ImageBatch per photo
+    one lstat per photo (plus one per folder) and one query of the StoredImage rows the
+    chunk's products link to: every listed photo is there, its row describes it
+    (source_unchanged) and holds the renditions the plan asks for, and every product
+    already shows what the merge would make it show. None when anything differs (a listed
+    photo none of the chunk's products links to counts as one), and always with --verify-storage, --dry-run or --rebuild-renditions: then
+    the chunk takes the full path. This keeps a nothing-changed night at a few
+    microseconds per photo, with no ImageBatch, SourceImage or ImageFacts per photo
     (bench/RESULTS.md, issue #23)."""
     if options.verify_storage or options.dry_run or options.rebuild_renditions:
         return None
+    root = source_root(images_dir)
     real_folders: set[str] = set()
-    sources: dict[str, SourceImage] = {}
+    stats: dict[str, os.stat_result | None] = {}
     listed_by_plan = []
     for plan in plans:
         listed = []
         for image_path in plan.image_paths:
             try:
-                source = resolve_source_image(image_path, images_dir, real_folders=real_folders)
+                relative_name, file_stat = source_image_stat(image_path, root, real_folders=real_folders)
             except (ImageImportError, OSError):
                 return None
-            name = source.media_name
-            sources.setdefault(name, source)
+            name = f"{MEDIA_PREFIX}/{relative_name}"
+            stats[name] = file_stat
             if name not in listed:
                 listed.append(name)
         listed_by_plan.append(listed)
     renditions = RenditionPlan.configured()
-    records = stored_image_facts(names=sources, only=(
-        "source_size", "source_mtime_ns", "sha256", "renditions_spec", *(("renditions",) if renditions.specs else ()),
-    ))
+    records = stored_image_records_shown(product_ids=[plan.product_id for plan in plans], renditions=bool(renditions.specs))
     renditions_kept = 0
-    for name, source in sources.items():
-        facts = records.get(name, (None, None))[1]
-        if facts is None or not facts.describes(source.stat) or renditions.needed(facts):
+    for name, file_stat in stats.items():
+        record = records.get(name)
+        if record is None or not record.describes(file_stat) or renditions.needed(record):
             return None
         if renditions.specs:
-            renditions_kept += len({entry["name"] for entry in facts.renditions})
+            renditions_kept += len({entry["name"] for entry in record.renditions})
     for plan, listed in zip(plans, listed_by_plan):
         main_image, gallery_images, _ = _pictures_merged(plan.main_image, plan.gallery_images, listed, mirror=plan.mirror)
         if (main_image, gallery_images) != (plan.main_image, plan.gallery_images):
