@@ -1,4 +1,5 @@
 """Read-only queries of stored images."""
+import json
 from collections.abc import Iterable
 
 from django.db.models import Lookup
@@ -8,10 +9,14 @@ from .models import StoredImage
 
 
 class _AnyOf(Lookup):
-    """`name__any_of=[...]`: `name = ANY(%s)` with the list as one array parameter on
-    PostgreSQL, `IN (...)` elsewhere. A chunk looks up thousands of names: as `__in`,
-    Django prepares and psycopg parses one placeholder per name, a third of the CPU of a
-    nothing-changed chunk (bench/RESULTS.md, issue #23)."""
+    """`name__any_of=[...]`: on PostgreSQL `name IN (SELECT jsonb_array_elements_text(%s))`
+    with the names as one JSON text parameter, `IN (...)` elsewhere. A chunk looks up
+    thousands of names: as `__in`, Django prepares and psycopg parses one placeholder per
+    name, a third of the CPU of a nothing-changed chunk; as one array parameter, psycopg
+    still quotes every element in Python (~2.0 us of CPU per name, against 0.64 for one
+    json.dumps); and a set-returning function's rows are always looked up by the unique
+    index, whatever the planner's statistics (bench/RESULTS.md, issue #23). Text values
+    only."""
 
     lookup_name = "any_of"
     prepare_rhs = False
@@ -25,11 +30,10 @@ class _AnyOf(Lookup):
 
     def as_postgresql(self, compiler, connection):
         lhs, lhs_params = self.process_lhs(compiler, connection)
-        return f"{lhs} = ANY(%s)", [*lhs_params, self.rhs]
+        return f"{lhs} IN (SELECT jsonb_array_elements_text(%s::jsonb))", [*lhs_params, json.dumps(self.rhs)]
 
 
 StoredImage._meta.get_field("name").register_lookup(_AnyOf)
-StoredImage.products.through._meta.get_field("product").register_lookup(_AnyOf)
 
 
 def stored_image_facts(*, names: Iterable[str]) -> dict[str, tuple[int, "ImageFacts"]]:
@@ -42,20 +46,20 @@ def stored_image_facts(*, names: Iterable[str]) -> dict[str, tuple[int, "ImageFa
     return {row[1]: (row[0], ImageFacts(*row[2:])) for row in rows}
 
 
-def stored_image_records_shown(*, product_ids: list[int], renditions: bool) -> dict[str, SourceRecord]:
-    """The StoredImage rows these products show, found by their links: name -> the facts
-    that decide "unchanged"; one query. Sending the products' ids instead of their photos'
-    names, and reading five columns into tuples instead of ImageFacts, took a
-    nothing-changed chunk's lookup from ~4.7 to ~0.9 us of CPU per photo (bench/RESULTS.md,
-    issue #23). `renditions`: the renditions too (their JSON is decoded only when asked)."""
-    if not product_ids:
+def stored_image_records(*, names: list[str], renditions: bool) -> dict[str, SourceRecord]:
+    """The StoredImage rows of these media names: name -> the facts that decide "unchanged";
+    one query, by the unique index on the name (the products' links would be fewer bytes to
+    send, but without statistics, right after a cold import, PostgreSQL joins them by
+    scanning every row). Five columns into tuples instead of ImageFacts, the names as one
+    JSON text: ~4.7 -> ~1.5 us of CPU per photo (bench/RESULTS.md, issue #23).
+    `renditions`: the renditions too (their JSON is decoded only when asked)."""
+    if not names:
         return {}
-    columns = ["storedimage__name", *(f"storedimage__{name}" for name in SourceRecord._fields[:4])]
+    columns = ["name", *SourceRecord._fields[:4]]
     if renditions:
-        columns.append("storedimage__renditions")
-    rows = StoredImage.products.through.objects.filter(product__any_of=product_ids).values_list(*columns)
-    if renditions:
+        rows = StoredImage.objects.filter(name__any_of=names).values_list(*columns, "renditions")
         return {row[0]: SourceRecord(*row[1:]) for row in rows}
+    rows = StoredImage.objects.filter(name__any_of=names).values_list(*columns)
     return {row[0]: SourceRecord(*row[1:], []) for row in rows}
 
 

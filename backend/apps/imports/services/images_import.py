@@ -24,7 +24,7 @@ from apps.i18n.messages import Message, message_of
 from apps.media.exceptions import ImageImportError, MediaStorageUnavailableError
 from apps.media.models import StoredImage
 from apps.products.models import Product
-from apps.media.selectors import stored_image_facts, stored_image_links, stored_image_records_shown
+from apps.media.selectors import stored_image_facts, stored_image_links, stored_image_records
 from apps.media.files import (
     MEDIA_PREFIX,
     ImageFacts,
@@ -415,11 +415,10 @@ def _unchanged_chunk(
     plans: list[_ProductPlan], *, images_dir: Path, options: ImageImportOptions
 ) -> tuple[int, int] | None:
     """(files up to date, renditions kept) when the chunk has nothing to write, decided from
-    one lstat per photo (plus one per folder) and one query of the StoredImage rows the
-    chunk's products link to: every listed photo is there, its row describes it
-    (source_unchanged) and holds the renditions the plan asks for, and every product
-    already shows what the merge would make it show. None when anything differs (a listed
-    photo none of the chunk's products links to counts as one), and always with --verify-storage, --dry-run or --rebuild-renditions: then
+    one lstat per photo (plus one per folder) and one query of their StoredImage rows:
+    every listed photo is there, its row describes it (source_unchanged) and holds the
+    renditions the plan asks for, and every product already shows what the merge would
+    make it show. None when anything differs, and always with --verify-storage, --dry-run or --rebuild-renditions: then
     the chunk takes the full path. This keeps a nothing-changed night at a few
     microseconds per photo, with no ImageBatch, SourceImage or ImageFacts per photo
     (bench/RESULTS.md, issue #23)."""
@@ -442,7 +441,7 @@ def _unchanged_chunk(
                 listed.append(name)
         listed_by_plan.append(listed)
     renditions = RenditionPlan.configured()
-    records = stored_image_records_shown(product_ids=[plan.product_id for plan in plans], renditions=bool(renditions.specs))
+    records = stored_image_records(names=list(stats), renditions=bool(renditions.specs))
     renditions_kept = 0
     for name, file_stat in stats.items():
         record = records.get(name)
