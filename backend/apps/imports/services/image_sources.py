@@ -82,7 +82,8 @@ def resolve_source_image(
     lstat of their own.
     """
     root = source_root(images_dir)
-    relative_name, file_stat = source_image_stat(image_path, root, real_folders=real_folders)
+    relative_name = source_image_name(image_path)
+    file_stat = source_image_stat(relative_name, root, real_folders=real_folders, image_path=image_path)
     return SourceImage(relative_name=relative_name, path=f"{root}/{relative_name}", stat=file_stat)
 
 
@@ -91,24 +92,30 @@ def source_root(images_dir: Path | str) -> str:
     return os.fspath(images_dir).rstrip("/") or "/"
 
 
+def source_image_name(image_path: str) -> str:
+    """The name below import_files a picture path means (resolve_source_image's first half:
+    no file is touched); UnsafeImagePathError or InvalidImageError naming the path."""
+    return "/".join(_relative_parts(image_path))
+
+
 def source_image_stat(
-    image_path: str, root: str, *, real_folders: set[str] | None = None
-) -> tuple[str, os.stat_result | None]:
-    """resolve_source_image's (relative name, stat; None: no such regular file) without
-    the SourceImage, for a caller that needs no more (a nothing-changed chunk); `root` from
-    `source_root`. The same refusals."""
-    parts = _relative_parts(image_path)
+    relative_name: str, root: str, *, real_folders: set[str] | None = None, image_path: str | None = None
+) -> os.stat_result | None:
+    """resolve_source_image's second half: the stat of `root`/`relative_name` (a name from
+    `source_image_name`, `root` from `source_root`), None if it is no regular file; a
+    symlink on the way leading out of `root` is refused (naming `image_path`)."""
+    parts = relative_name.split("/")
     try:
         file_stat = _lstat_below(root, parts, set() if real_folders is None else real_folders)
         if file_stat is None:  # a symlink on the way: where does it really lead?
-            path = f"{root}/{'/'.join(parts)}"
-            _refuse_outside(image_path, root, path)
+            path = f"{root}/{relative_name}"
+            _refuse_outside(image_path or relative_name, root, path)
             file_stat = os.stat(path)
     except (FileNotFoundError, NotADirectoryError):
         file_stat = None
     if file_stat is not None and not stat.S_ISREG(file_stat.st_mode):
         file_stat = None
-    return "/".join(parts), file_stat
+    return file_stat
 
 
 def _relative_parts(image_path: str) -> list[str]:

@@ -6,7 +6,6 @@ chunk service the Prefect flow calls, and so by the CLI and the admin alike.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable, Iterable
 from concurrent.futures import CancelledError
 from contextlib import AbstractContextManager, nullcontext
@@ -41,7 +40,13 @@ from apps.media.renditions import (
     renditions_missing_in_storage,
 )
 from ..options import ImageImportOptions
-from .image_sources import product_image_paths, resolve_source_image, source_image_stat, source_root
+from .image_sources import (
+    product_image_paths,
+    resolve_source_image,
+    source_image_name,
+    source_image_stat,
+    source_root,
+)
 from apps.media.storage import media_storage, upload_pool
 
 logger = logging.getLogger(__name__)
@@ -416,43 +421,48 @@ def _unchanged_chunk(
 ) -> tuple[int, int] | None:
     """(files up to date, renditions kept) when the chunk has nothing to write, decided from
     one lstat per photo (plus one per folder) and one query of their StoredImage rows:
-    every listed photo is there, its row describes it (source_unchanged) and holds the
-    renditions the plan asks for, and every product already shows what the merge would
-    make it show. None when anything differs, and always with --verify-storage, --dry-run or --rebuild-renditions: then
+    every product already shows what the merge would make it show, every listed photo is
+    there, its row describes it (source_unchanged) and holds the renditions the plan asks
+    for; checked in that order, so a cold chunk costs no look-up. None when anything
+    differs, and always with --verify-storage, --dry-run or --rebuild-renditions: then
     the chunk takes the full path. This keeps a nothing-changed night at a few
     microseconds per photo, with no ImageBatch, SourceImage or ImageFacts per photo
     (bench/RESULTS.md, issue #23)."""
     if options.verify_storage or options.dry_run or options.rebuild_renditions:
         return None
-    root = source_root(images_dir)
-    real_folders: set[str] = set()
-    stats: dict[str, os.stat_result | None] = {}
     listed_by_plan = []
     for plan in plans:
         listed = []
         for image_path in plan.image_paths:
             try:
-                relative_name, file_stat = source_image_stat(image_path, root, real_folders=real_folders)
-            except (ImageImportError, OSError):
+                name = f"{MEDIA_PREFIX}/{source_image_name(image_path)}"
+            except ImageImportError:
                 return None
-            name = f"{MEDIA_PREFIX}/{relative_name}"
-            stats[name] = file_stat
             if name not in listed:
                 listed.append(name)
         listed_by_plan.append(listed)
+        main_image, gallery_images, _ = _pictures_merged(plan.main_image, plan.gallery_images, listed, mirror=plan.mirror)
+        if (main_image, gallery_images) != (plan.main_image, plan.gallery_images):
+            return None  # e.g. every product of a cold chunk: decided before any file or row is read
+    names = list(dict.fromkeys(name for listed in listed_by_plan for name in listed))
     renditions = RenditionPlan.configured()
-    records = stored_image_records(names=list(stats), renditions=bool(renditions.specs))
+    records = stored_image_records(names=names, renditions=bool(renditions.specs))
+    if len(records) < len(names):
+        return None
+    root = source_root(images_dir)
+    real_folders: set[str] = set()
+    prefix = len(MEDIA_PREFIX) + 1
     renditions_kept = 0
-    for name, file_stat in stats.items():
-        record = records.get(name)
-        if record is None or not record.describes(file_stat) or renditions.needed(record):
+    for name in names:
+        record = records[name]
+        try:
+            file_stat = source_image_stat(name[prefix:], root, real_folders=real_folders)
+        except (ImageImportError, OSError):
+            return None
+        if not record.describes(file_stat) or renditions.needed(record):
             return None
         if renditions.specs:
             renditions_kept += len({entry["name"] for entry in record.renditions})
-    for plan, listed in zip(plans, listed_by_plan):
-        main_image, gallery_images, _ = _pictures_merged(plan.main_image, plan.gallery_images, listed, mirror=plan.mirror)
-        if (main_image, gallery_images) != (plan.main_image, plan.gallery_images):
-            return None
     return sum(len(listed) for listed in listed_by_plan), renditions_kept
 
 
