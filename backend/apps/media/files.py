@@ -129,12 +129,12 @@ class StoreResult:
 def check_image(source_file: BinaryIO, path: str, *, decode: bool) -> None:
     """Refuse files that are not JPEG/PNG images; with `decode`, decode every pixel.
 
-    Reads from the already opened source, the same handle the copy then uses, so a photo is
-    opened once. The header check is always on, so empty or non-image bytes never become a
-    product's picture. Pillow's `verify()` does not check JPEG data, hence the full `load()`.
+    The import hands it the bytes it has read once (io.BytesIO), which it then writes. The
+    header check is always on, so empty or non-image bytes never become a product's
+    picture. Pillow's `verify()` does not check JPEG data, hence the full `load()`.
     """
     try:
-        head = source_file.read(8)  # a fresh handle: offset 0; the copy reads by offset
+        head = source_file.read(8)  # a fresh handle: offset 0
     except OSError as exc:
         raise _unreadable(path, exc) from exc
     if not head:
@@ -236,11 +236,11 @@ def _unreadable(path: str, exc: OSError) -> InvalidImageError:
     )
 
 
-def _open_source(source: SourceImage) -> BinaryIO:
-    """Unbuffered: it is read by offset (pread), so a buffer would only add the tty check
-    and seek Python makes when opening a buffered file."""
+def _open_source(source: SourceImage) -> int:
+    """A file descriptor (os.open: no fstat, which open() makes to refuse folders; the
+    source was stat'ed as a regular file when resolved); the caller closes it."""
     try:
-        return open(source.path, "rb", buffering=0)
+        return os.open(source.path, os.O_RDONLY | os.O_CLOEXEC)
     except FileNotFoundError:  # removed since it was resolved
         raise _missing_on_disk(source) from None
     except OSError as exc:
@@ -271,36 +271,46 @@ def _write(
     source: SourceImage, storage: MediaStorage, outcome: StoreOutcome, *, decode: bool, dry_run: bool
 ) -> StoreResult:
     """Check the source (the header; `decode`: every pixel) and write it under its media
-    name in one step readers never see half done; return the new facts."""
-    with _open_source(source) as source_file:
-        check_image(source_file, source.path, decode=decode)
-        if dry_run:
-            return StoreResult(outcome, None)
-        data = _read_all(source_file, source)
+    name in one step readers never see half done; return the new facts. A dry run reads
+    only the header (unless `decode`)."""
+    if dry_run and not decode:
+        check_image(io.BytesIO(_read_source(source, size=WEB_IMAGE_HEAD_BYTES)), source.path, decode=False)
+        return StoreResult(outcome, None)
+    data = _read_source(source)
+    check_image(io.BytesIO(data), source.path, decode=decode)  # shares `data`'s buffer: no copy
+    if dry_run:
+        return StoreResult(outcome, None)
     facts = _facts(source, data)
     try:
         etag = storage.put(source.media_name, data, content_type=facts.content_type,
                            mtime_ns=source.stat.st_mtime_ns)
     except ImageStorageError as exc:
         raise ImageStorageError(Message(gettext_noop("%(path)s: %(error)s"), path=source.path, error=message_of(exc))) from exc
-    return StoreResult(outcome, replace(facts, etag=etag))
+    return StoreResult(outcome, replace(facts, etag=etag) if etag else facts)
 
 
-def _read_source(source: SourceImage) -> bytes:
-    with _open_source(source) as source_file:
-        return _read_all(source_file, source)
-
-
-def _read_all(source_file: BinaryIO, source: SourceImage) -> bytes:
-    """The whole file, by offset (the handle's position is the image check's business)."""
-    blocks, offset = [], 0
+def _read_source(source: SourceImage, *, size: int | None = None) -> bytes:
+    """The whole file (or its first `size` bytes), by offset. The first read asks one byte
+    more than the size the stat saw, so a file that has not changed since is read in one
+    call; only a short read (a file that shrank, or a file system that returns less) reads
+    on until the end."""
+    fd = _open_source(source)
     try:
-        while block := os.pread(source_file.fileno(), _READ_BLOCK, offset):
+        if size is not None:
+            return os.pread(fd, size, 0)
+        expected = source.stat.st_size
+        data = os.pread(fd, expected + 1, 0)
+        if len(data) == expected:
+            return data
+        blocks, offset = [data], len(data)
+        while block := os.pread(fd, _READ_BLOCK, offset):
             blocks.append(block)
             offset += len(block)
+        return b"".join(blocks)
     except OSError as exc:
         raise _unreadable(source.path, exc) from exc
-    return b"".join(blocks)
+    finally:
+        os.close(fd)
 
 
 # JPEG frame headers (SOF0-15 but DHT, JPG and DAC): they hold the height and the width.

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import os
 import uuid
@@ -47,7 +48,7 @@ class LocalMediaStorage(MediaStorage):
     def put(self, name: str, data: bytes, *, content_type: str, cache_control: str | None = None,
             mtime_ns: int | None = None) -> str:
         dest = f"{self.storage.location}/{name}"
-        tmp = f"{self.storage.location}/{INCOMING_DIRNAME}/{uuid.uuid4().hex}.part"
+        tmp = f"{self.storage.location}/{INCOMING_DIRNAME}/{_INCOMING_PREFIX}-{next(_incoming_numbers)}.part"
         try:
             _write_new_file(tmp, data, mtime_ns)
             try:
@@ -86,18 +87,37 @@ class LocalMediaStorage(MediaStorage):
         return removed
 
 
+# Names of writes in progress: unique to this process (a random prefix, drawn again in a
+# forked child), then numbered; a uuid4 per file was a getrandom call and ~2 us of Python
+# for every photo.
+_INCOMING_PREFIX = uuid.uuid4().hex
+_incoming_numbers = itertools.count()
+
+
+def _new_incoming_prefix() -> None:
+    global _INCOMING_PREFIX
+    _INCOMING_PREFIX = uuid.uuid4().hex
+
+
+os.register_at_fork(after_in_child=_new_incoming_prefix)
+
+
 def _write_new_file(dest: str, data: bytes, mtime_ns: int | None) -> None:
     """A new file with media's permissions (its folder made on first use, not asked for once
-    per file), holding `data`, modified at `mtime_ns` when given."""
+    per file), holding `data`, modified at `mtime_ns` when given. os.open, not open(): no
+    fstat and no file object per photo."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
     try:
-        fdst = open(dest, "wb", buffering=0)
+        fd = os.open(dest, flags, 0o600)
     except FileNotFoundError:
         os.makedirs(os.path.dirname(dest), exist_ok=True)
-        fdst = open(dest, "wb", buffering=0)
-    with fdst:
-        os.fchmod(fdst.fileno(), settings.FILE_UPLOAD_PERMISSIONS or 0o644)
+        fd = os.open(dest, flags, 0o600)
+    try:
+        os.fchmod(fd, settings.FILE_UPLOAD_PERMISSIONS or 0o644)
         remaining = memoryview(data)
-        while remaining:  # an unbuffered write may take only part
-            remaining = remaining[fdst.write(remaining):]
+        while remaining:  # a write may take only part
+            remaining = remaining[os.write(fd, remaining):]
         if mtime_ns is not None:
-            os.utime(fdst.fileno(), ns=(mtime_ns, mtime_ns))
+            os.utime(fd, ns=(mtime_ns, mtime_ns))
+    finally:
+        os.close(fd)
