@@ -5,6 +5,7 @@ chunk service the Prefect flow calls, and so by the CLI and the admin alike.
 """
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Iterable
 from concurrent.futures import CancelledError
@@ -535,33 +536,44 @@ _FACT_FIELDS = tuple(ImageFacts.__dataclass_fields__)
 
 
 def _stored_images_save(facts: dict[str, ImageFacts]) -> dict[str, int]:
-    """Insert or update StoredImage rows by name; return their ids. One `executemany` of
-    `INSERT ... ON CONFLICT (name) DO UPDATE` (PostgreSQL and SQLite) rather than
-    `bulk_create(update_conflicts=True)`, whose model instances and per-field preparation
-    were a quarter of a cold local import's CPU (bench/RESULTS.md, issue #23); the one
-    JSON column and the timestamp are prepared by their model fields."""
+    """Insert or update StoredImage rows by name; return their ids. One statement, `INSERT
+    ... SELECT` from the rows sent as one JSON parameter `ON CONFLICT (name) DO UPDATE ...
+    RETURNING` the ids (PostgreSQL and SQLite): `bulk_create(update_conflicts=True)`'s model
+    instances were a quarter of a cold local import's CPU, and an `executemany` still had
+    psycopg quote every value in Python, then a second query for the ids (bench/RESULTS.md,
+    issue #23)."""
     if not facts:
         return {}
     meta = StoredImage._meta
     connection = connections[router.db_for_write(StoredImage)]
     quote = connection.ops.quote_name
-    plain = [name for name in _FACT_FIELDS if name != "renditions"]
-    fields = [meta.get_field(name) for name in ("name", *plain, "renditions", "updated_at")]
+    fields = [meta.get_field(name) for name in ("name", *_FACT_FIELDS)]
     columns = [quote(field.column) for field in fields]
+    updated_at = meta.get_field("updated_at")
     sql = (
-        f"INSERT INTO {quote(meta.db_table)} ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))}) "
-        f"ON CONFLICT ({columns[0]}) DO UPDATE SET {', '.join(f'{column} = EXCLUDED.{column}' for column in columns[1:])}"
+        f"INSERT INTO {quote(meta.db_table)} ({', '.join(columns)}, {quote(updated_at.column)}) "
+        f"{_json_rows_select(fields, connection, extra='%s')} "
+        f"ON CONFLICT ({columns[0]}) DO UPDATE SET "
+        f"{', '.join(f'{column} = EXCLUDED.{column}' for column in [*columns[1:], quote(updated_at.column)])} "
+        f"RETURNING {columns[0]}, {quote(meta.pk.column)}"
     )
-    renditions = meta.get_field("renditions")
-    updated_at = meta.get_field("updated_at").get_db_prep_save(timezone.now(), connection)
-    rows = [
-        (name, *(getattr(item, field) for field in plain), renditions.get_db_prep_save(item.renditions, connection),
-         updated_at)
-        for name, item in facts.items()
-    ]
+    rows = json.dumps([[name, *(getattr(item, field) for field in _FACT_FIELDS)] for name, item in facts.items()])
     with connection.cursor() as cursor:
-        cursor.executemany(sql, rows)
-    return dict(StoredImage.objects.filter(name__any_of=list(facts)).values_list("name", "id"))
+        cursor.execute(sql, [updated_at.get_db_prep_save(timezone.now(), connection), rows])
+        return dict(cursor.fetchall())
+
+
+def _json_rows_select(fields: list, connection, *, extra: str) -> str:
+    """`SELECT <one column per field>, <extra> FROM` the rows of one JSON parameter (an array
+    of arrays, in `fields`' order), each value typed as its field's column; `WHERE true`
+    lets SQLite read a following ON CONFLICT as the upsert's."""
+    if connection.vendor == "postgresql":
+        values = [f"(r->{i})" if field.get_internal_type() == "JSONField" else f"(r->>{i})::{field.db_type(connection)}"
+                  for i, field in enumerate(fields)]
+        return f"SELECT {', '.join(values)}, {extra} FROM jsonb_array_elements(%s::jsonb) r WHERE true"
+    values = [f"r.value->{i}" if field.get_internal_type() == "JSONField" else f"r.value->>{i}"
+              for i, field in enumerate(fields)]
+    return f"SELECT {', '.join(values)}, {extra} FROM json_each(%s) r WHERE true"
 
 
 def _stored_image_links_save(desired: dict[int, set[int]]) -> None:
