@@ -563,17 +563,20 @@ def _stored_images_save(facts: dict[str, ImageFacts]) -> dict[str, int]:
         return dict(cursor.fetchall())
 
 
-def _json_rows_select(fields: list, connection, *, extra: str) -> str:
-    """`SELECT <one column per field>, <extra> FROM` the rows of one JSON parameter (an array
-    of arrays, in `fields`' order), each value typed as its field's column; `WHERE true`
-    lets SQLite read a following ON CONFLICT as the upsert's."""
+def _json_rows_select(fields: list, connection, *, extra: str | None = None) -> str:
+    """`SELECT <one column per field, c0, c1, ...>[, <extra>] FROM` the rows of one JSON
+    parameter (an array of arrays, in `fields`' order), each value typed as its field's
+    column; `WHERE true` lets SQLite read a following ON CONFLICT as the upsert's."""
     if connection.vendor == "postgresql":
         values = [f"(r->{i})" if field.get_internal_type() == "JSONField" else f"(r->>{i})::{field.db_type(connection)}"
                   for i, field in enumerate(fields)]
-        return f"SELECT {', '.join(values)}, {extra} FROM jsonb_array_elements(%s::jsonb) r WHERE true"
-    values = [f"r.value->{i}" if field.get_internal_type() == "JSONField" else f"r.value->>{i}"
-              for i, field in enumerate(fields)]
-    return f"SELECT {', '.join(values)}, {extra} FROM json_each(%s) r WHERE true"
+        source = "jsonb_array_elements(%s::jsonb) r"
+    else:
+        values = [f"r.value->{i}" if field.get_internal_type() == "JSONField" else f"r.value->>{i}"
+                  for i, field in enumerate(fields)]
+        source = "json_each(%s) r"
+    columns = [f"{value} AS c{i}" for i, value in enumerate(values)]
+    return f"SELECT {', '.join([*columns, *([extra] if extra else [])])} FROM {source} WHERE true"
 
 
 def _stored_image_links_save(desired: dict[int, set[int]]) -> None:
@@ -584,32 +587,38 @@ def _stored_image_links_save(desired: dict[int, set[int]]) -> None:
              if record_id not in desired[product_id]]
     if stale:
         link.objects.filter(pk__in=stale).delete()
-    link.objects.bulk_create(
-        [link(product_id=product_id, storedimage_id=record_id) for product_id, record_ids in desired.items()
-         for record_id in record_ids if record_id not in current.get(product_id, {})],
-        ignore_conflicts=True,
-    )
+    new = [[product_id, record_id] for product_id, record_ids in desired.items()
+           for record_id in record_ids if record_id not in current.get(product_id, {})]
+    if not new:
+        return
+    # One INSERT of rows sent as JSON, not bulk_create's model instance per link.
+    connection = connections[router.db_for_write(link)]
+    quote = connection.ops.quote_name
+    fields = [link._meta.get_field("product"), link._meta.get_field("storedimage")]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {quote(link._meta.db_table)} ({', '.join(quote(field.column) for field in fields)}) "
+            f"{_json_rows_select(fields, connection)} ON CONFLICT DO NOTHING",
+            [json.dumps(new)],
+        )
 
 
 def _product_images_save(changed: list[tuple[int, str, list[str]]]) -> None:
     """Write only the two image columns of (id, main_image, gallery_images) rows, so
-    concurrent edits of names, prices, ... are not overwritten. One `executemany` rather
-    than `bulk_update`, whose CASE expression per product is the slow part of a cold run
-    (bench/RESULTS.md)."""
+    concurrent edits of names, prices, ... are not overwritten. One `UPDATE ... FROM` the
+    rows sent as JSON rather than `bulk_update`, whose CASE expression per product is the
+    slow part of a cold run, or an `executemany` quoting every value (bench/RESULTS.md)."""
     meta = Product._meta
-    main_field, gallery_field = meta.get_field("main_image"), meta.get_field("gallery_images")
+    fields = [meta.pk, meta.get_field("main_image"), meta.get_field("gallery_images")]
     connection = connections[router.db_for_write(Product)]
     quote = connection.ops.quote_name
+    table = quote(meta.db_table)
     sql = (
-        f"UPDATE {quote(meta.db_table)} SET {quote(main_field.column)} = %s, {quote(gallery_field.column)} = %s "
-        f"WHERE {quote(meta.pk.column)} = %s"
+        f"UPDATE {table} SET {quote(fields[1].column)} = changed.c1, {quote(fields[2].column)} = changed.c2 "
+        f"FROM ({_json_rows_select(fields, connection)}) AS changed WHERE {table}.{quote(fields[0].column)} = changed.c0"
     )
-    rows = [
-        (main_field.get_db_prep_save(main, connection), gallery_field.get_db_prep_save(gallery, connection), pk)
-        for pk, main, gallery in changed
-    ]
     with connection.cursor() as cursor:
-        cursor.executemany(sql, rows)
+        cursor.execute(sql, [json.dumps(changed)])
 
 
 def delete_unused_media(*, names: set[str], storage: Storage) -> list[str]:
