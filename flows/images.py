@@ -7,7 +7,6 @@ import time
 from pathlib import Path
 
 from django.conf import settings
-from django.db import connections
 from django.utils.translation import gettext_noop
 from prefect import flow, get_run_logger, task, unmapped
 from prefect.client.orchestration import get_client
@@ -77,13 +76,13 @@ def import_images_chunk(
     An attempt that gives no result within ONEC_IMAGE_CHUNK_TIMEOUT_SECONDS (a stalled
     network file system or storage call) is abandoned and the chunk retried."""
     logger = get_run_logger()
-    if not import_session_is_active(session_id=session_id):
-        logger.info("chunk %d not imported: session #%d has ended", chunk_index, session_id)
-        return {}
-    connections.close_all()  # the attempt runs in a thread of its own, with its own connection
     upload_slots = _upload_slots()
 
     def attempt(still_wanted) -> ChunkImportResult | None:
+        """None: the session has ended, the chunk is not imported. The check runs here, on
+        the attempt's own connection: one database connection per chunk, not two."""
+        if not import_session_is_active(session_id=session_id):
+            return None
         # A chunk that finishes after the session ended (cancelled, out of time) still
         # records what it wrote, so the counts match the products' images.
         result = product_images_import_chunk(
@@ -103,6 +102,9 @@ def import_images_chunk(
     result = run_step_with_time_limit(
         attempt, seconds=settings.ONEC_IMAGE_CHUNK_TIMEOUT_SECONDS, step=f"chunk {chunk_index}"
     )
+    if result is None:
+        logger.info("chunk %d not imported: session #%d has ended", chunk_index, session_id)
+        return {}
     logger.info(
         "chunk %d: %d products, %d files copied, %d up to date, %d errors, %d renditions made",
         chunk_index, result.processed, result.copied, result.skipped, result.errors, result.renditions_created,
