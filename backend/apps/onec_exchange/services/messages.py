@@ -1,6 +1,6 @@
 """What an exchange import tells 1C in words, in one place: the `progress` texts of each
-step (laying files out, starting and following runs), the lines of `success` and the
-reasons of `failure` that more than one step gives.
+step (laying files out, starting and following runs), the lines of `success`, and the
+reasons of `failure` its runs give (a refused file or request says its own, where refused).
 
 Each is an apps.i18n Message: the row keeps the English text and its parameters, and the
 answer is written in the site's language (`LANGUAGE_CODE`), as the admin shows it. A
@@ -32,12 +32,12 @@ def session_name(session: ImportSession) -> Message:
     )
 
 
-def listed(parts: list[Message | str], *, separator: str = ", ") -> Message | str:
-    """Messages one after the other (a list of counters, of reasons), as one Message."""
+def listed(parts: list[Message | str], *, semicolons: bool = False) -> Message | str:
+    """Messages one after the other (counters by commas, reasons by semicolons), as one Message."""
     if len(parts) <= 1:
         return parts[0] if parts else ""
-    text = gettext_noop("%(first)s; %(rest)s") if separator == "; " else gettext_noop("%(first)s, %(rest)s")
-    return Message(text, first=parts[0], rest=listed(parts[1:], separator=separator))
+    text = gettext_noop("%(first)s; %(rest)s") if semicolons else gettext_noop("%(first)s, %(rest)s")
+    return Message(text, first=parts[0], rest=listed(parts[1:], semicolons=semicolons))
 
 
 # --- progress: what a step is doing -------------------------------------------------------
@@ -195,7 +195,7 @@ def session_message(session: ImportSession) -> Message | str:
 def problems_message(exc: BaseException) -> Message | str:
     """What an import that could not start says: each of its problems' messages."""
     problems = getattr(exc, "problems", None) or [exc]
-    return listed([message_of(problem) for problem in problems], separator="; ")
+    return listed([message_of(problem) for problem in problems], semicolons=True)
 
 
 def could_not_ask_prefect(filename: str, exc: BaseException) -> Message:
