@@ -13,9 +13,16 @@ from django.contrib.auth import authenticate
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
-from apps.access.lockout import LoginLockedOutError, login_attempt_accept, login_attempt_begin, login_attempt_refuse
+from apps.access.lockout import (
+    WRONG_PASSWORD,
+    LoginLockedOutError,
+    login_attempt_accept,
+    login_attempt_begin,
+    login_attempt_refuse,
+)
 from apps.access.models import LoginFailure
-from apps.i18n.messages import Message, message_of
+from apps.i18n.messages import Message, label_message, message_of
+from apps.imports.models import ImportSession
 
 from ..exceptions import ExchangeRefusedError
 from ..models import Exchange1C
@@ -52,16 +59,18 @@ def exchange_checkauth(
     except LoginLockedOutError as exc:
         raise ExchangeRefusedError(message_of(exc)) from None
     if not username:
-        _auth_failed(attempt, str(NO_CREDENTIALS), answer=NO_CREDENTIALS)
+        _auth_failed(attempt, NO_CREDENTIALS, answer=NO_CREDENTIALS)
     user = authenticate(username=username, password=password or "")
     if user is None:
-        _auth_failed(attempt, "wrong user name or password (or the user is inactive)")
+        _auth_failed(attempt, WRONG_PASSWORD)
     if not user.has_perm(PERMISSION):
-        _auth_failed(
-            attempt,
-            f"user {username!r} may not exchange with the site: give them the permission "
-            f"«Может выполнять обмен с сайтом из 1С» ({PERMISSION}) in the admin",
-        )
+        _auth_failed(attempt, Message(
+            gettext_noop(
+                "user %(user)s may not exchange with the site: give them the permission "
+                "«%(permission)s» (%(codename)s) in the admin"
+            ),
+            user=repr(username), permission=_permission_name(), codename=PERMISSION,
+        ))
     login_attempt_accept(attempt)
     exchange = Exchange1C.objects.create(
         user=user, exchange_type=exchange_type, client_ip=client_ip,
@@ -71,7 +80,12 @@ def exchange_checkauth(
     return exchange
 
 
-def _auth_failed(attempt: LoginFailure, reason: str, *, answer: Message = REFUSED_LOGIN):
+def _permission_name() -> Message:
+    """The exchange permission's name, as the admin's user page shows it."""
+    return label_message(dict(ImportSession._meta.permissions)[PERMISSION.split(".")[1]])
+
+
+def _auth_failed(attempt: LoginFailure, reason: Message, *, answer: Message = REFUSED_LOGIN):
     """Refuse the login: `reason` is recorded for the admin and logged, `answer` is what 1C is told."""
     login_attempt_refuse(attempt, reason=reason)
     raise ExchangeRefusedError(answer)
