@@ -11,9 +11,8 @@ from pathlib import PurePosixPath
 
 from django.utils import timezone
 
-from apps.i18n.messages import Message
-
 from commerceml.layout import EXCHANGE_KINDS
+from apps.i18n.messages import Message
 from apps.imports.exceptions import ExchangeDirectoryError, ImportNotStartedError
 from apps.imports.import_types import import_type_spec, import_type_specs
 from apps.imports.models import ImportSession
