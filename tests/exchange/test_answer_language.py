@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from apps.onec_exchange.models import Exchange1C, ExchangeImport
 from apps.onec_exchange.services import messages
@@ -43,6 +43,8 @@ def test_success_and_a_failed_preparation_reach_1c_in_russian(onec, exchange_dir
     onec.send_file("units/единицы.xml", b"<x/>")
 
     assert onec.import_file("units/единицы.xml") == ["success", "units/единицы.xml: получен, импортировать из него нечего"]
+    with translation.override("en"):  # a language left active in the web process's thread changes nothing
+        assert onec.import_file("units/единицы.xml")[1] == "units/единицы.xml: получен, импортировать из него нечего"
 
     archive = zip_bytes({"units/units.xml": b"<x/>" * 1000})
     onec.send_file("exchange.zip", archive[: len(archive) // 2])

@@ -42,6 +42,12 @@ READ_BLOCK_BYTES = 1024 * 1024
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
 def exchange_1c_view(request):
+    # Every text of the answer, made while it is worked out, is in the site's language.
+    with translation.override(settings.LANGUAGE_CODE):
+        return _exchange_answer(request)
+
+
+def _exchange_answer(request) -> HttpResponse:
     exchange_type, mode = request.GET.get("type", ""), request.GET.get("mode", "")
     try:
         if exchange_type not in Exchange1C.Type.values:
@@ -88,9 +94,7 @@ def exchange_1c_view(request):
 
 
 def _answer(answer: ExchangeAnswer) -> HttpResponse:
-    with translation.override(settings.LANGUAGE_CODE):
-        text = answer.text
-    return HttpResponse((BOM + text).encode("utf-8"), content_type="text/plain; charset=utf-8")
+    return HttpResponse((BOM + answer.text).encode("utf-8"), content_type="text/plain; charset=utf-8")
 
 
 def _basic_credentials(request) -> tuple[str | None, str | None]:
