@@ -240,7 +240,17 @@ def failure_reason(state) -> Message | str:
             gettext_noop("unexpected error: %(error)s; see the flow run's logs in Prefect"),
             error=f"{type(exc).__name__}: {exc}",
         )
-    return state.message or Message(gettext_noop("the run failed; see its logs in Prefect"))
+    return prefect_state_reason(state)
+
+
+def prefect_state_reason(state) -> Message:
+    """Why a run ended that raised no error of ours: our sentence, in the site's language,
+    with what Prefect's state says (its own English text) as a parameter."""
+    if state.is_crashed():
+        ended, said = gettext_noop("the run crashed; see its logs in Prefect"), gettext_noop("the run crashed; Prefect says: %(details)s")
+    else:
+        ended, said = gettext_noop("the run failed; see its logs in Prefect"), gettext_noop("the run failed; Prefect says: %(details)s")
+    return Message(said, details=state.message) if state.message else Message(ended)
 
 
 def _settle(flow_run, status: str, reason: Message | str) -> None:

@@ -25,6 +25,7 @@ from apps.onec_exchange.services.layout import (
     exchange_import_claim,
     exchange_import_fail,
 )
+from apps.onec_exchange.services.messages import english, preparation_failed, stored_lines
 from apps.onec_exchange.services.runs import DEACTIVATE_PATH, exchange_import_runs_advance
 from flows.common import RETRIED_STEP, closes_db_connections, failure_reason
 
@@ -90,7 +91,7 @@ def _settle(flow, flow_run, state) -> None:
     try:
         exchange_import_fail(
             exchange_import_id=int(flow_run.parameters["exchange_import_id"]),
-            reason=f"preparing the import failed: {failure_reason(state)}",
+            reason=preparation_failed(failure_reason(state)),
             flow_run_id=flow_run.id,
         )
     finally:
@@ -120,5 +121,5 @@ def prepare_exchange_import(exchange_import_id: int) -> str:
     if str(record.flow_run_id) != str(current_flow_run.id):
         return SUPERSEDED
     if record.status == ExchangeImport.Status.FAILED:
-        raise ExchangeImportFailedError(record.message)
+        raise ExchangeImportFailedError("\n".join(english(line) for line in stored_lines(record)))
     return record.status

@@ -23,6 +23,7 @@ from prefect.states import Cancelling, Crashed
 from apps.i18n.messages import Message
 from apps.imports.options import SHARD_DEPLOYMENT, SHARD_FLOW
 from apps.imports.services.sessions import import_step_failure
+from flows.common import prefect_state_reason
 
 SHARD_POOL = "onec-images-shards"
 SHARD_POLL_SECONDS = 0.5
@@ -92,21 +93,19 @@ def shard_runs_wait(runs: list[ShardRun], *, parent_run_id: uuid.UUID, on_poll=N
                 run.started = True
             if state.type == StateType.RUNNING and run.running_since is None:
                 run.running_since = time.monotonic()
+            lost = None
             if state.type == StateType.RUNNING and _heartbeat_lost(run):
-                state = _mark_crashed(
-                    run.flow_run_id,
-                    f"no heartbeat for {settings.ONEC_SHARD_HEARTBEAT_TIMEOUT_SECONDS} s: its worker, process or "
-                    "host stopped",
+                lost = Message(
+                    gettext_noop("no heartbeat for %(seconds)s s: its worker, process or host stopped"),
+                    seconds=settings.ONEC_SHARD_HEARTBEAT_TIMEOUT_SECONDS,
                 )
+                state = _mark_crashed(run.flow_run_id, str(lost))
             if not state.is_final():
                 continue
             if state.is_completed() or state.is_cancelled():
                 pending.pop(shard)
                 continue
-            reason = Message(
-                gettext_noop("%(state)s: %(message)s"), state=state.name,
-                message=state.message or Message(gettext_noop("see its logs in Prefect")),
-            )
+            reason = lost or prefect_state_reason(state)  # Prefect's text is English: a parameter of ours
             if run.attempt == 1:
                 logger.warning("shard %d ended %s; running it once more", shard, reason)
                 run.attempt, run.started, run.running_since = 2, False, None

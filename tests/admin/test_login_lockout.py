@@ -68,11 +68,19 @@ def test_a_login_that_is_not_staff_counts_as_a_failure_with_its_reason(client, l
 
 def test_the_refused_logins_are_listed_in_the_admin_with_their_entry_point(client, staff, limits):
     _log_in(client, "wrong")
+    User.objects.create_user("clerk", password="pw")
+    _log_in(client, "pw", username="clerk")
+    # A refusal recorded before reasons were kept as messages: shown as stored.
+    LoginFailure.objects.create(entry=LoginFailure.Entry.EXCHANGE_1C, client_ip="10.0.0.9", reason="wrong password (old)")
     client.force_login(User.objects.create_superuser("root", password="pw"))
 
     page = client.get("/admin/access/loginfailure/").content.decode()
 
-    assert "вход в админку" in page and "wrong user name or password" in page and "198.51.100.7" in page
+    assert "вход в админку" in page and "198.51.100.7" in page
+    assert "неверное имя пользователя или пароль (или пользователь неактивен)" in page  # the site's language
+    assert "пользователь &#x27;clerk&#x27; не сотрудник: в админку входят только сотрудники" in page
+    assert "wrong password (old)" in page and "wrong user name" not in page
+    assert LoginFailure.objects.filter(reason__startswith="wrong user name or password").exists()  # the logs' English
 
 
 def test_forged_forwarded_for_does_not_dodge_the_lock_out(client, staff, limits):

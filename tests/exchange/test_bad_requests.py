@@ -12,7 +12,7 @@ from apps.onec_exchange.models import ExchangeFile
 from tests.exchange.client_1c import BOM, OneC, django_client_transport
 from tests.exchange.conftest import PASSWORD
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("in_english")]  # the answers' English texts
 
 OUTSIDE, PROXY = "198.51.100.7", "10.0.0.1"
 

@@ -33,7 +33,7 @@ from tests.exchange.conftest import PASSWORD, grant_exchange
 from commerceml import writer as cml
 
 # The preparation runs run in threads of their own (with their own database connections).
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("deployments")]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("deployments", "in_english")]  # English answers
 # What 1C hears while the preparation run is on its way or between two steps.
 # The preparation run's own steps (a busy Prefect server may answer a poll before the run exists).
 PREPARING = (
@@ -91,7 +91,7 @@ def test_goods_run_the_catalog_then_the_images_and_success_comes_only_at_the_end
     first = _answer(onec, "goods/goods.xml")
 
     catalog = ImportSession.objects.get()
-    assert first == ["progress", f"«Каталог товаров» #{catalog.pk}: waiting for a worker to pick the run up"]
+    assert first == ["progress", f"«Product catalog» #{catalog.pk}: waiting for a worker to pick the run up"]
     assert (catalog.import_type, catalog.started_by, catalog.started_by_user) == ("catalog", "exchange", exchange_user)
     (run,) = flow_runs_of(deployments["catalog"])
     assert run.parameters == {"data_dir": str(exchange_dirs / "import_1c"), "session_id": catalog.pk, "remove_absent": False}
@@ -102,20 +102,20 @@ def test_goods_run_the_catalog_then_the_images_and_success_comes_only_at_the_end
 
     import_session_start(session_id=catalog.pk)
     import_session_update_report(session_id=catalog.pk, total_files=2, processed=1)
-    assert onec.request("import", filename="goods/goods.xml") == ["progress", f"«Каталог товаров» #{catalog.pk}: 1 из 2 файлов"]
+    assert onec.request("import", filename="goods/goods.xml") == ["progress", f"«Product catalog» #{catalog.pk}: 1 of 2 files"]
     Product.objects.create(onec_id=GUID, name="Мяч")  # what the catalog run wrote
     import_session_update_report(session_id=catalog.pk, processed=2, created=1, updated=0, errors=0)
     import_session_finish(session_id=catalog.pk)
 
-    assert _answer(onec, "goods/goods.xml", until=lambda answer: "«Изображения товаров»" in answer[1])[0] == "progress"
+    assert _answer(onec, "goods/goods.xml", until=lambda answer: "«Product images»" in answer[1])[0] == "progress"
     images = ImportSession.objects.get(import_type="images")
     assert images.started_by == "exchange"
     _run(images, copied=1, skipped=0, errors=0)
 
     assert onec.import_file("goods/goods.xml") == [
         "success",
-        f"«Каталог товаров» #{catalog.pk}: Товары: создано: 1, Товары: обновлено: 0, Записей с ошибками: 0",
-        f"«Изображения товаров» #{images.pk}: Файлов скопировано: 1, Файлов пропущено: уже актуальны: 0, Файлов с ошибками: 0",
+        f"«Product catalog» #{catalog.pk}: Goods: created: 1, Goods: updated: 0, Records with errors: 0",
+        f"«Product images» #{images.pk}: Files copied: 1, Files skipped: already up to date: 0, Files with errors: 0",
     ]
     # offers.xml was laid out before the catalog run began: that run read it, none starts again.
     assert onec.import_file("offers/offers.xml")[0] == "success"
@@ -133,7 +133,7 @@ def test_a_failed_import_is_answered_failure_with_its_reason(onec, exchange_dirs
 
     answer = onec.import_file("goods/goods.xml")
 
-    assert answer == ["failure", f"«Каталог товаров» #{catalog.pk} ошибка: goods.xml: line 1, column 5: malformed XML"]
+    assert answer == ["failure", f"«Product catalog» #{catalog.pk} failed: goods.xml: line 1, column 5: malformed XML"]
     assert onec.import_file("goods/goods.xml") == answer  # asked again, the same truth
     assert not ImportSession.objects.filter(import_type="images").exists()
 
@@ -150,7 +150,7 @@ def test_an_exchange_waits_while_an_admin_import_runs(onec, exchange_dirs):
     assert not any(p.is_file() for p in (exchange_dirs / "import_1c").rglob("*"))
     import_session_fail(session_id=admin_run.pk, error_message="stopped")
 
-    assert _answer(onec, "goods/goods.xml", until=lambda answer: "«Каталог товаров»" in answer[1])[0] == "progress"
+    assert _answer(onec, "goods/goods.xml", until=lambda answer: "«Product catalog»" in answer[1])[0] == "progress"
     assert (exchange_dirs / "import_1c" / "goods" / "goods.xml").read_bytes() == GOODS
     assert ImportSession.objects.get(import_type="catalog").started_by == "exchange"
 
@@ -177,8 +177,8 @@ def test_two_exchanges_at_once_take_turns(onec, exchange_dirs, client):
         assert time.monotonic() < deadline
         time.sleep(0.05)
     first = ImportSession.objects.get(import_type__in=["images", "stocks"])
-    waiter, label, name = (other, "«Остатки»", "rests/rests.xml") if first.import_type == "images" else (
-        onec, "«Изображения товаров»", "goods/goods.xml"
+    waiter, label, name = (other, "«Stocks»", "rests/rests.xml") if first.import_type == "images" else (
+        onec, "«Product images»", "goods/goods.xml"
     )
     assert _answer(waiter, name, until=lambda answer: answer[1].startswith(label))[1] == (
         f"{label}: waiting for import #{first.pk} ({first})"
@@ -217,7 +217,7 @@ def test_another_users_exchange_waits_until_this_one_is_done_with_the_file_it_wo
     assert (exchange_dirs / "import_1c" / "goods" / "goods.xml").read_bytes() == GOODS
     assert ImportSession.objects.count() == 1
     assert onec.complete() == ["success"]
-    assert _answer(other, "goods/goods.xml", until=lambda answer: "«Каталог товаров»" in answer[1])[0] == "progress"
+    assert _answer(other, "goods/goods.xml", until=lambda answer: "«Product catalog»" in answer[1])[0] == "progress"
     assert (exchange_dirs / "import_1c" / "goods" / "goods.xml").read_bytes() == theirs
     assert ImportSession.objects.latest("pk").started_by_user.username == "other"
 
@@ -236,7 +236,7 @@ def test_a_file_another_users_exchange_replaced_is_answered_failure_not_their_su
     Exchange1C.objects.filter(pk=mine.pk).update(last_request_at=mine.last_request_at - timedelta(seconds=QUIET_SECONDS + 1))
     other = _other_user(client)
     other.send_file("rests/rests.xml", WRITER.offers([]))
-    assert _answer(other, "rests/rests.xml", until=lambda answer: "«Остатки»" in answer[1])[0] == "progress"
+    assert _answer(other, "rests/rests.xml", until=lambda answer: "«Stocks»" in answer[1])[0] == "progress"
     theirs = Exchange1C.objects.get(user__username="other")
 
     answer = onec.import_file("rests/rests.xml")
@@ -268,7 +268,7 @@ def test_a_later_exchange_replaces_the_folder_of_a_closed_one(onec, exchange_dir
     Product.objects.create(onec_id=GUID, name="Мяч")
     answer = onec.import_file(f"goods/goods_1_1_{GUID}.xml")
     assert answer[0] == "success"
-    assert answer[2].startswith("«Изображения товаров» not run: image directory") and "does not exist" in answer[2]
+    assert answer[2].startswith("«Product images» not run: image directory") and "does not exist" in answer[2]
     assert onec.complete() == ["success"]
     (exchange_dirs / "import_1c" / "goods" / "by_hand.xml").write_bytes(GOODS)
 
@@ -303,10 +303,10 @@ def test_the_exchange_log_in_the_admin(onec, exchange_user, exchange_dirs, clien
         assert followed.redirect_chain == [("/admin/access/loginfailure/", 301)]
         assert "wrong user name or password" in followed.content.decode()
 
-    assert "onec" in listing and "127.0.0.1" in listing and "goods/goods.xml: Выполняется" in listing
+    assert "onec" in listing and "127.0.0.1" in listing and "goods/goods.xml: Running" in listing
     assert "exchange.zip" in page and f"exchange.zip: goods/{PICTURE}" in page
-    assert f'/admin/integrations/importsession/{catalog.pk}/change/">#{catalog.pk}</a> Ожидает' in page
-    assert "wrong user name or password" in failures and "Обмен 1С" in failures
+    assert f'/admin/integrations/importsession/{catalog.pk}/change/">#{catalog.pk}</a> Pending' in page
+    assert "wrong user name or password" in failures and "1C exchange" in failures
 
 
 def test_a_slow_prefect_never_holds_an_answer_up(onec, exchange_dirs, monkeypatch):
@@ -322,7 +322,7 @@ def test_a_slow_prefect_never_holds_an_answer_up(onec, exchange_dirs, monkeypatc
     answer = _answer(onec, "goods/goods.xml")
 
     catalog = ImportSession.objects.get()
-    assert answer == ["progress", f"«Каталог товаров» #{catalog.pk}: waiting for a worker to pick the run up"]
+    assert answer == ["progress", f"«Product catalog» #{catalog.pk}: waiting for a worker to pick the run up"]
     assert len(onec.answers) > 4  # polls were answered while the run was being started
     assert onec.slowest_import_answer < 1.5, f"an import poll took {onec.slowest_import_answer:.1f} s"
 
@@ -344,14 +344,14 @@ def test_exchange_runs_never_remove_what_is_absent_until_deactivate(onec, exchan
     first = _answer(onec)
 
     again = ImportSession.objects.filter(import_type="catalog").exclude(pk=catalog.pk).get()
-    assert first == ["progress", f"«Каталог товаров» #{again.pk}: waiting for a worker to pick the run up"]
+    assert first == ["progress", f"«Product catalog» #{again.pk}: waiting for a worker to pick the run up"]
     assert {r.parameters["session_id"]: r.parameters.get("remove_absent") for r in flow_runs_of(deployments["catalog"])} == {
         catalog.pk: False, again.pk: True,
     }
     assert Exchange1C.objects.get().closed_at is None
     _run(again, created=0, updated=1)
     answer = onec.deactivate()
-    assert answer[0] == "success" and answer[1].startswith(f"«Каталог товаров» #{again.pk}:")
+    assert answer[0] == "success" and answer[1].startswith(f"«Product catalog» #{again.pk}:")
     assert onec.complete() == ["success"]  # in the same session: deactivate left it open
     assert Exchange1C.objects.get().closed_at is not None
 
@@ -372,7 +372,7 @@ def test_a_run_that_crashed_in_prefect_is_answered_failure_not_progress(onec, ex
     answer = onec.import_file("goods/goods.xml")
 
     assert answer[0] == "failure", answer
-    assert answer[1].startswith(f"«Каталог товаров» #{catalog.pk} ошибка: Prefect flow run ")
+    assert answer[1].startswith(f"«Product catalog» #{catalog.pk} failed: Prefect flow run ")
     assert "ended Crashed: Flow run infrastructure exited with non-zero status code -9." in answer[1]
     catalog.refresh_from_db()
     assert catalog.status == "failed" and catalog.running_slot is None
@@ -389,10 +389,10 @@ def test_an_exchange_waiting_for_a_run_cancelled_in_prefect_goes_on(onec, exchan
     assert waiting == ["progress", f"waiting for import #{admin_run.pk} ({admin_run}) before laying the files out"]
     _end_in_prefect(flow_run.id, Cancelled(message="cancelled in the UI"))
 
-    answer = _answer(onec, "goods/goods.xml", until=lambda answer: "«Каталог товаров»" in answer[1])
+    answer = _answer(onec, "goods/goods.xml", until=lambda answer: "«Product catalog»" in answer[1])
 
     catalog = ImportSession.objects.get(import_type="catalog")
-    assert answer == ["progress", f"«Каталог товаров» #{catalog.pk}: waiting for a worker to pick the run up"]
+    assert answer == ["progress", f"«Product catalog» #{catalog.pk}: waiting for a worker to pick the run up"]
     assert ImportSession.objects.get(pk=admin_run.pk).status == "cancelled"
 
 
@@ -412,12 +412,12 @@ def test_a_file_sent_again_after_its_import_is_imported_again(onec, exchange_dir
     answer = _answer(onec, name)
 
     again = ImportSession.objects.exclude(pk=first.pk).get()
-    assert answer == ["progress", f"«Каталог товаров» #{again.pk}: waiting for a worker to pick the run up"]
+    assert answer == ["progress", f"«Product catalog» #{again.pk}: waiting for a worker to pick the run up"]
     assert (exchange_dirs / "import_1c" / name).read_bytes() == renamed
     _run(again, created=1, updated=0, errors=0)
     Product.objects.create(onec_id=GUID, name="Мяч футбольный")
     answer = onec.import_file(name)
-    assert answer[0] == "success" and answer[1].startswith(f"«Каталог товаров» #{again.pk}: Товары: создано: 1")
+    assert answer[0] == "success" and answer[1].startswith(f"«Product catalog» #{again.pk}: Goods: created: 1")
     record = ExchangeImport.objects.get()
     assert list(record.sessions.all()) == [again] and record.status == "completed"
 
@@ -441,16 +441,16 @@ def test_a_2x_offers_file_sent_alone_runs_the_catalog_then_stocks_and_prices(one
     onec.init()
     onec.send_file("offers.xml", OFFERS_2X)
     answers = [_answer(onec, "offers.xml")]
-    for import_type, label in (("catalog", "«Каталог товаров»"), ("stocks", "«Остатки»"), ("prices", "«Цены»")):
+    for import_type, label in (("catalog", "«Product catalog»"), ("stocks", "«Stocks»"), ("prices", "«Prices»")):
         _answer(onec, "offers.xml", until=lambda answer, label=label: answer[1].startswith(label))
         _run(ImportSession.objects.filter(import_type=import_type).latest("pk"))
     answers.append(onec.import_file("offers.xml"))
 
     offers_catalog = ImportSession.objects.filter(import_type="catalog").latest("pk")
     assert ImportSession.objects.filter(import_type="catalog").count() == 2
-    assert answers[0] == ["progress", f"«Каталог товаров» #{offers_catalog.pk}: waiting for a worker to pick the run up"]
+    assert answers[0] == ["progress", f"«Product catalog» #{offers_catalog.pk}: waiting for a worker to pick the run up"]
     assert answers[-1][0] == "success"
-    assert [line.split(" #")[0] for line in answers[-1][1:]] == ["«Каталог товаров»", "«Остатки»", "«Цены»"]
+    assert [line.split(" #")[0] for line in answers[-1][1:]] == ["«Product catalog»", "«Stocks»", "«Prices»"]
 
 
 def _work(session: ImportSession) -> dict:

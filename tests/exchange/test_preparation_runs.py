@@ -15,7 +15,7 @@ from apps.onec_exchange.services.receiving import exchange_staging_root
 from apps.onec_exchange.services.protocol import _import_again
 from apps.onec_exchange.services.runs import exchange_import_runs_advance
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("in_english")]  # the answers' English texts
 
 
 @pytest.fixture
@@ -44,7 +44,7 @@ def test_a_run_of_the_earlier_file_leaves_the_import_started_afresh_alone(failed
 
     record.refresh_from_db()
     assert step.finished
-    assert (record.status, record.message, record.finished_at) == (ExchangeImport.Status.PREPARING, "", None)
+    assert (record.status, record.message, record.finished_at) == (ExchangeImport.Status.PREPARING, [], None)
 
 
 def test_the_first_run_to_claim_an_unrecorded_import_owns_it(failed_import):

@@ -20,12 +20,12 @@ from tests.exchange.client_1c import BOM, OneC, django_client_transport, zip_byt
 from tests.exchange.conftest import PASSWORD
 
 # The preparation runs run in threads of their own (with their own database connections).
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("in_english")]  # English answers
 
 GUID = "0a1b2c3d-0000-0000-0000-000000000001"
 REFUSED_LOGIN = (
     "login refused: wrong user name or password, or the user may not exchange with the site "
-    "(the site's log and «Отказы во входе» in the admin say which)"
+    "(the site's log and «Refused logins» in the admin say which)"
 )
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from apps.onec_exchange.models import ExchangeImport
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("deployments")]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("deployments", "in_english")]  # English answers
 
 APP_DIR = Path(__file__).resolve().parents[2] / "backend" / "apps" / "onec_exchange"
 

@@ -273,6 +273,19 @@ def test_detail_page_of_a_catalog_import_lists_its_own_counters(viewer):
     assert "Записи обмена, которые не удалось прочитать или записать" in page and "2 / 2 файлов · 100%" in page
 
 
+def test_detail_page_title_reads_right_in_russian_and_english(viewer, settings):
+    """Not Django's "Просмотреть сессия импорта" (its "View %s" with the verbose name)."""
+    url = reverse("admin:integrations_importsession_change", args=[_session(import_type="catalog").pk])
+
+    russian = viewer.get(url).content.decode()
+    settings.LANGUAGE_CODE = "en"
+    english = viewer.get(url).content.decode()
+
+    assert "<h1>Просмотр сессии импорта</h1>" in russian and "| Просмотр сессии импорта |" in russian
+    assert "Просмотреть сессия" not in russian
+    assert "<h1>View import session</h1>" in english
+
+
 def test_detail_page_of_a_failed_session_shows_its_error_and_no_cancel(viewer):
     session = _session(total=2, processed=0)
     ImportSession.objects.filter(pk=session.pk).update(

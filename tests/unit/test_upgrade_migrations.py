@@ -16,6 +16,7 @@ from apps.imports.models import ImportChunk, ImportSession
 from apps.media.models import StoredImage
 from apps.access.models import LoginFailure
 from apps.onec_exchange.models import Exchange1C, ExchangeFile, ExchangeImport
+from apps.onec_exchange.services.messages import result_lines
 from apps.products.models import Product
 
 # The leaf migrations of the release before apps/media and apps/onec_exchange existed.
@@ -71,7 +72,7 @@ def _fill_the_old_release(old) -> dict:
                                                                  path="goods/goods.xml", size=10)
     exchange_import = old.get_model("integrations", "ExchangeImport").objects.create(
         exchange=exchange, filename="goods/goods.xml", path="goods/goods.xml", import_types=["catalog"],
-        status="completed",
+        status="completed", message="«Product catalog» #1: created: 1\nImages not run: no pictures",
     )
     exchange_import.sessions.add(session)
     old.get_model("integrations", "ExchangeAuthFailure").objects.create(client_ip="10.0.0.1", username="x",
@@ -108,6 +109,10 @@ def test_an_install_from_before_the_split_migrates_and_keeps_every_row(client):
     exchange = Exchange1C.objects.get(pk=ids["exchange"])
     assert [f.path for f in ExchangeFile.objects.filter(exchange=exchange)] == ["goods/goods.xml"]
     assert list(ExchangeImport.objects.get(exchange=exchange).sessions.all()) == [session]
+    # What 1C was told before the exchange kept its texts as messages reads as it was stored.
+    exchange_import = ExchangeImport.objects.get(exchange=exchange)
+    assert result_lines(exchange_import) == ["«Product catalog» #1: created: 1", "Images not run: no pictures"]
+    assert exchange_import.progress is None
     assert list(session.exchange_imports.values_list("filename", flat=True)) == ["goods/goods.xml"]
     refused = LoginFailure.objects.get()  # the exchange's refused logins, now the lock-out's
     assert (refused.reason, refused.entry) == ("wrong password", LoginFailure.Entry.EXCHANGE_1C)

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_noop
 
-from apps.i18n.messages import message_of, message_text
+from apps.i18n.messages import Message, message_of, message_text
 
 from .addresses import request_client_ip
-from .lockout import LoginLockedOutError, login_attempt_accept, login_attempt_begin, login_attempt_refuse
+from .lockout import WRONG_PASSWORD, LoginLockedOutError, login_attempt_accept, login_attempt_begin, login_attempt_refuse
 from .models import LoginFailure
 
 
@@ -29,8 +30,8 @@ class LockOutAdminAuthenticationForm(AdminAuthenticationForm):
             cleaned = super().clean()
         except ValidationError:
             login_attempt_refuse(attempt, reason=(
-                "wrong user name or password (or the user is inactive)" if self.user_cache is None
-                else f"user {username!r} is not staff: only staff may use the admin"
+                WRONG_PASSWORD if self.user_cache is None
+                else Message(gettext_noop("user %(user)s is not staff: only staff may use the admin"), user=repr(username))
             ))
             raise
         login_attempt_accept(attempt)

@@ -36,6 +36,10 @@ ENTRY_LIMITS = {
 }
 
 
+# The reason recorded for a password that does not match, at every entry point.
+WRONG_PASSWORD = Message(gettext_noop("wrong user name or password (or the user is inactive)"))
+
+
 class LoginLockedOutError(Exception):
     """The client address is locked out; the message names the address, for how long, and
     the settings."""
@@ -48,8 +52,10 @@ def login_attempt_begin(*, entry: LoginFailure.Entry, client_ip: str | None, use
     other; pass it to login_attempt_refuse or login_attempt_accept."""
     limits = ENTRY_LIMITS[entry]
     minutes = getattr(settings, limits.lockout_minutes_setting)
+    checking = Message(gettext_noop("login being checked"))
     attempt = LoginFailure.objects.create(
-        entry=entry, client_ip=client_ip, username=(username or "")[:150], reason="login being checked"
+        entry=entry, client_ip=client_ip, username=(username or "")[:150], reason=str(checking),
+        reason_message=checking.as_json(),
     )
     recent = LoginFailure.objects.filter(
         entry=entry, client_ip=client_ip, created_at__gte=timezone.now() - timedelta(minutes=minutes)
@@ -65,9 +71,10 @@ def login_attempt_begin(*, entry: LoginFailure.Entry, client_ip: str | None, use
     return attempt
 
 
-def login_attempt_refuse(attempt: LoginFailure, *, reason: str) -> None:
-    """The attempt failed: it stays recorded, with why, and counts towards the lock-out."""
-    LoginFailure.objects.filter(pk=attempt.pk).update(reason=reason[:200])
+def login_attempt_refuse(attempt: LoginFailure, *, reason: Message) -> None:
+    """The attempt failed: it stays recorded, with why (shown in the site's language), and
+    counts towards the lock-out."""
+    LoginFailure.objects.filter(pk=attempt.pk).update(reason=str(reason)[:200], reason_message=reason.as_json())
     logger.warning(
         "%s: login %r from %s refused: %s", ENTRY_LIMITS[attempt.entry].log_name, attempt.username, attempt.client_ip, reason
     )

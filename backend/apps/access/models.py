@@ -2,6 +2,8 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from apps.i18n.messages import message_text
+
 
 class LoginFailure(models.Model):
     """A refused login (or one being checked: rows are written before the password is
@@ -14,7 +16,10 @@ class LoginFailure(models.Model):
     entry = models.CharField(_("entry point"), max_length=20, choices=Entry.choices, default=Entry.EXCHANGE_1C)
     client_ip = models.GenericIPAddressField(_("address"), null=True, db_index=True)
     username = models.CharField(_("user name"), max_length=150, blank=True)
-    reason = models.CharField(_("reason"), max_length=200)
+    reason = models.CharField(_("reason"), max_length=200)  # English: the logs', and rows stored before reason_message
+    # The reason as a stored apps.i18n Message, shown in the site's language; empty for rows
+    # stored before: their `reason` is shown as it is.
+    reason_message = models.JSONField(default=dict, blank=True, editable=False)
     created_at = models.DateTimeField(_("when"), auto_now_add=True, db_index=True)
 
     class Meta:
@@ -23,6 +28,10 @@ class LoginFailure(models.Model):
         verbose_name = _("refused login")
         verbose_name_plural = _("refused logins")
         ordering = ["-created_at"]
+
+    @property
+    def reason_text(self) -> str:
+        return message_text(self.reason_message or self.reason)
 
     def __str__(self):
         return f"{self.get_entry_display()}: {self.username or '—'} @ {self.client_ip}"

@@ -262,7 +262,9 @@ class ImportSessionAdmin(admin.ModelAdmin):
     def change_view(self, request, object_id, form_url="", extra_context=None):
         import_sessions_reconcile()
         session = self.get_object(request, object_id)
-        extra_context = dict(extra_context or {})
+        # Django's "View %s" + verbose name reads "Просмотреть сессия импорта" in Russian (the
+        # wrong case): the page has a title of its own, translated whole.
+        extra_context = {"title": _("View import session"), **(extra_context or {})}
         if session is not None:
             errors, errors_total = import_session_error_details(session_id=session.pk, limit=ERROR_DETAILS_LIMIT)
             state = _state(session)

@@ -10,7 +10,10 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext, gettext_lazy as _
 
+from apps.i18n.messages import message_text
+
 from .models import Exchange1C, ExchangeImport
+from .services.messages import result_lines
 
 FILES_SHOWN = 200
 
@@ -30,7 +33,7 @@ class ExchangeImportInline(admin.TabularInline):
     model = ExchangeImport
     extra = 0
     can_delete = False
-    fields = ("filename", "status", "import_sessions", "progress", "message", "flow_run_id", "created_at", "finished_at")
+    fields = ("filename", "status", "import_sessions", "progress_text", "result", "flow_run_id", "created_at", "finished_at")
     readonly_fields = fields
 
     def has_add_permission(self, request, obj=None):
@@ -38,6 +41,15 @@ class ExchangeImportInline(admin.TabularInline):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+    @admin.display(description=_("preparation progress"))
+    def progress_text(self, record):
+        return message_text(record.progress)
+
+    @admin.display(description=_("result"))
+    def result(self, record):
+        """What 1C was told, in the site's language (as stored, for imports before the upgrade)."""
+        return format_html_join("", "{}<br>", ((line,) for line in result_lines(record)))
 
     @admin.display(description=_("import sessions"))
     def import_sessions(self, record):

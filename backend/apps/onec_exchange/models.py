@@ -87,10 +87,14 @@ class ExchangeImport(models.Model):
     path = models.CharField(_("path in the exchange"), max_length=1000)
     import_types = models.JSONField(_("import types"), default=list)
     status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.PREPARING)
-    message = models.TextField(_("result"), blank=True)
+    # What 1C is told besides its runs' counts (services.messages): a list of lines, each a
+    # stored apps.i18n Message, so it reads in the site's language; an import stored before
+    # the upgrade keeps its text as it was (a string).
+    message = models.JSONField(_("result"), default=list, blank=True)
     sessions = models.ManyToManyField("integrations.ImportSession", blank=True, related_name="exchange_imports")
     flow_run_id = models.UUIDField(_("preparation run in Prefect"), null=True, blank=True)
-    progress = models.TextField(_("preparation progress"), blank=True)
+    # What the preparation run is doing: a stored Message (a string before the upgrade).
+    progress = models.JSONField(_("preparation progress"), null=True, blank=True)
     created_at = models.DateTimeField(_("requested"), auto_now_add=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
 

@@ -2,7 +2,8 @@
 does lives in the services (`auth`, `receiving`, `protocol`, `sale`); this only reads the
 request and writes the answer.
 
-Answers are UTF-8 with a byte-order mark: 1C decodes a body by its BOM first, so Russian
+Answers are written in the site's language (`LANGUAGE_CODE`: 1C's operator reads them; an
+exchange has no user language), UTF-8 with a byte-order mark: 1C decodes a body by its BOM first, so Russian
 reasons read right whatever the server's Content-Type says (without it, some 1C versions
 read the body as windows-1251). The endpoint is CSRF-exempt (1C sends no token); it
 authenticates with HTTP Basic at `checkauth` and with the exchange cookie afterwards.
@@ -14,11 +15,15 @@ import binascii
 import logging
 from collections.abc import Iterator
 
+from django.conf import settings
 from django.http import HttpResponse
+from django.utils import translation
+from django.utils.translation import gettext_noop
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from apps.access.addresses import request_client_ip
+from apps.i18n.messages import Message, message_of
 
 from .exceptions import ExchangeRefusedError
 from .models import Exchange1C
@@ -37,10 +42,18 @@ READ_BLOCK_BYTES = 1024 * 1024
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
 def exchange_1c_view(request):
+    # Every text of the answer, made while it is worked out, is in the site's language.
+    with translation.override(settings.LANGUAGE_CODE):
+        return _exchange_answer(request)
+
+
+def _exchange_answer(request) -> HttpResponse:
     exchange_type, mode = request.GET.get("type", ""), request.GET.get("mode", "")
     try:
         if exchange_type not in Exchange1C.Type.values:
-            raise ExchangeRefusedError(f"type={exchange_type!r} is not served here: catalog or sale")
+            raise ExchangeRefusedError(Message(
+                gettext_noop("type=%(type)s is not served here: catalog or sale"), type=repr(exchange_type)
+            ))
         if mode == "checkauth":
             username, password = _basic_credentials(request)
             exchange = exchange_checkauth(
@@ -67,14 +80,17 @@ def exchange_1c_view(request):
             return HttpResponse((BOM + exchange_sale_query_document()).encode("utf-8"), content_type="application/xml; charset=utf-8")
         if exchange_type == Exchange1C.Type.SALE and mode == "success":
             return _answer(ExchangeAnswer("success"))
-        raise ExchangeRefusedError(f"mode={mode!r} is not part of the exchange protocol")
+        raise ExchangeRefusedError(Message(gettext_noop("mode=%(mode)s is not part of the exchange protocol"), mode=repr(mode)))
     except ExchangeRefusedError as exc:
-        return _answer(ExchangeAnswer("failure", (str(exc),)))
+        return _answer(ExchangeAnswer("failure", (message_of(exc),)))
     except Exception:  # 1C shows the answer's text: never an HTML error page
         # The caller may be anyone: the exception's text (paths, SQL, values) goes to the
         # log only.
         logger.exception("1C exchange: %s %s failed", exchange_type, mode)
-        return _answer(ExchangeAnswer("failure", (f"the site failed to answer mode={mode[:20] if mode.isalnum() else '?'}; its log has the details",)))
+        return _answer(ExchangeAnswer("failure", (Message(
+            gettext_noop("the site failed to answer mode=%(mode)s; its log has the details"),
+            mode=mode[:20] if mode.isalnum() else "?",
+        ),)))
 
 
 def _answer(answer: ExchangeAnswer) -> HttpResponse:

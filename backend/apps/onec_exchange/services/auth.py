@@ -11,9 +11,18 @@ import time
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
-from apps.access.lockout import LoginLockedOutError, login_attempt_accept, login_attempt_begin, login_attempt_refuse
+from apps.access.lockout import (
+    WRONG_PASSWORD,
+    LoginLockedOutError,
+    login_attempt_accept,
+    login_attempt_begin,
+    login_attempt_refuse,
+)
 from apps.access.models import LoginFailure
+from apps.i18n.messages import Message, label_message, message_of
+from apps.imports.models import ImportSession
 
 from ..exceptions import ExchangeRefusedError
 from ..models import Exchange1C
@@ -26,9 +35,12 @@ COOKIE_NAME = "onec_exchange"
 # What a caller is told for a wrong password and for a user without the permission alike:
 # an anonymous caller must not learn that a password is right; the reason is logged and
 # recorded (apps.access's LoginFailure.reason).
-REFUSED_LOGIN = (
+REFUSED_LOGIN = Message(gettext_noop(
     "login refused: wrong user name or password, or the user may not exchange with the site "
-    "(the site's log and «Отказы во входе» in the admin say which)"
+    "(the site's log and «Refused logins» in the admin say which)"
+))
+NO_CREDENTIALS = Message(
+    gettext_noop("no HTTP Basic credentials: set the user name and password in 1C's exchange settings")
 )
 
 
@@ -45,19 +57,20 @@ def exchange_checkauth(
     try:
         attempt = login_attempt_begin(entry=LoginFailure.Entry.EXCHANGE_1C, client_ip=client_ip, username=username)
     except LoginLockedOutError as exc:
-        raise ExchangeRefusedError(str(exc)) from None
+        raise ExchangeRefusedError(message_of(exc)) from None
     if not username:
-        reason = "no HTTP Basic credentials: set the user name and password in 1C's exchange settings"
-        _auth_failed(attempt, reason, answer=reason)
+        _auth_failed(attempt, NO_CREDENTIALS, answer=NO_CREDENTIALS)
     user = authenticate(username=username, password=password or "")
     if user is None:
-        _auth_failed(attempt, "wrong user name or password (or the user is inactive)")
+        _auth_failed(attempt, WRONG_PASSWORD)
     if not user.has_perm(PERMISSION):
-        _auth_failed(
-            attempt,
-            f"user {username!r} may not exchange with the site: give them the permission "
-            f"«Может выполнять обмен с сайтом из 1С» ({PERMISSION}) in the admin",
-        )
+        _auth_failed(attempt, Message(
+            gettext_noop(
+                "user %(user)s may not exchange with the site: give them the permission "
+                "«%(permission)s» (%(codename)s) in the admin"
+            ),
+            user=repr(username), permission=_permission_name(), codename=PERMISSION,
+        ))
     login_attempt_accept(attempt)
     exchange = Exchange1C.objects.create(
         user=user, exchange_type=exchange_type, client_ip=client_ip,
@@ -67,7 +80,13 @@ def exchange_checkauth(
     return exchange
 
 
-def _auth_failed(attempt: LoginFailure, reason: str, *, answer: str = REFUSED_LOGIN):
+def _permission_name() -> Message:
+    """The exchange permission's name, as the admin's user page shows it."""
+    return label_message(dict(ImportSession._meta.permissions)[PERMISSION.split(".")[1]])
+
+
+def _auth_failed(attempt: LoginFailure, reason: Message, *, answer: Message = REFUSED_LOGIN):
+    """Refuse the login: `reason` is recorded for the admin and logged, `answer` is what 1C is told."""
     login_attempt_refuse(attempt, reason=reason)
     raise ExchangeRefusedError(answer)
 
@@ -77,9 +96,9 @@ def exchange_by_token(*, token: str | None) -> Exchange1C:
     exchange = Exchange1C.objects.filter(token=token).select_related("user").first() if token else None
     now = timezone.now()
     if exchange is None:
-        raise ExchangeRefusedError("no exchange session: call mode=checkauth first and send its cookie")
+        raise ExchangeRefusedError(Message(gettext_noop("no exchange session: call mode=checkauth first and send its cookie")))
     if exchange.closed_at or (exchange.last_request_at and exchange.last_request_at < now - Exchange1C.IDLE_LIMIT):
-        raise ExchangeRefusedError(f"exchange #{exchange.pk} is closed: call mode=checkauth again")
+        raise ExchangeRefusedError(Message(gettext_noop("exchange #%(id)s is closed: call mode=checkauth again"), id=exchange.pk))
     Exchange1C.objects.filter(pk=exchange.pk).update(last_request_at=now)
     return exchange
 

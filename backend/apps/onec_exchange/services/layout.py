@@ -23,11 +23,13 @@ from django.conf import settings
 from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
+from apps.i18n.messages import Message, message_of
 from apps.imports.selectors import import_session_active
 from ..models import Exchange1C, ExchangeFile, ExchangeImport
 from ..selectors import exchange_batch
-from . import staging
+from . import messages, staging
 from .receiving import exchange_staging_root
 from .staging import ArchiveEntry, ArchiveLimits, StagingError
 
@@ -71,7 +73,7 @@ def exchange_files_lay_out(*, exchange_import_id: int, claimant: str) -> LayoutS
     try:
         return _lay_out(record=record, claimant=claimant)
     except StagingError as exc:
-        exchange_import_fail(exchange_import_id=record.pk, reason=str(exc), flow_run_id=claimant)
+        exchange_import_fail(exchange_import_id=record.pk, reason=message_of(exc), flow_run_id=claimant)
         return LayoutStep(done=True)
     finally:
         Exchange1C.objects.filter(pk=record.exchange_id, busy_by=claimant).update(
@@ -128,7 +130,7 @@ def exchange_import_claim(*, exchange_import_id: int, flow_run_id) -> bool:
     return ExchangeImport.objects.filter(pk=exchange_import_id, flow_run_id=flow_run_id).exists()
 
 
-def exchange_import_fail(*, exchange_import_id: int, reason: str, flow_run_id=None) -> None:
+def exchange_import_fail(*, exchange_import_id: int, reason: Message | str, flow_run_id=None) -> None:
     """End an unfinished exchange import `failed` with the reason 1C is told; with
     `flow_run_id`, only while that run prepares it (not once the file was sent again and
     a later run took over)."""
@@ -136,7 +138,7 @@ def exchange_import_fail(*, exchange_import_id: int, reason: str, flow_run_id=No
     if flow_run_id is not None:
         records = records.filter(flow_run_id=flow_run_id)
     updated = records.update(
-        status=ExchangeImport.Status.FAILED, message=reason, progress="", finished_at=timezone.now()
+        status=ExchangeImport.Status.FAILED, message=[messages.stored(reason)], progress=None, finished_at=timezone.now()
     )
     if updated:
         logger.info("1C exchange import #%s failed: %s", exchange_import_id, reason)
@@ -152,8 +154,8 @@ def _claim(exchange: Exchange1C, claimant: str) -> bool:
     )
 
 
-def _note(record: ExchangeImport, progress: str) -> None:
-    ExchangeImport.objects.filter(pk=record.pk).update(progress=progress)
+def _note(record: ExchangeImport, progress: Message) -> None:
+    ExchangeImport.objects.filter(pk=record.pk).update(progress=messages.stored(progress))
 
 
 def _lay_out(*, record: ExchangeImport, claimant: str) -> LayoutStep:
@@ -171,7 +173,7 @@ def _lay_out(*, record: ExchangeImport, claimant: str) -> LayoutStep:
         if not pending:
             return LayoutStep(done=True)
         if active := import_session_active():
-            _note(record, f"waiting for import #{active.pk} ({active}) before laying the files out")
+            _note(record, messages.waiting_before_layout(active))
             return LayoutStep(done=False, wait_for=active.pk)
         sources = {
             item.pk: staging.staging_resolve(exchange_staging_root(item.exchange_id), PurePosixPath(item.path))
@@ -184,16 +186,14 @@ def _lay_out(*, record: ExchangeImport, claimant: str) -> LayoutStep:
                 return LayoutStep(done=False, busy=True)  # an entry another process unpacks
             continue  # its entries are now files to lay out: list them again
         if not _directory_take(record.exchange, claimant):
-            _note(record, "waiting for another exchange moving its files into the exchange directory")
+            _note(record, messages.waiting_for_mover())
             return LayoutStep(done=False, busy=True)
         if (in_use := _file_in_use_elsewhere(batch)) is not None:
-            _note(
-                record,
-                f"waiting for 1C exchange #{in_use.exchange_id} ({in_use.exchange.user}): its {in_use.path} "
-                "is not imported yet, and this exchange's file would replace it",
-            )
+            _note(record, messages.waiting_for_exchange(
+                exchange_id=in_use.exchange_id, user=str(in_use.exchange.user), path=in_use.path
+            ))
             return LayoutStep(done=False, wait_for_exchange=in_use.exchange_id)
-        _note(record, f"moving files into the exchange directory: {len(pending)}{'+' if len(pending) == 1000 else ''} left")
+        _note(record, messages.moving_files(len(pending), more=len(pending) == 1000))
         moved: list[int] = []
         renewed = time.monotonic()
         try:
@@ -212,10 +212,13 @@ def _lay_out(*, record: ExchangeImport, claimant: str) -> LayoutStep:
                     logger.warning("1C exchange #%s: %s cannot be moved: %r", item.exchange_id, item.path, exc)
                     source.unlink(missing_ok=True)
                     item.delete()
-                    raise StagingError(
-                        f"{item.path} cannot be moved into the exchange directory ({exc.strerror or type(exc).__name__}): "
-                        "it was dropped; 1C should send it again, the site's log has the details"
-                    ) from None
+                    raise StagingError(Message(
+                        gettext_noop(
+                            "%(path)s cannot be moved into the exchange directory (%(problem)s): "
+                            "it was dropped; 1C should send it again, the site's log has the details"
+                        ),
+                        path=item.path, problem=exc.strerror or type(exc).__name__,
+                    )) from None
                 moved.append(item.pk)
         finally:
             ExchangeFile.objects.filter(pk__in=moved).update(placed_at=timezone.now())
@@ -244,10 +247,11 @@ def _unpack(*, record: ExchangeImport, item: ExchangeFile, source: Path, limits:
         if entry is not None and now - noted[0] < PROGRESS_INTERVAL_SECONDS:
             return
         noted[0] = now
-        left = f"unpacking {item.name}: {done} of {len(entries)} files"
-        if entry is not None and entry.info.file_size >= 2**20:
-            left += f" ({entry.path}: {written // 2**20} of {entry.info.file_size // 2**20} MB)"
-        _note(record, left)
+        large = entry is not None and entry.info.file_size >= 2**20
+        _note(record, messages.unpacking(
+            archive=item.name, done=done, total=len(entries), entry=entry.path if large else None, written=written,
+            size=entry.info.file_size if large else 0,
+        ))
         _claim(item.exchange, claimant)
         if entry is None:
             _record_entries(item=item, entries=entries, done=done)
@@ -270,10 +274,13 @@ def _unpack(*, record: ExchangeImport, item: ExchangeFile, source: Path, limits:
         if isinstance(exc, StagingError):
             raise
         problem = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
-        raise StagingError(
-            f"archive {item.name} cannot be unpacked on the site ({problem}): it was dropped; "
-            "1C should send it again, the site's log has the details"
-        ) from None
+        raise StagingError(Message(
+            gettext_noop(
+                "archive %(archive)s cannot be unpacked on the site (%(problem)s): it was dropped; "
+                "1C should send it again, the site's log has the details"
+            ),
+            archive=item.name, problem=problem,
+        )) from None
     if done < len(entries):
         return False
     source.unlink(missing_ok=True)  # every entry is staged: the archive has served

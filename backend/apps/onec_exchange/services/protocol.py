@@ -20,17 +20,18 @@ from pathlib import PurePosixPath
 from django.db.models import Q
 from django.utils import timezone
 
+from apps.i18n.messages import message_of
 from apps.imports.import_types import import_type_specs
 from apps.imports.models import ImportSession
 from apps.imports.prefect_api.runs import prefect_deployment_run_create_within
 from ..exceptions import ExchangeRefusedError
 from ..models import Exchange1C, ExchangeImport
 from ..selectors import exchange_batch, exchange_files_waiting, exchange_placed_file
-from . import staging
+from . import messages, staging
 from .answers import ExchangeAnswer, answer_failure, answer_progress, answer_success
 from .layout import FINISHED
 from .receiving import exchange_staging_root
-from .runs import DEACTIVATE_PATH, exchange_import_types, exchange_session_progress
+from .runs import DEACTIVATE_PATH, exchange_import_types
 from .staging import StagingError
 
 logger = logging.getLogger(__name__)
@@ -53,16 +54,14 @@ def exchange_import(*, exchange: Exchange1C, filename: str | None) -> ExchangeAn
     try:
         path = staging.staging_layout_path(filename or "")
     except StagingError as exc:
-        raise ExchangeRefusedError(str(exc)) from None
+        raise ExchangeRefusedError(message_of(exc)) from None
     started = time.monotonic()
     try:
         record = ExchangeImport.objects.filter(exchange=exchange, path=str(path)).first()
         waiting = exchange_files_waiting(exchange=exchange, path=path)
         if record is None:
             if not waiting.exists() and exchange_placed_file(exchange=exchange, path=path) is None:
-                raise ExchangeRefusedError(
-                    f"{filename} was never sent in this exchange (looked for {path}): send it with mode=file first"
-                )
+                raise ExchangeRefusedError(messages.never_sent(filename, path))
             record, _ = ExchangeImport.objects.get_or_create(
                 exchange=exchange, path=str(path),
                 defaults={"filename": (filename or "")[:1000], "import_types": exchange_import_types(path)},
@@ -97,7 +96,7 @@ def exchange_deactivate(*, exchange: Exchange1C) -> ExchangeAnswer:
             exchange=exchange, path=DEACTIVATE_PATH,
             defaults={
                 "filename": "mode=deactivate", "import_types": types,
-                "message": "" if types else "deactivate: nothing was imported in this exchange, nothing to remove",
+                "message": [] if types else [messages.stored(messages.nothing_to_deactivate())],
             },
         )
     return _answer(record)
@@ -110,7 +109,7 @@ def _import_again(record: ExchangeImport) -> ExchangeImport:
     logger.info("1C exchange #%s: %s was sent again: imported again", record.exchange_id, record.filename)
     record.sessions.clear()
     ExchangeImport.objects.filter(pk=record.pk).update(
-        status=ExchangeImport.Status.PREPARING, message="", progress="", finished_at=None, created_at=timezone.now(),
+        status=ExchangeImport.Status.PREPARING, message=[], progress=None, finished_at=None, created_at=timezone.now(),
         import_types=exchange_import_types(PurePosixPath(record.path)), flow_run_id=None,
     )
     return ExchangeImport.objects.get(pk=record.pk)
@@ -120,9 +119,9 @@ def _answer(record: ExchangeImport) -> ExchangeAnswer:
     """The answer the row and its sessions give; asks for the preparation run first if
     none was asked for."""
     if record.status == ExchangeImport.Status.FAILED:
-        return answer_failure(record.message)
+        return answer_failure("\n".join(messages.result_lines(record)))
     if record.status == ExchangeImport.Status.COMPLETED:
-        return answer_success(*record.message.splitlines())
+        return answer_success(*messages.result_lines(record))
     if record.flow_run_id is None:
         try:
             flow_run_id = prefect_deployment_run_create_within(
@@ -133,23 +132,20 @@ def _answer(record: ExchangeImport) -> ExchangeAnswer:
             )
         except Exception as exc:  # Prefect down or not deployed: 1C is told, a later poll tries again
             logger.warning("1C exchange import #%s: no preparation run: %r", record.pk, exc)
-            return answer_failure(
-                f"{record.filename or 'deactivate'}: the site could not ask Prefect to prepare the import "
-                f"({type(exc).__name__}: {exc}); 1C may try again"
-            )
+            return answer_failure(messages.could_not_ask_prefect(record.filename or "deactivate", exc))
         if flow_run_id is None:  # a busy Prefect server: the poll answers in time, the next one asks again
-            return answer_progress(f"{record.filename}: handing the import to Prefect")
-        progress = f"{record.filename}: waiting for a worker to prepare the import (Prefect flow run {flow_run_id})"
+            return answer_progress(messages.handing_to_prefect(record.filename))
+        progress = messages.waiting_for_preparation(record.filename, flow_run_id)
         ExchangeImport.objects.filter(pk=record.pk, flow_run_id__isnull=True).update(
-            flow_run_id=flow_run_id, progress=progress
+            flow_run_id=flow_run_id, progress=messages.stored(progress)
         )
         return answer_progress(progress)
     active = record.sessions.filter(
         status__in=ImportSession.ACTIVE_STATUSES
     ).order_by("-pk").first()
     if active is not None:
-        return answer_progress(exchange_session_progress(active))
-    return answer_progress(record.progress or f"{record.filename}: starting the next import")
+        return answer_progress(messages.session_progress(active))
+    return answer_progress(record.progress or messages.starting_next_import(record.filename))
 
 
 def exchange_close(*, exchange: Exchange1C) -> ExchangeAnswer:

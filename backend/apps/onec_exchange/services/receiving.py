@@ -8,6 +8,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from django.conf import settings
+from django.utils.translation import gettext_noop
+
+from apps.i18n.messages import Message, message_of
 
 from ..exceptions import ExchangeRefusedError
 from ..models import Exchange1C, ExchangeFile
@@ -39,11 +42,14 @@ def exchange_file_receive(
     """
     limit = settings.ONEC_EXCHANGE_FILE_LIMIT
     if size > limit:
-        raise ExchangeRefusedError(
-            f"file {name!r}: a piece of {size} bytes is larger than ONEC_EXCHANGE_FILE_LIMIT={limit} bytes, "
-            "the limit mode=init announced: send pieces of at most that size, or raise the setting "
-            "(and nginx's client_max_body_size with it)"
-        )
+        raise ExchangeRefusedError(Message(
+            gettext_noop(
+                "file %(name)s: a piece of %(size)s bytes is larger than ONEC_EXCHANGE_FILE_LIMIT=%(limit)s bytes, "
+                "the limit mode=init announced: send pieces of at most that size, or raise the setting "
+                "(and nginx's client_max_body_size with it)"
+            ),
+            name=repr(name), size=size, limit=limit,
+        ))
     if exchange.exchange_type == Exchange1C.Type.SALE:
         for _ in chunks:
             pass
@@ -52,7 +58,7 @@ def exchange_file_receive(
         path = staging.staging_layout_path(name or "")
         target = staging.staging_resolve(exchange_staging_root(exchange.pk), path)
     except StagingError as exc:
-        raise ExchangeRefusedError(str(exc)) from None
+        raise ExchangeRefusedError(message_of(exc)) from None
     first = next(chunks, b"")
     record = ExchangeFile.objects.filter(exchange=exchange, path=str(path)).first()
     head = first[:RESEND_HEAD_BYTES]

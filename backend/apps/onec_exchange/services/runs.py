@@ -12,12 +12,14 @@ from pathlib import PurePosixPath
 from django.utils import timezone
 
 from commerceml.layout import EXCHANGE_KINDS
+from apps.i18n.messages import Message
 from apps.imports.exceptions import ExchangeDirectoryError, ImportNotStartedError
 from apps.imports.import_types import import_type_spec, import_type_specs
 from apps.imports.models import ImportSession
 from apps.imports.services.launch import import_launch_slot_holder, import_session_launch
 from ..models import ExchangeImport
 from ..selectors import exchange_file_replaced, exchange_placed_file
+from . import messages
 from .layout import FINISHED, exchange_import_fail
 
 logger = logging.getLogger(__name__)
@@ -90,20 +92,21 @@ def exchange_import_runs_advance(*, exchange_import_id: int, flow_run_id) -> Run
         if (replaced := exchange_file_replaced(placed=placed)) is not None:  # its turn lapsed: 1C stayed quiet
             exchange_import_fail(
                 exchange_import_id=record.pk,
-                reason=f"{record.filename} was replaced in the exchange directory by 1C exchange "
-                f"#{replaced.exchange_id} ({replaced.exchange.user}) before it was imported: send it again",
+                reason=messages.replaced_by_another(
+                    record.filename, exchange_id=replaced.exchange_id, user=str(replaced.exchange.user)
+                ),
                 flow_run_id=flow_run_id,
             )
             return RunsStep(finished=True)
     else:
         exchange_import_fail(
             exchange_import_id=record.pk,
-            reason=f"{record.filename} was never sent in this exchange (looked for {record.path}): send it with mode=file first",
+            reason=messages.never_sent(record.filename, record.path),
             flow_run_id=flow_run_id,
         )
         return RunsStep(finished=True)
     if not record.import_types:
-        _finish(record, ExchangeImport.Status.COMPLETED, record.message or f"{record.filename}: received, nothing to import from it")
+        _finish(record, ExchangeImport.Status.COMPLETED, messages.stored_lines(record) or [messages.nothing_to_import(record.filename)])
         return RunsStep(finished=True)
     sessions = {session.import_type: session for session in record.sessions.all()}
     for import_type in record.import_types:
@@ -120,31 +123,27 @@ def exchange_import_runs_advance(*, exchange_import_id: int, flow_run_id) -> Run
                     return exchange_import_runs_advance(exchange_import_id=record.pk, flow_run_id=flow_run_id)
                 holder = import_launch_slot_holder(exc)
                 if holder is None:
-                    _finish(record, ExchangeImport.Status.FAILED, f"{_label(import_type)} could not start: {exc}")
+                    _finish(record, ExchangeImport.Status.FAILED, [messages.could_not_start(import_type, exc)])
                     return RunsStep(finished=True)
-                _running(record, progress=f"{_label(import_type)}: waiting for import #{holder.pk} ({holder})")
+                _running(record, progress=messages.waiting_for_slot(import_type, holder))
                 return RunsStep(finished=False, wait_for=holder.pk)
         if import_type not in sessions:
             record.sessions.add(session)
-            _running(record, progress="")
+            _running(record, progress=None)
         if session.is_active:
             return RunsStep(finished=False, wait_for=session.pk)
         if session.status != ImportSession.Status.COMPLETED:
-            _finish(
-                record, ExchangeImport.Status.FAILED,
-                f"{_label(import_type)} #{session.pk} {session.get_status_display().lower()}: "
-                f"{session.error_message or 'see the session in the admin'}",
-            )
+            _finish(record, ExchangeImport.Status.FAILED, [messages.session_ended(session)])
             return RunsStep(finished=True)
-    summary = [exchange_session_summary(session) for session in record.sessions.order_by("pk")]
-    _finish(record, ExchangeImport.Status.COMPLETED, "\n".join([*summary, *record.message.splitlines()]))
+    # Its runs' counts are read from the sessions when answered (services.messages.result_lines).
+    _finish(record, ExchangeImport.Status.COMPLETED, messages.stored_lines(record))
     return RunsStep(finished=True)
 
 
 def _skip(record: ExchangeImport, import_type: str, reason: Exception) -> None:
     """A type with nothing to read in this exchange is left out, and the answer says so."""
     record.import_types = [key for key in record.import_types if key != import_type]
-    record.message = "\n".join(filter(None, [record.message, f"{_label(import_type)} not run: {reason}"]))
+    record.message = [*messages.stored_lines(record), messages.stored(messages.type_not_run(import_type, reason))]
     _own_row(record).update(import_types=record.import_types, message=record.message)
 
 
@@ -169,34 +168,14 @@ def _own_row(record: ExchangeImport):
     return ExchangeImport.objects.filter(pk=record.pk, flow_run_id=record.flow_run_id)
 
 
-def _running(record: ExchangeImport, *, progress: str) -> None:
-    _own_row(record).update(status=ExchangeImport.Status.RUNNING, progress=progress)
-    record.status, record.progress = ExchangeImport.Status.RUNNING, progress
+def _running(record: ExchangeImport, *, progress: Message | None) -> None:
+    record.status, record.progress = ExchangeImport.Status.RUNNING, messages.stored(progress)
+    _own_row(record).update(status=record.status, progress=record.progress)
 
 
-def _finish(record: ExchangeImport, status: str, message: str) -> None:
-    _own_row(record).update(status=status, message=message, progress="", finished_at=timezone.now())
-    record.status, record.message = status, message
-    logger.info("1C exchange #%s: import of %s %s: %s", record.exchange_id, record.filename, status, message)
-
-
-def _label(import_type: str) -> str:
-    return f"«{import_type_spec(import_type).label}»"
-
-
-def exchange_session_progress(session: ImportSession) -> str:
-    """What a run's session is doing, in 1C's `progress` answer."""
-    if session.status == ImportSession.Status.PENDING:
-        return f"{_label(session.import_type)} #{session.pk}: waiting for a worker to pick the run up"
-    return f"{_label(session.import_type)} #{session.pk}: {session.report.progress_text()}"
-
-
-def exchange_session_summary(session: ImportSession) -> str:
-    """A completed run's counts, one line of 1C's `success` answer."""
-    spec = import_type_spec(session.import_type)
-    counts = ", ".join(
-        f"{(spec.counter(key).label if spec.counter(key) else key)}: {session.report.count(key)}"
-        for key in spec.summary_counters
-    )
-    note = f" ({session.error_message})" if session.error_message else ""
-    return f"{_label(session.import_type)} #{session.pk}: {counts}{note}"
+def _finish(record: ExchangeImport, status: str, lines: list) -> None:
+    """End the import: `lines` (Messages, or as stored) are what 1C is told besides its runs' counts."""
+    record.status, record.message = status, [messages.stored(line) for line in lines]
+    _own_row(record).update(status=status, message=record.message, progress=None, finished_at=timezone.now())
+    logger.info("1C exchange #%s: import of %s %s: %s", record.exchange_id, record.filename, status,
+                "; ".join(messages.english(line) for line in record.message))

@@ -26,6 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
+from django.utils.translation import gettext_noop
+
+from apps.i18n.messages import Message, message_of
 from commerceml.layout import EXCHANGE_KINDS, GOODS_DIRNAME, IMPORT_FILES_DIRNAME, OTHER_31_FOLDERS
 
 logger = logging.getLogger(__name__)
@@ -48,7 +51,8 @@ MAX_PATH_CHARS = 1000
 
 
 class StagingError(Exception):
-    """A file or archive from 1C that cannot be accepted; the message says why and what to do."""
+    """A file or archive from 1C that cannot be accepted; the message (an apps.i18n Message,
+    answered in the site's language) says why and what to do."""
 
 
 @functools.cache
@@ -64,31 +68,45 @@ def staging_layout_path(name: str) -> PurePosixPath:
     path = _layout_path(name)
     too_long = next((part for part in path.parts if len(part.encode("utf-8")) > MAX_NAME_BYTES), None)
     if too_long is not None:
-        raise StagingError(
-            f"file name {name!r}: {too_long[:40]!r}... is longer than {MAX_NAME_BYTES} bytes, "
-            "more than a file system holds: refused; shorten it in 1C"
-        )
+        raise StagingError(Message(
+            gettext_noop(
+                "file name %(name)s: %(part)s... is longer than %(limit)s bytes, "
+                "more than a file system holds: refused; shorten it in 1C"
+            ),
+            name=repr(name), part=repr(too_long[:40]), limit=MAX_NAME_BYTES,
+        ))
     if len(str(path)) > MAX_PATH_CHARS:
-        raise StagingError(f"file name {name!r} is longer than {MAX_PATH_CHARS} characters: refused; shorten it in 1C")
+        raise StagingError(Message(
+            gettext_noop("file name %(name)s is longer than %(limit)s characters: refused; shorten it in 1C"),
+            name=repr(name), limit=MAX_PATH_CHARS,
+        ))
     if path.name.endswith(PARTIAL_SUFFIX):
-        raise StagingError(
-            f"file name {name!r} ends in {PARTIAL_SUFFIX}, the name the site gives a file while unpacking it: refused"
-        )
+        raise StagingError(Message(
+            gettext_noop(
+                "file name %(name)s ends in %(suffix)s, the name the site gives a file while unpacking it: refused"
+            ),
+            name=repr(name), suffix=PARTIAL_SUFFIX,
+        ))
     return path
 
 
 def _layout_path(name: str) -> PurePosixPath:
     if not name or "\x00" in name:
-        raise StagingError(f"file name {name!r} is empty or contains NUL: refused")
+        raise StagingError(Message(gettext_noop("file name %(name)s is empty or contains NUL: refused"), name=repr(name)))
     text = name.replace("\\", "/").strip()
     windows = bool(_WINDOWS_DRIVE.match(text))
     if windows:
         text = text[3:]
     if text.startswith("/"):
-        raise StagingError(f"file name {name!r} is an absolute path: 1C sends names relative to its exchange folder")
+        raise StagingError(Message(
+            gettext_noop("file name %(name)s is an absolute path: 1C sends names relative to its exchange folder"),
+            name=repr(name),
+        ))
     parts = [part for part in text.split("/") if part not in ("", ".")]
     if not parts or any(part == ".." for part in parts):
-        raise StagingError(f"file name {name!r} leads out of the exchange folder ('..'): refused")
+        raise StagingError(Message(
+            gettext_noop("file name %(name)s leads out of the exchange folder ('..'): refused"), name=repr(name)
+        ))
     folders = _folders()
     lowered = [part.lower() for part in parts]
     # Drop a temporary prefix: keep from the last known anchor (import_files, or a 3.1
@@ -102,7 +120,7 @@ def _layout_path(name: str) -> PurePosixPath:
 
 
 def _refuse_dir(name: str) -> PurePosixPath:
-    raise StagingError(f"file name {name!r} names a folder, not a file")
+    raise StagingError(Message(gettext_noop("file name %(name)s names a folder, not a file"), name=repr(name)))
 
 
 def _bare_file(filename: str, folders: dict[str, str]) -> PurePosixPath:
@@ -121,7 +139,9 @@ def staging_resolve(root: Path, relative: PurePosixPath) -> Path:
     root = root.resolve()
     target = (root / relative).resolve()
     if target != root and root not in target.parents:
-        raise StagingError(f"{relative} resolves outside the staging directory: refused")
+        raise StagingError(Message(
+            gettext_noop("%(path)s resolves outside the staging directory: refused"), path=str(relative)
+        ))
     return target
 
 
@@ -190,38 +210,51 @@ def archive_entries(archive: zipfile.ZipFile, *, name: str, limits: ArchiveLimit
     that lay out at one path (`goods/a.xml` and `goods\\a.xml`) are unpacked once: the
     later one, as an unzip would leave it."""
     if any(not info.filename for info in archive.infolist()):
-        raise StagingError(f"archive {name} holds an entry without a name (empty, or starting with NUL): refused")
+        raise StagingError(Message(
+            gettext_noop("archive %(archive)s holds an entry without a name (empty, or starting with NUL): refused"),
+            archive=name,
+        ))
     infos = [info for info in archive.infolist() if not info.is_dir()]
     if len(infos) > limits.max_entries:
-        raise StagingError(
-            f"archive {name} has {len(infos)} files, more than ONEC_EXCHANGE_ZIP_MAX_ENTRIES={limits.max_entries}: refused"
-        )
+        raise StagingError(Message(
+            gettext_noop("archive %(archive)s has %(count)s files, more than ONEC_EXCHANGE_ZIP_MAX_ENTRIES=%(limit)s: refused"),
+            archive=name, count=len(infos), limit=limits.max_entries,
+        ))
     total = sum(info.file_size for info in infos)
     if total > limits.max_bytes:
-        raise StagingError(
-            f"archive {name} unpacks to {total} bytes, more than ONEC_EXCHANGE_ZIP_MAX_BYTES={limits.max_bytes}: refused"
-        )
+        raise StagingError(Message(
+            gettext_noop("archive %(archive)s unpacks to %(size)s bytes, more than ONEC_EXCHANGE_ZIP_MAX_BYTES=%(limit)s: refused"),
+            archive=name, size=total, limit=limits.max_bytes,
+        ))
     compressed = sum(info.compress_size for info in infos)
     if total > _RATIO_EXEMPT_BYTES and total > limits.max_ratio * max(compressed, 1):
-        raise StagingError(
-            f"archive {name} unpacks {total // max(compressed, 1)} times its size "
-            f"(ONEC_EXCHANGE_ZIP_MAX_RATIO={limits.max_ratio}): a zip bomb? refused"
-        )
+        raise StagingError(Message(
+            gettext_noop(
+                "archive %(archive)s unpacks %(ratio)s times its size (ONEC_EXCHANGE_ZIP_MAX_RATIO=%(limit)s): a zip bomb? refused"
+            ),
+            archive=name, ratio=total // max(compressed, 1), limit=limits.max_ratio,
+        ))
     entries = []
     for info in infos:
         entry_name = _entry_name(info)
         mode = info.external_attr >> 16
         if stat.S_ISLNK(mode):
-            raise StagingError(f"archive {name} holds a symbolic link {entry_name!r}: refused")
+            raise StagingError(Message(
+                gettext_noop("archive %(archive)s holds a symbolic link %(entry)s: refused"), archive=name, entry=repr(entry_name)
+            ))
         if info.file_size > _RATIO_EXEMPT_BYTES and info.file_size > limits.max_ratio * max(info.compress_size, 1):
-            raise StagingError(
-                f"archive {name}: {entry_name!r} unpacks {info.file_size // max(info.compress_size, 1)} times its size "
-                f"(ONEC_EXCHANGE_ZIP_MAX_RATIO={limits.max_ratio}): a zip bomb? refused"
-            )
+            raise StagingError(Message(
+                gettext_noop(
+                    "archive %(archive)s: %(entry)s unpacks %(ratio)s times its size "
+                    "(ONEC_EXCHANGE_ZIP_MAX_RATIO=%(limit)s): a zip bomb? refused"
+                ),
+                archive=name, entry=repr(entry_name), ratio=info.file_size // max(info.compress_size, 1),
+                limit=limits.max_ratio,
+            ))
         try:
             entries.append(ArchiveEntry(info=info, path=staging_layout_path(entry_name)))
         except StagingError as exc:
-            raise StagingError(f"archive {name}: {exc}") from None
+            raise StagingError(_in_archive(name, exc)) from None
     _refuse_clashes(entries, name=name)
     by_path = {entry.path: entry for entry in entries}  # the later entry of a path wins
     if len(by_path) < len(entries):
@@ -232,13 +265,21 @@ def archive_entries(archive: zipfile.ZipFile, *, name: str, limits: ArchiveLimit
     return entries
 
 
+def _in_archive(name: str, exc: StagingError) -> Message:
+    """An entry's refusal, naming its archive."""
+    return Message(gettext_noop("archive %(archive)s: %(reason)s"), archive=name, reason=message_of(exc))
+
+
 def _refuse_clashes(entries: list[ArchiveEntry], *, name: str) -> None:
     """StagingError for an entry whose path is another's folder (`a.jpg` and `a.jpg/b.jpg`)."""
     paths = {entry.path for entry in entries}
     for entry in entries:
         folder = next((parent for parent in entry.path.parents if parent in paths), None)
         if folder is not None:
-            raise StagingError(f"archive {name}: {folder} is both a file and the folder of {entry.path}: refused")
+            raise StagingError(Message(
+                gettext_noop("archive %(archive)s: %(folder)s is both a file and the folder of %(path)s: refused"),
+                archive=name, folder=str(folder), path=str(entry.path),
+            ))
 
 
 @dataclass(frozen=True)
@@ -254,7 +295,10 @@ def archive_checked(path: Path, *, name: str, limits: ArchiveLimits) -> Iterator
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:  # ValueError: a name flagged UTF-8 that is not
-        raise StagingError(f"archive {name} is incomplete or damaged ({exc}): 1C should send it again") from None
+        raise StagingError(Message(
+            gettext_noop("archive %(archive)s is incomplete or damaged (%(error)s): 1C should send it again"),
+            archive=name, error=str(exc),
+        )) from None
     with archive:
         yield OpenArchive(archive=archive, entries=archive_entries(archive, name=name, limits=limits))
 
@@ -306,15 +350,19 @@ def _entry_unpack(
                 while block := unpacked.read(WRITE_BLOCK_BYTES):
                     written += len(block)
                     if written > entry.info.file_size:
-                        raise StagingError(f"archive {name}: {entry.path} is larger than its header says: refused")
+                        raise StagingError(Message(
+                            gettext_noop("archive %(archive)s: %(path)s is larger than its header says: refused"),
+                            archive=name, path=str(entry.path),
+                        ))
                     out.write(block)
                     progress(written)
             out.flush()
         except (zipfile.BadZipFile, EOFError, zipfile.LargeZipFile, RuntimeError, NotImplementedError) as exc:
             partial.unlink(missing_ok=True)
-            raise StagingError(
-                f"archive {name}: cannot unpack {entry.path} ({exc}); the archive is damaged: 1C should send it again"
-            ) from None
+            raise StagingError(Message(
+                gettext_noop("archive %(archive)s: cannot unpack %(path)s (%(error)s); the archive is damaged: 1C should send it again"),
+                archive=name, path=str(entry.path), error=str(exc),
+            )) from None
         except BaseException:
             partial.unlink(missing_ok=True)
             raise
