@@ -62,6 +62,8 @@ class LocalStack:
             **env,
             "PREFECT_API_URL": self.api_url,
             "PREFECT_SERVER_EPHEMERAL_ENABLED": "false",
+            # `python` is this interpreter: the command of the imports pool's runs (prefect.yaml).
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', os.defpath)}",
             **NO_TELEMETRY,
         }
         self.processes: list[tuple[subprocess.Popen, Path]] = []
