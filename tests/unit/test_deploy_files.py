@@ -62,16 +62,6 @@ def test_a_worker_serves_every_work_pool_of_prefect_yaml():
     assert pools == served == {IMPORTS_POOL, SHARD_POOL}
 
 
-def test_the_imports_workers_runs_start_the_engine_with_the_venv_s_python():
-    """prefect.yaml's runs on the imports pool are `python -m prefect.engine`, one Python start
-    (not a workspace supervisor, then the engine); the worker unit puts the venv's python first."""
-    deployments = yaml.safe_load((REPO_DIR / "prefect.yaml").read_text())["deployments"]
-    commands = {deployment["work_pool"].get("job_variables", {}).get("command")
-                for deployment in deployments if deployment["work_pool"]["name"] == IMPORTS_POOL}
-    assert commands == {"python -m prefect.engine"}
-    assert unit_option("onec-imports-worker.service", "Environment").startswith(f"PATH={INSTALL_DIR}/.venv/bin:")
-
-
 def test_the_target_starts_every_long_running_unit():
     wanted = set(unit_option("onec-images.target", "Wants").split())
     assert wanted == {*SERVICES, "onec-reconcile.timer"} - {"onec-reconcile.service"}  # the timer starts it
