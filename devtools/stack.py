@@ -25,7 +25,7 @@ IMPORTS_POOL = "onec-imports"
 SHARD_POOL = "onec-images-shards"
 STARTUP_SECONDS = 90
 # The parts' arguments, as deploy/systemd's units give them too (tests/unit/test_deploy_files.py).
-IMPORTS_WORKER_ARGS = ("worker", "start", "--pool", IMPORTS_POOL, "--type", "process")
+IMPORTS_WORKER_ARGS = ("-m", "flows.warm_worker", "--pool", IMPORTS_POOL)
 
 
 def prefect_server_args(port: int) -> tuple[str, ...]:
@@ -62,6 +62,9 @@ class LocalStack:
             **env,
             "PREFECT_API_URL": self.api_url,
             "PREFECT_SERVER_EPHEMERAL_ENABLED": "false",
+            # `python` is this interpreter: the command of a run that Prefect's own process
+            # worker starts (prefect.yaml), e.g. the benchmarks' `prefect worker start`.
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', os.defpath)}",
             **NO_TELEMETRY,
         }
         self.processes: list[tuple[subprocess.Popen, Path]] = []
@@ -111,7 +114,8 @@ class LocalStack:
         self.prefect("--no-prompt", "deploy", "--all")
 
     def start_imports_worker(self) -> None:
-        self.start("prefect-worker", *PREFECT, *IMPORTS_WORKER_ARGS)
+        """The imports' warm worker (flows/warm_worker.py): each run a fork of it."""
+        self.start("prefect-worker", sys.executable, *IMPORTS_WORKER_ARGS)
 
     def start_shard_worker(self, name: str, *, part: str | None = None, command_prefix: tuple[str, ...] = (),
                            env: dict | None = None) -> None:

@@ -84,7 +84,7 @@ class PreparationWorker:
 
         scheduled = FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.SCHEDULED])))
         with get_client(sync_client=True) as client:
-            while not self.stopping.wait(0.05):
+            while not self.stopping.wait(0.25):
                 for flow_run in client.read_flow_runs(
                     flow_run_filter=scheduled,
                     deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[self.deployment_id])),

@@ -43,7 +43,7 @@ def _private_prefect_imports(path: Path) -> list[str]:
 def test_no_private_prefect_module_or_name_is_imported():
     sources = [path for folder in ("backend", "flows", "bench", "tests") for path in (REPO / folder).rglob("*.py")]
     private = {str(path.relative_to(REPO)): names for path in sources if (names := _private_prefect_imports(path))}
-    assert "flows/shard_worker.py" in {str(path.relative_to(REPO)) for path in sources}
+    assert "flows/warm_worker.py" in {str(path.relative_to(REPO)) for path in sources}
     assert private == {}, "private Prefect imports (use Prefect's public modules): " + repr(private)
 
 
