@@ -8,6 +8,7 @@ from django.db import connections
 from django.utils.translation import gettext as _
 from prefect import flow, get_run_logger, task
 
+from apps.i18n.messages import message_text
 from apps.products.services import site_photo_process, site_photo_refuse
 from flows.common import RETRIED_STEP, closes_db_connections, failure_reason
 
@@ -28,7 +29,7 @@ def _refuse_unprocessed(flow, flow_run, state) -> None:
         site_photo_refuse(
             photo_id=int(flow_run.parameters["photo_id"]),
             reason=_("processing failed: %(reason)s; remove the photo and upload it again")
-            % {"reason": failure_reason(state)},
+            % {"reason": message_text(failure_reason(state))},
         )
     finally:
         connections.close_all()

@@ -36,9 +36,9 @@ def _admin_session(*, flow_run_id=None, in_progress=False, started_by="admin") -
 @pytest.mark.parametrize(
     "state, status, words",
     [
-        (Cancelled(message="Deployment concurrency limit reached."), "cancelled", "ended Cancelled: Deployment concurrency limit reached."),
-        (Crashed(message="Flow run infrastructure exited with non-zero status code -9."), "failed", "ended Crashed: Flow run infrastructure exited"),
-        (Failed(message="boom"), "failed", "ended Failed: boom; see the run's logs in Prefect"),
+        (Cancelled(message="Deployment concurrency limit reached."), "cancelled", "ended cancelled: Deployment concurrency limit reached."),
+        (Crashed(message="Flow run infrastructure exited with non-zero status code -9."), "failed", "ended crashed: Flow run infrastructure exited"),
+        (Failed(message="boom"), "failed", "ended with a failure: boom; see the run's logs in Prefect"),
         (Completed(), "failed", "but the import never recorded its result"),
     ],
 )
@@ -51,6 +51,18 @@ def test_a_run_that_ended_settles_its_session(state, status, words):
     session.refresh_from_db()
     assert session.status == status and session.running_slot is None and session.finished_at
     assert words in session.error_message
+
+
+def test_how_the_run_ended_reads_in_the_site_s_language():
+    """Prefect's state names are English ("Crashed"); the session says it in the site's words
+    (ru by default), Prefect's own message kept as its detail."""
+    session = _admin_session(flow_run_id=_flow_run_in(Crashed(message="exited with status -9")), in_progress=True)
+
+    import_sessions_reconcile()
+
+    session.refresh_from_db()
+    assert "завершился: аварийно: exited with status -9" in session.error_message_text
+    assert "Crashed" not in session.error_message_text
 
 
 def test_a_run_that_is_still_going_is_left_alone():

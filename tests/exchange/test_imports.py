@@ -373,7 +373,7 @@ def test_a_run_that_crashed_in_prefect_is_answered_failure_not_progress(onec, ex
 
     assert answer[0] == "failure", answer
     assert answer[1].startswith(f"«Product catalog» #{catalog.pk} failed: Prefect flow run ")
-    assert "ended Crashed: Flow run infrastructure exited with non-zero status code -9." in answer[1]
+    assert "ended crashed: Flow run infrastructure exited with non-zero status code -9." in answer[1]
     catalog.refresh_from_db()
     assert catalog.status == "failed" and catalog.running_slot is None
     assert ExchangeImport.objects.get().status == "failed"

@@ -32,7 +32,7 @@ def upload(client, product, *files) -> list[str]:
 
 
 def test_the_run_the_upload_asked_for_accepts_a_good_photo_and_refuses_a_bad_one(
-    admin_client, product, site_photo_deployment, media_root
+    admin_client, product, site_photo_deployment, media_root, in_english
 ):
     damaged = make_image_bytes(size=(400, 300), noise=True)[:500]  # a JPEG header, then nothing decodable
     upload(

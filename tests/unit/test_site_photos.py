@@ -3,6 +3,8 @@ MEDIA_ROOT: stored and checked, their order among 1C's, moved and removed, and e
 import mode leaving them alone; the site's `on_site` switch beside 1C's `is_active`."""
 from __future__ import annotations
 
+import re
+
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -97,7 +99,8 @@ def test_processing_decodes_the_photo_and_makes_the_same_renditions_as_1cs(produ
     assert site_photo_process(photo_id=photo.pk).status == "ready", "a retried run leaves a processed photo as it is"
 
 
-def test_processing_refuses_a_damaged_photo_and_one_with_too_many_pixels_saying_why(product, media_root, settings):
+def test_processing_refuses_a_damaged_photo_and_one_with_too_many_pixels_saying_why(product, media_root, settings,
+                                                                                    in_english):
     damaged = site_photo_add(product_id=product.pk, data=make_image_bytes(size=(300, 200), noise=True)[:400],
                              filename="broken.jpg")
     huge = site_photo_add(product_id=product.pk, data=make_image_bytes(size=(300, 200)), filename="huge.jpg")
@@ -111,6 +114,19 @@ def test_processing_refuses_a_damaged_photo_and_one_with_too_many_pixels_saying_
     )
     assert not (media_root / "renditions").exists()
     assert product_pictures(product=product) == []
+
+
+def test_a_refusal_is_in_the_site_s_language(product, media_root):
+    """The processing run has no user: its reason is written in LANGUAGE_CODE (ru by default),
+    the file's error included, not the English source."""
+    damaged = site_photo_add(product_id=product.pk, data=make_image_bytes(size=(300, 200), noise=True)[:400],
+                             filename="broken.jpg")
+
+    damaged = site_photo_process(photo_id=damaged.pk)
+
+    assert damaged.status == "refused"
+    assert damaged.refusal_reason.startswith("broken.jpg: "), damaged.refusal_reason
+    assert "damaged" not in damaged.refusal_reason and re.search("[а-я]{4}", damaged.refusal_reason)
 
 
 # --- the order on the storefront ---------------------------------------------------------------

@@ -16,6 +16,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils.translation import gettext as _
 
+from apps.i18n.messages import message_of, message_text
 from apps.media.exceptions import InvalidImageError
 from apps.media.files import WEB_IMAGE_HEAD_BYTES, SourceImage, decode_image, web_image_content_type
 from apps.media.models import StoredImage
@@ -90,7 +91,7 @@ def site_photo_process(*, photo_id: int) -> SitePhoto:
         site_photo_content_type(head=data[:WEB_IMAGE_HEAD_BYTES], filename=label)
         width, height = decode_image(io.BytesIO(data), label)
     except (SitePhotoRefusedError, InvalidImageError) as exc:
-        return _site_photo_refuse(photo, str(exc))
+        return _site_photo_refuse(photo, message_text(message_of(exc)))
     _, facts = stored_image_facts(names=[record.name])[record.name]
     facts = replace(facts, width=width, height=height)
     plan = RenditionPlan.configured()
@@ -104,7 +105,7 @@ def site_photo_process(*, photo_id: int) -> SitePhoto:
                 storage=media,
             )
         if update.error:
-            return _site_photo_refuse(photo, update.error.replace(path, label))
+            return _site_photo_refuse(photo, message_text(update.error).replace(path, label))
         facts = update.facts
     with transaction.atomic():
         StoredImage.objects.filter(pk=record.pk).update(
@@ -118,6 +119,7 @@ def site_photo_process(*, photo_id: int) -> SitePhoto:
 
 
 def _site_photo_refuse(photo: SitePhoto, reason: str) -> SitePhoto:
+    """`reason` in the site's language (LANGUAGE_CODE: the processing run has no user's)."""
     site_photo_refuse(photo_id=photo.pk, reason=reason)
     photo.refresh_from_db()
     return photo

@@ -27,6 +27,14 @@ logger = logging.getLogger(__name__)
 RECONCILED_STARTERS = (ImportSession.StartedBy.ADMIN, ImportSession.StartedBy.SCHEDULE, ImportSession.StartedBy.EXCHANGE)
 # How long a launch may take between creating its session and attaching the flow run.
 LAUNCH_GRACE = timedelta(minutes=2)
+# How a run ended, by its final state's type, in the admin's words (Prefect's state names,
+# "Crashed" and the like, are English and may be custom, e.g. "TimedOut" for a failure).
+RUN_ENDED = {
+    "COMPLETED": gettext_noop("completed"),
+    "FAILED": gettext_noop("with a failure"),
+    "CRASHED": gettext_noop("crashed"),
+    "CANCELLED": gettext_noop("cancelled"),
+}
 
 
 def import_sessions_reconcile() -> list[ImportSession]:
@@ -77,7 +85,8 @@ def _outcome_in_prefect(session: ImportSession) -> tuple[str, Message] | None:
         return None
     detail = Message(
         gettext_noop("Prefect flow run %(name)s ended %(state)s%(message)s"),
-        name=repr(run.name), state=state.name, message=f": {state.message}" if state.message else "",
+        name=repr(run.name), state=Message(RUN_ENDED[state.type.value]),
+        message=f": {state.message}" if state.message else "",
     )
     if state.is_cancelled():
         return Status.CANCELLED, detail
