@@ -17,6 +17,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from django.utils.translation import gettext_noop
+
 from apps.imports.prefect_api import NO_TELEMETRY
 
 REPO_DIR = Path(__file__).resolve().parent.parent
@@ -160,13 +162,26 @@ def _with_s3_media(stack: LocalStack):
         stack.prefect("gcl", "inspect", limit)
     except StackError:
         stack.prefect("gcl", "create", limit, "--limit", os.environ.get("S3_UPLOAD_CHUNKS", "4"))
-    print(f"dev: media in S3 bucket {bucket} at {stack.env['AWS_S3_ENDPOINT_URL']} "
-          f"(SeaweedFS, data in {stack.root / 'seaweedfs'})", file=sys.stderr)
+    _say(gettext_noop("media in S3 bucket %(bucket)s at %(endpoint)s (SeaweedFS, data in %(dir)s)"),
+         bucket=bucket, endpoint=stack.env["AWS_S3_ENDPOINT_URL"], dir=stack.root / "seaweedfs")
     return server
+
+
+def _say(text: str, **values) -> None:
+    """One line of `./dev stack`'s own output, in the site's language (DJANGO_LANGUAGE_CODE)."""
+    from django.utils.translation import gettext
+
+    print(f"dev: {gettext(text) % values if values else gettext(text)}", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> None:
     """`./dev stack [--s3]`: the whole stack in the foreground until Ctrl-C or a part exits."""
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    django.setup()  # for the site's language of its lines
+    from django.utils.translation import gettext
+
     parser = argparse.ArgumentParser(prog="./dev stack")
     parser.add_argument("--s3", action="store_true", help="media in a local SeaweedFS bucket")
     args = parser.parse_args(argv)
@@ -175,10 +190,11 @@ def main(argv: list[str] | None = None) -> None:
                        django_port=int(os.environ.get("DJANGO_PORT", 8000)))
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     database = ("PREFECT_SERVER_DATABASE_CONNECTION_URL" if os.environ.get("PREFECT_SERVER_DATABASE_CONNECTION_URL")
-                else f"SQLite in {stack.env.get('PREFECT_HOME', '~/.prefect')}")
+                else gettext("SQLite in %(dir)s") % {"dir": stack.env.get("PREFECT_HOME", "~/.prefect")})
     seaweed = None
     try:
-        print(f"dev: Prefect server on port {stack.prefect_port} (database: {database})", file=sys.stderr)
+        _say(gettext_noop("Prefect server on port %(port)s (database: %(database)s)"), port=stack.prefect_port,
+             database=database)
         stack.start_prefect()
         if args.s3:
             seaweed = _with_s3_media(stack)
@@ -188,27 +204,30 @@ def main(argv: list[str] | None = None) -> None:
         stack.start_shard_worker(socket.gethostname(), part="prefect-shard-worker")
         stack.start_django()
         logs = "  ".join(str(log.relative_to(REPO_DIR)) for _, log in stack.processes)
-        print(f"""
-  Django admin:      {stack.django_url}/admin/
-  1C import page:    {stack.django_url}/admin/integrations/import_1c/
-  Prefect UI:        http://127.0.0.1:{stack.prefect_port}/
-  Logs:              {logs}
-  Ctrl-C stops everything.
-""", file=sys.stderr)
+        lines = [
+            (gettext("Django admin:"), f"{stack.django_url}/admin/"),
+            (gettext("1C import page:"), f"{stack.django_url}/admin/integrations/import_1c/"),
+            (gettext("Prefect UI:"), f"http://127.0.0.1:{stack.prefect_port}/"),
+            (gettext("Logs:"), logs),
+        ]
+        width = max(len(label) for label, _ in lines) + 2
+        print("", *(f"  {label:{width}}{value}" for label, value in lines), "  " + gettext("Ctrl-C stops everything."), "",
+              sep="\n", file=sys.stderr)
         while all(process.poll() is None for process, _ in stack.processes):
             time.sleep(1)
-        print("dev: a part of the stack exited; see the logs in var/", file=sys.stderr)
+        _say(gettext_noop("a part of the stack exited; see the logs in var/"))
         sys.exit(1)
     except StackError as exc:
-        sys.exit(f"dev: {exc}")
+        _say(gettext_noop("the stack did not start: %(error)s"), error=exc)
+        sys.exit(1)
     except KeyboardInterrupt:
         pass
     finally:
-        print("dev: stopping the stack...", file=sys.stderr)
+        _say(gettext_noop("stopping the stack..."))
         stack.stop()
         if seaweed is not None:
             seaweed.stop()
-        print("dev: stack stopped", file=sys.stderr)
+        _say(gettext_noop("stack stopped"))
 
 
 if __name__ == "__main__":

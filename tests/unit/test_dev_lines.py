@@ -1,5 +1,6 @@
-"""`./dev demo`'s own lines (devtools' `dev_say`) follow the site's language, default Russian;
-every line the script says is one the command knows."""
+"""`./dev`'s own lines follow the site's language, default Russian: `./dev demo`'s (devtools'
+`dev_say`, every line the script says is one the command knows) and `./dev stack`'s
+(devtools.stack)."""
 from __future__ import annotations
 
 import io
@@ -36,3 +37,15 @@ def test_a_line_without_its_value_says_which_is_missing():
 def test_every_line_the_script_says_is_known():
     said = set(re.findall(r"\bsay ([a-z-]+)", DEV.read_text()))
     assert said and said <= set(LINES)
+
+
+def test_dev_stack_says_its_lines_in_the_sites_language(capsys):
+    from devtools.stack import _say
+
+    with translation.override("ru"):
+        _say("stopping the stack...")
+        _say("the stack did not start: %(error)s", error="http://127.0.0.1:4200/api/health did not answer in 90 s")
+    assert capsys.readouterr().err.splitlines() == [
+        "dev: останавливаем стек...",
+        "dev: стек не запустился: http://127.0.0.1:4200/api/health did not answer in 90 s",
+    ]

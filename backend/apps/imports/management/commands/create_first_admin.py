@@ -4,6 +4,7 @@ import secrets
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
+from django.utils.translation import gettext as _
 
 
 class Command(BaseCommand):
@@ -21,10 +22,13 @@ class Command(BaseCommand):
         User = get_user_model()
         existing = User.objects.filter(is_superuser=True).order_by("pk").first()
         if existing:
-            self.stdout.write(f"admin user exists: {existing.get_username()} (nothing changed)")
+            self.stdout.write(_("admin user exists: %(name)s (nothing changed)") % {"name": existing.get_username()})
             return
         generated = not password
         password = password or secrets.token_urlsafe(12)
         User.objects.create_superuser(username=username, email=email, password=password)
-        shown = f"password: {password}" if generated else "password: as given"
-        self.stdout.write(f"created admin user {username!r}, {shown}")
+        if generated:
+            said = _("created admin user %(name)s, password: %(password)s")
+        else:
+            said = _("created admin user %(name)s, password: as given")
+        self.stdout.write(said % {"name": repr(username), "password": password})
