@@ -20,6 +20,7 @@ from pathlib import Path
 from django.utils.translation import gettext_noop
 
 from apps.imports.prefect_api import NO_TELEMETRY
+from devtools.lines import dev_line
 
 REPO_DIR = Path(__file__).resolve().parent.parent
 PREFECT = [sys.executable, "-m", "prefect"]
@@ -168,10 +169,8 @@ def _with_s3_media(stack: LocalStack):
 
 
 def _say(text: str, **values) -> None:
-    """One line of `./dev stack`'s own output, in the site's language (DJANGO_LANGUAGE_CODE)."""
-    from django.utils.translation import gettext
-
-    print(f"dev: {gettext(text) % values if values else gettext(text)}", file=sys.stderr)
+    """One line of `./dev stack`'s own output, in the site's language."""
+    print(dev_line(text, values), file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> None:

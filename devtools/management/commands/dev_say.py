@@ -6,7 +6,9 @@ while the demo sets up live here, by name, with their `%(name)s` values passed a
 `name=value`. (The lines printed before the venv exists, `installing Python packages…`,
 stay English: nothing can translate them yet.)"""
 from django.core.management.base import BaseCommand, CommandError
-from django.utils.translation import gettext, gettext_noop
+from django.utils.translation import gettext_noop
+
+from devtools.lines import dev_line
 
 LINES = {
     "migrating": gettext_noop("migrating the database (var/db.sqlite3 unless DATABASE_URL is set)..."),
@@ -28,7 +30,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         values = dict(value.partition("=")[::2] for value in options["values"])
         try:
-            text = gettext(LINES[options["line"]]) % values
+            line = dev_line(LINES[options["line"]], values)
         except KeyError as missing:
             raise CommandError(f"the line {options['line']!r} needs the value {missing}=…") from None
-        self.stderr.write(f"dev: {text}")
+        self.stderr.write(line)
