@@ -69,9 +69,6 @@ class ImportReport:
         )
         return Message(text, processed=self.processed, total="?" if self.total is None else self.total)
 
-    def progress_text(self) -> str:
-        return self.progress_message().translated()
-
     def printed(self) -> dict[str, Any]:
         """What the command line prints: every entry but a per-file error list (sessions
         stored before the errors moved to their chunks have one)."""

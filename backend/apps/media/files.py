@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import BinaryIO, NamedTuple
@@ -101,7 +102,7 @@ class SourceRecord(NamedTuple):
     source_size: int | None
     source_mtime_ns: int | None
     renditions_spec: str
-    renditions: list[dict]
+    renditions: Sequence[dict] = ()
 
     def describes(self, source_stat: os.stat_result | None) -> bool:
         return source_unchanged(self.sha256, self.source_size, self.source_mtime_ns, source_stat)

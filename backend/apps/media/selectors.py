@@ -55,12 +55,9 @@ def stored_image_records(*, names: list[str], renditions: bool) -> dict[str, Sou
     `renditions`: the renditions too (their JSON is decoded only when asked)."""
     if not names:
         return {}
-    columns = ["name", *SourceRecord._fields[:4]]
-    if renditions:
-        rows = StoredImage.objects.filter(name__any_of=names).values_list(*columns, "renditions")
-        return {row[0]: SourceRecord(*row[1:]) for row in rows}
+    columns = ["name", *SourceRecord._fields[:4], *(("renditions",) if renditions else ())]
     rows = StoredImage.objects.filter(name__any_of=names).values_list(*columns)
-    return {row[0]: SourceRecord(*row[1:], []) for row in rows}
+    return {row[0]: SourceRecord(*row[1:]) for row in rows}
 
 
 def stored_image_links(*, product_ids: list[int]) -> dict[int, dict[int, int]]:

@@ -4,6 +4,8 @@ the step works on PostgreSQL and SQLite alike: an import stored before keeps its
 
 from django.db import migrations, models
 
+from apps.i18n.messages import Message, is_stored_message
+
 
 def _copy_texts(apps, schema_editor):
     ExchangeImport = apps.get_model("onec_exchange", "ExchangeImport")
@@ -13,13 +15,18 @@ def _copy_texts(apps, schema_editor):
         )
 
 
+def _english(value) -> str:
+    """A stored message's English text; a text stored before, as it is."""
+    return str(Message.from_json(value)) if is_stored_message(value) else str(value)
+
+
 def _copy_back(apps, schema_editor):
     ExchangeImport = apps.get_model("onec_exchange", "ExchangeImport")
     for record in ExchangeImport.objects.only("message_json", "progress_json").iterator():
         message, progress = record.message_json, record.progress_json
         ExchangeImport.objects.filter(pk=record.pk).update(
-            message=message if isinstance(message, str) else "\n".join(map(str, message or [])),
-            progress=progress if isinstance(progress, str) else str(progress or ""),
+            message=message if isinstance(message, str) else "\n".join(map(_english, message or [])),
+            progress=_english(progress) if progress else "",
         )
 
 
