@@ -24,6 +24,7 @@ from apps.onec_exchange.services.layout import (
     exchange_files_lay_out,
     exchange_import_claim,
     exchange_import_fail,
+    exchange_import_waits,
 )
 from apps.onec_exchange.services.messages import english, preparation_failed, stored_lines
 from apps.onec_exchange.services.runs import DEACTIVATE_PATH, exchange_import_runs_advance
@@ -79,9 +80,10 @@ def wait_for_import(session_id: int) -> str:
 
 @task(name="wait-for-exchange", task_run_name="wait-for-exchange-{exchange_id}", **RETRIED_STEP)
 @closes_db_connections
-def wait_for_exchange(exchange_id: int) -> None:
-    """Wait until another 1C exchange's imports have read the files this one would replace."""
-    while exchange_files_in_use(exchange_id=exchange_id):
+def wait_for_exchange(exchange_id: int, exchange_import_id: int) -> None:
+    """Wait until another 1C exchange's imports have read the files this one would replace
+    (or until this import gave way to an exchange that waited for its files)."""
+    while exchange_files_in_use(exchange_id=exchange_id) and exchange_import_waits(exchange_import_id=exchange_import_id):
         time.sleep(WAIT_SECONDS)
 
 
@@ -111,7 +113,7 @@ def prepare_exchange_import(exchange_import_id: int) -> str:
             if step["wait_for"]:
                 wait_for_import(step["wait_for"])
             elif step["wait_for_exchange"]:
-                wait_for_exchange(step["wait_for_exchange"])
+                wait_for_exchange(step["wait_for_exchange"], exchange_import_id)
             else:
                 time.sleep(WAIT_SECONDS)  # another run lays the same exchange's files out, or moves files now
     while not (step := advance_exchange_import(exchange_import_id))["finished"]:

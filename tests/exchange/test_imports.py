@@ -222,6 +222,47 @@ def test_another_users_exchange_waits_until_this_one_is_done_with_the_file_it_wo
     assert ImportSession.objects.latest("pk").started_by_user.username == "other"
 
 
+@pytest.mark.parametrize("last_to_ask", ["later exchange", "earlier exchange"])
+def test_two_exchanges_waiting_for_each_others_files_the_later_gives_way(onec, exchange_dirs, client, last_to_ask):
+    # This 1C laid out goods/goods.xml, the other rests/rests.xml; each then sends the other's file.
+    mine_rests, their_rests = OFFERS, WRITER.offers([])
+    theirs_goods = WRITER.goods([cml.Goods("0a1b2c3d-0000-0000-0000-0000000000ff", "Ракетка")])
+    onec.checkauth()
+    onec.init()
+    onec.send_file("goods/goods.xml", GOODS)
+    _answer(onec, "goods/goods.xml")
+    Product.objects.create(onec_id=GUID, name="Мяч")
+    _run(_wait_for_session("catalog"), created=1)
+    assert onec.import_file("goods/goods.xml")[0] == "success"
+    other = _other_user(client)
+    other.send_file("rests/rests.xml", their_rests)
+    _answer(other, "rests/rests.xml", until=lambda answer: "«Stocks»" in answer[1])
+    _run(_wait_for_session("stocks"))
+    assert _answer(other, "rests/rests.xml", until=lambda answer: answer[0] != "progress")[0] == "success"
+    mine, theirs = Exchange1C.objects.get(user__username="onec"), Exchange1C.objects.get(user__username="other")
+    onec.send_file("rests/rests.xml", mine_rests)
+    other.send_file("goods/goods.xml", theirs_goods)
+    asks = {
+        "later exchange": lambda: _answer(other, "goods/goods.xml", until=lambda answer: answer[0] != "progress"),
+        "earlier exchange": lambda: _answer(onec, "rests/rests.xml", until=lambda answer: "«Stocks»" in answer[1]),
+    }
+    waiter = (onec, "rests/rests.xml") if last_to_ask == "later exchange" else (other, "goods/goods.xml")
+    assert _answer(*waiter)[1].startswith("waiting for 1C exchange #")
+
+    answers = {who: asks[who]() for who in sorted(asks, key=lambda who: who != last_to_ask)}  # the last to ask first
+    gave_way, going_on = answers["later exchange"], answers["earlier exchange"]
+
+    assert gave_way == ["failure", f"goods/goods.xml: 1C exchange #{mine.pk} (onec) and this one each wait for a file "
+                                   f"the other laid out, so this later exchange gave way: run the exchange again once "
+                                   f"#{mine.pk} has finished"]
+    assert going_on[0] == "progress"
+    data = exchange_dirs / "import_1c"
+    assert (data / "rests" / "rests.xml").read_bytes() == mine_rests
+    assert (data / "goods" / "goods.xml").read_bytes() == GOODS  # theirs was never laid out
+    assert Exchange1C.objects.get(pk=theirs.pk).gave_way_at is not None
+    assert ExchangeImport.objects.get(exchange=theirs, path="goods/goods.xml").sessions.count() == 0
+
+
 def test_a_file_another_users_exchange_replaced_is_answered_failure_not_their_success(onec, exchange_dirs, client):
     onec.checkauth()
     onec.init()

@@ -31,6 +31,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 class ExchangeImportInline(admin.TabularInline):
     model = ExchangeImport
+    fk_name = "exchange"
     extra = 0
     can_delete = False
     fields = ("filename", "status", "import_sessions", "progress_text", "result", "flow_run_id", "created_at", "finished_at")
@@ -68,7 +69,8 @@ class Exchange1CAdmin(ReadOnlyAdmin):
                     "files_received", "imports_status")
     list_filter = ("exchange_type",)
     search_fields = ("user__username", "client_ip")
-    fields = ("user", "client_ip", "exchange_type", "created_at", "last_request_at", "closed_at", "files_list")
+    fields = ("user", "client_ip", "exchange_type", "created_at", "last_request_at", "closed_at", "gave_way_at",
+              "files_list")
     readonly_fields = fields
     inlines = [ExchangeImportInline]
 

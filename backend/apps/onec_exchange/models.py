@@ -37,6 +37,9 @@ class Exchange1C(models.Model):
     # directory now (its claim above says which run, and until when): the unique
     # constraint lets the database itself refuse a second at once.
     moving_files = models.BooleanField(null=True, unique=True, editable=False)
+    # When this exchange gave way to another that waited for its files while it waited for
+    # theirs (services.layout): its laid-out files hold no one from then on.
+    gave_way_at = models.DateTimeField(_("gave way to another exchange"), null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("1C exchange")
@@ -95,6 +98,11 @@ class ExchangeImport(models.Model):
     flow_run_id = models.UUIDField(_("preparation run in Prefect"), null=True, blank=True)
     # What the preparation run is doing: a stored Message (a string before the upgrade).
     progress = models.JSONField(_("preparation progress"), null=True, blank=True)
+    # The exchange whose laid-out files this import's preparation waits for (the edges in
+    # which services.layout finds exchanges waiting for each other).
+    waiting_for = models.ForeignKey(
+        Exchange1C, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
     created_at = models.DateTimeField(_("requested"), auto_now_add=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
 

@@ -10,7 +10,9 @@ of different users send files under the same names (goods/goods.xml): so exchang
 turns. One run at a time moves files into it (`Exchange1C.moving_files`), and never over
 a file another exchange laid out that its imports have not read yet (see
 `exchange_files_in_use`): a file replaced before its import would be read as someone
-else's, and 1C told `success` for their data."""
+else's, and 1C told `success` for their data. Two exchanges that each wait for a file the
+other laid out would wait for ever: the later of them gives way (its import fails, 1C is
+told to run the exchange again, and its files hold no one from then on)."""
 from __future__ import annotations
 
 import logging
@@ -68,6 +70,8 @@ def exchange_files_lay_out(*, exchange_import_id: int, claimant: str) -> LayoutS
     that another exchange's imports have not read yet. A file or archive that cannot be
     laid out is dropped (1C sends it again) and the import fails saying why."""
     record = ExchangeImport.objects.select_related("exchange").get(pk=exchange_import_id)
+    if record.status in FINISHED:  # it gave way to another exchange while it waited
+        return LayoutStep(done=True)
     if not _claim(record.exchange, claimant):
         return LayoutStep(done=False, busy=True)
     try:
@@ -84,15 +88,51 @@ def exchange_files_lay_out(*, exchange_import_id: int, claimant: str) -> LayoutS
 def exchange_files_in_use(*, exchange_id: int) -> bool:
     """Whether the files this exchange laid out may still be read by its own imports: one
     has not ended, or 1C is still talking (not closed, a request in the last
-    QUIET_SECONDS: it may ask for another file's import). Until then no other exchange's
-    file replaces them."""
+    QUIET_SECONDS: it may ask for another file's import), and it has not given way. Until
+    then no other exchange's file replaces them."""
     return _exchanges_reading_their_files().filter(pk=exchange_id).exists()
+
+
+def exchange_import_waits(*, exchange_import_id: int) -> bool:
+    """Whether the exchange import still waits to be laid out (not failed meanwhile: a
+    later exchange in a wait cycle with it is failed by whichever run finds the cycle)."""
+    return ExchangeImport.objects.filter(pk=exchange_import_id).exclude(status__in=FINISHED).exists()
 
 
 def _exchanges_reading_their_files():
     unfinished = ExchangeImport.objects.filter(exchange=OuterRef("pk")).exclude(status__in=FINISHED)
     talking = Q(closed_at__isnull=True, last_request_at__gte=timezone.now() - timedelta(seconds=QUIET_SECONDS))
-    return Exchange1C.objects.filter(talking | Q(Exists(unfinished)))
+    return Exchange1C.objects.filter(gave_way_at__isnull=True).filter(talking | Q(Exists(unfinished)))
+
+
+def _wait_cycle_latest(record: ExchangeImport, batch: list[int], holder_id: int) -> ExchangeImport | None:
+    """When the exchange holding a file this batch needs waits, through the imports it waits
+    for in turn, for a file of this batch: the import of the latest exchange in that cycle,
+    which gives way. None when there is no cycle (waiting ends when the holder is done)."""
+    chains = {holder_id: []}  # a holder reached, and the waiting imports that led to it
+    frontier = [holder_id]
+    while frontier:
+        waiting = list(
+            ExchangeImport.objects.filter(exchange_id__in=frontier, waiting_for__isnull=False)
+            .exclude(status__in=FINISHED).exclude(pk=record.pk).select_related("exchange__user", "waiting_for__user")
+        )
+        frontier = []
+        for item in waiting:
+            chain = [*chains[item.exchange_id], item]
+            if item.waiting_for_id in batch:
+                return max([record, *chain], key=lambda each: each.exchange_id)
+            if item.waiting_for_id not in chains:
+                chains[item.waiting_for_id] = chain
+                frontier.append(item.waiting_for_id)
+    return None
+
+
+def _give_way(loser: ExchangeImport, *, to: Exchange1C) -> None:
+    """Fail the import of the later exchange of a wait cycle (`to` is the one it waits
+    for) and free the files its exchange, with the earlier ones of its batch, laid out."""
+    exchange_import_fail(exchange_import_id=loser.pk, reason=messages.gave_way(loser.filename, exchange_id=to.pk, user=str(to.user)))
+    exchange_batch(loser.exchange).update(gave_way_at=timezone.now())
+    logger.warning("1C exchange #%s gave way to #%s: each waited for the other's files", loser.exchange_id, to.pk)
 
 
 def _file_in_use_elsewhere(batch: list[int]) -> ExchangeFile | None:
@@ -189,11 +229,21 @@ def _lay_out(*, record: ExchangeImport, claimant: str) -> LayoutStep:
             _note(record, messages.waiting_for_mover())
             return LayoutStep(done=False, busy=True)
         if (in_use := _file_in_use_elsewhere(batch)) is not None:
-            _note(record, messages.waiting_for_exchange(
-                exchange_id=in_use.exchange_id, user=str(in_use.exchange.user), path=in_use.path
-            ))
+            if (loser := _wait_cycle_latest(record, batch, in_use.exchange_id)) is not None:
+                _give_way(loser, to=in_use.exchange if loser.pk == record.pk else loser.waiting_for)
+                if loser.pk == record.pk:
+                    return LayoutStep(done=True)
+                continue  # its files hold this batch no more
+            ExchangeImport.objects.filter(pk=record.pk).update(
+                waiting_for=in_use.exchange_id,
+                progress=messages.stored(messages.waiting_for_exchange(
+                    exchange_id=in_use.exchange_id, user=str(in_use.exchange.user), path=in_use.path
+                )),
+            )
             return LayoutStep(done=False, wait_for_exchange=in_use.exchange_id)
-        _note(record, messages.moving_files(len(pending), more=len(pending) == 1000))
+        ExchangeImport.objects.filter(pk=record.pk).update(
+            waiting_for=None, progress=messages.stored(messages.moving_files(len(pending), more=len(pending) == 1000))
+        )
         moved: list[int] = []
         renewed = time.monotonic()
         try:

@@ -168,6 +168,16 @@ def replaced_by_another(filename: str, *, exchange_id: int, user: str) -> Messag
     )
 
 
+def gave_way(filename: str, *, exchange_id: int, user: str) -> Message:
+    return Message(
+        gettext_noop(
+            "%(file)s: 1C exchange #%(exchange)s (%(user)s) and this one each wait for a file the other laid "
+            "out, so this later exchange gave way: run the exchange again once #%(exchange)s has finished"
+        ),
+        file=filename, exchange=exchange_id, user=user,
+    )
+
+
 def could_not_start(import_type: str, exc: BaseException) -> Message:
     return Message(gettext_noop("%(type)s could not start: %(reason)s"), type=import_type_name(import_type),
                    reason=problems_message(exc))
