@@ -397,6 +397,31 @@ def test_exchange_runs_never_remove_what_is_absent_until_deactivate(onec, exchan
     assert Exchange1C.objects.get().closed_at is not None
 
 
+def test_deactivate_after_another_users_exchange_replaced_this_ones_goods_removes_nothing(onec, exchange_dirs, client):
+    # 1C fell quiet after its goods' import; another user's goods.xml took their place; then
+    # this 1C asks for deactivate: run on the other's goods it would deactivate this 1C's.
+    onec.checkauth()
+    onec.init()
+    onec.send_file("goods/goods.xml", GOODS)
+    _answer(onec, "goods/goods.xml")
+    Product.objects.create(onec_id=GUID, name="Мяч")
+    _run(_wait_for_session("catalog"), created=1)
+    assert onec.import_file("goods/goods.xml")[0] == "success"
+    mine = Exchange1C.objects.get(user__username="onec")
+    Exchange1C.objects.filter(pk=mine.pk).update(last_request_at=mine.last_request_at - timedelta(seconds=QUIET_SECONDS + 1))
+    other = _other_user(client)
+    other.send_file("goods/goods.xml", WRITER.goods([cml.Goods("0a1b2c3d-0000-0000-0000-0000000000ff", "Ракетка")]))
+    assert _answer(other, "goods/goods.xml", until=lambda answer: "«Product catalog»" in answer[1])[0] == "progress"
+    theirs = Exchange1C.objects.get(user__username="other")
+
+    answer = _answer(onec)
+
+    assert answer == ["failure", f"deactivate not run: goods/goods.xml, which this exchange sent, was replaced in the "
+                                 f"exchange directory by 1C exchange #{theirs.pk} (other), so what this exchange lacks "
+                                 "cannot be told: run the full exchange again"]
+    assert not ImportSession.objects.filter(parameters__remove_absent=True).exists()
+
+
 def _end_in_prefect(flow_run_id, state) -> None:
     """What a dead worker or a cancel in Prefect's UI leaves: the run ended, our session not."""
     with get_client(sync_client=True) as client:

@@ -82,6 +82,16 @@ def exchange_file_replaced(*, placed: ExchangeFile) -> ExchangeFile | None:
     )
 
 
+def exchange_batch_xml_replaced(*, exchange: Exchange1C) -> ExchangeFile | None:
+    """A file another user's exchange laid out over an XML file that this exchange, or an
+    earlier open one of its user, laid out: `deactivate`'s runs, which read every file,
+    would take theirs for this 1C's full exchange."""
+    placed = ExchangeFile.objects.filter(
+        exchange__in=exchange_batch(exchange), placed_at__isnull=False, is_archive=False, path__iendswith=".xml"
+    ).select_related("exchange")
+    return next(filter(None, (exchange_file_replaced(placed=item) for item in placed)), None)
+
+
 def exchange_files_waiting(*, exchange: Exchange1C, path: PurePosixPath):
     """The files of the exchange's batch not laid out yet that are `path` or may hold it
     (a file 1C sent at the top of staging may be an archive)."""

@@ -168,6 +168,17 @@ def replaced_by_another(filename: str, *, exchange_id: int, user: str) -> Messag
     )
 
 
+def deactivate_replaced(path: str, *, exchange_id: int, user: str) -> Message:
+    return Message(
+        gettext_noop(
+            "deactivate not run: %(path)s, which this exchange sent, was replaced in the exchange directory by "
+            "1C exchange #%(exchange)s (%(user)s), so what this exchange lacks cannot be told: run the full "
+            "exchange again"
+        ),
+        path=path, exchange=exchange_id, user=user,
+    )
+
+
 def gave_way(filename: str, *, exchange_id: int, user: str) -> Message:
     return Message(
         gettext_noop(

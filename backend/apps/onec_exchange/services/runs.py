@@ -18,7 +18,7 @@ from apps.imports.import_types import import_type_spec, import_type_specs
 from apps.imports.models import ImportSession
 from apps.imports.services.launch import import_launch_slot_holder, import_session_launch
 from ..models import ExchangeImport
-from ..selectors import exchange_file_replaced, exchange_placed_file
+from ..selectors import exchange_batch_xml_replaced, exchange_file_replaced, exchange_placed_file
 from . import messages
 from .layout import FINISHED, exchange_import_fail
 
@@ -87,6 +87,15 @@ def exchange_import_runs_advance(*, exchange_import_id: int, flow_run_id) -> Run
     remove_absent = record.path == DEACTIVATE_PATH
     if remove_absent:
         placed_at = record.created_at
+        if (replaced := exchange_batch_xml_replaced(exchange=record.exchange)) is not None:  # its turn lapsed
+            exchange_import_fail(
+                exchange_import_id=record.pk,
+                reason=messages.deactivate_replaced(
+                    replaced.path, exchange_id=replaced.exchange_id, user=str(replaced.exchange.user)
+                ),
+                flow_run_id=flow_run_id,
+            )
+            return RunsStep(finished=True)
     elif (placed := exchange_placed_file(exchange=record.exchange, path=PurePosixPath(record.path))) is not None:
         placed_at = placed.placed_at
         if (replaced := exchange_file_replaced(placed=placed)) is not None:  # its turn lapsed: 1C stayed quiet
