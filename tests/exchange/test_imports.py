@@ -196,7 +196,8 @@ def _other_user(client) -> OneC:
     return other
 
 
-def test_another_users_exchange_waits_until_this_one_is_done_with_the_file_it_would_replace(onec, exchange_dirs, client):
+def _goods_imported(onec: OneC) -> None:
+    """This 1C sent goods/goods.xml and its import succeeded; the exchange stays open."""
     onec.checkauth()
     onec.init()
     onec.send_file("goods/goods.xml", GOODS)
@@ -204,6 +205,10 @@ def test_another_users_exchange_waits_until_this_one_is_done_with_the_file_it_wo
     Product.objects.create(onec_id=GUID, name="Мяч")  # what the catalog run wrote
     _run(_wait_for_session("catalog"), created=1)  # no pictures: the images are not run
     assert onec.import_file("goods/goods.xml")[0] == "success"
+
+
+def test_another_users_exchange_waits_until_this_one_is_done_with_the_file_it_would_replace(onec, exchange_dirs, client):
+    _goods_imported(onec)
     theirs = WRITER.goods([cml.Goods("0a1b2c3d-0000-0000-0000-0000000000ff", "Ракетка")])
     other = _other_user(client)
     other.send_file("goods/goods.xml", theirs)
@@ -227,13 +232,7 @@ def test_two_exchanges_waiting_for_each_others_files_the_later_gives_way(onec, e
     # This 1C laid out goods/goods.xml, the other rests/rests.xml; each then sends the other's file.
     mine_rests, their_rests = OFFERS, WRITER.offers([])
     theirs_goods = WRITER.goods([cml.Goods("0a1b2c3d-0000-0000-0000-0000000000ff", "Ракетка")])
-    onec.checkauth()
-    onec.init()
-    onec.send_file("goods/goods.xml", GOODS)
-    _answer(onec, "goods/goods.xml")
-    Product.objects.create(onec_id=GUID, name="Мяч")
-    _run(_wait_for_session("catalog"), created=1)
-    assert onec.import_file("goods/goods.xml")[0] == "success"
+    _goods_imported(onec)
     other = _other_user(client)
     other.send_file("rests/rests.xml", their_rests)
     _answer(other, "rests/rests.xml", until=lambda answer: "«Stocks»" in answer[1])
@@ -400,13 +399,7 @@ def test_exchange_runs_never_remove_what_is_absent_until_deactivate(onec, exchan
 def test_deactivate_after_another_users_exchange_replaced_this_ones_goods_removes_nothing(onec, exchange_dirs, client):
     # 1C fell quiet after its goods' import; another user's goods.xml took their place; then
     # this 1C asks for deactivate: run on the other's goods it would deactivate this 1C's.
-    onec.checkauth()
-    onec.init()
-    onec.send_file("goods/goods.xml", GOODS)
-    _answer(onec, "goods/goods.xml")
-    Product.objects.create(onec_id=GUID, name="Мяч")
-    _run(_wait_for_session("catalog"), created=1)
-    assert onec.import_file("goods/goods.xml")[0] == "success"
+    _goods_imported(onec)
     mine = Exchange1C.objects.get(user__username="onec")
     Exchange1C.objects.filter(pk=mine.pk).update(last_request_at=mine.last_request_at - timedelta(seconds=QUIET_SECONDS + 1))
     other = _other_user(client)
