@@ -6,9 +6,9 @@ It runs the deployment of deploy/ on this machine (devtools/deployment.py): guni
 with the ExecStart of deploy/systemd/onec-web.service behind Debian's nginx with the site
 deploy/nginx/onec-images.conf and a self-signed certificate, DEBUG off; a Prefect server on
 PostgreSQL with the pools and deployments of prefect.yaml and the imports worker
-(devtools/stack.py); fresh PostgreSQL databases for Django and Prefect. The imports run as
-shipped (chunk size, threads, renditions: the settings' defaults), and 1C's file limit is
-the default 100 MiB.
+(devtools/stack.py) at the niceness its unit gives it; fresh PostgreSQL databases for Django
+and Prefect. The imports run as shipped (chunk size, threads, renditions: the settings'
+defaults), and 1C's file limit is the default 100 MiB.
 
 Each of `--exchanges` 1C users has an exchange of its own (`--products` products with
 `--images` unique ~60 KB JPEGs each, made once under var/bench/production/, zipped), sent
@@ -46,7 +46,7 @@ from exchange_upload import rss_mib, zipped_exchange
 from run import REPO_DIR
 
 sys.path.insert(0, str(REPO_DIR))  # the 1C client lives with the tests
-from devtools.deployment import ProductionSite  # noqa: E402
+from devtools.deployment import ProductionSite, unit_option  # noqa: E402
 from devtools.stack import LocalStack  # noqa: E402
 from tests.exchange.client_1c import OneC, http_transport  # noqa: E402
 
@@ -223,7 +223,7 @@ def main() -> None:
     site = ProductionSite(stack)
     try:
         stack.start_prefect()
-        stack.start_imports_worker()
+        stack.start_imports_worker(nice=int(unit_option("onec-imports-worker.service", "Nice")))
         site.start()
         https = http_transport(site.https_url, ssl_context=site.ssl_context())
         plain = with_proxy_header(http_transport(site.web_url))

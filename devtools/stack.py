@@ -116,9 +116,10 @@ class LocalStack:
             self.prefect("work-pool", "create", pool, "--type", "process", "--overwrite")
         self.prefect("--no-prompt", "deploy", "--all")
 
-    def start_imports_worker(self) -> None:
-        """The imports' warm worker (flows/warm_worker.py): each run a fork of it."""
-        self.start("prefect-worker", sys.executable, *IMPORTS_WORKER_ARGS)
+    def start_imports_worker(self, *, nice: int = 0) -> None:
+        """The imports' warm worker (flows/warm_worker.py): each run a fork of it (at the
+        niceness `nice`, as deploy/systemd's unit gives it on a server)."""
+        self.start("prefect-worker", *(("nice", "-n", str(nice)) if nice else ()), sys.executable, *IMPORTS_WORKER_ARGS)
 
     def start_shard_worker(self, name: str, *, part: str | None = None, command_prefix: tuple[str, ...] = (),
                            env: dict | None = None) -> None:

@@ -53,6 +53,12 @@ def test_the_units_run_what_the_stack_runs():
     assert _template()["PREFECT_API_URL"] == f"http://127.0.0.1:{port}/api"
 
 
+def test_the_import_workers_yield_the_cpu_to_the_web_server():
+    # bench/production_load.py starts the imports worker at this niceness too.
+    assert int(unit_option("onec-imports-worker.service", "Nice")) == int(unit_option("onec-shard-worker.service", "Nice")) == 10
+    assert "Nice=" not in (UNITS_DIR / "onec-web.service").read_text()
+
+
 def test_a_worker_serves_every_work_pool_of_prefect_yaml():
     deployments = yaml.safe_load((REPO_DIR / "prefect.yaml").read_text())["deployments"]
     pools = {deployment["work_pool"]["name"] for deployment in deployments}
