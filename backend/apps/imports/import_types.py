@@ -192,6 +192,15 @@ RUN_ENTRIES = {
     )
 }
 
+# What a session's run was asked (its parameters), named on the session page; the image
+# options inside `options` are named as the import page names them (forms.ImportStartForm).
+RUN_PARAMETERS = {
+    "data_dir": _("Exchange directory"),
+    "remove_absent": _("Remove what 1C no longer sends"),
+    "chunk_size": _("Products per chunk"),
+    "photo_id": _("Photo added on the site, #"),
+}
+
 _SERVICES = "apps.imports.services"
 
 
