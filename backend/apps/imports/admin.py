@@ -23,7 +23,7 @@ from .exceptions import ImportNotActiveError, PrefectUnavailableError
 from .forms import ImportStartForm
 from .import_types import RUN_ENTRIES, RUN_PARAMETERS, import_type_spec
 from .models import START_IMPORT_PERMISSION, ImportSession
-from .reports import reason_text
+from .reports import entry_text, reason_text
 from .prefect_api.ui import flow_run_ui_url
 from .selectors import import_session_error_details
 from .services.cancellation import import_run_cancel
@@ -61,13 +61,6 @@ def _duration_text(session: ImportSession) -> str:
     return gettext("%(seconds)d s") % {"seconds": seconds}
 
 
-def _entry_value(value):
-    """A report entry's value as the session page shows it: yes or no for a flag."""
-    if isinstance(value, bool):
-        return gettext("yes") if value else gettext("no")
-    return value
-
-
 def _parameter_rows(parameters: dict) -> list[tuple[str, object]]:
     """A session's parameters as its page names them, the image options one per row."""
     labels = {**RUN_PARAMETERS, **{name: field.label for name, field in ImportStartForm.base_fields.items()}}
@@ -76,7 +69,7 @@ def _parameter_rows(parameters: dict) -> list[tuple[str, object]]:
         if name == "options" and isinstance(value, dict):
             rows += _parameter_rows(value)
         else:
-            rows.append((labels.get(name, name), "—" if value is None else _entry_value(value)))
+            rows.append((labels.get(name, name), "—" if value is None else entry_text(value)))
     return rows
 
 
@@ -291,7 +284,7 @@ class ImportSessionAdmin(admin.ModelAdmin):
                 progress_bar=progress_bar_html(session),
                 counters=[(counter, live_text_html(session, counter.key)) for counter in labelled],
                 other_counters=[
-                    (RUN_ENTRIES.get(key), key, _entry_value(value))
+                    (RUN_ENTRIES.get(key), key, entry_text(value))
                     for key, value in (session.report_details or {}).items()
                     if key not in {counter.key for counter in labelled} | {"last_updated"}
                 ],

@@ -76,6 +76,9 @@ class Exchange1CAdmin(ReadOnlyAdmin):
     readonly_fields = fields
     inlines = [ExchangeImportInline]
 
+    class Media:
+        css = {"all": ["onec_exchange/exchange_log.css"]}
+
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("user").prefetch_related("imports").annotate(
             file_count=Count("files", distinct=True), file_bytes=Sum("files__size")

@@ -21,7 +21,9 @@ class Exchange1C(models.Model):
         CATALOG = "catalog", _("Catalog")
         SALE = "sale", _("Orders")
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("user"), null=True, on_delete=models.SET_NULL, related_name="+"
+    )
     exchange_type = models.CharField(_("exchange type"), max_length=20, choices=Type.choices)
     client_ip = models.GenericIPAddressField(_("1C address"), null=True, blank=True)
     token = models.CharField(max_length=64, unique=True, editable=False)
@@ -104,3 +106,6 @@ class ExchangeImport(models.Model):
         verbose_name_plural = _("exchange imports")
         ordering = ["exchange", "id"]
         constraints = [models.UniqueConstraint(fields=["exchange", "path"], name="unique_exchange_import_path")]
+
+    def __str__(self):
+        return gettext("exchange import #%(id)s") % {"id": self.pk}
