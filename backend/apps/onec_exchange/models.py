@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import models
-from django.utils.translation import gettext, gettext_lazy as _
+from django.utils.translation import gettext, gettext_lazy as _, pgettext_lazy
 
 
 class Exchange1C(models.Model):
@@ -41,7 +41,7 @@ class Exchange1C(models.Model):
     moving_files = models.BooleanField(null=True, unique=True, editable=False)
 
     class Meta:
-        verbose_name = _("1C exchange")
+        verbose_name = pgettext_lazy("a model's name, in a sentence", "1C exchange")
         verbose_name_plural = _("1C exchanges")
         ordering = ["-created_at", "-id"]
         db_table = "integrations_exchange1c"  # the table the integrations app made: no row moves
