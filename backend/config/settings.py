@@ -9,6 +9,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from config import language
 from config.media_storage import s3_storage_backend
 
 BACKEND_DIR = Path(__file__).resolve().parent.parent
@@ -128,11 +129,11 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # One language for the whole site (no per-request switching): Russian, or English. The
 # Russian texts are in locale/ru/LC_MESSAGES/django.po, compiled by `./dev setup`.
-LANGUAGES = [("ru", "Русский"), ("en", "English")]
-LANGUAGE_CODE = os.environ.get("DJANGO_LANGUAGE_CODE", "ru")
+LANGUAGES = language.LANGUAGES
+LANGUAGE_CODE = language.site_language()
 if LANGUAGE_CODE not in dict(LANGUAGES):
     raise ImproperlyConfigured(f"DJANGO_LANGUAGE_CODE={LANGUAGE_CODE!r}: set it to one of {', '.join(dict(LANGUAGES))}")
-LOCALE_PATHS = [REPO_DIR / "locale"]
+LOCALE_PATHS = [language.LOCALE_DIR]
 TIME_ZONE = os.environ.get("DJANGO_TIME_ZONE", "Europe/Moscow")
 USE_I18N = True
 USE_TZ = True

@@ -56,7 +56,7 @@ def test_page_lists_the_five_types_with_what_they_read_in_the_configured_directo
     assert response.status_code == 200
     page = response.content.decode()
     assert "Изображения товаров" in page
-    assert "Обновление изображений товаров из директории 1С (main_image и gallery_images)" in page
+    assert "Обновление основных изображений и галерей товаров из каталога обмена с 1С" in page
     assert f"{settings.ONEC_DATA_DIR}/goods/import_files/XX/*.jpg, *.png" in page
     assert f"{settings.ONEC_DATA_DIR}/groups/*.xml, {settings.ONEC_DATA_DIR}/propertiesGoods/*.xml" in page
     assert "data/import_1c" not in page

@@ -13,6 +13,7 @@ import pytest
 from django.utils import timezone
 
 from apps.i18n.messages import message_of
+from apps.imports.options import ImageImportOptions
 from apps.imports.services.image_sources import resolve_source_image
 from apps.imports.services.images_import import ImageFileError
 from apps.imports.services.record_import import exchange_import_file
@@ -30,6 +31,12 @@ from tests.admin.browser import admin_page, screenshot
 from tests.exchange_builders import Exchange31
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+# A key shown as it is stored (`chunk_size`, `dry_run`) rather than under its label; 1C's
+# folder of pictures is named as 1C names it.
+RAW_KEY = re.compile(r"(?<![\w/.-])[a-z]+(?:_[a-z]+)+(?![\w/.-])")
+NOT_KEYS = {"import_files"}
+WIDTH = 1366
 
 SENTENCE = {
     "ru": re.compile(r"\b[A-Za-z]+(?:[ ,]+[A-Za-z]+){2,}\b"),  # English words, in a Russian page
@@ -56,7 +63,10 @@ def _refused_path(product: str, path: str, images_dir) -> dict:
 
 
 def _image_session_with_errors(images_dir) -> int:
-    session = import_session_create(import_type="images", started_by="admin", parameters={"data_dir": "/srv/1c"})
+    session = import_session_create(
+        import_type="images", started_by="admin",
+        parameters={"data_dir": "/srv/1c", "options": ImageImportOptions().as_parameters()},  # as a launch records them
+    )
     import_session_start(session_id=session.pk)
     import_session_update_report(
         session_id=session.pk, total_products=4, processed=0, chunks_total=1, chunks_done=0, dry_run=False
@@ -98,12 +108,15 @@ def test_the_session_page_speaks_one_language(kind, language, live_server, setti
     with admin_page(live_server.url) as page:
         page.goto(f"{live_server.url}/admin/integrations/importsession/{session_id}/change/")
         text = page.inner_text("body")
+        width = page.evaluate("document.documentElement.scrollWidth")
         screenshot(page, f"admin-{'image' if kind == 'images' else kind}-session-{language}.png")
 
     for words in PAGE_WORDS[kind][language]:  # the page is the session's, in that language
         assert words in text
     other = SENTENCE[language].findall(text)
     assert not other, f"the {language} page has sentences in another language: {other}"
+    assert not set(RAW_KEY.findall(text)) - NOT_KEYS, "a stored key is shown without its label"
+    assert width <= WIDTH, f"the page is {width} px wide at {WIDTH} px"
 
 
 PAGE_WORDS = {

@@ -30,7 +30,8 @@ def test_cli_imports_and_fails_readably(exchange, media_root):
     assert reason.startswith("import_1c: no active products in the database")
     assert json.loads(no_catalog.stdout.strip().splitlines()[-1])["status"] == "failed"
     assert catalog.returncode == 0, catalog.stderr
-    assert "completed" in catalog.stdout
+    assert "Product catalog — session #" in catalog.stdout and ": Completed in " in catalog.stdout
+    assert "  Goods: created: 1" in catalog.stdout  # each counter under its label, not its key
     assert images.returncode == 0, images.stderr
     report = json.loads(images.stdout.strip().splitlines()[-1])
     assert (report["status"], report["copied"]) == ("completed", 2)

@@ -190,7 +190,7 @@ def test_list_shows_newest_first_with_badge_progress_and_file_counters(viewer, a
     assert f'data-import-session="{newer.pk}" data-field="copied">40<' in page
     assert f'data-import-session="{newer.pk}" data-field="skipped">7<' in page
     assert f'data-import-session="{newer.pk}" data-field="errors">2<' in page
-    assert "Итог изображений: скопировано / актуальны (уже были в media) / ошибки, в <strong>файлах</strong>" in page
+    assert "Итог изображений: скопировано / актуальны (уже были в медиа-хранилище) / ошибки, в <strong>файлах</strong>" in page
     assert 'title="Файлов скопировано"' in page and "импорт изображений считает <strong>товары</strong>" in page
     assert "admin" in page  # who started it
     assert f'data-url="{ACTIVE_URL}"' in page
@@ -250,7 +250,9 @@ def test_detail_page_shows_counters_with_units_parameters_and_capped_file_errors
     assert "Товаров обработано" in page and "Файлов скопировано" in page and "Файлов пропущено: уже актуальны" in page
     assert page.count(">товары<") == 4 and page.count(">файлы<") == 6 and page.count(">записи галереи<") == 2
     assert page.count(">файлы веб-версий<") == 2
-    assert "/srv/1c" in page and "chunk_size" in page
+    # Each parameter under a label: no raw key of the flow's JSON.
+    assert '<th scope="row">Каталог обмена</th><td>/srv/1c</td>' in page
+    assert '<th scope="row">Товаров в части</th><td>10</td>' in page and "chunk_size" not in page
     assert "guid-0" in page and "guid-2" in page and "guid-3" not in page
     assert "…и ещё 2 (показаны первые 3 из 5)" in page
     assert "not an image (cannot identify image file)" in page
@@ -271,6 +273,7 @@ def test_detail_page_of_a_catalog_import_lists_its_own_counters(viewer):
         session.pk
     ) in page
     assert "Записи обмена, которые не удалось прочитать или записать" in page and "2 / 2 файлов · 100%" in page
+    assert '<div class="readonly">Администратор</div>' in page  # who, once: no user to name besides
 
 
 def test_detail_page_title_reads_right_in_russian_and_english(viewer, settings):

@@ -8,6 +8,8 @@ from .models import LoginFailure
 @admin.register(LoginFailure)
 class LoginFailureAdmin(admin.ModelAdmin):
     list_display = ("created_at", "entry", "client_ip", "username", "reason_shown")
+    # The stored English `reason` is the logs'; a person reads it in the site's language.
+    fields = readonly_fields = list_display
     list_filter = ("entry",)
     search_fields = ("client_ip", "username")
 

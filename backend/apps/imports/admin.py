@@ -20,9 +20,10 @@ from apps.products.models import Product
 
 from .admin_filters import PhotoErrorsListFilter
 from .exceptions import ImportNotActiveError, PrefectUnavailableError
-from .import_types import RUN_ENTRIES, import_type_spec
+from .forms import ImportStartForm
+from .import_types import RUN_ENTRIES, RUN_PARAMETERS, import_type_spec
 from .models import START_IMPORT_PERMISSION, ImportSession
-from .reports import reason_text
+from .reports import entry_text, reason_text
 from .prefect_api.ui import flow_run_ui_url
 from .selectors import import_session_error_details
 from .services.cancellation import import_run_cancel
@@ -60,11 +61,16 @@ def _duration_text(session: ImportSession) -> str:
     return gettext("%(seconds)d s") % {"seconds": seconds}
 
 
-def _entry_value(value):
-    """A report entry's value as the session page shows it: yes or no for a flag."""
-    if isinstance(value, bool):
-        return gettext("yes") if value else gettext("no")
-    return value
+def _parameter_rows(parameters: dict) -> list[tuple[str, object]]:
+    """A session's parameters as its page names them, the image options one per row."""
+    labels = {**RUN_PARAMETERS, **{name: field.label for name, field in ImportStartForm.base_fields.items()}}
+    rows = []
+    for name, value in parameters.items():
+        if name == "options" and isinstance(value, dict):
+            rows += _parameter_rows(value)
+        else:
+            rows.append((labels.get(name, name), "—" if value is None else entry_text(value)))
+    return rows
 
 
 def _started_by_text(session: ImportSession) -> str:
@@ -278,11 +284,12 @@ class ImportSessionAdmin(admin.ModelAdmin):
                 progress_bar=progress_bar_html(session),
                 counters=[(counter, live_text_html(session, counter.key)) for counter in labelled],
                 other_counters=[
-                    (RUN_ENTRIES.get(key), key, _entry_value(value))
+                    (RUN_ENTRIES.get(key), key, entry_text(value))
                     for key, value in (session.report_details or {}).items()
                     if key not in {counter.key for counter in labelled} | {"last_updated"}
                 ],
                 started_by_text=_started_by_text(session),
+                parameters=_parameter_rows(session.parameters or {}),
                 prefect_url=flow_run_ui_url(session.flow_run_id),
                 errors_heading=_("Errors per file") if spec.error_unit == "files" else _("Errors per exchange record"),
                 record_heading=_("Product (1C GUID)") if spec.error_unit == "files" else _("Record (1C Ид)"),

@@ -119,7 +119,7 @@ def _rows_counters(prefix: str, label: str, *, deactivated: bool = True) -> tupl
 
 _UNKNOWN_OFFERS = ReportCounter(
     "unknown_offers", _("Offers without goods in the catalog"), _RECORDS,
-    _("Offers whose goods are not in the catalog: not imported; the list is in the report (unknown_offer_ids)."),
+    _("Offers whose goods are not in the catalog: not imported; the first ones are listed on this page."),
 )
 _OFFERS = ReportCounter("offers", _("Offers imported"), _RECORDS, _("Offers (goods and variants) from the files."))
 _RECORD_ERRORS = ReportCounter(
@@ -190,6 +190,15 @@ RUN_ENTRIES = {
             _("Sessions older than the per-chunk error lists kept their errors in the report."),
         ),
     )
+}
+
+# What a session's run was asked (its parameters), named on the session page; the image
+# options inside `options` are named as the import page names them (forms.ImportStartForm).
+RUN_PARAMETERS = {
+    "data_dir": _("Exchange directory"),
+    "remove_absent": _("Remove what 1C no longer sends"),
+    "chunk_size": _("Products per chunk"),
+    "photo_id": _("Photo added on the site, #"),
 }
 
 _SERVICES = "apps.imports.services"
@@ -313,7 +322,7 @@ IMPORT_TYPES: tuple[ImportTypeSpec, ...] = (
     ImportTypeSpec(
         key="images",
         label=_("Product images"),
-        description=_("Updates the products' images from the 1C directory (main_image and gallery_images)"),
+        description=_("Updates the products' main images and galleries from the 1C exchange directory"),
         files=("goods/import_files/XX/*.jpg, *.png",),
         needs_catalog=True,
         flow="flows.images:import_images",

@@ -121,6 +121,8 @@ class ImportChunk(models.Model):
     recorded_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = _("import chunk")
+        verbose_name_plural = _("import chunks")
         constraints = [models.UniqueConstraint(fields=["session", "index"], name="unique_chunk_per_session")]
         ordering = ["session", "index"]
 
@@ -149,6 +151,8 @@ class ImportAlert(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("import alert")
+        verbose_name_plural = _("import alerts")
         ordering = ["-created_at", "-id"]
 
     def __str__(self):

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext, gettext_noop
 
 from apps.i18n.messages import Message, message_text
 
@@ -73,6 +73,13 @@ class ImportReport:
         """What the command line prints: every entry but a per-file error list (sessions
         stored before the errors moved to their chunks have one)."""
         return {key: value for key, value in self.details.items() if key != "error_details"}
+
+
+def entry_text(value: Any) -> Any:
+    """A report entry's or a parameter's value as people read it: yes or no for a flag."""
+    if isinstance(value, bool):
+        return gettext("yes") if value else gettext("no")
+    return value
 
 
 def reason_text(error: Mapping[str, Any]) -> str:

@@ -134,10 +134,7 @@ def check_image(source_file: BinaryIO, path: str, *, decode: bool) -> None:
     header check is always on, so empty or non-image bytes never become a product's
     picture. Pillow's `verify()` does not check JPEG data, hence the full `load()`.
     """
-    try:
-        head = source_file.read(8)  # a fresh handle: offset 0
-    except OSError as exc:
-        raise _unreadable(path, exc) from exc
+    head = source_file.read(8)  # a fresh buffer: offset 0
     if not head:
         raise InvalidImageError(Message(gettext_noop("%(path)s: the file is empty (0 bytes)"), path=path))
     if not (head.startswith(_JPEG_MAGIC) or head.startswith(_PNG_MAGIC)):

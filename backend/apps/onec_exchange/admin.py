@@ -13,7 +13,7 @@ from django.utils.translation import gettext, gettext_lazy as _
 from apps.i18n.messages import message_text
 
 from .models import Exchange1C, ExchangeImport
-from .services.messages import result_lines
+from .services.messages import import_sessions, result_lines
 
 FILES_SHOWN = 200
 
@@ -43,6 +43,10 @@ class ExchangeImportInline(admin.TabularInline):
     def has_change_permission(self, request, obj=None):
         return False
 
+    def get_queryset(self, request):
+        """Each row names its sessions twice (the links, the result's counts): one query for all."""
+        return super().get_queryset(request).prefetch_related("sessions")
+
     @admin.display(description=_("preparation progress"))
     def progress_text(self, record):
         return message_text(record.progress)
@@ -58,7 +62,7 @@ class ExchangeImportInline(admin.TabularInline):
             ", ", '<a href="{}">#{}</a> {}',
             (
                 (reverse("admin:integrations_importsession_change", args=[s.pk]), s.pk, s.get_status_display())
-                for s in record.sessions.order_by("pk")
+                for s in import_sessions(record)
             ),
         ) or "—"
 
@@ -74,8 +78,11 @@ class Exchange1CAdmin(ReadOnlyAdmin):
     readonly_fields = fields
     inlines = [ExchangeImportInline]
 
+    class Media:
+        css = {"all": ["onec_exchange/exchange_log.css"]}
+
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("user").annotate(
+        return super().get_queryset(request).select_related("user").prefetch_related("imports").annotate(
             file_count=Count("files", distinct=True), file_bytes=Sum("files__size")
         )
 

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import models
-from django.utils.translation import gettext, gettext_lazy as _
+from django.utils.translation import gettext, gettext_lazy as _, pgettext_lazy
 
 
 class Exchange1C(models.Model):
@@ -21,7 +21,9 @@ class Exchange1C(models.Model):
         CATALOG = "catalog", _("Catalog")
         SALE = "sale", _("Orders")
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("user"), null=True, on_delete=models.SET_NULL, related_name="+"
+    )
     exchange_type = models.CharField(_("exchange type"), max_length=20, choices=Type.choices)
     client_ip = models.GenericIPAddressField(_("1C address"), null=True, blank=True)
     token = models.CharField(max_length=64, unique=True, editable=False)
@@ -42,7 +44,7 @@ class Exchange1C(models.Model):
     gave_way_at = models.DateTimeField(_("gave way to another exchange"), null=True, blank=True, editable=False)
 
     class Meta:
-        verbose_name = _("1C exchange")
+        verbose_name = pgettext_lazy("a model's name, in a sentence", "1C exchange")
         verbose_name_plural = _("1C exchanges")
         ordering = ["-created_at", "-id"]
         db_table = "integrations_exchange1c"  # the table the integrations app made: no row moves
@@ -112,3 +114,6 @@ class ExchangeImport(models.Model):
         verbose_name_plural = _("exchange imports")
         ordering = ["exchange", "id"]
         constraints = [models.UniqueConstraint(fields=["exchange", "path"], name="unique_exchange_import_path")]
+
+    def __str__(self):
+        return gettext("exchange import #%(id)s") % {"id": self.pk}

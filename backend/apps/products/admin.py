@@ -157,6 +157,8 @@ class ProductAdmin(OneCOwnedAdmin):
                 **(extra_context or {}),
                 "site_photos": photos,
                 "site_photos_editable": self.has_change_permission(request, product),
+                # Its retry button only while a photo waits for its run.
+                "site_photos_waiting": any(photo.status == SitePhoto.Status.PROCESSING for photo in photos),
             }
         return super().change_view(request, object_id, form_url, extra_context)
 

@@ -254,5 +254,11 @@ def result_lines(record) -> list[str]:
         return record.message.splitlines()
     lines = stored_lines(record)
     if record.status == record.Status.COMPLETED:
-        lines = [session_summary(session) for session in record.sessions.order_by("pk")] + lines
+        lines = [session_summary(session) for session in import_sessions(record)] + lines
     return [message_text(line) for line in lines]
+
+
+def import_sessions(record) -> list[ImportSession]:
+    """The import sessions an exchange import started, in the order it started them; from
+    `sessions.all()`, so the admin's prefetch of them serves every line that names them."""
+    return sorted(record.sessions.all(), key=lambda session: session.pk)

@@ -13,11 +13,12 @@ from django.utils.translation import gettext, gettext_noop
 from apps.i18n.messages import Message, message_of, message_text
 
 from apps.imports.exceptions import ImportAlreadyRunningError
-from apps.imports.import_types import import_type_spec, import_type_specs
+from apps.imports.import_types import RUN_ENTRIES, import_type_spec, import_type_specs
 from apps.imports.log_context import import_session_log_context
 from apps.imports.models import ImportSession
 from apps.imports.options import ImageImportOptions
 from apps.imports.prefect_api.embedded import prefect_api_for_this_run, wait_for_task_run_records
+from apps.imports.reports import entry_text
 from apps.imports.services.sessions import import_session_create, import_session_settle
 
 
@@ -135,11 +136,16 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps({**report, "status": session.status, "session_id": session.pk}, ensure_ascii=False))
             return
         self.stdout.write(gettext("%(type)s — session #%(id)s: %(status)s in %(seconds).1f s") % {
-            "type": session.get_import_type_display(), "id": session.pk, "status": session.status, "seconds": seconds,
+            "type": session.get_import_type_display(), "id": session.pk, "status": session.get_status_display(),
+            "seconds": seconds,
         })
-        for key, value in report.items():
-            if key != "last_updated":
-                self.stdout.write(f"  {key}: {value}")
+        # The type's counters, then what else the run recorded, each under the session page's label.
+        counters = import_type_spec(session.import_type).counters
+        for counter in counters:
+            self.stdout.write(f"  {counter.label}: {session.report.count(counter.key)}")
+        for key, entry in RUN_ENTRIES.items():
+            if key in report and key not in {counter.key for counter in counters}:
+                self.stdout.write(f"  {entry.label}: {entry_text(report[key])}")
 
     def _fail(self, reason):
         sys.stderr.write(f"import_1c: {reason}\n")
