@@ -34,7 +34,8 @@ from flows.common import (
     closes_db_connections,
     failed_steps,
     publish_progress,
-    run_step_with_time_limit,
+    StepAttempt,
+    run_step_until_stalled,
     start_session,
     summarize,
     validate_catalog,
@@ -73,12 +74,12 @@ def import_images_chunk(
 ) -> dict:
     """Import the photos of up to chunk-size products and record the chunk's counts.
 
-    An attempt that gives no result within ONEC_IMAGE_CHUNK_TIMEOUT_SECONDS (a stalled
+    An attempt that stores no photo for ONEC_IMAGE_CHUNK_TIMEOUT_SECONDS (a stalled
     network file system or storage call) is abandoned and the chunk retried."""
     logger = get_run_logger()
     upload_slots = _upload_slots()
 
-    def attempt(still_wanted) -> ChunkImportResult | None:
+    def attempt(current: StepAttempt) -> ChunkImportResult | None:
         """None: the session has ended, the chunk is not imported. The check runs here, on
         the attempt's own connection: one database connection per chunk, not two."""
         if not import_session_is_active(session_id=session_id):
@@ -90,8 +91,9 @@ def import_images_chunk(
             images_dir=Path(images_dir),
             options=options,
             upload_slots=upload_slots,
+            progressed=current.progressed,
         )
-        if not still_wanted():  # abandoned after its time limit: the retry records the chunk
+        if not current.still_wanted():  # abandoned after its time limit: the retry records the chunk
             return None
         report = import_session_record_chunk(
             session_id=session_id, chunk_index=chunk_index, counters=result.counters(), error_details=result.error_rows()
@@ -99,7 +101,7 @@ def import_images_chunk(
         publish_progress(progress_artifact_id, report)
         return result
 
-    result = run_step_with_time_limit(
+    result = run_step_until_stalled(
         attempt, seconds=settings.ONEC_IMAGE_CHUNK_TIMEOUT_SECONDS, step=f"chunk {chunk_index}"
     )
     if result is None:

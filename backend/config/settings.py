@@ -164,7 +164,7 @@ if os.environ.get("AWS_STORAGE_BUCKET_NAME"):
 ONEC_DATA_DIR = _path_from_env("ONEC_DATA_DIR", "data/import_1c")
 # Products per image-import task; each chunk is one retryable Prefect task run. 100 is
 # the product's default: a failed chunk redoes little and progress moves often. Every
-# task run has a fixed Prefect cost, so larger catalogs get larger chunks, up to 1000
+# task run has a fixed Prefect cost, so larger catalogs get larger chunks, up to 2000
 # (apps/imports/options.py, docs/import-types.md).
 ONEC_IMAGE_CHUNK_SIZE = int(os.environ.get("ONEC_IMAGE_CHUNK_SIZE", "100"))
 # Chunk tasks running at once: one per core. The work either holds the GIL or waits on
@@ -173,7 +173,8 @@ ONEC_IMPORT_MAX_WORKERS = int(os.environ.get("ONEC_IMPORT_MAX_WORKERS", str(min(
 # An import running longer than this is stopped by Prefect and its session fails saying how
 # far it got (0: no limit).
 ONEC_IMPORT_TIMEOUT_SECONDS = int(os.environ.get("ONEC_IMPORT_TIMEOUT_SECONDS", "3600"))
-# An image chunk attempt with no result after this long (stalled I/O) is abandoned and retried.
+# An image chunk attempt that stores no photo for this long (stalled I/O) is abandoned and
+# retried; the time counts from its last stored photo, not from its start.
 ONEC_IMAGE_CHUNK_TIMEOUT_SECONDS = int(os.environ.get("ONEC_IMAGE_CHUNK_TIMEOUT_SECONDS", "600"))
 # A sharded image import (--shards N) fails when no worker on the shard pool picks a shard
 # up within this many seconds: no host serves the pool.
