@@ -4,6 +4,7 @@ Every path setting accepts an absolute path or one relative to the repository ro
 commands behave the same from any working directory.
 """
 import os
+import sqlite3
 from pathlib import Path
 
 import dj_database_url
@@ -108,6 +109,7 @@ TEMPLATES = [
 WSGI_APPLICATION = "config.wsgi.application"
 
 VAR_DIR = _path_from_env("APP_VAR_DIR", "var")
+SQLITE_MINIMUM = (3, 38)  # docs/development.md
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'db.sqlite3'}",
@@ -115,6 +117,13 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The image import's SQL reads JSON parameters with -> and ->> (SQLite 3.38) and upserts
+    # with RETURNING (3.35); an older SQLite would fail mid-import, so it stops here instead.
+    if sqlite3.sqlite_version_info < SQLITE_MINIMUM:
+        raise ImproperlyConfigured(
+            f"SQLite {'.'.join(map(str, SQLITE_MINIMUM))} or newer is needed; this Python has "
+            f"{sqlite3.sqlite_version}. Use a Python built with a newer SQLite, or PostgreSQL (DATABASE_URL)"
+        )
     # Parallel chunk tasks write at once: WAL lets readers through, IMMEDIATE takes the
     # write lock up front (no deadlocking upgrades), and the timeout makes writers queue
     # instead of failing with "database is locked".
