@@ -340,7 +340,7 @@ def run_step_until_stalled(work: Callable[[StepAttempt], T], *, seconds: float, 
     attempt runs apart and is abandoned instead: StepTimeoutError lets Prefect retry the
     step, while the stuck thread, if it ever wakes, finds `still_wanted()` False and must
     record nothing. The limit counts from the last progress, not from the start, so a
-    large chunk doing slow work (renditions on a busy machine) is never taken for a stall.
+    large chunk doing slow work (renditions on a busy machine) is not taken for a stall.
     """
     current, done, outcome = StepAttempt(), threading.Event(), {}
 
