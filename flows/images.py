@@ -115,6 +115,13 @@ def import_images_chunk(
     return result.counters()
 
 
+def _unwalked(chunks: list[list[int]]) -> list:
+    """The chunks' product ids as the mapped task's parameter, quoted: Prefect would otherwise
+    walk every id twice per task run looking for futures (~0.7 s of CPU of a nothing-changed
+    run at 100,000 products; bench/RESULTS.md). The task gets the plain lists."""
+    return [quote(ids) for ids in chunks]
+
+
 def _upload_slots():
     """While a chunk uploads to S3 it holds one slot of the bucket's global concurrency limit
     (`s3-uploads-<bucket>`; docs/media-and-s3.md): caps uploading chunks on every host."""
@@ -193,9 +200,7 @@ def import_images(
         futures = import_images_chunk.map(
             session_id=unmapped(session_id),
             chunk_index=range(len(chunks)),
-            # quote: Prefect would otherwise walk every id of every chunk twice, looking for
-            # futures, for each task run (~6% of a nothing-changed run's CPU; bench/RESULTS.md)
-            product_ids=[quote(chunk) for chunk in chunks],
+            product_ids=_unwalked(chunks),
             images_dir=unmapped(images_dir),
             options=unmapped(options),
             progress_artifact_id=unmapped(progress_id),
@@ -250,7 +255,7 @@ def import_images_shard(
     futures = import_images_chunk.map(
         session_id=unmapped(session_id),
         chunk_index=chunk_indexes,
-        product_ids=product_ids,
+        product_ids=_unwalked(product_ids),
         images_dir=unmapped(images_dir),
         options=unmapped(options),
     )
