@@ -15,11 +15,13 @@ service's phases wrapped in timers (the bench's own; the product code is not cha
   record  the session's chunk row and progress
 and, sampled every 20 ms, how many photos are being stored at once (on S3: uploads in
 flight). Prints the first chunks as a text timeline, the overlap of phases between chunks,
-and the phase totals; `--workers 1` runs one chunk at a time for comparison.
+the phase totals, and on its last line one JSON object; `--workers 1` runs one chunk at a
+time for comparison.
 """
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import shutil
@@ -165,12 +167,17 @@ def run(args, *, exchange: Path) -> None:
     print(f"flow wall {wall:.2f} s, CPU {cpu:.2f} s ({cpu * 1000 / photos:.3f} ms per photo); chunks from "
           f"{first - started:.2f} s to {last - started:.2f} s; copied {report.get('copied')}, errors {report.get('errors')}")
     draw(chunks, first=first, last=last, show=args.show)
-    overlap(chunks, first=first, last=last)
+    summary = {"products": args.products, "images_per_product": args.images, "storage": args.storage,
+               "chunks": len(chunks), "chunk_threads": settings.ONEC_IMPORT_MAX_WORKERS, "load": round(load, 1),
+               "flow_seconds": round(wall, 2), "cpu_seconds": round(cpu, 2), "copied": report.get("copied"),
+               **overlap(chunks, first=first, last=last)}
     busy = [count for at, count in samples if first <= at <= last]
     if busy:
         idle = sum(1 for count in busy if count == 0) / len(busy)
         print(f"photos being stored at once (every 20 ms between the first and last chunk): mean "
               f"{sum(busy) / len(busy):.1f}, max {max(busy)}, none {idle:.0%} of the time")
+        summary.update(storing_mean=round(sum(busy) / len(busy), 1), storing_max=max(busy), storing_none=round(idle, 3))
+    print(json.dumps(summary))
 
 
 def draw(chunks: dict, *, first: float, last: float, show: int) -> None:
@@ -188,9 +195,9 @@ def draw(chunks: dict, *, first: float, last: float, show: int) -> None:
         print(f"  {thread:>16} |{''.join(line)}|")
 
 
-def overlap(chunks: dict, *, first: float, last: float) -> None:
+def overlap(chunks: dict, *, first: float, last: float) -> dict:
     """For each phase: its total, and how much of it ran while another chunk was planning
-    or storing (the overlap the issue asks for), at 10 ms resolution."""
+    or storing (the overlap the issue asks for), at 10 ms resolution; printed and returned."""
     tick = 0.01
     ticks = int((last - first) / tick) + 1
     doing = {thread: [None] * ticks for thread in chunks}
@@ -214,6 +221,9 @@ def overlap(chunks: dict, *, first: float, last: float) -> None:
         if totals[phase]:
             print(f"  {phase:6} {totals[phase] * tick:7.2f} s in all, {beside[phase] / totals[phase]:4.0%} of it "
                   "while another chunk planned or stored")
+    return {"two_chunks_at_work": round(two / ticks, 3),
+            "phase_seconds": {phase: round(totals[phase] * tick, 2) for phase in PHASES},
+            "beside_another": {phase: round(beside[phase] / totals[phase], 3) for phase in PHASES if totals[phase]}}
 
 
 if __name__ == "__main__":
