@@ -313,23 +313,40 @@ IMPORT_FLOW_OPTIONS = {
 
 
 class StepTimeoutError(TimeoutError):
-    """A step gave no result within its time limit; a TimeoutError, so it is retried."""
+    """A step made no progress within its time limit; a TimeoutError, so it is retried."""
 
 
-def run_step_with_time_limit(work: Callable[[Callable[[], bool]], T], *, seconds: float, step: str) -> T:
-    """Run `work(still_wanted)` in a thread of its own and wait for it at most `seconds`.
+class StepAttempt:
+    """What one attempt's work is handed: `progressed()` each time it moves on (a photo
+    stored), which restarts its time limit; `still_wanted()`, False once it was abandoned."""
+
+    def __init__(self) -> None:
+        self.abandoned = threading.Event()
+        self.last_progress = time.monotonic()
+
+    def progressed(self) -> None:
+        self.last_progress = time.monotonic()
+
+    def still_wanted(self) -> bool:
+        return not self.abandoned.is_set()
+
+
+def run_step_until_stalled(work: Callable[[StepAttempt], T], *, seconds: float, step: str) -> T:
+    """Run `work(attempt)` in a thread of its own and wait for it as long as it makes
+    progress: it is abandoned once `seconds` pass without a `progressed()` (0: never).
 
     Prefect's task timeout cannot interrupt a thread blocked in I/O (a stalled network file
     system, a hung storage call): it only raises at the thread's next bytecode. So the
     attempt runs apart and is abandoned instead: StepTimeoutError lets Prefect retry the
     step, while the stuck thread, if it ever wakes, finds `still_wanted()` False and must
-    record nothing.
+    record nothing. The limit counts from the last progress, not from the start, so a
+    large chunk doing slow work (renditions on a busy machine) is not taken for a stall.
     """
-    abandoned, done, outcome = threading.Event(), threading.Event(), {}
+    current, done, outcome = StepAttempt(), threading.Event(), {}
 
     def attempt() -> None:
         try:
-            outcome["value"] = work(lambda: not abandoned.is_set())
+            outcome["value"] = work(current)
         except BaseException as exc:  # handed to the waiting task thread, which raises it
             outcome["error"] = exc
         finally:
@@ -340,12 +357,13 @@ def run_step_with_time_limit(work: Callable[[Callable[[], bool]], T], *, seconds
     threading.Thread(
         target=contextvars.copy_context().run, args=(attempt,), name=f"import-{step}", daemon=True
     ).start()
-    if not done.wait(seconds or None):
-        abandoned.set()
-        raise StepTimeoutError(
-            f"{step} gave no result in {seconds:g} s (ONEC_IMAGE_CHUNK_TIMEOUT_SECONDS): stalled file system "
-            "or storage? The attempt was abandoned"
-        )
+    while not done.wait(max(current.last_progress + seconds - time.monotonic(), 0) if seconds else None):
+        if time.monotonic() - current.last_progress >= seconds:
+            current.abandoned.set()
+            raise StepTimeoutError(
+                f"{step} made no progress in {seconds:g} s (ONEC_IMAGE_CHUNK_TIMEOUT_SECONDS): stalled file "
+                "system or storage? The attempt was abandoned"
+            )
     if "error" in outcome:
         raise outcome["error"]
     return outcome["value"]

@@ -16,6 +16,7 @@ from prefect.artifacts import create_progress_artifact
 from prefect.runtime import flow_run as current_flow_run
 from prefect.states import Cancelled
 from prefect.task_runners import ThreadPoolTaskRunner
+from prefect.utilities.annotations import quote
 
 from apps.i18n.messages import Message
 from apps.imports.exceptions import StepFailuresError
@@ -34,7 +35,8 @@ from flows.common import (
     closes_db_connections,
     failed_steps,
     publish_progress,
-    run_step_with_time_limit,
+    StepAttempt,
+    run_step_until_stalled,
     start_session,
     summarize,
     validate_catalog,
@@ -73,12 +75,12 @@ def import_images_chunk(
 ) -> dict:
     """Import the photos of up to chunk-size products and record the chunk's counts.
 
-    An attempt that gives no result within ONEC_IMAGE_CHUNK_TIMEOUT_SECONDS (a stalled
+    An attempt that stores no photo for ONEC_IMAGE_CHUNK_TIMEOUT_SECONDS (a stalled
     network file system or storage call) is abandoned and the chunk retried."""
     logger = get_run_logger()
     upload_slots = _upload_slots()
 
-    def attempt(still_wanted) -> ChunkImportResult | None:
+    def attempt(current: StepAttempt) -> ChunkImportResult | None:
         """None: the session has ended, the chunk is not imported. The check runs here, on
         the attempt's own connection: one database connection per chunk, not two."""
         if not import_session_is_active(session_id=session_id):
@@ -90,8 +92,9 @@ def import_images_chunk(
             images_dir=Path(images_dir),
             options=options,
             upload_slots=upload_slots,
+            progressed=current.progressed,
         )
-        if not still_wanted():  # abandoned after its time limit: the retry records the chunk
+        if not current.still_wanted():  # abandoned after its time limit: the retry records the chunk
             return None
         report = import_session_record_chunk(
             session_id=session_id, chunk_index=chunk_index, counters=result.counters(), error_details=result.error_rows()
@@ -99,7 +102,7 @@ def import_images_chunk(
         publish_progress(progress_artifact_id, report)
         return result
 
-    result = run_step_with_time_limit(
+    result = run_step_until_stalled(
         attempt, seconds=settings.ONEC_IMAGE_CHUNK_TIMEOUT_SECONDS, step=f"chunk {chunk_index}"
     )
     if result is None:
@@ -110,6 +113,13 @@ def import_images_chunk(
         chunk_index, result.processed, result.copied, result.skipped, result.errors, result.renditions_created,
     )
     return result.counters()
+
+
+def _unwalked(chunks: list[list[int]]) -> list:
+    """The chunks' product ids as the mapped task's parameter, quoted: Prefect would otherwise
+    walk every id twice per task run looking for futures (~0.7 s of CPU of a nothing-changed
+    run at 100,000 products; bench/RESULTS.md). The task gets the plain lists."""
+    return [quote(ids) for ids in chunks]
 
 
 def _upload_slots():
@@ -190,7 +200,7 @@ def import_images(
         futures = import_images_chunk.map(
             session_id=unmapped(session_id),
             chunk_index=range(len(chunks)),
-            product_ids=chunks,
+            product_ids=_unwalked(chunks),
             images_dir=unmapped(images_dir),
             options=unmapped(options),
             progress_artifact_id=unmapped(progress_id),
@@ -245,7 +255,7 @@ def import_images_shard(
     futures = import_images_chunk.map(
         session_id=unmapped(session_id),
         chunk_index=chunk_indexes,
-        product_ids=product_ids,
+        product_ids=_unwalked(product_ids),
         images_dir=unmapped(images_dir),
         options=unmapped(options),
     )

@@ -4,6 +4,7 @@ Every path setting accepts an absolute path or one relative to the repository ro
 commands behave the same from any working directory.
 """
 import os
+import sqlite3
 from pathlib import Path
 
 import dj_database_url
@@ -109,6 +110,7 @@ TEMPLATES = [
 WSGI_APPLICATION = "config.wsgi.application"
 
 VAR_DIR = _path_from_env("APP_VAR_DIR", "var")
+SQLITE_MINIMUM = (3, 38)  # docs/development.md
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'db.sqlite3'}",
@@ -116,6 +118,13 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The image import's SQL reads JSON parameters with -> and ->> (SQLite 3.38) and upserts
+    # with RETURNING (3.35); an older SQLite would fail mid-import, so it stops here instead.
+    if sqlite3.sqlite_version_info < SQLITE_MINIMUM:
+        raise ImproperlyConfigured(
+            f"SQLite {'.'.join(map(str, SQLITE_MINIMUM))} or newer is needed; this Python has "
+            f"{sqlite3.sqlite_version}. Use a Python built with a newer SQLite, or PostgreSQL (DATABASE_URL)"
+        )
     # Parallel chunk tasks write at once: WAL lets readers through, IMMEDIATE takes the
     # write lock up front (no deadlocking upgrades), and the timeout makes writers queue
     # instead of failing with "database is locked".
@@ -165,7 +174,7 @@ if os.environ.get("AWS_STORAGE_BUCKET_NAME"):
 ONEC_DATA_DIR = _path_from_env("ONEC_DATA_DIR", "data/import_1c")
 # Products per image-import task; each chunk is one retryable Prefect task run. 100 is
 # the product's default: a failed chunk redoes little and progress moves often. Every
-# task run has a fixed Prefect cost, so larger catalogs get larger chunks, up to 1000
+# task run has a fixed Prefect cost, so larger catalogs get larger chunks, up to 2000
 # (apps/imports/options.py, docs/import-types.md).
 ONEC_IMAGE_CHUNK_SIZE = int(os.environ.get("ONEC_IMAGE_CHUNK_SIZE", "100"))
 # Chunk tasks running at once: one per core. The work either holds the GIL or waits on
@@ -174,7 +183,8 @@ ONEC_IMPORT_MAX_WORKERS = int(os.environ.get("ONEC_IMPORT_MAX_WORKERS", str(min(
 # An import running longer than this is stopped by Prefect and its session fails saying how
 # far it got (0: no limit).
 ONEC_IMPORT_TIMEOUT_SECONDS = int(os.environ.get("ONEC_IMPORT_TIMEOUT_SECONDS", "3600"))
-# An image chunk attempt with no result after this long (stalled I/O) is abandoned and retried.
+# An image chunk attempt that stores no photo for this long (stalled I/O) is abandoned and
+# retried; the time counts from its last stored photo, not from its start.
 ONEC_IMAGE_CHUNK_TIMEOUT_SECONDS = int(os.environ.get("ONEC_IMAGE_CHUNK_TIMEOUT_SECONDS", "600"))
 # A sharded image import (--shards N) fails when no worker on the shard pool picks a shard
 # up within this many seconds: no host serves the pool.

@@ -1,6 +1,7 @@
 """Time limits, proved with tiny ones: a run that exceeds ONEC_IMPORT_TIMEOUT_SECONDS is
 stopped and its session fails saying how far it got, with the running slot free; an image
-chunk stuck in I/O is abandoned after ONEC_IMAGE_CHUNK_TIMEOUT_SECONDS and retried."""
+chunk stuck in I/O is abandoned after ONEC_IMAGE_CHUNK_TIMEOUT_SECONDS without progress and
+retried, while a chunk that keeps storing photos may take longer than that."""
 import os
 import re
 import threading
@@ -9,12 +10,14 @@ import time
 import pytest
 from prefect.task_runners import ThreadPoolTaskRunner
 
+import apps.imports.services.images_import
 import flows.images
 from apps.imports.options import ImageImportOptions
 from apps.imports.models import ImportChunk, ImportSession
 from apps.imports.services.sessions import import_session_create
 from apps.products.models import Product
 from apps.imports.services.images_import import product_images_import_chunk
+from flows.common import StepTimeoutError, run_step_until_stalled
 from flows.images import import_images
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("prefect_server", "media_root")]
@@ -97,3 +100,55 @@ def test_a_chunk_stuck_in_io_is_abandoned_and_retried(exchange, monkeypatch, set
     assert any(thread.name.startswith("import-chunk") for thread in threading.enumerate()), (
         "the abandoned attempt is still blocked in its read (it is released at teardown)"
     )
+
+
+def test_the_limit_counts_from_the_last_progress_not_from_the_start():
+    def steady(attempt):
+        for _ in range(6):
+            time.sleep(0.2)
+            attempt.progressed()
+        return "done"
+
+    assert run_step_until_stalled(steady, seconds=0.6, step="chunk 0") == "done"  # 1.2 s in all
+
+    abandoned = []
+
+    def stalls_after_a_while(attempt):
+        for _ in range(3):
+            time.sleep(0.2)
+            attempt.progressed()
+        time.sleep(1.5)
+        abandoned.append(not attempt.still_wanted())
+
+    started = time.monotonic()
+    with pytest.raises(StepTimeoutError, match=r"^chunk 1 made no progress in 0.6 s \(ONEC_IMAGE_CHUNK_TIMEOUT_SECONDS\)"):
+        run_step_until_stalled(stalls_after_a_while, seconds=0.6, step="chunk 1")
+    assert 1.1 < time.monotonic() - started < 1.5, "abandoned 0.6 s after its last progress"
+    time.sleep(1.2)
+    assert abandoned == [True], "the abandoned attempt, once awake, is told it is no longer wanted"
+
+
+def test_a_chunk_that_keeps_storing_photos_may_outlast_the_limit(exchange, monkeypatch, settings):
+    """Each stored photo restarts the chunk's limit: a large chunk of slow photos (renditions
+    on a busy machine) is not retried as stalled."""
+    _products_with_images(exchange, 4)
+    settings.ONEC_IMAGE_CHUNK_TIMEOUT_SECONDS = 1
+    store_image = apps.imports.services.images_import.store_image
+    stored = []
+
+    def slow_store_image(*args, **kwargs):
+        time.sleep(0.5)
+        stored.append(args[0].relative_name)
+        return store_image(*args, **kwargs)
+
+    monkeypatch.setattr(apps.imports.services.images_import, "store_image", slow_store_image)
+    session = import_session_create(import_type="images", started_by="cli")
+
+    state = import_images(
+        session_id=session.pk, data_dir=str(exchange.root), options=ImageImportOptions(chunk_size=4), return_state=True
+    )
+    session.refresh_from_db()
+
+    assert state.is_completed() and session.status == ImportSession.Status.COMPLETED
+    assert len(stored) == 4, "one attempt of 2 s stored each photo once: it was never abandoned"
+    assert (session.report_details["copied"], session.report_details["chunks_done"]) == (4, 1)

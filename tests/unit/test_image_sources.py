@@ -2,9 +2,11 @@
 import os
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from apps.media.exceptions import InvalidImageError, UnsafeImagePathError
-from apps.imports.services.image_sources import resolve_source_image
+from apps.imports.services.image_sources import _cleaned_parts, _usual_spelling_parts, resolve_source_image
 from apps.imports.services.image_sources import product_image_paths
 
 GUID = "0abc1234-0000-0000-0000-000000000001"
@@ -102,3 +104,37 @@ def test_path_forms_resolve_to_one_media_name(exchange):
         )
     }
     assert names == {"products/01/x.jpg"}
+
+
+_TRICKY_PARTS = ["import_files", "01", "ab", "", ".", "..", " ", " 01", "01 ", "x.jpg", "X.JPEG", "x.png", ".jpg",
+                 "x.jpg ", " x.jpg", "x.jpg\t", "x.jpg\n", "x.gif", "x\x00.jpg", "C:", "~", "фото 1.jpg", "a\\b.jpg",
+                 "x.jpg\u2028", "\u00a0x.jpg", "x.jpg\x1c"]
+
+
+@st.composite
+def _picture_paths(draw):
+    """1C's spelling and its near misses: tricky components joined by / or \\, often behind
+    import_files/, sometimes with whitespace around the whole."""
+    parts = draw(st.lists(st.one_of(st.sampled_from(_TRICKY_PARTS), st.text(max_size=6)), min_size=1, max_size=4))
+    path = "".join(part + draw(st.sampled_from(["/", "/", "\\", "//"])) for part in parts[:-1]) + parts[-1]
+    if draw(st.booleans()):
+        path = "import_files/" + path
+    return draw(st.sampled_from(["", " ", "\t", "/"])) + path + draw(st.sampled_from(["", " ", "\n"]))
+
+
+@settings(max_examples=500)
+@given(_picture_paths())
+@example("import_files/01/x.jpg")
+@example("import_files/ /x.jpg")
+@example("import_files/import_files/x.jpg")
+@example("import_files/01/x.jpg\u2028")
+@example("import_files/../x.jpg")
+@example("import_files/01/..")
+@example("import_files/01/.jpg")
+def test_the_usual_spelling_shortcut_agrees_with_the_full_clean_up(path):
+    """The one-split shortcut for `import_files/XX/<file>` is a second copy of the path-safety
+    rule: whatever it accepts, the full clean-up accepts too, as the same parts."""
+    shortcut = _usual_spelling_parts(path)
+    if shortcut is None:
+        return
+    assert _cleaned_parts(path) == shortcut

@@ -28,10 +28,11 @@ def test_flags_not_given_keep_the_defaults_and_the_chunk_size_comes_from_the_set
 
 
 def test_a_large_catalog_gets_larger_chunks_not_more_of_them(settings):
-    """At most 100 chunks (each a Prefect task run), growing to 1,000 products a chunk."""
+    """At most 50 chunks (each a Prefect task run), growing to 2,000 products a chunk."""
     settings.ONEC_IMAGE_CHUNK_SIZE = 100
     sizes = {products: ImageImportOptions().with_chunk_size(products=products).chunk_size
-             for products in (1, 10_000, 10_001, 100_000, 250_000, 1_000_000)}
+             for products in (1, 5_000, 5_001, 10_000, 100_000, 100_001, 250_000, 1_000_000)}
 
-    assert sizes == {1: 100, 10_000: 100, 10_001: 101, 100_000: 1000, 250_000: 1000, 1_000_000: 1000}
+    assert sizes == {1: 100, 5_000: 100, 5_001: 101, 10_000: 200, 100_000: 2000, 100_001: 2000, 250_000: 2000,
+                     1_000_000: 2000}
     assert ImageImportOptions(chunk_size=50).with_chunk_size(products=100_000).chunk_size == 50

@@ -32,11 +32,12 @@ print(json.dumps({name: getattr(settings, name) for name in (
 
 
 def _run(*command: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    """`command` in a process that sees only `env` (and PATH, HOME)."""
+    """`command` in a process that sees only `env` (and PATH, HOME, and PYTHONPATH when set:
+    a worktree sharing another checkout's venv points it at its own code)."""
+    inherited = {name: os.environ[name] for name in ("PATH", "HOME", "PYTHONPATH") if name in os.environ}
     return subprocess.run(
         [sys.executable, *command], capture_output=True, text=True, timeout=120, cwd=REPO,
-        env={"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/root"),
-             "DJANGO_SETTINGS_MODULE": "config.settings", **env},
+        env={"HOME": "/root", **inherited, "DJANGO_SETTINGS_MODULE": "config.settings", **env},
     )
 
 
@@ -103,3 +104,15 @@ def test_without_debug_a_missing_secret_key_stops_every_command_with_one_line(co
 def test_without_debug_or_key_development_still_runs():
     result = _run(MANAGE, "check", env={"DJANGO_DEBUG": "1", "DATABASE_URL": SERVER_ENV["DATABASE_URL"]})
     assert result.returncode == 0, result.stderr
+
+
+def test_an_sqlite_too_old_for_the_image_imports_sql_stops_every_command_at_start():
+    """Without DATABASE_URL the database is SQLite; one older than 3.38 (no ->> in its JSON)
+    is refused when the settings load, not mid-import."""
+    pretend_old = "import sqlite3; sqlite3.sqlite_version_info = (3, 37, 2); sqlite3.sqlite_version = '3.37.2'; "
+    result = _run("-c", pretend_old + PRINT_SETTINGS, env={"DJANGO_SECRET_KEY": SERVER_ENV["DJANGO_SECRET_KEY"]})
+
+    assert result.returncode != 0
+    assert ("ImproperlyConfigured: SQLite 3.38 or newer is needed; this Python has 3.37.2. Use a Python built with "
+            "a newer SQLite, or PostgreSQL (DATABASE_URL)") in result.stderr
+    assert _run("-c", PRINT_SETTINGS, env={"DJANGO_SECRET_KEY": SERVER_ENV["DJANGO_SECRET_KEY"]}).returncode == 0

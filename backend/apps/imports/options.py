@@ -22,10 +22,11 @@ SHARD_DEPLOYMENT = f"{SHARD_FLOW}/images-shard"
 # Every chunk is a Prefect task run, a fixed cost however few of its photos changed; beyond
 # ONEC_IMAGE_CHUNK_SIZE x CHUNKS_PER_RUN products the chunks grow instead of multiplying, so a
 # nothing-changed night stays a fixed start plus work per product (bench/RESULTS.md, #23).
-# Grown chunks stop at CHUNK_SIZE_GROWS_TO products: a retried chunk redoes at most that many,
-# and a cold chunk finishes well within ONEC_IMAGE_CHUNK_TIMEOUT_SECONDS.
-CHUNKS_PER_RUN = 100
-CHUNK_SIZE_GROWS_TO = 1000
+# Grown chunks stop at CHUNK_SIZE_GROWS_TO products: a retried chunk redoes at most that many.
+# Their size needs no time budget: ONEC_IMAGE_CHUNK_TIMEOUT_SECONDS counts from a chunk's
+# last stored photo, not from its start.
+CHUNKS_PER_RUN = 50
+CHUNK_SIZE_GROWS_TO = 2000
 
 
 @dataclass(frozen=True)

@@ -121,15 +121,27 @@ def source_image_stat(
 def _relative_parts(image_path: str) -> list[str]:
     """The path's components below import_files; UnsafeImagePathError or InvalidImageError
     (naming the path) for what must not be read."""
+    return _usual_spelling_parts(image_path) or _cleaned_parts(image_path)
+
+
+def _usual_spelling_parts(image_path: str) -> list[str] | None:
+    """The spelling 1C writes, import_files/XX/<file>, with one split instead of
+    `_cleaned_parts` (this runs for every photo of every run); None for any other spelling.
+    It must accept only what `_cleaned_parts` accepts, with the same parts (a property test
+    holds them to it: tests/unit/test_image_sources.py)."""
     if (
         image_path.startswith(_IMPORT_FILES_PREFIX) and image_path.count("/") == 2
         and "\\" not in image_path and "\x00" not in image_path and not image_path[-1:].isspace()
     ):
-        # The spelling 1C writes, import_files/XX/<file>: one split, not the clean-up below
-        # (this runs for every photo of every run).
         parts = image_path[len(_IMPORT_FILES_PREFIX):].split("/")
         if parts[0] not in _NOT_NAMES and parts[1] not in _NOT_NAMES and has_image_extension(parts[1]):
             return parts
+    return None
+
+
+def _cleaned_parts(image_path: str) -> list[str]:
+    """Every accepted spelling cleaned up (backslashes, empty and `.` components, the
+    import_files/ prefix), every refusal on the way."""
     raw = image_path.strip().replace("\\", "/")
     if "\x00" in raw:
         raise UnsafeImagePathError(

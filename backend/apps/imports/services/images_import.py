@@ -93,7 +93,8 @@ class ImageBatch:
     """The source images of one chunk: each resolved and stored once (products may share a
     photo), decided from the StoredImage rows loaded in one query, with the renditions the
     plan asks for; on a remote storage the writes run in the shared upload pool.
-    `new_facts` are the rows to write; `unused_renditions` may go once they are written."""
+    `new_facts` are the rows to write; `unused_renditions` may go once they are written.
+    `progressed` is called after each photo (the chunk's time limit counts from the last)."""
 
     def __init__(
         self,
@@ -106,6 +107,7 @@ class ImageBatch:
         records: dict[str, tuple[int, ImageFacts]] | None = None,
         upload_slots: Callable[[], AbstractContextManager] | None = None,
         renditions: RenditionPlan | None = None,
+        progressed: Callable[[], None] | None = None,
     ):
         self.images_dir = images_dir
         self.storage = media_storage(storage)  # the media storage API over it
@@ -115,6 +117,7 @@ class ImageBatch:
         self.records = records or {}
         self.upload_slots = upload_slots or nullcontext
         self.renditions = renditions or RenditionPlan()
+        self.progressed = progressed or (lambda: None)
         self.new_facts: dict[str, ImageFacts] = {}
         self.renditions_created = self.renditions_skipped = 0
         self.rendition_errors: dict[str, Message | str] = {}  # relative name -> why it has no renditions
@@ -183,20 +186,25 @@ class ImageBatch:
     def _store(self, source: SourceImage) -> tuple[StoreResult, RenditionsUpdate | None]:
         """Store the photo, then make the renditions it still needs (in the same thread: on
         a remote storage one of the upload pool's)."""
-        recorded = self._recorded(source)
-        result = store_image(
-            source, self.storage, recorded=recorded, decode=self.decode, dry_run=self.dry_run, verify=self.verify
-        )
-        facts = result.facts or recorded
-        if self.dry_run or facts is None or not self.renditions.specs:
-            return result, None
-        plan = self.renditions
-        if self.verify and not plan.needed(facts) and renditions_missing_in_storage(facts, self.storage):
-            plan = replace(plan, rebuild=True)  # someone deleted renditions by hand: make them again
-        if not plan.needed(facts):
-            return result, None
-        update = image_renditions_update(source=source, facts=facts, previous=recorded, plan=plan, storage=self.storage)
-        return StoreResult(result.outcome, update.facts), update
+        try:
+            recorded = self._recorded(source)
+            result = store_image(
+                source, self.storage, recorded=recorded, decode=self.decode, dry_run=self.dry_run, verify=self.verify
+            )
+            facts = result.facts or recorded
+            if self.dry_run or facts is None or not self.renditions.specs:
+                return result, None
+            plan = self.renditions
+            if self.verify and not plan.needed(facts) and renditions_missing_in_storage(facts, self.storage):
+                plan = replace(plan, rebuild=True)  # someone deleted renditions by hand: make them again
+            if not plan.needed(facts):
+                return result, None
+            update = image_renditions_update(
+                source=source, facts=facts, previous=recorded, plan=plan, storage=self.storage
+            )
+            return StoreResult(result.outcome, update.facts), update
+        finally:
+            self.progressed()  # a refused file is progress too: only a call that never returns is a stall
 
     def _recorded(self, source: SourceImage) -> ImageFacts | None:
         record = self.records.get(source.media_name)
@@ -363,6 +371,7 @@ def product_images_import_chunk(
     options: ImageImportOptions = ImageImportOptions(),
     storage: Storage | None = None,
     upload_slots: Callable[[], AbstractContextManager] | None = None,
+    progressed: Callable[[], None] | None = None,
 ) -> ChunkImportResult:
     """Import the photos of a batch of products: one product query, one StoredImage query,
     and when something changed one transaction writing image fields, rows and links.
@@ -372,7 +381,7 @@ def product_images_import_chunk(
     trusted: an unchanged photo costs no storage request). Renditions (ONEC_IMAGE_RENDITIONS)
     are made for what lacks them; `options.rebuild_renditions` remakes them all.
     `upload_slots` is held while the chunk talks to a remote storage (the flow passes a
-    Prefect concurrency limit)."""
+    Prefect concurrency limit); `progressed` is called after each photo stored."""
     storage = storage or storages["default"]  # the object itself: a lazy proxy costs per file
     chunk = ChunkImportResult()
     plans = []
@@ -396,6 +405,7 @@ def product_images_import_chunk(
         return chunk
     results, batch = _products_images_import(
         plans, images_dir=images_dir, storage=storage, options=options, upload_slots=upload_slots,
+        progressed=progressed,
     )
     chunk.renditions_created = batch.renditions_created
     chunk.renditions_skipped = batch.renditions_skipped
@@ -474,6 +484,7 @@ def _products_images_import(
     storage: Storage,
     options: ImageImportOptions,
     upload_slots: Callable[[], AbstractContextManager] | None = None,
+    progressed: Callable[[], None] | None = None,
 ) -> tuple[dict[int, ProductImagesResult], ImageBatch]:
     """Store the plans' images (decided from their StoredImage rows) with their renditions,
     merge them into each product's pictures (each plan says whether it mirrors 1C's list)
@@ -482,7 +493,7 @@ def _products_images_import(
     dry_run = options.dry_run
     batch = ImageBatch(images_dir=images_dir, storage=storage, decode=options.validate_images, dry_run=dry_run,
                        verify=options.verify_storage, upload_slots=upload_slots,
-                       renditions=RenditionPlan.configured(rebuild=options.rebuild_renditions))
+                       renditions=RenditionPlan.configured(rebuild=options.rebuild_renditions), progressed=progressed)
     sources = []
     names = set()
     for plan in plans:
