@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from django.test.utils import override_settings
 from django.utils import translation
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
@@ -76,6 +77,13 @@ class Exchange:
 
     def write_goods_xml(self, filename="goods.xml", *, bom=False) -> Path:
         return cml.write_file(self.goods_dir, filename, cml.CommerceMLWriter().goods(self._goods, bom=bom))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashes():
+    """Passwords hashed at one iteration in the test process (tests/passwords.py)."""
+    with override_settings(PASSWORD_HASHERS=["tests.passwords.OneIterationPBKDF2PasswordHasher"]):
+        yield
 
 
 @pytest.fixture
