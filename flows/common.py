@@ -8,6 +8,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from contextlib import contextmanager
 from typing import TypeVar
 
 from django.conf import settings
@@ -318,14 +319,29 @@ class StepTimeoutError(TimeoutError):
 
 class StepAttempt:
     """What one attempt's work is handed: `progressed()` each time it moves on (a photo
-    stored), which restarts its time limit; `still_wanted()`, False once it was abandoned."""
+    stored), which restarts its time limit; `waiting()` around a wait that is no stall (for
+    a slot another chunk holds); `still_wanted()`, False once it was abandoned."""
 
     def __init__(self) -> None:
         self.abandoned = threading.Event()
         self.last_progress = time.monotonic()
+        self.waits = 0
 
     def progressed(self) -> None:
         self.last_progress = time.monotonic()
+
+    @contextmanager
+    def waiting(self):
+        self.waits += 1
+        try:
+            yield
+        finally:
+            self.waits -= 1
+            self.progressed()
+
+    def seconds_left(self, seconds: float) -> float:
+        """Until the attempt counts as stalled (a full limit while it waits)."""
+        return seconds if self.waits else max(self.last_progress + seconds - time.monotonic(), 0)
 
     def still_wanted(self) -> bool:
         return not self.abandoned.is_set()
@@ -357,8 +373,8 @@ def run_step_until_stalled(work: Callable[[StepAttempt], T], *, seconds: float, 
     threading.Thread(
         target=contextvars.copy_context().run, args=(attempt,), name=f"import-{step}", daemon=True
     ).start()
-    while not done.wait(max(current.last_progress + seconds - time.monotonic(), 0) if seconds else None):
-        if time.monotonic() - current.last_progress >= seconds:
+    while not done.wait(current.seconds_left(seconds) if seconds else None):
+        if not current.seconds_left(seconds):
             current.abandoned.set()
             raise StepTimeoutError(
                 f"{step} made no progress in {seconds:g} s (ONEC_IMAGE_CHUNK_TIMEOUT_SECONDS): stalled file "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from django.conf import settings
@@ -91,7 +92,7 @@ def import_images_chunk(
             product_ids=product_ids,
             images_dir=Path(images_dir),
             options=options,
-            upload_slots=upload_slots,
+            upload_slots=upload_slots and (lambda: _slot_held(upload_slots, current)),
             progressed=current.progressed,
         )
         if not current.still_wanted():  # abandoned after its time limit: the retry records the chunk
@@ -120,6 +121,16 @@ def _unwalked(chunks: list[list[int]]) -> list:
     walk every id twice per task run looking for futures (~0.7 s of CPU of a nothing-changed
     run at 100,000 products; bench/RESULTS.md). The task gets the plain lists."""
     return [quote(ids) for ids in chunks]
+
+
+@contextmanager
+def _slot_held(upload_slots, current: StepAttempt):
+    """A slot of the bucket's limit, held; waiting for it (other chunks, on any host, hold
+    every slot) is no stall of this chunk."""
+    with ExitStack() as held:
+        with current.waiting():
+            held.enter_context(upload_slots())
+        yield
 
 
 def _upload_slots():

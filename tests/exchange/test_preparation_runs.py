@@ -14,6 +14,7 @@ from apps.onec_exchange.services.layout import exchange_files_lay_out, exchange_
 from apps.onec_exchange.services.receiving import exchange_staging_root
 from apps.onec_exchange.services.protocol import _import_again
 from apps.onec_exchange.services.runs import exchange_import_runs_advance
+from apps.onec_exchange.selectors import exchange_batch_xml_replaced
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("in_english")]  # the answers' English texts
 
@@ -87,3 +88,62 @@ def test_one_run_at_a_time_moves_files_into_the_exchange_directory(exchange_dirs
     assert exchange_files_lay_out(exchange_import_id=waiting.pk, claimant="run-2").done
     assert (exchange_dirs / "import_1c" / "goods" / "goods.xml").read_text() == "second"
     assert not Exchange1C.objects.filter(moving_files=True).exists()  # the turn is given back
+
+
+def test_a_wait_on_an_exchange_that_only_talks_is_no_cycle(exchange_dirs):
+    # Newer 1C sends each file in an exchange of its own. User one's first exchange laid out
+    # goods/goods.xml (its import ended; its 1C still talks); user two's exchange laid out
+    # rests/rests.xml and waits for that goods.xml; user one's next exchange needs rests.xml.
+    # The first exchange lets go after QUIET_SECONDS: a wait, not a cycle, so nobody gives way.
+    one, two = User.objects.create_user("one"), User.objects.create_user("two")
+    now = timezone.now()
+
+    def exchange(user, **fields):
+        return Exchange1C.objects.create(user=user, exchange_type=Exchange1C.Type.CATALOG, token=uuid.uuid4().hex, **fields)
+
+    first = exchange(one, last_request_at=now - timedelta(seconds=10))
+    ExchangeFile.objects.create(exchange=first, name="goods/goods.xml", path="goods/goods.xml", placed_at=now)
+    ExchangeImport.objects.create(exchange=first, filename="goods/goods.xml", path="goods/goods.xml",
+                                  status=ExchangeImport.Status.COMPLETED)
+    theirs = exchange(two, last_request_at=now)
+    ExchangeFile.objects.create(exchange=theirs, name="rests/rests.xml", path="rests/rests.xml", placed_at=now)
+    ExchangeFile.objects.create(exchange=theirs, name="goods/goods.xml", path="goods/goods.xml")
+    waiting = ExchangeImport.objects.create(exchange=theirs, filename="goods/goods.xml", path="goods/goods.xml",
+                                            waiting_for=first)
+    second = exchange(one, last_request_at=timezone.now())
+    staged = exchange_staging_root(second.pk) / "rests" / "rests.xml"
+    staged.parent.mkdir(parents=True)
+    staged.write_text("one")
+    ExchangeFile.objects.create(exchange=second, name="rests/rests.xml", path="rests/rests.xml", size=3)
+    mine = ExchangeImport.objects.create(exchange=second, filename="rests/rests.xml", path="rests/rests.xml")
+
+    step = exchange_files_lay_out(exchange_import_id=mine.pk, claimant="run-second")
+
+    assert (step.done, step.wait_for_exchange) == (False, theirs.pk)
+    assert ExchangeImport.objects.get(pk=mine.pk).status == ExchangeImport.Status.PREPARING
+    assert ExchangeImport.objects.get(pk=waiting.pk).status == ExchangeImport.Status.PREPARING
+    assert not Exchange1C.objects.filter(gave_way_at__isnull=False).exists()
+
+
+def test_a_file_sent_again_after_another_user_replaced_it_is_what_deactivate_goes_by():
+    # User one's first exchange laid out goods.xml; user two's replaced it; user one's next
+    # exchange (the same full exchange, newer 1C) sent it again, as it was told to.
+    one, two = User.objects.create_user("one"), User.objects.create_user("two")
+    start = timezone.now() - timedelta(minutes=10)
+
+    def placed(user, minutes: int) -> Exchange1C:
+        exchange = Exchange1C.objects.create(
+            user=user, exchange_type=Exchange1C.Type.CATALOG, token=uuid.uuid4().hex,
+            last_request_at=start + timedelta(minutes=minutes),
+        )
+        Exchange1C.objects.filter(pk=exchange.pk).update(created_at=start + timedelta(minutes=minutes))
+        ExchangeFile.objects.create(exchange=exchange, name="goods/goods.xml", path="goods/goods.xml",
+                                    placed_at=start + timedelta(minutes=minutes))
+        return Exchange1C.objects.get(pk=exchange.pk)
+
+    placed(one, 0)
+    theirs = placed(two, 1)
+    assert exchange_batch_xml_replaced(exchange=Exchange1C.objects.filter(user=one).get()).exchange_id == theirs.pk
+    again = placed(one, 2)
+
+    assert exchange_batch_xml_replaced(exchange=again) is None

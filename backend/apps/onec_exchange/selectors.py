@@ -88,8 +88,11 @@ def exchange_batch_xml_replaced(*, exchange: Exchange1C) -> ExchangeFile | None:
     would take theirs for this 1C's full exchange."""
     placed = ExchangeFile.objects.filter(
         exchange__in=exchange_batch(exchange), placed_at__isnull=False, is_archive=False, path__iendswith=".xml"
-    ).select_related("exchange")
-    return next(filter(None, (exchange_file_replaced(placed=item) for item in placed)), None)
+    ).select_related("exchange").order_by("path", "-placed_at")
+    latest = {}
+    for item in placed:  # a file sent again (after a replacement) is what counts at its path
+        latest.setdefault(item.path, item)
+    return next(filter(None, (exchange_file_replaced(placed=item) for item in latest.values())), None)
 
 
 def exchange_files_waiting(*, exchange: Exchange1C, path: PurePosixPath):

@@ -108,12 +108,18 @@ def _exchanges_reading_their_files():
 def _wait_cycle_latest(record: ExchangeImport, batch: list[int], holder_id: int) -> ExchangeImport | None:
     """When the exchange holding a file this batch needs waits, through the imports it waits
     for in turn, for a file of this batch: the import of the latest exchange in that cycle,
-    which gives way. None when there is no cycle (waiting ends when the holder is done)."""
+    which gives way. None when there is no cycle (waiting ends when the holder is done).
+    Only an exchange with an unfinished import holds for good: one that holds because its
+    1C is still talking lets go after QUIET_SECONDS, so a wait on it is no cycle."""
+    unfinished = ExchangeImport.objects.filter(exchange=OuterRef("pk")).exclude(status__in=FINISHED)
+    holding = set(
+        Exchange1C.objects.filter(gave_way_at__isnull=True).filter(Exists(unfinished)).values_list("pk", flat=True)
+    )
     chains = {holder_id: []}  # a holder reached, and the waiting imports that led to it
-    frontier = [holder_id]
+    frontier = [holder_id] if holder_id in holding else []
     while frontier:
         waiting = list(
-            ExchangeImport.objects.filter(exchange_id__in=frontier, waiting_for__isnull=False)
+            ExchangeImport.objects.filter(exchange_id__in=frontier, waiting_for__in=holding)
             .exclude(status__in=FINISHED).exclude(pk=record.pk).select_related("exchange__user", "waiting_for__user")
         )
         frontier = []
@@ -125,6 +131,12 @@ def _wait_cycle_latest(record: ExchangeImport, batch: list[int], holder_id: int)
                 chains[item.waiting_for_id] = chain
                 frontier.append(item.waiting_for_id)
     return None
+
+
+def exchange_import_asked(*, exchange: Exchange1C) -> None:
+    """1C asked this exchange for an import (again): an exchange of its batch that gave way
+    reads its files again, so they hold others again."""
+    exchange_batch(exchange).filter(gave_way_at__isnull=False).update(gave_way_at=None)
 
 
 def _give_way(loser: ExchangeImport, *, to: Exchange1C) -> None:
@@ -206,6 +218,9 @@ def _lay_out(*, record: ExchangeImport, claimant: str) -> LayoutStep:
     )
     data_dir = Path(settings.ONEC_DATA_DIR)
     batch = list(exchange_batch(record.exchange).values_list("pk", flat=True))
+    # What it waited for is asked afresh below: an edge left from an earlier step would
+    # make a cycle of a wait that is over.
+    ExchangeImport.objects.filter(pk=record.pk, waiting_for__isnull=False).update(waiting_for=None)
     while True:
         pending = list(
             ExchangeFile.objects.filter(exchange_id__in=batch, placed_at__isnull=True).order_by("exchange_id", "id")[:1000]

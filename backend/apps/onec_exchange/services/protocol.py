@@ -29,7 +29,7 @@ from ..models import Exchange1C, ExchangeImport
 from ..selectors import exchange_batch, exchange_files_waiting, exchange_placed_file
 from . import messages, staging
 from .answers import ExchangeAnswer, answer_failure, answer_progress, answer_success
-from .layout import FINISHED
+from .layout import FINISHED, exchange_import_asked
 from .receiving import exchange_staging_root
 from .runs import DEACTIVATE_PATH, exchange_import_types
 from .staging import StagingError
@@ -62,6 +62,7 @@ def exchange_import(*, exchange: Exchange1C, filename: str | None) -> ExchangeAn
         if record is None:
             if not waiting.exists() and exchange_placed_file(exchange=exchange, path=path) is None:
                 raise ExchangeRefusedError(messages.never_sent(filename, path))
+            exchange_import_asked(exchange=exchange)
             record, _ = ExchangeImport.objects.get_or_create(
                 exchange=exchange, path=str(path),
                 defaults={"filename": (filename or "")[:1000], "import_types": exchange_import_types(path)},
@@ -108,9 +109,10 @@ def _import_again(record: ExchangeImport) -> ExchangeImport:
     import starts afresh (its earlier sessions stay in the admin's session list)."""
     logger.info("1C exchange #%s: %s was sent again: imported again", record.exchange_id, record.filename)
     record.sessions.clear()
+    exchange_import_asked(exchange=record.exchange)
     ExchangeImport.objects.filter(pk=record.pk).update(
         status=ExchangeImport.Status.PREPARING, message=[], progress=None, finished_at=None, created_at=timezone.now(),
-        import_types=exchange_import_types(PurePosixPath(record.path)), flow_run_id=None,
+        import_types=exchange_import_types(PurePosixPath(record.path)), flow_run_id=None, waiting_for=None,
     )
     return ExchangeImport.objects.get(pk=record.pk)
 
