@@ -28,11 +28,13 @@ import asyncio
 import multiprocessing
 import os
 import signal
+import threading
 import warnings
 from uuid import UUID
 
 import anyio
 import anyio.abc
+import pydantic
 from django.db import connections
 from prefect.client.schemas.objects import FlowRun
 from prefect.context import SettingsContext, get_settings_context
@@ -70,13 +72,13 @@ with warnings.catch_warnings():
         ) -> ProcessWorkerResult:
             deployment = await self.client.read_deployment(flow_run.deployment_id)
             # Its module is imported once, here (then every fork has it).
-            flow = await anyio.to_thread.run_sync(load_flow_from_entrypoint, deployment.entrypoint)
+            flow = await anyio.to_thread.run_sync(_in_turn, load_flow_from_entrypoint, deployment.entrypoint)
             connections.close_all()  # a child must never share a database socket with the worker
             process = multiprocessing.get_context("fork").Process(
                 target=_run_forked, args=(flow, flow_run, configuration.env), name=f"flow-run-{flow_run.id}"
             )
             # Forked from a thread without a running event loop, so the child inherits none.
-            await anyio.to_thread.run_sync(process.start)
+            await anyio.to_thread.run_sync(_in_turn, _start, process)
             self.forks[process.pid] = process
             killed = False
             try:
@@ -104,7 +106,7 @@ with warnings.catch_warnings():
             """Each hook in a thread (they are Django code, blocking), a failing one logged."""
             for hook in hooks or ():
                 try:
-                    await anyio.to_thread.run_sync(hook, flow, flow_run, state)
+                    await anyio.to_thread.run_sync(_in_turn, hook, flow, flow_run, state)
                 except Exception:
                     self.get_flow_run_logger(flow_run).exception("hook %s of flow run '%s' failed",
                                                                  getattr(hook, "__name__", hook), flow_run.name)
@@ -143,6 +145,36 @@ def _kill(process: multiprocessing.process.BaseProcess) -> bool:
     except ProcessLookupError:
         return False
     return True
+
+
+# A fork copies the locks other threads hold at that moment, held, with nobody in the child to
+# release them: pydantic builds a model on first use under one lock for every model, and a
+# fork taken while another thread of the worker built one waited for it for ever (seen in
+# bench/production_load.py). So what may import modules or build models in the worker's
+# threads (loading a flow, the hooks) takes turns with forking, and every model known is
+# built before a fork: neither the child nor another thread has one left to build.
+_FORKING = threading.Lock()
+
+
+def _in_turn(function, *args):
+    with _FORKING:
+        return function(*args)
+
+
+def _start(process: multiprocessing.process.BaseProcess) -> None:
+    _models_built()
+    process.start()
+
+
+def _models_built() -> None:
+    """Build every pydantic model whose build was left for its first use (Prefect's client
+    schemas are many of them); a walk over the classes when all are built."""
+    classes = pydantic.BaseModel.__subclasses__()
+    while classes:
+        cls = classes.pop()
+        classes.extend(cls.__subclasses__())
+        if not cls.__pydantic_complete__:
+            cls.model_rebuild(raise_errors=False)
 
 
 def _run_forked(flow: Flow, flow_run: FlowRun, env: dict[str, str | None]) -> None:
