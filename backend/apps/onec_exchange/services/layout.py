@@ -99,10 +99,14 @@ def exchange_import_waits(*, exchange_import_id: int) -> bool:
     return ExchangeImport.objects.filter(pk=exchange_import_id).exclude(status__in=FINISHED).exists()
 
 
+def _with_unfinished_import() -> Exists:
+    """An exchange's condition: one of its imports has not ended."""
+    return Exists(ExchangeImport.objects.filter(exchange=OuterRef("pk")).exclude(status__in=FINISHED))
+
+
 def _exchanges_reading_their_files():
-    unfinished = ExchangeImport.objects.filter(exchange=OuterRef("pk")).exclude(status__in=FINISHED)
     talking = Q(closed_at__isnull=True, last_request_at__gte=timezone.now() - timedelta(seconds=QUIET_SECONDS))
-    return Exchange1C.objects.filter(gave_way_at__isnull=True).filter(talking | Q(Exists(unfinished)))
+    return Exchange1C.objects.filter(gave_way_at__isnull=True).filter(talking | Q(_with_unfinished_import()))
 
 
 def _wait_cycle_latest(record: ExchangeImport, batch: list[int], holder_id: int) -> ExchangeImport | None:
@@ -111,9 +115,8 @@ def _wait_cycle_latest(record: ExchangeImport, batch: list[int], holder_id: int)
     which gives way. None when there is no cycle (waiting ends when the holder is done).
     Only an exchange with an unfinished import holds for good: one that holds because its
     1C is still talking lets go after QUIET_SECONDS, so a wait on it is no cycle."""
-    unfinished = ExchangeImport.objects.filter(exchange=OuterRef("pk")).exclude(status__in=FINISHED)
     holding = set(
-        Exchange1C.objects.filter(gave_way_at__isnull=True).filter(Exists(unfinished)).values_list("pk", flat=True)
+        Exchange1C.objects.filter(gave_way_at__isnull=True).filter(_with_unfinished_import()).values_list("pk", flat=True)
     )
     chains = {holder_id: []}  # a holder reached, and the waiting imports that led to it
     frontier = [holder_id] if holder_id in holding else []
@@ -206,8 +209,8 @@ def _claim(exchange: Exchange1C, claimant: str) -> bool:
     )
 
 
-def _note(record: ExchangeImport, progress: Message) -> None:
-    ExchangeImport.objects.filter(pk=record.pk).update(progress=messages.stored(progress))
+def _note(record: ExchangeImport, progress: Message, **fields) -> None:
+    ExchangeImport.objects.filter(pk=record.pk).update(progress=messages.stored(progress), **fields)
 
 
 def _lay_out(*, record: ExchangeImport, claimant: str) -> LayoutStep:
@@ -249,16 +252,11 @@ def _lay_out(*, record: ExchangeImport, claimant: str) -> LayoutStep:
                 if loser.pk == record.pk:
                     return LayoutStep(done=True)
                 continue  # its files hold this batch no more
-            ExchangeImport.objects.filter(pk=record.pk).update(
-                waiting_for=in_use.exchange_id,
-                progress=messages.stored(messages.waiting_for_exchange(
-                    exchange_id=in_use.exchange_id, user=str(in_use.exchange.user), path=in_use.path
-                )),
-            )
+            _note(record, messages.waiting_for_exchange(
+                exchange_id=in_use.exchange_id, user=str(in_use.exchange.user), path=in_use.path
+            ), waiting_for=in_use.exchange_id)
             return LayoutStep(done=False, wait_for_exchange=in_use.exchange_id)
-        ExchangeImport.objects.filter(pk=record.pk).update(
-            waiting_for=None, progress=messages.stored(messages.moving_files(len(pending), more=len(pending) == 1000))
-        )
+        _note(record, messages.moving_files(len(pending), more=len(pending) == 1000), waiting_for=None)
         moved: list[int] = []
         renewed = time.monotonic()
         try:
