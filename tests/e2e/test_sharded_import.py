@@ -209,9 +209,12 @@ def test_cancel_during_a_sharded_import_stops_every_shard(shard_workers, setting
     stack = shard_workers
     settings.ONEC_DATA_DIR = stack.data_dir
     exchange = Exchange(stack.data_dir)
-    for n in range(60):  # validated photos: the shards are still going when cancelled
+    # Validated photos, enough that a shard is still going when the other one is created (a
+    # shard of 60 products once finished in 5 s, before its sibling's run existed).
+    photo = make_image_bytes(size=(800, 600), noise=True)
+    for n in range(180):
         guid = f"6{n:07d}-0000-0000-0000-000000000000"
-        picture = exchange.add_image(guid, data=make_image_bytes(size=(800, 600), noise=True))
+        picture = exchange.add_image(guid, data=photo)
         Product.objects.create(onec_id=guid, onec_picture_paths=[picture])
     user = User.objects.create_superuser("canceller", password="pw")
     with temporary_settings(updates={PREFECT_API_URL: stack.api_url}):
