@@ -282,7 +282,7 @@ def test_plan_notes_an_exchange_that_did_not_send_the_kind(ex):
     files, note = exchange_plan_files(import_type="customers", data_dir=ex.root)
 
     assert files == {"contragents": []}
-    assert f"the exchange in {ex.root} has no contragents files" in note and "nothing was imported" in note
+    assert f"the exchange in {ex.root} has no contragents files" in str(note) and "nothing was imported" in str(note)
 
 
 def test_2x_exchange_feeds_catalog_prices_and_stocks(tmp_path):

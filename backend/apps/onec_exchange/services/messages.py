@@ -16,6 +16,7 @@ from django.utils.translation import gettext_noop
 from apps.i18n.messages import Message, error_message, is_stored_message, label_message, message_of, message_text
 from apps.imports.import_types import import_type_spec
 from apps.imports.models import ImportSession
+from apps.imports.reports import counted, counter_label
 
 
 def import_type_name(import_type: str) -> Message:
@@ -123,8 +124,7 @@ def session_summary(session: ImportSession) -> Message:
     counts = listed([
         # A counter's label is built from parts (`{what}: created`): it is translated now, as
         # the line is answered (never stored), not looked up as one text.
-        Message(gettext_noop("%(label)s: %(count)s"), label=str(spec.counter(key).label) if spec.counter(key) else key,
-                count=session.report.count(key))
+        counted(counter_label(session.import_type, key), session.report.count(key))
         for key in spec.summary_counters
     ])
     if not session.error_message:
