@@ -37,18 +37,39 @@ def prefect_line_in_our_words(record: logging.LogRecord) -> str:
 
 
 class OurLinesOnly(logging.Filter):
-    """Drops Prefect's routine lines (below WARNING); everything else reaches the console."""
+    """Drops Prefect's routine lines (below WARNING), and its repeats of an error already
+    shown: the flow run re-raising its step's error, and the "Finished in state Failed(…)"
+    of a run whose error was shown. Everything else reaches the console."""
+
+    def __init__(self):
+        super().__init__()
+        self._failed_runs: set[str] = set()
+        self._errors_shown: set[str] = set()
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return record.levelno >= logging.WARNING or not is_prefect_line(record)
+        if not is_prefect_line(record):
+            return True
+        if record.levelno < logging.WARNING:
+            return False
+        run = getattr(record, "task_run_name", None) or getattr(record, "flow_run_name", None)
+        if not record.exc_info:
+            return run not in self._failed_runs
+        self._failed_runs.add(run)
+        said = prefect_line_in_our_words(record)
+        if said in self._errors_shown:
+            return False
+        self._errors_shown.add(said)
+        return True
 
 
 class ConsoleFormatter(logging.Formatter):
     """`12:00:01 summarize-147: message`: the time, the step (task run) or flow run the line
-    is about, a warning's or an error's word, the message; no traceback (one line per event)."""
+    is about (else the logger), a warning's or an error's word, the message; no traceback
+    (one line per event)."""
 
     def format(self, record: logging.LogRecord) -> str:
         name = getattr(record, "task_run_name", None) or getattr(record, "flow_run_name", None) or record.name
+        name += getattr(record, "session", "")  # the project's console handler names the import session
         message = prefect_line_in_our_words(record) if is_prefect_line(record) else record.getMessage()
         if record.levelno >= logging.ERROR:
             message = gettext("error: %(message)s") % {"message": message}
@@ -61,20 +82,20 @@ class ConsoleFormatter(logging.Formatter):
 def console_for_people():
     """The console's handlers as this module says while the block runs; as they were after
     it (a command called in a process that goes on, e.g. by call_command, leaves no trace)."""
+    our_lines_only = OurLinesOnly()
     changed = []
     for name in ["", *logging.root.manager.loggerDict]:
         for handler in getattr(logging.getLogger(name), "handlers", []):
             if type(handler).__name__ in _CONSOLE_HANDLERS and not isinstance(handler.formatter, ConsoleFormatter):
                 changed.append((handler, handler.formatter))
                 handler.setFormatter(_CONSOLE_FORMATTER)
-                handler.addFilter(_OUR_LINES_ONLY)
+                handler.addFilter(our_lines_only)
     try:
         yield
     finally:
         for handler, formatter in changed:
             handler.setFormatter(formatter)
-            handler.removeFilter(_OUR_LINES_ONLY)
+            handler.removeFilter(our_lines_only)
 
 
-_OUR_LINES_ONLY = OurLinesOnly()
 _CONSOLE_FORMATTER = ConsoleFormatter()
