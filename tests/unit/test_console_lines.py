@@ -78,3 +78,20 @@ def test_the_console_handlers_are_as_they_were_after_the_command():
         assert handler.formatter is formatter and not handler.filters
     finally:
         logger.removeHandler(handler)
+
+
+def test_the_commands_help_is_in_the_sites_language():
+    """`import_1c --help` in Russian: our texts, argparse's words, and none of Django's English
+    option texts (its options still work)."""
+    from apps.imports.management.commands.import_1c import Command
+
+    parser = Command().create_parser("manage.py", "import_1c")
+    text = parser.format_help()
+
+    assert text.startswith("использование: manage.py import_1c [-h] [--data-dir DATA_DIR]")
+    assert "\nтипы импорта:\n" in text and "\nпараметры:\n" in text
+    assert "показать эту справку и выйти" in text and "каталог обмена с 1С (по умолчанию — ONEC_DATA_DIR)" in text
+    for english in ("usage:", "positional arguments", "options:", "show this help", "Skip system checks", "Verbosity"):
+        assert english not in text
+    options = parser.parse_args(["catalog", "-v", "0", "--skip-checks", "--settings", "config.settings"])
+    assert (options.verbosity, options.skip_checks, options.import_types) == (0, True, ["catalog"])

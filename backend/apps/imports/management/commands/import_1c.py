@@ -5,8 +5,8 @@ import sys
 import time
 from pathlib import Path
 
-from django.core.management.base import BaseCommand
-from django.utils.translation import gettext, gettext_lazy, gettext_noop
+from django.core.management.base import BaseCommand, DjangoHelpFormatter
+from django.utils.translation import gettext, gettext_noop
 
 from apps.i18n.messages import Message, message_of, message_text
 
@@ -21,15 +21,39 @@ from apps.imports.reports import counted
 from apps.imports.services.sessions import import_session_create, import_session_settle
 
 
+class _HelpFormatter(DjangoHelpFormatter):
+    """argparse's own word (Python has no Russian catalogue for it) in the site's language."""
+
+    def add_usage(self, usage, actions, groups, prefix=None):
+        super().add_usage(usage, actions, groups, gettext("usage: ") if prefix is None else prefix)
+
+
 class Command(BaseCommand):
-    help = gettext_lazy(
-        "Run 1C imports (Prefect flows) in this process, in the order given, and print each session's report. "
-        "Options a type does not take are ignored for it."
-    )
+    @property
+    def help(self) -> str:  # argparse takes a str: in the language of the moment
+        return gettext(
+            "Run 1C imports (Prefect flows) in this process, in the order given, and print each session's report. "
+            "Options a type does not take are ignored for it."
+        )
+
+    # Django's options (-v, --settings, ...) still work; their English help is left out, and
+    # --skip-checks, which cannot be, is said again in add_arguments ("resolve": ours replaces it).
+    suppressed_base_arguments = {
+        "--version", "--verbosity", "--settings", "--pythonpath", "--traceback", "--no-color", "--force-color",
+        "--skip-checks",
+    }
+
+    def create_parser(self, prog_name, subcommand, **kwargs):
+        return super().create_parser(
+            prog_name, subcommand, add_help=False, formatter_class=_HelpFormatter, conflict_handler="resolve", **kwargs
+        )
 
     def add_arguments(self, parser):
         keys = [spec.key for spec in import_type_specs()]
-        parser.add_argument(
+        types = parser.add_argument_group(gettext("import types"))
+        parser = parser.add_argument_group(gettext("options"))
+        parser.add_argument("-h", "--help", action="help", help=gettext("show this help and exit"))
+        types.add_argument(
             "import_types", nargs="+", choices=keys, metavar="TYPE",
             help=gettext("one or more of: %(types)s") % {"types": ", ".join(keys)},
         )
@@ -64,6 +88,7 @@ class Command(BaseCommand):
             ),
         )
         parser.add_argument("--json", action="store_true", help=gettext("print the final report as one JSON line"))
+        parser.add_argument("--skip-checks", action="store_true", help=gettext("skip Django's system checks"))
 
     def handle(self, *args, **options):
         specs = [import_type_spec(import_type) for import_type in options["import_types"]]
