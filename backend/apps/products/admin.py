@@ -86,6 +86,7 @@ class ProductAdmin(OneCOwnedAdmin):
 
     class Media:
         css = {"all": ["products/product_pictures.css"]}
+        js = ["products/site_photos.js"]
 
     def get_fieldsets(self, request, obj=None):
         if obj is None:
