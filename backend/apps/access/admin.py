@@ -23,13 +23,16 @@ DEFAULT_PERMISSION_NAMES = {
 def permission_name(permission: Permission) -> str:
     """A permission's name in the site's language. Django stores its default permissions'
     names in English ("Can add product"): they are said from the codename's action and the
-    model's verbose name; a model's own permissions by their name, a catalogue entry (its
-    Meta.permissions), stored in English too. The codename and the stored name stay as they are."""
+    model's verbose name; a model's own permissions by the name its Meta.permissions gives
+    (stored in whatever language `migrate` ran in). Codenames and stored names stay as they are."""
     model = permission.content_type.model_class()
+    if model is None:  # a model gone from the code: its name as stored
+        return gettext(permission.name)
     action, _underscore, model_name = permission.codename.partition("_")
-    if model is not None and model_name == model._meta.model_name and action in model._meta.default_permissions:
+    if model_name == model._meta.model_name and action in model._meta.default_permissions:
         return gettext(DEFAULT_PERMISSION_NAMES[action]) % {"model": model._meta.verbose_name}
-    return gettext(permission.name)
+    declared = dict(model._meta.permissions).get(permission.codename)
+    return str(declared) if declared is not None else gettext(permission.name)
 
 
 def permission_label(permission: Permission) -> str:
