@@ -203,7 +203,7 @@ def summarize(
     if session.error_message:
         logger.warning("%s", session.error_message_text)
     if session.status == ImportSession.Status.FAILED:
-        raise StepFailuresError(session.error_message)
+        raise StepFailuresError(session.error_message_value)  # a Message: the terminal says it in the site's language
     if session.status == ImportSession.Status.CANCELLED:
         return {**report.details, "cancelled": session.error_message or "cancelled"}
     return dict(report.details)

@@ -132,7 +132,7 @@ def session_summary(session: ImportSession) -> Message:
                        id=session.pk, counts=counts)
     return Message(
         gettext_noop("%(type)s #%(id)s: %(counts)s (%(note)s)"),
-        type=import_type_name(session.import_type), id=session.pk, counts=counts, note=session_message(session),
+        type=import_type_name(session.import_type), id=session.pk, counts=counts, note=session.error_message_value,
     )
 
 
@@ -203,14 +203,8 @@ def session_ended(session: ImportSession) -> Message:
     )
     return Message(
         text, type=import_type_name(session.import_type), id=session.pk,
-        reason=session_message(session) or Message(gettext_noop("see the session in the admin")),
+        reason=session.error_message_value or Message(gettext_noop("see the session in the admin")),
     )
-
-
-def session_message(session: ImportSession) -> Message | str:
-    """A session's error message as a Message where it was stored as one."""
-    stored = session.error_message_translatable
-    return Message.from_json(stored) if is_stored_message(stored) else session.error_message
 
 
 def problems_message(exc: BaseException) -> Message | str:
