@@ -52,14 +52,18 @@ def test_the_terminal_says_our_lines_in_the_sites_language(exchange, media_root)
 
     refused = cli_run("images", "--data-dir", str(exchange.root), media_root=media_root, env={"DJANGO_LANGUAGE_CODE": "ru"})
     catalog = cli_run("catalog", "--data-dir", str(exchange.root), media_root=media_root, env={"DJANGO_LANGUAGE_CODE": "ru"})
+    no_pictures = exchange.root / "no-pictures"
+    (no_pictures / "goods").mkdir(parents=True)  # a step refused without a retry: Prefect logs only its final state
+    unchecked = cli_run("images", "--data-dir", str(no_pictures), media_root=media_root, env={"DJANGO_LANGUAGE_CODE": "ru"})
 
-    assert refused.returncode == 1 and catalog.returncode == 0, catalog.stderr
-    for run in (refused, catalog):
+    assert refused.returncode == 1 and catalog.returncode == 0 and unchecked.returncode == 1, catalog.stderr
+    for run in (refused, catalog, unchecked):
         for prefects_own in ("Beginning flow run", "Finished in state", "Created task run", "Task run", "Flow run"):
             assert prefects_own not in run.stderr, run.stderr
         assert "Traceback" not in run.stderr
     assert "validate-catalog" in refused.stderr and ": ошибка: в базе нет активных товаров: " in refused.stderr
     assert "import_1c: в базе нет активных товаров: " in refused.stderr
+    assert unchecked.stderr.count(": ошибка: папки изображений ") == 1, unchecked.stderr  # the flow run's, said once
     assert ": файлы обмена: groups — 0, goods — 1, offers — 0\n" in catalog.stderr
     assert "Каталог товаров: Файлов обмена — 1, Файлов обработано — 1, Товары: создано — 1, " in catalog.stderr
     assert "  Товары: создано — 1\n" in catalog.stdout

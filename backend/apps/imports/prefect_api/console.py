@@ -21,6 +21,7 @@ from apps.i18n.messages import error_message, message_text
 # A record logged from a file of this directory is Prefect's own line.
 PREFECT_DIR = str(Path(prefect.__file__).resolve().parent)
 _CONSOLE_HANDLERS = ("PrefectConsoleHandler", "StreamHandler")
+_FINAL_STATE = "Finished in state "  # how Prefect's engine says a run ended
 
 
 def is_prefect_line(record: logging.LogRecord) -> bool:
@@ -37,24 +38,22 @@ def prefect_line_in_our_words(record: logging.LogRecord) -> str:
 
 
 class OurLinesOnly(logging.Filter):
-    """Drops Prefect's routine lines (below WARNING), and its repeats of an error already
-    shown: the flow run re-raising its step's error, and the "Finished in state Failed(…)"
-    of a run whose error was shown. Everything else reaches the console."""
+    """Drops Prefect's routine lines (below WARNING), its line of a run's final state
+    ("Finished in state Failed(…)", an error when the run failed: the command says how each
+    run ended, in its words) and its repeat of an error already shown (the flow run
+    re-raising its step's error). Everything else reaches the console."""
 
     def __init__(self):
         super().__init__()
-        self._failed_runs: set[str] = set()
         self._errors_shown: set[str] = set()
 
     def filter(self, record: logging.LogRecord) -> bool:
         if not is_prefect_line(record):
             return True
-        if record.levelno < logging.WARNING:
+        if record.levelno < logging.WARNING or record.getMessage().startswith(_FINAL_STATE):
             return False
-        run = getattr(record, "task_run_name", None) or getattr(record, "flow_run_name", None)
         if not record.exc_info:
-            return run not in self._failed_runs
-        self._failed_runs.add(run)
+            return True
         said = prefect_line_in_our_words(record)
         if said in self._errors_shown:
             return False
