@@ -12,10 +12,12 @@ from ..exceptions import ExchangeDirectoryError
 from ..import_types import import_type_spec
 
 
-def _expected_files(kind: str, data_dir: Path) -> str:
+def _expected_files(kind: str, data_dir: Path) -> Message:
     folder, prefixes = EXCHANGE_KINDS[kind]
-    legacy = " or ".join(f"{data_dir}/{prefix}*.xml" for prefix in prefixes)
-    return f"{data_dir / folder}/*.xml (CommerceML 3) or {legacy} (CommerceML 2)"
+    return Message(
+        gettext_noop("%(folder)s (CommerceML 3) or %(files)s (CommerceML 2)"),
+        folder=f"{data_dir / folder}/*.xml", files=", ".join(f"{data_dir}/{prefix}*.xml" for prefix in prefixes),
+    )
 
 
 def exchange_plan_files(*, import_type: str, data_dir: Path) -> tuple[dict[str, list[str]], Message | str]:
