@@ -9,6 +9,7 @@ still receives every record, unchanged and with its traceback.
 """
 from __future__ import annotations
 
+import functools
 import logging
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,7 +26,13 @@ _FINAL_STATE = "Finished in state "  # how Prefect's engine says a run ended
 
 
 def is_prefect_line(record: logging.LogRecord) -> bool:
-    return str(Path(record.pathname).resolve()).startswith(PREFECT_DIR)
+    return _in_prefect(record.pathname)
+
+
+@functools.lru_cache(maxsize=256)
+def _in_prefect(path: str) -> bool:
+    """Whether a record's file is Prefect's (a few dozen files log: the answer is kept)."""
+    return str(Path(path).resolve()).startswith(PREFECT_DIR + "/")
 
 
 def prefect_line_in_our_words(record: logging.LogRecord) -> str:
