@@ -66,8 +66,9 @@ def test_a_damaged_photos_reason_says_what_pillow_found_in_the_sites_language(da
     assert pillows not in _said(refused, "ru") + _said(refused, "en")
 
 
-def test_a_decompression_bomb_says_its_pixels_not_pillows_sentence(settings):
+def test_a_decompression_bomb_says_its_pixels_not_pillows_sentence(settings, monkeypatch):
     settings.ONEC_IMAGE_MAX_PIXELS = 10_000  # Pillow refuses above twice this: 200 x 150 = 30,000
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", Image.MAX_IMAGE_PIXELS)  # the decoders set Pillow's: restored afterwards
 
     refused = _refused(_encoded("PNG"))
     with pytest.raises(ImageImportError) as no_renditions:
