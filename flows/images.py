@@ -119,7 +119,7 @@ def import_images_chunk(
             key: counters[key] for key in ("processed", "copied", "skipped", "errors", "renditions_created")
         }),
     })
-    return result.counters()
+    return counters
 
 
 def _unwalked(chunks: list[list[int]]) -> list:
