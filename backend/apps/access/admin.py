@@ -36,7 +36,7 @@ def permission_name(permission: Permission) -> str:
 
 
 def permission_label(permission: Permission) -> str:
-    """`Каталог | товар | Добавление: товар`: as Django labels a permission, in the site's language."""
+    """`Товары | товар | Добавление: товар`: as Django labels a permission, in the site's language."""
     return f"{permission.content_type} | {permission_name(permission)}"
 
 
