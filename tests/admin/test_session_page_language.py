@@ -145,6 +145,7 @@ def test_the_users_and_groups_pages_speak_one_language(page_path, language, live
         options = page.eval_on_selector_all("select[id$=permissions_from] option",  # the selector's left column
                                             "options => options.map(option => option.textContent)")
         width = page.evaluate("document.documentElement.scrollWidth")
+        screenshot(page, f"admin-{'group' if 'group' in page_path else 'user'}-permissions-{language}.png")
 
     assert len(options) > 50  # every model's four, and the project's own
     other = SENTENCE[language].findall(text + "\n".join(options))

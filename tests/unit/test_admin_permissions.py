@@ -1,5 +1,5 @@
 """The users and groups pages say permissions in the site's language: Django's default ones
-(stored in English, "Can add product") from their codename's action and the model's name, the
+(stored in English, "Can add product") from their codename's action, the
 project's own by their catalogue entry; codenames and stored names stay as they are."""
 import re
 
@@ -24,10 +24,10 @@ def test_the_user_and_group_pages_say_permissions_in_russian(client):
     group_page = client.get(reverse("admin:auth_group_add")).content.decode()
 
     for options in (_options(user_page), _options(group_page)):
-        assert "Товары | товар | Добавление: товар" in options
-        assert "Товары | товар | Просмотр: товар" in options
+        assert "Товары | товар | добавление" in options
+        assert "Товары | товар | просмотр" in options
         assert "Интеграция с 1С | сессия импорта | Может запускать импорт из 1С" in options
-        english = [label for label in options if re.search(r"\bCan (add|change|delete|view|start|run)\b", label)]
+        english = [label for label in options if re.search(r"\b[Cc]an (add|change|delete|view|start|run)\b", label)]
         assert not english
     assert Permission.objects.get(codename="add_product").name == "Can add product"  # the data as Django keeps it
 
@@ -39,7 +39,7 @@ def test_the_user_and_group_pages_say_permissions_in_english(client, in_english)
 
     options = _options(client.get(reverse("admin:auth_group_add")).content.decode())
 
-    assert "Products | product | Can add product" in options
+    assert "Products | product | can add" in options
     assert "1C integration | import session | Can start imports from 1C" in options
 
 
@@ -52,5 +52,5 @@ def test_one_who_may_only_view_a_group_reads_its_permissions_in_russian(client):
 
     page = client.get(reverse("admin:auth_group_change", args=[group.pk])).content.decode()
 
-    assert "Интеграция с 1С | сессия импорта | Может запускать импорт из 1С<br>Товары | товар | Изменение: товар" in page
+    assert "Интеграция с 1С | сессия импорта | Может запускать импорт из 1С<br>Товары | товар | изменение" in page
     assert "Can change" not in page and "Can start" not in page

@@ -10,34 +10,32 @@ from django.utils.translation import gettext, gettext_lazy as _, gettext_noop, n
 
 from .models import LoginFailure
 
-# What Django's default permissions let one do (their codename's first word), with the
-# model's name in a form any name fits («Добавление: товар»).
-DEFAULT_PERMISSION_NAMES = {
-    "add": gettext_noop("Can add %(model)s"),
-    "change": gettext_noop("Can change %(model)s"),
-    "delete": gettext_noop("Can delete %(model)s"),
-    "view": gettext_noop("Can view %(model)s"),
+# What Django's default permissions let one do, by their codename's first word; the label
+# names the model already (`Товары | товар | добавление`).
+DEFAULT_PERMISSION_ACTIONS = {
+    "add": gettext_noop("can add"),
+    "change": gettext_noop("can change"),
+    "delete": gettext_noop("can delete"),
+    "view": gettext_noop("can view"),
 }
 
 
-def permission_name(permission: Permission) -> str:
-    """A permission's name in the site's language. Django stores its default permissions'
-    names in English ("Can add product"): they are said from the codename's action and the
-    model's verbose name; a model's own permissions by the name its Meta.permissions gives
-    (stored in whatever language `migrate` ran in). Codenames and stored names stay as they are."""
+def permission_label(permission: Permission) -> str:
+    """`Товары | товар | добавление`: a permission as Django labels it (app, model, name), in the
+    site's language. Django stores its default permissions' names in English ("Can add
+    product"): they are said from the codename's action; a model's own permissions by the name
+    its Meta.permissions gives (stored in whatever language `migrate` ran in). Codenames and
+    stored names stay as they are."""
     model = permission.content_type.model_class()
     if model is None:  # a model gone from the code: its name as stored
-        return gettext(permission.name)
+        return f"{permission.content_type} | {gettext(permission.name)}"
     action, _underscore, model_name = permission.codename.partition("_")
     if model_name == model._meta.model_name and action in model._meta.default_permissions:
-        return gettext(DEFAULT_PERMISSION_NAMES[action]) % {"model": model._meta.verbose_name}
-    declared = dict(model._meta.permissions).get(permission.codename)
-    return str(declared) if declared is not None else gettext(permission.name)
-
-
-def permission_label(permission: Permission) -> str:
-    """`Товары | товар | Добавление: товар`: as Django labels a permission, in the site's language."""
-    return f"{permission.content_type} | {permission_name(permission)}"
+        name = gettext(DEFAULT_PERMISSION_ACTIONS[action])
+    else:
+        declared = dict(model._meta.permissions).get(permission.codename)
+        name = str(declared) if declared is not None else gettext(permission.name)
+    return f"{permission.content_type} | {name}"
 
 
 class PermissionsField(forms.ModelMultipleChoiceField):
