@@ -17,6 +17,7 @@ from apps.imports.models import ImportSession
 from apps.imports.options import ImageImportOptions
 from apps.imports.prefect_api.console import console_for_people
 from apps.imports.prefect_api.embedded import prefect_api_for_this_run, wait_for_task_run_records
+from apps.imports.prefect_api.ui import flow_run_ui_url
 from apps.imports.reports import counted
 from apps.imports.services.sessions import import_session_create, import_session_settle
 
@@ -172,6 +173,9 @@ class Command(BaseCommand):
             "type": session.get_import_type_display(), "id": session.pk, "status": session.get_status_display(),
             "seconds": seconds,
         })
+        # Prefect's own "View at …" line is left out of the terminal (prefect_api.console): the link, said here.
+        if url := flow_run_ui_url(session.flow_run_id):
+            self.stdout.write("  " + gettext("the run in Prefect's UI: %(url)s") % {"url": url})
         # The type's counters, then what else the run recorded, each under the session page's label.
         counters = import_type_spec(session.import_type).counters
         for counter in counters:
