@@ -3,6 +3,7 @@ ONEC_NOTIFY_EMAILS once when the nightly import is overdue, and mail the alerts 
 could send (a session cancelled or settled from the admin, a mail server that was down)."""
 from __future__ import annotations
 
+from django.utils.translation import gettext, ngettext
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
@@ -39,10 +40,10 @@ def send_due_alerts() -> int:
     """Mail every alert not sent yet; fails (and is retried) while the mail server refuses."""
     result = import_alerts_send()
     if result.failures:
-        raise AlertsNotSentError(
-            f"{len(result.failures)} alert(s) not sent, {result.sent} sent; the first: {result.failures[0]}"
-        )
-    get_run_logger().info("%d alert(s) sent", result.sent)
+        raise AlertsNotSentError(gettext("alerts not sent — %(failed)s, sent — %(sent)s; the first: %(first)s") % {
+            "failed": len(result.failures), "sent": result.sent, "first": result.failures[0],
+        })
+    get_run_logger().info("%s", ngettext("%(count)s alert sent", "%(count)s alerts sent", result.sent) % {"count": result.sent})
     return result.sent
 
 

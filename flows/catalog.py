@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from django.utils.translation import gettext
 from prefect import flow, get_run_logger, task
 
 from commerceml.layout import exchange_files
@@ -17,7 +18,9 @@ from flows.exchange import run_exchange_import
 def read_brands(data_dir: str) -> dict:
     """Which goods property is the brand, and its names (propertiesGoods/, or 2.x import.xml)."""
     brands = read_brand_dictionary(exchange_files(Path(data_dir).resolve(), "propertiesGoods"))
-    get_run_logger().info("%d brand properties, %d brand names", len(brands.property_ids), len(brands.names))
+    get_run_logger().info("%s", gettext("brand properties — %(properties)s, brand names — %(names)s") % {
+        "properties": len(brands.property_ids), "names": len(brands.names),
+    })
     return brands.as_dict()
 
 

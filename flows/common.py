@@ -13,7 +13,7 @@ from typing import TypeVar
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connections, reset_queries
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext, gettext_noop, ngettext
 from prefect import get_run_logger, task
 from prefect.artifacts import create_table_artifact, update_progress_artifact
 from prefect.cache_policies import NO_CACHE
@@ -29,7 +29,7 @@ from apps.imports.exceptions import (
 )
 from apps.imports.import_types import import_type_spec
 from apps.imports.models import ImportSession
-from apps.imports.reports import ImportReport
+from apps.imports.reports import ImportReport, counter_label, counters_text, reason_text
 from apps.imports.selectors import import_session_error_details
 from apps.imports.services.alerts import import_alerts_send
 from apps.imports.services.preflight import catalog_require_products
@@ -146,7 +146,7 @@ def start_session(
 def validate_catalog(then: str) -> int:
     """Refuse to run without active products: import the catalog first."""
     count = catalog_require_products(then=then)
-    get_run_logger().info("%d active products", count)
+    get_run_logger().info(ngettext("%(count)s active product", "%(count)s active products", count) % {"count": count})
     return count
 
 
@@ -167,41 +167,70 @@ def summarize(
     report = session.report
     publish_progress(progress_artifact_id, report, final=True)
     spec = import_type_spec(session.import_type)
-    rows = [
-        {"counter": counter.key, "value": report.count(counter.key), "label": str(counter.label),
-         "counts": str(counter.unit)}
-        for counter in spec.counters
-    ]
-    if report.dry_run:
-        rows.insert(0, {"counter": "dry_run", "value": "yes: nothing was written", "label": "", "counts": ""})
-    create_table_artifact(table=rows, key=f"import-{spec.key}-summary", description=f"{spec.label}: summary")
+    counters = {counter.key: report.count(counter.key) for counter in spec.counters}
+    create_table_artifact(
+        table=_summary_rows(spec, counters, dry_run=report.dry_run), key=f"import-{spec.key}-summary",
+        description=gettext("%(type)s: summary") % {"type": spec.label},
+    )
     error_rows, error_total = import_session_error_details(session_id=session_id, limit=ERROR_TABLE_LIMIT)
     if error_rows:
-        more = f" (first {len(error_rows)} of {error_total})" if error_total > len(error_rows) else ""
         create_table_artifact(
-            table=error_rows, key=f"import-{spec.key}-errors",
-            description=f"{'Files' if spec.error_unit == 'files' else 'Records'} that were not imported{more}",
+            table=[
+                {gettext("Product"): error.get("product", ""), gettext("File"): error.get("file", ""),
+                 gettext("Reason"): reason_text(error)}
+                for error in error_rows
+            ],
+            key=f"import-{spec.key}-errors", description=_errors_table_description(spec, len(error_rows), error_total),
         )
+    logger = get_run_logger()
     unknown = report.details.get("unknown_offer_ids") or []
     if unknown:
         create_table_artifact(
-            table=[{"offer": offer} for offer in unknown], key=f"import-{spec.key}-unknown-offers",
-            description="Offers whose goods are not in the catalog (not imported)",
+            table=[{gettext("Offer"): offer} for offer in unknown], key=f"import-{spec.key}-unknown-offers",
+            description=gettext("Offers whose goods are not in the catalog (not imported)"),
         )
-        get_run_logger().warning(
-            "%d offers name goods that are not in the catalog and were not imported (first: %s); "
+        count = report.count("unknown_offers") or len(unknown)
+        logger.warning(ngettext(
+            "%(count)s offer names goods that are not in the catalog and was not imported (first: %(first)s); "
             "import the catalog with those goods, then run this import again",
-            report.count("unknown_offers") or len(unknown), ", ".join(unknown[:5]),
-        )
-    logger = get_run_logger()
-    logger.info("%s: %s", spec.label, {row["counter"]: row["value"] for row in rows})
+            "%(count)s offers name goods that are not in the catalog and were not imported (first: %(first)s); "
+            "import the catalog with those goods, then run this import again",
+            count,
+        ) % {"count": count, "first": ", ".join(unknown[:5])})
+    logger.info("%s", gettext("%(type)s: %(counters)s") % {
+        "type": spec.label, "counters": counters_text(spec.key, {**({"dry_run": True} if report.dry_run else {}), **counters}),
+    })
     if session.error_message:
-        logger.warning(session.error_message)
+        logger.warning("%s", session.error_message_text)
     if session.status == ImportSession.Status.FAILED:
-        raise StepFailuresError(session.error_message)
+        raise StepFailuresError(session.error_message_value)  # a Message: the terminal says it in the site's language
     if session.status == ImportSession.Status.CANCELLED:
         return {**report.details, "cancelled": session.error_message or "cancelled"}
     return dict(report.details)
+
+
+def _summary_rows(spec, counters: dict, *, dry_run: bool) -> list[dict]:
+    """The summary table in the site's language: each counter under its label, with its unit
+    and its key (what the JSON report and the CLI's --json call it)."""
+    column = {"label": gettext("Counter"), "value": gettext("Value"), "unit": gettext("Counts"), "key": gettext("Key")}
+    rows = [
+        {column["label"]: str(counter.label), column["value"]: counters[counter.key], column["unit"]: str(counter.unit),
+         column["key"]: counter.key}
+        for counter in spec.counters
+    ]
+    if dry_run:
+        rows.insert(0, {column["label"]: counter_label(spec.key, "dry_run"),
+                        column["value"]: gettext("yes: nothing was written"), column["unit"]: "", column["key"]: "dry_run"})
+    return rows
+
+
+def _errors_table_description(spec, shown: int, total: int) -> str:
+    if spec.error_unit == "files":
+        said = ngettext("%(total)s file was not imported", "%(total)s files were not imported", total)
+    else:
+        said = ngettext("%(total)s record was not imported", "%(total)s records were not imported", total)
+    said %= {"total": total}
+    return gettext("%(said)s (the first %(shown)s)") % {"said": said, "shown": shown} if total > shown else said
 
 
 def failed_steps(futures, *, kind: str, indexes: list[int] | None = None) -> list[dict]:

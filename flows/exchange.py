@@ -8,10 +8,13 @@ from datetime import datetime
 from pathlib import Path
 
 from django.conf import settings
+from django.utils.translation import gettext, ngettext
 from prefect import get_run_logger, task
 
+from apps.i18n.messages import message_text
 from apps.imports.import_types import import_type_spec
 from apps.imports.log_context import import_session_log_context
+from apps.imports.reports import counters_text
 from apps.imports.services.record_import import DETAILS_LIMIT, exchange_import_file, exchange_remove_absent
 from apps.imports.services.exchange_plan import exchange_plan_files
 from apps.onec_exchange.selectors import exchange_files_already_imported
@@ -49,12 +52,18 @@ def find_exchange_files(
         )
         files = {kind: [path for path in paths if path not in done] for kind, paths in files.items()}
         if done:
-            logger.info("%d files left out: an earlier run already imported them as they are", len(done))
-    logger.info("files: %s", {kind: len(paths) for kind, paths in files.items()})
+            logger.info(ngettext(
+                "%(count)s file left out: an earlier run already imported it as it is",
+                "%(count)s files left out: an earlier run already imported them as they are",
+                len(done),
+            ) % {"count": len(done)})
+    logger.info("%s", gettext("exchange files: %(files)s") % {
+        "files": ", ".join(f"{kind} — {len(paths)}" for kind, paths in files.items())  # kinds: the exchange's folders
+    })
     counters = {counter.key: 0 for counter in import_type_spec(import_type).counters}
     import_session_update_report(session_id=session_id, **{**counters, "total_files": sum(map(len, files.values()))})
     if note:
-        logger.warning(note)
+        logger.warning("%s", message_text(note))
         import_session_note(session_id=session_id, message=note)
     return files
 
@@ -67,6 +76,7 @@ def find_exchange_files(
 @closes_db_connections
 def import_exchange_file(
     session_id: int,
+    import_type: str,
     step: int,
     kind: str,
     file_index: int,
@@ -83,7 +93,9 @@ def import_exchange_file(
         counters={**result["counters"], "processed": 1, "errors": result["errors"]},
         error_details=result["error_details"],
     )
-    get_run_logger().info("%s: %s, %d errors", path, result["counters"], result["errors"])
+    get_run_logger().info("%s", gettext("%(file)s: %(counters)s") % {
+        "file": path, "counters": counters_text(import_type, {**result["counters"], "errors": result["errors"]}),
+    })
     return result
 
 
@@ -93,11 +105,13 @@ def import_exchange_file(
     **RETRIED_STEP,
 )
 @closes_db_connections
-def remove_absent_records(session_id: int, step: int, kind: str, sync_mark: datetime) -> dict:
+def remove_absent_records(session_id: int, import_type: str, step: int, kind: str, sync_mark: datetime) -> dict:
     """After a full exchange of this kind: deactivate or delete what 1C no longer has."""
     counters = exchange_remove_absent(kind=kind, sync_mark=sync_mark)
     import_session_record_chunk(session_id=session_id, chunk_index=step, counters=counters, error_details=[])
-    get_run_logger().info("full exchange of %s: %s", kind, counters)
+    get_run_logger().info("%s", gettext("full exchange of %(kind)s: %(counters)s") % {
+        "kind": kind, "counters": counters_text(import_type, counters),
+    })
     return counters
 
 
@@ -135,12 +149,12 @@ def run_exchange_import(
         for index, path in enumerate(files[item.kind]):
             context = context_by_kind.get(item.kind)
             results_by_kind[item.kind].append(
-                import_exchange_file(session_id, step, item.kind, index, path, sync_mark, context)
+                import_exchange_file(session_id, import_type, step, item.kind, index, path, sync_mark, context)
             )
             step += 1
     for kind, results in results_by_kind.items():
         if remove_absent and results and all(result["full_exchange"] for result in results):
-            remove_absent_records(session_id, step, kind, sync_mark)
+            remove_absent_records(session_id, import_type, step, kind, sync_mark)
             step += 1
     unknown = [offer for results in results_by_kind.values() for result in results for offer in result["unknown_offer_ids"]]
     return summarize(session_id, details={"unknown_offer_ids": unknown[:DETAILS_LIMIT]} if unknown else None)

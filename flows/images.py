@@ -8,7 +8,7 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from django.conf import settings
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext, gettext_noop
 from prefect import flow, get_run_logger, task, unmapped
 from prefect.client.orchestration import get_client
 from prefect.exceptions import ObjectNotFound
@@ -23,6 +23,7 @@ from apps.i18n.messages import Message
 from apps.imports.exceptions import StepFailuresError
 from apps.imports.log_context import import_session_log_context
 from apps.imports.options import ImageImportOptions
+from apps.imports.reports import counters_text
 from apps.imports.selectors import import_session_is_active, import_session_report
 from apps.imports.services.preflight import exchange_images_dir
 from apps.imports.services.sessions import import_session_record_chunk, import_step_failures_listed
@@ -107,13 +108,18 @@ def import_images_chunk(
         attempt, seconds=settings.ONEC_IMAGE_CHUNK_TIMEOUT_SECONDS, step=f"chunk {chunk_index}"
     )
     if result is None:
-        logger.info("chunk %d not imported: session #%d has ended", chunk_index, session_id)
+        logger.info("%s", gettext("chunk %(index)s not imported: session #%(id)s has ended") % {
+            "index": chunk_index, "id": session_id,
+        })
         return {}
-    logger.info(
-        "chunk %d: %d products, %d files copied, %d up to date, %d errors, %d renditions made",
-        chunk_index, result.processed, result.copied, result.skipped, result.errors, result.renditions_created,
-    )
-    return result.counters()
+    counters = result.counters()
+    logger.info("%s", gettext("chunk %(index)s: %(counters)s") % {
+        "index": chunk_index,
+        "counters": counters_text("images", {
+            key: counters[key] for key in ("processed", "copied", "skipped", "errors", "renditions_created")
+        }),
+    })
+    return counters
 
 
 def _unwalked(chunks: list[list[int]]) -> list:
@@ -159,10 +165,10 @@ def _upload_limit_exists(name: str) -> bool:
             exists = True
         except ObjectNotFound:
             exists = False
-            get_run_logger().warning(
+            get_run_logger().warning("%s", gettext(
                 "uploads to this bucket are not capped across chunks and hosts: there is no Prefect global "
-                "concurrency limit %r (create it: prefect gcl create %s --limit 4)", name, name,
-            )
+                "concurrency limit %(name)s (create it: prefect gcl create %(name)s --limit 4)"
+            ) % {"name": name})
         _upload_limits_checked[name] = (time.monotonic(), exists)
         return exists
 
@@ -204,7 +210,7 @@ def import_images(
     import_session_log_context(session_id)
     validate_catalog(then="images")
     images_dir = check_directory(data_dir)
-    progress_id = str(create_progress_artifact(progress=0.0, description="Products processed, %"))
+    progress_id = str(create_progress_artifact(progress=0.0, description=gettext("Products processed, %")))
     if options.shards > 1:
         failed = _run_in_shards(session_id, chunks, options, images_dir=images_dir, progress_id=progress_id)
     else:
@@ -241,7 +247,9 @@ def _run_in_shards(
         for shard, indexes in enumerate(shard_chunk_indexes(chunks=len(chunks), shards=options.shards))
     ]
     runs = shard_runs_start(parent_run_id=parent_run_id, parameters=parameters)
-    get_run_logger().info("%d shards started: %s", len(runs), ", ".join(str(run.flow_run_id) for run in runs))
+    get_run_logger().info("%s", gettext("shard runs started — %(count)s: %(runs)s") % {
+        "count": len(runs), "runs": ", ".join(str(run.flow_run_id) for run in runs),
+    })
     return shard_runs_wait(
         runs,
         parent_run_id=parent_run_id,

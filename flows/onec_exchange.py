@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 
 from django.db import connections
+from django.utils.translation import gettext
 from prefect import flow, get_run_logger, task
 from prefect.runtime import flow_run as current_flow_run
 
@@ -50,8 +51,18 @@ def claim_exchange_import(exchange_import_id: int) -> bool:
 def lay_out_exchange_files(exchange_import_id: int) -> dict:
     """Unpack the exchange's archives and move its files into the exchange directory."""
     step = exchange_files_lay_out(exchange_import_id=exchange_import_id, claimant=str(current_flow_run.id))
-    get_run_logger().info("layout: %s", step)
+    get_run_logger().info("%s", _layout_text(step))
     return {"done": step.done, "wait_for": step.wait_for, "wait_for_exchange": step.wait_for_exchange, "busy": step.busy}
+
+
+def _layout_text(step) -> str:
+    if step.done:
+        return gettext("the exchange's files are laid out")
+    if step.wait_for:
+        return gettext("laying the files out waits for import #%(id)s") % {"id": step.wait_for}
+    if step.wait_for_exchange:
+        return gettext("laying the files out waits for 1C exchange #%(id)s") % {"id": step.wait_for_exchange}
+    return gettext("laying the files out waits for another exchange moving its files")
 
 
 @task(name="advance-exchange-import", **RETRIED_STEP)
@@ -59,7 +70,10 @@ def lay_out_exchange_files(exchange_import_id: int) -> dict:
 def advance_exchange_import(exchange_import_id: int) -> dict:
     """Start or follow the next import run of the exchange import, or end it."""
     step = exchange_import_runs_advance(exchange_import_id=exchange_import_id, flow_run_id=current_flow_run.id)
-    get_run_logger().info("runs: %s", step)
+    get_run_logger().info("%s", (
+        gettext("the exchange's import runs have ended") if step.finished
+        else gettext("waiting for import #%(id)s") % {"id": step.wait_for}
+    ))
     return {"finished": step.finished, "wait_for": step.wait_for}
 
 
@@ -104,7 +118,9 @@ def _settle(flow, flow_run, state) -> None:
 def prepare_exchange_import(exchange_import_id: int) -> str:
     """Lay the 1C exchange's files out, then run the file's imports one after the other."""
     if not claim_exchange_import(exchange_import_id):
-        get_run_logger().info("exchange import #%s was started afresh by another run: nothing to do", exchange_import_id)
+        get_run_logger().info("%s", gettext("exchange import #%(id)s was started afresh by another run: nothing to do") % {
+            "id": exchange_import_id,
+        })
         return SUPERSEDED
     record = ExchangeImport.objects.only("path").get(pk=exchange_import_id)
     connections.close_all()

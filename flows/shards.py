@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from django.conf import settings
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext, gettext_noop
 from prefect import get_run_logger
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
@@ -20,7 +20,7 @@ from prefect.deployments import run_deployment
 from prefect.events.filters import EventFilter, EventNameFilter, EventOccurredFilter, EventResourceFilter
 from prefect.states import Cancelling, Crashed
 
-from apps.i18n.messages import Message
+from apps.i18n.messages import Message, message_text
 from apps.imports.options import SHARD_DEPLOYMENT, SHARD_FLOW
 from apps.imports.services.sessions import import_step_failure
 from flows.common import prefect_state_reason
@@ -99,7 +99,7 @@ def shard_runs_wait(runs: list[ShardRun], *, parent_run_id: uuid.UUID, on_poll=N
                     gettext_noop("no heartbeat for %(seconds)s s: its worker, process or host stopped"),
                     seconds=settings.ONEC_SHARD_HEARTBEAT_TIMEOUT_SECONDS,
                 )
-                state = _mark_crashed(run.flow_run_id, str(lost))
+                state = _mark_crashed(run.flow_run_id, lost)
             if not state.is_final():
                 continue
             if state.is_completed() or state.is_cancelled():
@@ -107,7 +107,9 @@ def shard_runs_wait(runs: list[ShardRun], *, parent_run_id: uuid.UUID, on_poll=N
                 continue
             reason = lost or prefect_state_reason(state)  # Prefect's text is English: a parameter of ours
             if run.attempt == 1:
-                logger.warning("shard %d ended %s; running it once more", shard, reason)
+                logger.warning("%s", gettext("shard %(shard)s ended: %(reason)s; running it once more") % {
+                    "shard": shard, "reason": message_text(reason),
+                })
                 run.attempt, run.started, run.running_since = 2, False, None
                 run.flow_run_id = _trigger(parent_run_id, shard, run.parameters, attempt=2)
                 waiting_since = time.monotonic()
@@ -153,11 +155,12 @@ def _heartbeat_lost(run: ShardRun) -> bool:
     return not page.events
 
 
-def _mark_crashed(flow_run_id: uuid.UUID, reason: str):
+def _mark_crashed(flow_run_id: uuid.UUID, reason: Message):
+    """The shard run crashed, its state saying why in English (Prefect's store), the run's log in the site's language."""
     with get_client(sync_client=True) as client:
-        client.set_flow_run_state(flow_run_id=flow_run_id, state=Crashed(message=reason), force=True)
-    get_run_logger().warning("shard run %s: %s", flow_run_id, reason)
-    return Crashed(message=reason)
+        client.set_flow_run_state(flow_run_id=flow_run_id, state=Crashed(message=str(reason)), force=True)
+    get_run_logger().warning("%s", gettext("shard run %(run)s: %(reason)s") % {"run": flow_run_id, "reason": reason.translated()})
+    return Crashed(message=str(reason))
 
 
 def _states(flow_run_ids: list[uuid.UUID]) -> dict:

@@ -18,7 +18,9 @@ from flows.common import RETRIED_STEP, closes_db_connections, failure_reason
 def process_site_photo_task(photo_id: int) -> dict:
     """Decode the photo, make its renditions, mark it ready or refused."""
     photo = site_photo_process(photo_id=photo_id)
-    get_run_logger().info("site photo %s: %s %s", photo_id, photo.status, photo.refusal_reason)
+    get_run_logger().info("%s", _("site photo #%(id)s: %(status)s %(reason)s") % {
+        "id": photo_id, "status": photo.get_status_display(), "reason": photo.refusal_reason,
+    })
     return {"status": photo.status, "reason": photo.refusal_reason}
 
 

@@ -36,6 +36,7 @@ import anyio
 import anyio.abc
 import pydantic
 from django.db import connections
+from django.utils.translation import gettext
 from prefect.client.schemas.objects import FlowRun
 from prefect.context import SettingsContext, get_settings_context
 from prefect.engine import handle_engine_signals
@@ -108,8 +109,9 @@ with warnings.catch_warnings():
                 try:
                     await anyio.to_thread.run_sync(_in_turn, hook, flow, flow_run, state)
                 except Exception:
-                    self.get_flow_run_logger(flow_run).exception("hook %s of flow run '%s' failed",
-                                                                 getattr(hook, "__name__", hook), flow_run.name)
+                    self.get_flow_run_logger(flow_run).exception("%s", gettext("hook %(hook)s of flow run '%(run)s' failed") % {
+                        "hook": getattr(hook, "__name__", hook), "run": flow_run.name,
+                    })
 
         async def kill_infrastructure(
             self, infrastructure_pid: str, configuration: ProcessJobConfiguration, grace_seconds: int = 30
@@ -131,7 +133,9 @@ with warnings.catch_warnings():
             state = (await self.client.read_flow_run(flow_run.id)).state
             if state and state.is_cancelling():
                 await self.client.set_flow_run_state(flow_run.id, Cancelled(message=state.message), force=True)
-                self.get_flow_run_logger(flow_run).info("Flow run '%s' cancelled: its process is stopped", flow_run.name)
+                self.get_flow_run_logger(flow_run).info("%s", gettext("Flow run '%(run)s' cancelled: its process is stopped") % {
+                    "run": flow_run.name,
+                })
                 return True
             return bool(state and state.is_cancelled())
 

@@ -8,6 +8,8 @@ from django.utils.translation import gettext, gettext_noop
 from apps.access.forms import LockOutAdminAuthenticationForm
 from apps.imports.models import START_IMPORT_PERMISSION
 
+from .admin_counts import delete_selected
+
 # Django's admin builds these titles by putting a model's name into a sentence, which in
 # Russian reads wrong for most names ("Выберите цена для изменения"). The project's
 # catalogue, read before Django's, says each in a form any name fits ("Выбор для изменения:
@@ -20,6 +22,10 @@ ADMIN_TITLES_WITH_A_NAME = (
 
 class ShopAdminSite(admin.AdminSite):
     login_form = LockOutAdminAuthenticationForm  # the lock-out of addresses that fail too often
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.add_action(delete_selected, "delete_selected")  # Django's, its counts in the model's plural forms
 
     def get_urls(self):
         from apps.imports.views import import_1c_view, site_photo_upload_view

@@ -95,9 +95,11 @@ ROOT_URLCONF = "config.urls"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        # Before the apps' templates: the admin's count templates (config/admin_counts.py).
+        "DIRS": [BACKEND_DIR / "config" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
+            "libraries": {"admin_counts": "config.admin_counts"},
             "context_processors": [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",

@@ -10,6 +10,7 @@ import re
 from dataclasses import asdict
 
 import pytest
+from django.contrib.auth.models import User
 from django.utils import timezone
 
 from apps.i18n.messages import message_of
@@ -127,3 +128,26 @@ PAGE_WORDS = {
         "en": ["Errors per exchange record: 2", "goods #1 (Мяч детский) has no <Ид>; skipped", "goods #2 (no name) has no <Ид>; skipped"],
     },
 }
+
+
+@pytest.mark.parametrize("language", ["ru", "en"])
+@pytest.mark.parametrize("page_path", ["/admin/auth/group/add/", "/admin/auth/user/{viewer}/change/"])
+def test_the_users_and_groups_pages_speak_one_language(page_path, language, live_server, settings, monkeypatch):
+    """Their permissions selector lists every permission: Django's, stored in English ("Can add
+    product"), said in the site's language like the project's own."""
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    settings.LANGUAGE_CODE = language
+
+    with admin_page(live_server.url) as page:
+        viewer = User.objects.get(username="viewer")
+        page.goto(live_server.url + page_path.format(viewer=viewer.pk))
+        text = page.inner_text("body")
+        options = page.eval_on_selector_all("select[id$=permissions_from] option",  # the selector's left column
+                                            "options => options.map(option => option.textContent)")
+        width = page.evaluate("document.documentElement.scrollWidth")
+        screenshot(page, f"admin-{'group' if 'group' in page_path else 'user'}-permissions-{language}.png")
+
+    assert len(options) > 50  # every model's four, and the project's own
+    other = SENTENCE[language].findall(text + "\n".join(options))
+    assert not other, f"the {language} page has sentences in another language: {other}"
+    assert width <= WIDTH, f"the page is {width} px wide at {WIDTH} px"

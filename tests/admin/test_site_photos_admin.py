@@ -189,3 +189,42 @@ def test_a_browser_adds_two_photos_reorders_them_and_no_import_moves_them(
     assert images[0]["url"].endswith(f"{GUID}_new.jpg") and images[1]["url"].endswith(f"{GUID}_front.jpg")
     assert [(image["width"], image["height"]) for image in images[2:]] == [(300, 400), (640, 480)]
     assert SitePhoto.objects.filter(product=product, status="ready").count() == 2
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("language", ["ru", "en"])
+def test_the_upload_button_speaks_the_sites_language_and_names_the_chosen_files(live_server, settings, monkeypatch,
+                                                                                 language):
+    """Chromium's own file button says "Choose Files" in the browser's language: the input is
+    hidden to the eye, our label is its button (a click and the keyboard both open the file
+    dialog), and the chosen files are named beside it."""
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    settings.LANGUAGE_CODE = language
+    product = Product.objects.create(onec_id=GUID, name="Мяч")
+    files = [
+        {"name": "lifestyle.jpg", "mimeType": "image/jpeg", "buffer": make_image_bytes()},
+        {"name": "size-chart.png", "mimeType": "image/png", "buffer": make_image_bytes(fmt="PNG")},
+    ]
+
+    with admin_page(live_server.url) as page:
+        page.goto(f"{live_server.url}/admin/products/product/{product.pk}/change/")
+        button, none_chosen = page.inner_text(".site-photos__choose"), page.inner_text(".site-photos__chosen")
+        hidden_input = page.locator("#site-photos-files").bounding_box()
+        with page.expect_file_chooser() as clicked:
+            page.click(".site-photos__choose")
+        clicked.value.set_files(files)
+        chosen = page.inner_text(".site-photos__chosen")
+        page.focus("#site-photos-files")
+        with page.expect_file_chooser() as pressed:
+            page.keyboard.press("Space")
+        pressed.value.set_files(files[1:])
+        chosen_again = page.inner_text(".site-photos__chosen")
+        page.locator(".site-photos").scroll_into_view_if_needed()
+        screenshot(page, f"admin-product-upload-{language}.png")
+        connections.close_all()
+
+    assert button == {"ru": "Выбрать фото…", "en": "Choose photos…"}[language]
+    assert none_chosen == {"ru": "фото не выбраны", "en": "no photo chosen"}[language]
+    assert hidden_input["width"] <= 1 and hidden_input["height"] <= 1
+    assert (chosen, chosen_again) == ("lifestyle.jpg, size-chart.png", "size-chart.png")

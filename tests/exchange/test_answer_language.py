@@ -10,6 +10,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.utils import timezone, translation
 
+from apps.imports.models import ImportSession
 from apps.onec_exchange.models import Exchange1C, ExchangeImport
 from apps.onec_exchange.services import messages
 from tests.exchange.client_1c import BOM, OneC, django_client_transport, zip_bytes
@@ -117,3 +118,25 @@ def test_the_exchange_log_shows_new_texts_in_russian_and_old_ones_as_stored(stor
     assert "перенос файлов в каталог обмена: осталось 12" in page
     assert "«Product catalog» #7: created: 3<br>old second line" in page
     assert "unpacking import.zip: 3 of 40 files" in page
+
+
+def test_a_completed_imports_counts_read_well_in_russian_and_english(stored_before_the_upgrade):
+    """`success` names each count as «Товары: создано — 3»: the labels hold a colon of their
+    own, so a count never reads «Товары: создано: 3»."""
+    onec, exchange = stored_before_the_upgrade
+    session = ImportSession.objects.create(
+        import_type="catalog", status="completed", started_by="exchange", running_slot=None,
+        report_details={"total_files": 1, "processed": 1, "created": 3, "updated": 0, "errors": 0},
+    )
+    record = ExchangeImport.objects.create(
+        exchange=exchange, filename="goods/goods2.xml", path="goods/goods2.xml", status="completed", message=[],
+        finished_at=timezone.now(),
+    )
+    record.sessions.add(session)
+
+    said = f"«Каталог товаров» #{session.pk}: Товары: создано — 3, Товары: обновлено — 0, Записей с ошибками — 0"
+    assert onec.request("import", filename="goods/goods2.xml") == ["success", said]
+    with translation.override("en"):
+        assert messages.result_lines(record) == [
+            f"«Product catalog» #{session.pk}: Goods: created — 3, Goods: updated — 0, Records with errors — 0"
+        ]

@@ -83,7 +83,7 @@ def _exchange(onec: OneC) -> list[str]:
 
 def _assert_imported(answer: list[str], stack) -> None:
     assert answer[0] == "success", f"{answer}\n{stack.logs()}"
-    assert answer[1].startswith("«Каталог товаров» #") and "создано: 1" in answer[1]
+    assert answer[1].startswith("«Каталог товаров» #") and "Товары: создано — 1" in answer[1]
     assert Product.objects.filter(onec_id=GUID, is_active=True).exists()
     assert ImportSession.objects.get(import_type="catalog").status == "completed"
     record = ExchangeImport.objects.get(path="goods/goods.xml")

@@ -114,8 +114,8 @@ def test_goods_run_the_catalog_then_the_images_and_success_comes_only_at_the_end
 
     assert onec.import_file("goods/goods.xml") == [
         "success",
-        f"«Product catalog» #{catalog.pk}: Goods: created: 1, Goods: updated: 0, Records with errors: 0",
-        f"«Product images» #{images.pk}: Files copied: 1, Files skipped: already up to date: 0, Files with errors: 0",
+        f"«Product catalog» #{catalog.pk}: Goods: created — 1, Goods: updated — 0, Records with errors — 0",
+        f"«Product images» #{images.pk}: Files copied — 1, Files skipped: already up to date — 0, Files with errors — 0",
     ]
     # offers.xml was laid out before the catalog run began: that run read it, none starts again.
     assert onec.import_file("offers/offers.xml")[0] == "success"
@@ -476,7 +476,7 @@ def test_a_file_sent_again_after_its_import_is_imported_again(onec, exchange_dir
     _run(again, created=1, updated=0, errors=0)
     Product.objects.create(onec_id=GUID, name="Мяч футбольный")
     answer = onec.import_file(name)
-    assert answer[0] == "success" and answer[1].startswith(f"«Product catalog» #{again.pk}: Goods: created: 1")
+    assert answer[0] == "success" and answer[1].startswith(f"«Product catalog» #{again.pk}: Goods: created — 1")
     record = ExchangeImport.objects.get()
     assert list(record.sessions.all()) == [again] and record.status == "completed"
 

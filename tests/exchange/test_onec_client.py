@@ -60,7 +60,7 @@ def test_the_sample_as_one_archive_in_pieces_in_one_session(exchange_stack, samp
     _assert_imported(exchange_stack, results)
     assert onec.file_limit == 256 * 1024 and sum(1 for a in onec.answers if a == ["success"]) > 10  # pieces
     assert results["goods/goods.xml"][1].startswith("«Каталог товаров» #")
-    assert any(line.startswith("«Изображения товаров» #") and "Файлов скопировано: 13" in line
+    assert any(line.startswith("«Изображения товаров» #") and "Файлов скопировано — 13" in line
                for line in results["goods/goods.xml"])
     assert onec.slowest_import_answer <= POLL_LIMIT_SECONDS
     # One run per type: every later file was laid out before the run that reads it began.
@@ -196,9 +196,9 @@ def test_exchanges_of_several_users_at_once_each_import_their_own_files(exchange
         record = ExchangeImport.objects.get(exchange__user__username=name, path="goods/goods.xml")
         sessions = list(record.sessions.order_by("pk"))
         assert [(s.import_type, s.started_by_user.username) for s in sessions] == [("catalog", name), ("images", name)]
-        assert answer[1].startswith(f"«Каталог товаров» #{sessions[0].pk}: ") and f"создано: {len(guids)}" in answer[1]
+        assert answer[1].startswith(f"«Каталог товаров» #{sessions[0].pk}: ") and f"Товары: создано — {len(guids)}" in answer[1]
         assert answer[2].startswith(f"«Изображения товаров» #{sessions[1].pk}: ")
-        assert f"Файлов скопировано: {2 * len(guids)}" in answer[2], answer
+        assert f"Файлов скопировано — {2 * len(guids)}" in answer[2], answer
         products = Product.objects.filter(onec_id__in=guids, is_active=True)
         assert products.count() == len(guids)
         assert all(p.main_image and len(p.gallery_images) == 1 for p in products), name

@@ -438,7 +438,7 @@ def test_a_file_that_cannot_be_moved_is_dropped(onec, exchange_dirs, monkeypatch
 
     answer = onec.import_file("units/units.xml")
 
-    assert answer[0] == "failure" and "units/units.xml" in answer[1] and "No space left on device" in answer[1]
+    assert answer[0] == "failure" and "units/units.xml" in answer[1] and "(no space left on the disk)" in answer[1]
     assert not ExchangeFile.objects.exists()
     monkeypatch.undo()
     onec.send_file("units/units.xml", b"<x/>")

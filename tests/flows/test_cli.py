@@ -31,14 +31,42 @@ def test_cli_imports_and_fails_readably(exchange, media_root):
     assert json.loads(no_catalog.stdout.strip().splitlines()[-1])["status"] == "failed"
     assert catalog.returncode == 0, catalog.stderr
     assert "Product catalog — session #" in catalog.stdout and ": Completed in " in catalog.stdout
-    assert "  Goods: created: 1" in catalog.stdout  # each counter under its label, not its key
+    assert "  Goods: created — 1" in catalog.stdout  # each counter under its label, not its key
     assert images.returncode == 0, images.stderr
     report = json.loads(images.stdout.strip().splitlines()[-1])
     assert (report["status"], report["copied"]) == ("completed", 2)
     for run in (no_catalog, catalog, images):
         assert "Traceback" not in run.stderr
         assert "View at" not in run.stderr  # the embedded server has no UI, and it is gone after the run
+        assert "Finished in state" not in run.stderr and "Beginning flow run" not in run.stderr
     assert Product.objects.get(onec_id=guid).main_image.name.endswith("_a.jpg")
+
+
+def test_the_terminal_says_our_lines_in_the_sites_language(exchange, media_root):
+    """In Russian (the default): the flows' lines translated in the command's process and in
+    its tasks' threads, Prefect's routine engine lines left out, a refused step in our words."""
+    if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+        pytest.skip("needs a database another process can see (run with PostgreSQL, as ./dev test does)")
+    exchange.add_goods("0a000000-0000-0000-0000-000000000003")
+    exchange.write_goods_xml()
+
+    refused = cli_run("images", "--data-dir", str(exchange.root), media_root=media_root, env={"DJANGO_LANGUAGE_CODE": "ru"})
+    catalog = cli_run("catalog", "--data-dir", str(exchange.root), media_root=media_root, env={"DJANGO_LANGUAGE_CODE": "ru"})
+    no_pictures = exchange.root / "no-pictures"
+    (no_pictures / "goods").mkdir(parents=True)  # a step refused without a retry: Prefect logs only its final state
+    unchecked = cli_run("images", "--data-dir", str(no_pictures), media_root=media_root, env={"DJANGO_LANGUAGE_CODE": "ru"})
+
+    assert refused.returncode == 1 and catalog.returncode == 0 and unchecked.returncode == 1, catalog.stderr
+    for run in (refused, catalog, unchecked):
+        for prefects_own in ("Beginning flow run", "Finished in state", "Created task run", "Task run", "Flow run"):
+            assert prefects_own not in run.stderr, run.stderr
+        assert "Traceback" not in run.stderr
+    assert "validate-catalog" in refused.stderr and ": ошибка: в базе нет активных товаров: " in refused.stderr
+    assert "import_1c: в базе нет активных товаров: " in refused.stderr
+    assert unchecked.stderr.count(": ошибка: папки изображений ") == 1, unchecked.stderr  # the flow run's, said once
+    assert ": файлы обмена: groups — 0, goods — 1, offers — 0\n" in catalog.stderr
+    assert "Каталог товаров: Файлов обмена — 1, Файлов обработано — 1, Товары: создано — 1, " in catalog.stderr
+    assert "  Товары: создано — 1\n" in catalog.stdout
 
 
 def test_the_documented_command_line_prints_no_traceback_and_never_phones_home(exchange, media_root, tmp_path):

@@ -73,7 +73,8 @@ def test_goods_without_id_are_reported_on_the_session_page_list_and_message(tmp_
     assert "has no <Ид>" in session.error_message and "See the per-record errors." in session.error_message
     _assert_shown_in_admin(viewer, session, reason_part="без &lt;Ид&gt;; пропущен")
     rows = _error_artifact_rows(session.flow_run_id, "import-catalog-errors")
-    assert len(rows) == 1 and "has no <Ид>" in rows[0]["reason"]
+    # Prefect's errors table in the site's language: its columns and the reason.
+    assert len(rows) == 1 and "без <Ид>; пропущен" in rows[0]["Причина"] and rows[0]["Файл"].endswith("goods.xml")
     assert Product.objects.filter(onec_id="g1").exists()
 
 

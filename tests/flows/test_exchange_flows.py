@@ -2,6 +2,7 @@
 from decimal import Decimal
 
 import pytest
+from django.core.management import call_command
 
 from apps.customers.models import Counterparty
 from apps.imports.models import ImportSession
@@ -133,3 +134,15 @@ def test_missing_folder_fails_the_session_with_the_path_to_fix(tmp_path, capsys)
     assert session.status == "failed"
     assert f"no contragents files in {tmp_path}" in session.error_message
     assert "check ONEC_DATA_DIR / --data-dir" in session.error_message
+
+
+def test_the_report_links_the_run_in_prefects_ui(tmp_path, capsys):
+    """With a Prefect server (PREFECT_API_URL), the command says where the run is in the UI, in
+    the site's language: Prefect's own "View at …" line is left out of the terminal."""
+    Exchange31(tmp_path / "exchange").goods(cml.Goods("g1", "Мяч"))
+
+    call_command("import_1c", "catalog", "--data-dir", str(tmp_path / "exchange"))
+
+    session = ImportSession.objects.get()
+    out = capsys.readouterr().out
+    assert "  запуск в интерфейсе Prefect: http" in out and out.rstrip().count(f"/runs/flow-run/{session.flow_run_id}") == 1

@@ -196,7 +196,7 @@ def test_full_media_disk_gives_per_file_errors_and_no_partial_files(exchange, ti
     # A photo copied while its renditions found the disk full is both copied and an error row.
     assert report["errors"] > 0 and report["copied"] > 0
     assert report["copied"] + report["errors"] - report["rendition_errors"] == 20
-    assert "No space left on device" in session.error_message and "file(s) were not imported" in session.error_message
+    assert "(no space left on the disk)" in session.error_message and "file(s) were not imported" in session.error_message
     stored = media_files(tiny_media_root)
     for name, data in stored.items():
         assert not name.startswith(".incoming"), f"partial file left: {name}"

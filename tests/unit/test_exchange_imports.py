@@ -4,8 +4,10 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
+from django.utils import translation
 
 from apps.customers.models import Counterparty
+from apps.i18n.messages import message_of, message_text
 from commerceml.reader import BrandDictionary, PropertyItem
 from apps.imports.services.record_import import exchange_import_file, exchange_remove_absent
 from apps.imports.services.exchange_plan import exchange_plan_files
@@ -272,8 +274,10 @@ def test_customers_fields_deletion_mark_and_idempotence(ex):
 
 
 def test_plan_refuses_a_directory_without_any_exchange_file(tmp_path):
-    with pytest.raises(ExchangeDirectoryError, match=r"no rests files in .*rests/\*\.xml \(CommerceML 3\).*offers\*\.xml"):
+    with pytest.raises(ExchangeDirectoryError, match=r"no rests files in .*rests/\*\.xml \(CommerceML 3\).*offers\*\.xml") as refused:
         exchange_plan_files(import_type="stocks", data_dir=tmp_path)
+    with translation.override("ru"):  # the files it expects are said in the site's language too
+        assert f"ожидаются {tmp_path}/rests/*.xml (CommerceML 3) или {tmp_path}/offers" in message_text(message_of(refused.value))
 
 
 def test_plan_notes_an_exchange_that_did_not_send_the_kind(ex):
@@ -282,7 +286,7 @@ def test_plan_notes_an_exchange_that_did_not_send_the_kind(ex):
     files, note = exchange_plan_files(import_type="customers", data_dir=ex.root)
 
     assert files == {"contragents": []}
-    assert f"the exchange in {ex.root} has no contragents files" in note and "nothing was imported" in note
+    assert f"the exchange in {ex.root} has no contragents files" in str(note) and "nothing was imported" in str(note)
 
 
 def test_2x_exchange_feeds_catalog_prices_and_stocks(tmp_path):

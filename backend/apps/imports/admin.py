@@ -10,7 +10,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
-from django.utils.translation import gettext, gettext_lazy as _, gettext_noop
+from django.utils.translation import gettext, gettext_lazy as _, gettext_noop, ngettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from apps.i18n.messages import Message, message_of, message_text
@@ -170,6 +170,8 @@ def live_text_html(session: ImportSession, field: str):
 @admin.register(ImportSession)
 class ImportSessionAdmin(admin.ModelAdmin):
     """Read-only: sessions change only through the import flows and services.sessions."""
+
+    count_name = ngettext_lazy("%(count)s import session", "%(count)s import sessions", "count")
 
     list_display = [
         "session_number",

@@ -2,7 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from apps.i18n.messages import message_text
+from apps.i18n.messages import Message, is_stored_message, message_text
 
 from .import_types import IMPORT_TYPES, import_type_choices
 from .reports import ImportReport
@@ -89,6 +89,13 @@ class ImportSession(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status in self.ACTIVE_STATUSES
+
+    @property
+    def error_message_value(self) -> Message | str:
+        """The session's message as a Message where it was stored as one (to raise it, or
+        to say it inside another message), else its text as stored."""
+        stored = self.error_message_translatable
+        return Message.from_json(stored) if is_stored_message(stored) else self.error_message
 
     @property
     def error_message_text(self) -> str:

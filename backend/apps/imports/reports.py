@@ -11,6 +11,8 @@ from django.utils.translation import gettext, gettext_noop
 
 from apps.i18n.messages import Message, message_text
 
+from .import_types import RUN_ENTRIES, import_type_spec
+
 
 @dataclass(frozen=True)
 class ImportReport:
@@ -80,6 +82,25 @@ def entry_text(value: Any) -> Any:
     if isinstance(value, bool):
         return gettext("yes") if value else gettext("no")
     return value
+
+
+def counter_label(import_type: str, key: str) -> str:
+    """How the session page names a report entry of this type: its counter's label, or the
+    label of an entry every run may record (`chunks_done`); an unknown key as it is."""
+    entry = import_type_spec(import_type).counter(key) or RUN_ENTRIES.get(key)
+    return str(entry.label) if entry else key
+
+
+def counted(label: str, value: Any) -> Message:
+    """A count as every report line says it, `Товары: создано — 48`: a label may hold a colon
+    of its own («Товары: создано»), so never `label: value`. Built when shown, never stored
+    (the label is already in the language of the moment)."""
+    return Message(gettext_noop("%(label)s — %(count)s"), label=str(label), count=entry_text(value))
+
+
+def counters_text(import_type: str, counters: Mapping[str, Any]) -> str:
+    """Counters under their labels, in the site's language: `Товары: создано — 24, ...`."""
+    return ", ".join(counted(counter_label(import_type, key), value).translated() for key, value in counters.items())
 
 
 def reason_text(error: Mapping[str, Any]) -> str:

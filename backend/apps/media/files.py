@@ -16,6 +16,7 @@ from PIL import Image
 
 from apps.i18n.messages import Message, message_of
 
+from .error_details import error_detail
 from .exceptions import ImageImportError, ImageStorageError, InvalidImageError
 from .storage import MediaStorage
 
@@ -167,11 +168,11 @@ def decode_image(source_file: BinaryIO, path: str) -> tuple[int, int]:
         raise
     except Image.DecompressionBombError as exc:
         raise InvalidImageError(Message(
-            gettext_noop("%(path)s: refused as a possible decompression bomb (%(error)s)"), path=path, error=str(exc)
+            gettext_noop("%(path)s: refused as a possible decompression bomb (%(error)s)"), path=path, error=error_detail(exc)
         )) from exc
     except (OSError, SyntaxError, ValueError) as exc:
         raise InvalidImageError(
-            Message(gettext_noop("%(path)s: the image data is damaged (%(error)s)"), path=path, error=str(exc))
+            Message(gettext_noop("%(path)s: the image data is damaged (%(error)s)"), path=path, error=error_detail(exc))
         ) from exc
     return width, height
 
@@ -230,7 +231,7 @@ def _missing_on_disk(source: SourceImage) -> ImageImportError:
 
 def _unreadable(path: str, exc: OSError) -> InvalidImageError:
     return InvalidImageError(
-        Message(gettext_noop("%(path)s: cannot be read (%(error)s)"), path=path, error=exc.strerror or str(exc))
+        Message(gettext_noop("%(path)s: cannot be read (%(error)s)"), path=path, error=error_detail(exc))
     )
 
 

@@ -23,6 +23,7 @@ from PIL import GifImagePlugin, Image, ImageCms, ImageOps, JpegImagePlugin, PngI
 
 from apps.i18n.messages import Message, message_of
 
+from .error_details import error_detail
 from .exceptions import ImageImportError, ImageSettingsError
 
 logger = logging.getLogger(__name__)
@@ -184,7 +185,7 @@ def renditions_make(
                 "%(path)s: refused as a possible decompression bomb (%(error)s); "
                 "raise ONEC_IMAGE_MAX_PIXELS if the photo is genuine"
             ),
-            path=label, error=str(exc),
+            path=label, error=error_detail(exc),
         )) from exc
     except Image.UnidentifiedImageError as exc:
         raise RenditionError(Message(
@@ -197,7 +198,7 @@ def renditions_make(
     except (OSError, SyntaxError, ValueError, ImageCms.PyCMSError) as exc:
         raise RenditionError(Message(
             gettext_noop("%(path)s: the image data is damaged (%(error)s); replace the file in 1C"),
-            path=label, error=str(exc),
+            path=label, error=error_detail(exc),
         )) from exc
 
 

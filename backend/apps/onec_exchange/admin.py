@@ -8,7 +8,7 @@ from django.db.models import Count, Sum
 from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
-from django.utils.translation import gettext, gettext_lazy as _
+from django.utils.translation import gettext, gettext_lazy as _, ngettext_lazy
 
 from apps.i18n.messages import message_text
 
@@ -69,6 +69,7 @@ class ExchangeImportInline(admin.TabularInline):
 
 @admin.register(Exchange1C)
 class Exchange1CAdmin(ReadOnlyAdmin):
+    count_name = ngettext_lazy("%(count)s 1C exchange", "%(count)s 1C exchanges", "count")
     list_display = ("__str__", "user", "client_ip", "exchange_type", "created_at", "last_request_at", "closed_at",
                     "files_received", "imports_status")
     list_filter = ("exchange_type",)

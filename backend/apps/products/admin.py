@@ -10,7 +10,7 @@ from django.template.defaultfilters import filesizeformat
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.text import smart_split, unescape_string_literal
-from django.utils.translation import gettext, gettext_lazy as _
+from django.utils.translation import gettext, gettext_lazy as _, ngettext_lazy
 from django.views.decorators.http import require_POST
 
 from apps.media.models import StoredImage
@@ -66,6 +66,8 @@ class ProductAdmin(OneCOwnedAdmin):
     a section below the form (their upload asks Prefect for a run, so it is a view of the
     imports app: config.admin.ShopAdminSite)."""
 
+    count_name = ngettext_lazy("%(count)s product", "%(count)s products", "count")
+
     list_display = ["thumbnail", "onec_id", "name", "article", "brand", "category", "is_active", "on_site"]
     list_display_links = ["thumbnail", "onec_id"]
     list_filter = ["is_active", "on_site", *PRODUCT_LIST_FILTERS]
@@ -84,6 +86,7 @@ class ProductAdmin(OneCOwnedAdmin):
 
     class Media:
         css = {"all": ["products/product_pictures.css"]}
+        js = ["products/site_photos.js"]
 
     def get_fieldsets(self, request, obj=None):
         if obj is None:
@@ -228,6 +231,7 @@ def _picture_item(picture: ProductPicture) -> str:
 
 @admin.register(Category)
 class CategoryAdmin(OneCOwnedAdmin):
+    count_name = ngettext_lazy("%(count)s goods group", "%(count)s goods groups", "count")
     list_display = ["onec_id", "name", "parent", "is_active"]
     list_filter = ["is_active"]
     search_fields = ["onec_id", "name"]
@@ -237,6 +241,7 @@ class CategoryAdmin(OneCOwnedAdmin):
 
 @admin.register(ProductVariant)
 class ProductVariantAdmin(OneCOwnedAdmin):
+    count_name = ngettext_lazy("%(count)s product variant", "%(count)s product variants", "count")
     list_display = ["onec_id", "name", "product", "is_active"]
     list_filter = ["is_active"]
     search_fields = ["onec_id", "name"]
@@ -246,12 +251,14 @@ class ProductVariantAdmin(OneCOwnedAdmin):
 
 @admin.register(PriceType)
 class PriceTypeAdmin(OneCOwnedAdmin):
+    count_name = ngettext_lazy("%(count)s price type", "%(count)s price types", "count")
     list_display = ["onec_id", "name", "currency", "is_active"]
     onec_fields = ("onec_id", "name", "currency", "is_active", "synced_at")
 
 
 @admin.register(Price)
 class PriceAdmin(OneCOwnedAdmin):
+    count_name = ngettext_lazy("%(count)s price", "%(count)s prices", "count")
     list_display = ["offer_onec_id", "price_type", "value", "currency"]
     list_filter = ["price_type"]
     search_fields = ["offer_onec_id"]
@@ -261,12 +268,14 @@ class PriceAdmin(OneCOwnedAdmin):
 
 @admin.register(Warehouse)
 class WarehouseAdmin(OneCOwnedAdmin):
+    count_name = ngettext_lazy("%(count)s warehouse", "%(count)s warehouses", "count")
     list_display = ["onec_id", "name", "is_active"]
     onec_fields = ("onec_id", "name", "is_active", "synced_at")
 
 
 @admin.register(Stock)
 class StockAdmin(OneCOwnedAdmin):
+    count_name = ngettext_lazy("%(count)s stock", "%(count)s stocks", "count")
     list_display = ["offer_onec_id", "warehouse", "quantity"]
     onec_fields = ("offer_onec_id", "product", "variant", "warehouse", "quantity", "synced_at")
     list_filter = ["warehouse"]

@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _, ngettext
 
 from ..import_types import import_type_spec
 from ..models import ImportAlert, ImportSession
+from ..reports import counted, reason_text
 from ..selectors import import_session_error_details
 
 logger = logging.getLogger(__name__)
@@ -179,17 +180,17 @@ def _session_mail(session: ImportSession) -> tuple[str, str]:
             _("Started: %(started)s; finished: %(finished)s") % {
                 "started": _local(session.started_at), "finished": _local(session.finished_at),
             },
-            _("Reason: %(reason)s") % {"reason": session.error_message or "—"},
+            _("Reason: %(reason)s") % {"reason": session.error_message_text or "—"},
             "",
             _("Counters:"),
-            *(f"  {counter.label}: {report.count(counter.key)}" for counter in spec.counters),
+            *(f"  {counted(counter.label, report.count(counter.key)).translated()}" for counter in spec.counters),
         ]
         if errors:
             lines += [
                 "",
                 _("The first %(shown)s of %(total)s errors:") % {"shown": len(errors), "total": errors_total},
                 *(
-                    "  - " + "; ".join(part for part in (error.get("product"), error.get("file"), error.get("reason")) if part)
+                    "  - " + "; ".join(part for part in (error.get("product"), error.get("file"), reason_text(error)) if part)
                     for error in errors
                 ),
             ]

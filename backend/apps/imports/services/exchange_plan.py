@@ -12,13 +12,15 @@ from ..exceptions import ExchangeDirectoryError
 from ..import_types import import_type_spec
 
 
-def _expected_files(kind: str, data_dir: Path) -> str:
+def _expected_files(kind: str, data_dir: Path) -> Message:
     folder, prefixes = EXCHANGE_KINDS[kind]
-    legacy = " or ".join(f"{data_dir}/{prefix}*.xml" for prefix in prefixes)
-    return f"{data_dir / folder}/*.xml (CommerceML 3) or {legacy} (CommerceML 2)"
+    return Message(
+        gettext_noop("%(folder)s (CommerceML 3) or %(files)s (CommerceML 2)"),
+        folder=f"{data_dir / folder}/*.xml", files=", ".join(f"{data_dir}/{prefix}*.xml" for prefix in prefixes),
+    )
 
 
-def exchange_plan_files(*, import_type: str, data_dir: Path) -> tuple[dict[str, list[str]], str]:
+def exchange_plan_files(*, import_type: str, data_dir: Path) -> tuple[dict[str, list[str]], Message | str]:
     """The files of each kind the import type reads, and a note when the exchange has
     none of its required kind (1C did not send that kind this time: nothing to do).
     A directory with no exchange files at all is refused: it is the wrong directory."""
@@ -35,7 +37,9 @@ def exchange_plan_files(*, import_type: str, data_dir: Path) -> tuple[dict[str, 
             ),
             kind=required, dir=str(data_dir), expected=_expected_files(required, data_dir),
         ))
-    return files, (
-        f"the exchange in {data_dir} has no {required} files "
-        f"({_expected_files(required, data_dir)}): 1C sent none this time, nothing was imported"
+    return files, Message(
+        gettext_noop(
+            "the exchange in %(dir)s has no %(kind)s files (%(expected)s): 1C sent none this time, nothing was imported"
+        ),
+        dir=str(data_dir), kind=required, expected=_expected_files(required, data_dir),
     )

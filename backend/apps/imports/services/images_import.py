@@ -21,6 +21,7 @@ from django.utils.translation import gettext_noop
 
 from apps.i18n.messages import Message, message_of
 
+from apps.media.error_details import error_detail
 from apps.media.exceptions import ImageImportError, MediaStorageUnavailableError
 from apps.media.models import StoredImage
 from apps.products.models import Product
@@ -276,7 +277,7 @@ def merge_product_images(
             outcome = batch.store(source)
         except (ImageImportError, OSError) as exc:
             reason = message_of(exc) if isinstance(exc, ImageImportError) else Message(
-                gettext_noop("%(path)s: %(error)s"), path=image_path, error=exc.strerror or str(exc)
+                gettext_noop("%(path)s: %(error)s"), path=image_path, error=error_detail(exc)
             )
             result.errors.append(ImageFileError.of(product=onec_id, file=image_path, reason=reason))
             if source is not None and source.media_name in current:

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_noop
 
 from apps.i18n.messages import Message
 
+from ..error_details import error_detail
 from ..exceptions import ImageStorageError, MediaStorageError, MediaStorageUnavailableError
 
 logger = logging.getLogger(__name__)
@@ -68,7 +69,8 @@ class MediaStorage:
             saved_name = self.storage.save(name, upload)
         except OSError as exc:
             raise ImageStorageError(Message(
-                gettext_noop("%(storage)s: cannot write %(name)s (%(error)s)"), storage=self.label, name=name, error=str(exc)
+                gettext_noop("%(storage)s: cannot write %(name)s (%(error)s)"), storage=self.label, name=name,
+                error=error_detail(exc),
             )) from exc
         if saved_name != name:
             self.storage.delete(saved_name)
@@ -145,7 +147,7 @@ class MediaStorage:
         if isinstance(exc, OSError):
             return Message(
                 gettext_noop("cannot write a probe file (%(error)s): fix the folder's permissions or free space"),
-                error=exc.strerror or str(exc),
+                error=error_detail(exc),
             )
         return Message(
             gettext_noop("a probe object could not be written, read and deleted (%(error)s)"),

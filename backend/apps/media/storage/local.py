@@ -15,6 +15,7 @@ from django.utils.translation import gettext_noop
 
 from apps.i18n.messages import Message
 
+from ..error_details import error_detail
 from ..exceptions import ImageStorageError, MediaStorageUnavailableError
 from .base import INCOMING_DIRNAME, MediaStorage, StoredObject
 
@@ -60,7 +61,7 @@ class LocalMediaStorage(MediaStorage):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
             raise ImageStorageError(Message(
-                gettext_noop("cannot write %(path)s (%(error)s)"), path=dest, error=exc.strerror or str(exc)
+                gettext_noop("cannot write %(path)s (%(error)s)"), path=dest, error=error_detail(exc)
             )) from exc
         return ""
 

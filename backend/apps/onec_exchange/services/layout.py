@@ -29,6 +29,7 @@ from django.utils.translation import gettext_noop
 
 from apps.i18n.messages import Message, message_of
 from apps.imports.selectors import import_session_active
+from apps.media.error_details import error_detail
 from ..models import Exchange1C, ExchangeFile, ExchangeImport
 from ..selectors import exchange_batch
 from . import messages, staging
@@ -280,7 +281,7 @@ def _lay_out(*, record: ExchangeImport, claimant: str) -> LayoutStep:
                             "%(path)s cannot be moved into the exchange directory (%(problem)s): "
                             "it was dropped; 1C should send it again, the site's log has the details"
                         ),
-                        path=item.path, problem=exc.strerror or type(exc).__name__,
+                        path=item.path, problem=error_detail(exc),
                     )) from None
                 moved.append(item.pk)
         finally:
@@ -336,7 +337,7 @@ def _unpack(*, record: ExchangeImport, item: ExchangeFile, source: Path, limits:
         ).delete()
         if isinstance(exc, StagingError):
             raise
-        problem = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+        problem = error_detail(exc) if isinstance(exc, OSError) else type(exc).__name__
         raise StagingError(Message(
             gettext_noop(
                 "archive %(archive)s cannot be unpacked on the site (%(problem)s): it was dropped; "

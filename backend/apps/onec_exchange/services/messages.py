@@ -16,6 +16,7 @@ from django.utils.translation import gettext_noop
 from apps.i18n.messages import Message, error_message, is_stored_message, label_message, message_of, message_text
 from apps.imports.import_types import import_type_spec
 from apps.imports.models import ImportSession
+from apps.imports.reports import counted, counter_label
 
 
 def import_type_name(import_type: str) -> Message:
@@ -123,8 +124,7 @@ def session_summary(session: ImportSession) -> Message:
     counts = listed([
         # A counter's label is built from parts (`{what}: created`): it is translated now, as
         # the line is answered (never stored), not looked up as one text.
-        Message(gettext_noop("%(label)s: %(count)s"), label=str(spec.counter(key).label) if spec.counter(key) else key,
-                count=session.report.count(key))
+        counted(counter_label(session.import_type, key), session.report.count(key))
         for key in spec.summary_counters
     ])
     if not session.error_message:
@@ -132,7 +132,7 @@ def session_summary(session: ImportSession) -> Message:
                        id=session.pk, counts=counts)
     return Message(
         gettext_noop("%(type)s #%(id)s: %(counts)s (%(note)s)"),
-        type=import_type_name(session.import_type), id=session.pk, counts=counts, note=session_message(session),
+        type=import_type_name(session.import_type), id=session.pk, counts=counts, note=session.error_message_value,
     )
 
 
@@ -203,14 +203,8 @@ def session_ended(session: ImportSession) -> Message:
     )
     return Message(
         text, type=import_type_name(session.import_type), id=session.pk,
-        reason=session_message(session) or Message(gettext_noop("see the session in the admin")),
+        reason=session.error_message_value or Message(gettext_noop("see the session in the admin")),
     )
-
-
-def session_message(session: ImportSession) -> Message | str:
-    """A session's error message as a Message where it was stored as one."""
-    stored = session.error_message_translatable
-    return Message.from_json(stored) if is_stored_message(stored) else session.error_message
 
 
 def problems_message(exc: BaseException) -> Message | str:

@@ -1,13 +1,11 @@
 """`import_1c TYPE [TYPE ...]`: run import flows in this process, one after the other, and
 report each session."""
 import json
-import logging
 import sys
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, DjangoHelpFormatter
 from django.utils.translation import gettext, gettext_noop
 
 from apps.i18n.messages import Message, message_of, message_text
@@ -17,54 +15,90 @@ from apps.imports.import_types import RUN_ENTRIES, import_type_spec, import_type
 from apps.imports.log_context import import_session_log_context
 from apps.imports.models import ImportSession
 from apps.imports.options import ImageImportOptions
+from apps.imports.prefect_api.console import console_for_people
 from apps.imports.prefect_api.embedded import prefect_api_for_this_run, wait_for_task_run_records
-from apps.imports.reports import entry_text
+from apps.imports.prefect_api.ui import flow_run_ui_url
+from apps.imports.reports import counted
 from apps.imports.services.sessions import import_session_create, import_session_settle
 
 
+class _HelpFormatter(DjangoHelpFormatter):
+    """argparse's own word (Python has no Russian catalogue for it) in the site's language."""
+
+    def add_usage(self, usage, actions, groups, prefix=None):
+        super().add_usage(usage, actions, groups, gettext("usage: ") if prefix is None else prefix)
+
+
 class Command(BaseCommand):
-    help = (
-        "Run 1C imports (Prefect flows) in this process, in the order given, and print each session's report. "
-        "Options a type does not take are ignored for it."
-    )
+    @property
+    def help(self) -> str:  # argparse takes a str: in the language of the moment
+        return gettext(
+            "Run 1C imports (Prefect flows) in this process, in the order given, and print each session's report. "
+            "Options a type does not take are ignored for it."
+        )
+
+    # Django's options (-v, --settings, ...) still work; their English help is left out, and
+    # --skip-checks, which cannot be, is said again in add_arguments ("resolve": ours replaces it).
+    suppressed_base_arguments = {
+        "--version", "--verbosity", "--settings", "--pythonpath", "--traceback", "--no-color", "--force-color",
+        "--skip-checks",
+    }
+
+    def create_parser(self, prog_name, subcommand, **kwargs):
+        return super().create_parser(
+            prog_name, subcommand, add_help=False, formatter_class=_HelpFormatter, conflict_handler="resolve", **kwargs
+        )
 
     def add_arguments(self, parser):
         keys = [spec.key for spec in import_type_specs()]
-        parser.add_argument("import_types", nargs="+", choices=keys, metavar="TYPE", help=f"one or more of: {', '.join(keys)}")
-        parser.add_argument("--data-dir", help="the 1C exchange directory (default: ONEC_DATA_DIR)")
-        parser.add_argument("--validate-images", action="store_true", help="decode every image before copying")
-        parser.add_argument("--chunk-size", type=int, help="products per image task (default: from the catalog size, "
-                            "at least ONEC_IMAGE_CHUNK_SIZE; docs/import-types.md)")
+        types = parser.add_argument_group(gettext("import types"))
+        parser = parser.add_argument_group(gettext("options"))
+        parser.add_argument("-h", "--help", action="help", help=gettext("show this help and exit"))
+        types.add_argument(
+            "import_types", nargs="+", choices=keys, metavar="TYPE",
+            help=gettext("one or more of: %(types)s") % {"types": ", ".join(keys)},
+        )
+        parser.add_argument("--data-dir", help=gettext("the 1C exchange directory (default: ONEC_DATA_DIR)"))
+        parser.add_argument("--validate-images", action="store_true", help=gettext("decode every image before copying"))
+        parser.add_argument("--chunk-size", type=int, help=gettext(
+            "products per image task (default: from the catalog size, at least ONEC_IMAGE_CHUNK_SIZE; docs/import-types.md)"
+        ))
         parser.add_argument(
-            "--dry-run", action="store_true", help="images: report what would be copied or changed; write nothing"
+            "--dry-run", action="store_true",
+            help=gettext("images: report what would be copied or changed; write nothing"),
         )
         parser.add_argument(
-            "--mirror",
-            action="store_true",
-            help="images: make main image and gallery equal to 1C's current <Картинка> list (default: only add)",
+            "--mirror", action="store_true",
+            help=gettext("images: make main image and gallery equal to 1C's current <Картинка> list (default: only add)"),
         )
         parser.add_argument(
-            "--verify-storage",
-            action="store_true",
-            help="images: check every recorded photo is in media storage with its size; upload again what is not",
+            "--verify-storage", action="store_true",
+            help=gettext("images: check every recorded photo is in media storage with its size; upload again what is not"),
         )
         parser.add_argument(
-            "--rebuild-renditions",
-            action="store_true",
-            help="images: make every photo's web renditions (ONEC_IMAGE_RENDITIONS) again, not only the missing ones",
+            "--rebuild-renditions", action="store_true",
+            help=gettext(
+                "images: make every photo's web renditions (ONEC_IMAGE_RENDITIONS) again, not only the missing ones"
+            ),
         )
         parser.add_argument(
             "--shards", type=int,
-            help="images: spread the import over N flow runs on the workers of the shard pool "
-            "(needs PREFECT_API_URL and `python -m flows.shard_worker` (serving the pool onec-images-shards) on each host)",
+            help=gettext(
+                "images: spread the import over N flow runs on the workers of the shard pool (needs PREFECT_API_URL "
+                "and `python -m flows.shard_worker` (serving the pool onec-images-shards) on each host)"
+            ),
         )
-        parser.add_argument("--json", action="store_true", help="print the final report as one JSON line")
+        parser.add_argument("--json", action="store_true", help=gettext("print the final report as one JSON line"))
+        parser.add_argument("--skip-checks", action="store_true", help=gettext("skip Django's system checks"))
 
     def handle(self, *args, **options):
         specs = [import_type_spec(import_type) for import_type in options["import_types"]]
         flows = [spec.load_flow() for spec in specs]  # loads Prefect's logging set-up before it is adjusted
-        with _console_without_tracebacks():
-            self._run_all(specs, flows, options)
+        try:
+            with console_for_people():
+                self._run_all(specs, flows, options)
+        finally:
+            import_session_log_context(None)
 
     def _run_all(self, specs, flows, options):
         data_dir = str(Path(options["data_dir"]).resolve()) if options["data_dir"] else None
@@ -139,52 +173,17 @@ class Command(BaseCommand):
             "type": session.get_import_type_display(), "id": session.pk, "status": session.get_status_display(),
             "seconds": seconds,
         })
+        # Prefect's own "View at …" line is left out of the terminal (prefect_api.console): the link, said here.
+        if url := flow_run_ui_url(session.flow_run_id):
+            self.stdout.write("  " + gettext("the run in Prefect's UI: %(url)s") % {"url": url})
         # The type's counters, then what else the run recorded, each under the session page's label.
         counters = import_type_spec(session.import_type).counters
         for counter in counters:
-            self.stdout.write(f"  {counter.label}: {session.report.count(counter.key)}")
+            self.stdout.write(f"  {counted(counter.label, session.report.count(counter.key)).translated()}")
         for key, entry in RUN_ENTRIES.items():
             if key in report and key not in {counter.key for counter in counters}:
-                self.stdout.write(f"  {entry.label}: {entry_text(report[key])}")
+                self.stdout.write(f"  {counted(entry.label, report[key]).translated()}")
 
     def _fail(self, reason):
         sys.stderr.write(f"import_1c: {reason}\n")
         sys.exit(1)
-
-
-class _NoTracebackFormatter(logging.Formatter):
-    """Log lines without tracebacks: the terminal gets one line per event; Prefect's own
-    log store (the flow run's logs in the UI) still receives the full traceback."""
-
-    def __init__(self, wrapped: logging.Formatter | None):
-        super().__init__()
-        self.wrapped = wrapped or logging.Formatter()
-
-    def format(self, record):
-        saved = record.exc_info, record.exc_text, record.stack_info
-        record.exc_info = record.exc_text = record.stack_info = None
-        try:
-            return self.wrapped.format(record)
-        finally:
-            record.exc_info, record.exc_text, record.stack_info = saved
-
-
-@contextmanager
-def _console_without_tracebacks():
-    """The console's handlers without tracebacks while the command runs; as they were after
-    it (a command called in a process that goes on, e.g. by call_command, leaves no trace)."""
-    replaced = []
-    for name in ["", *logging.root.manager.loggerDict]:
-        logger = logging.getLogger(name)
-        for handler in getattr(logger, "handlers", []):
-            if type(handler).__name__ in ("PrefectConsoleHandler", "StreamHandler") and not isinstance(
-                handler.formatter, _NoTracebackFormatter
-            ):
-                replaced.append((handler, handler.formatter))
-                handler.setFormatter(_NoTracebackFormatter(handler.formatter))
-    try:
-        yield
-    finally:
-        for handler, formatter in replaced:
-            handler.setFormatter(formatter)
-        import_session_log_context(None)

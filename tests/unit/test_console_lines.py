@@ -1,0 +1,97 @@
+"""The terminal of `import_1c` (and so of `./dev demo`): our lines as they are, Prefect's
+routine engine lines left out, its warnings and errors about a run in our words and the
+site's language (apps/imports/prefect_api/console.py). Records are made as Prefect's engine
+makes them: logged from a file of Prefect's package, with the run's names as extras."""
+import logging
+import sys
+from pathlib import Path
+
+import prefect.flow_engine
+import prefect.task_engine
+import pytest
+
+from apps.imports.exceptions import CatalogEmptyError
+from apps.imports.services.preflight import catalog_require_products
+from apps.imports.prefect_api.console import ConsoleFormatter, OurLinesOnly, console_for_people
+
+FLOWS_COMMON = str(Path(__file__).resolve().parents[2] / "flows" / "common.py")
+
+
+def _record(level, message, *, path, exc_info=None, **extra):
+    return logging.getLogger("prefect.task_runs").makeRecord(
+        "prefect.task_runs", level, path, 1, message, (), exc_info, extra=extra,
+    )
+
+
+def _shown(record, lines: OurLinesOnly | None = None) -> str | None:
+    return ConsoleFormatter().format(record) if (lines or OurLinesOnly()).filter(record) else None
+
+
+def test_prefect_routine_lines_are_left_out_and_ours_pass_in_the_site_language():
+    begun = _record(logging.INFO, "Beginning flow run 'famous-dogfish' for flow 'import-catalog'",
+                    path=prefect.flow_engine.__file__, flow_run_name="famous-dogfish")
+    finished = _record(logging.INFO, "Finished in state Completed()", path=prefect.task_engine.__file__,
+                       task_run_name="summarize-147")
+    ours = _record(logging.INFO, "48 активных товаров", path=FLOWS_COMMON, task_run_name="validate-catalog-830")
+    our_warning = _record(logging.WARNING, "Не импортировано записей: 1", path=FLOWS_COMMON, task_run_name="summarize-147")
+
+    assert _shown(begun) is None and _shown(finished) is None
+    assert _shown(ours).endswith(" validate-catalog-830: 48 активных товаров")
+    assert _shown(our_warning).endswith(" summarize-147: внимание: Не импортировано записей: 1")
+
+
+@pytest.mark.django_db
+def test_prefect_errors_say_our_exception_in_our_words_without_a_traceback():
+    try:
+        catalog_require_products(then="images")  # no products: refused, as validate-catalog is
+    except CatalogEmptyError:
+        failed = _record(logging.ERROR, "Task run failed with exception: CatalogEmptyError(...) - Retries are exhausted",
+                         path=prefect.task_engine.__file__, exc_info=sys.exc_info(), task_run_name="validate-catalog-1")
+    finished = _record(logging.ERROR, "Finished in state Failed('Task run encountered an exception CatalogEmptyError')",
+                       path=prefect.task_engine.__file__, task_run_name="validate-catalog-1")
+    crashed = _record(logging.ERROR, "Crash detected! Execution was interrupted by an unexpected exception.",
+                      path=prefect.flow_engine.__file__, flow_run_name="khaki-ant")
+    lines = OurLinesOnly()
+
+    line = _shown(failed, lines)
+    assert "\n" not in line and "Traceback" not in line and "Task run failed" not in line
+    assert line.endswith(" validate-catalog-1: ошибка: в базе нет активных товаров: сначала выполните импорт каталога "
+                         "(python backend/manage.py import_1c catalog), затем импорт images (в админке: «Каталог "
+                         "товаров» на странице импорта из 1С)")
+    assert _shown(failed, lines) is None  # the flow run re-raising it: said once
+    assert _shown(finished) is None  # a run's final state: the command says how each run ended
+    # Prefect's own text, where it raised nothing of ours, is kept as what Prefect says.
+    assert _shown(crashed, lines).endswith(" khaki-ant: ошибка: Prefect сообщает: Crash detected! Execution was "
+                                           "interrupted by an unexpected exception.")
+    assert failed.exc_info is not None and failed.msg.startswith("Task run failed")  # the API's log store gets it as it was
+
+
+def test_the_console_handlers_are_as_they_were_after_the_command():
+    handler = logging.StreamHandler()
+    formatter = logging.Formatter("%(message)s")
+    handler.setFormatter(formatter)
+    logger = logging.getLogger("tests.console_lines")
+    logger.addHandler(handler)
+    try:
+        with console_for_people():
+            assert isinstance(handler.formatter, ConsoleFormatter) and handler.filters
+        assert handler.formatter is formatter and not handler.filters
+    finally:
+        logger.removeHandler(handler)
+
+
+def test_the_commands_help_is_in_the_sites_language():
+    """`import_1c --help` in Russian: our texts, argparse's words, and none of Django's English
+    option texts (its options still work)."""
+    from apps.imports.management.commands.import_1c import Command
+
+    parser = Command().create_parser("manage.py", "import_1c")
+    text = parser.format_help()
+
+    assert text.startswith("использование: manage.py import_1c [-h] [--data-dir DATA_DIR]")
+    assert "\nтипы импорта:\n" in text and "\nпараметры:\n" in text
+    assert "показать эту справку и выйти" in text and "каталог обмена с 1С (по умолчанию — ONEC_DATA_DIR)" in text
+    for english in ("usage:", "positional arguments", "options:", "show this help", "Skip system checks", "Verbosity"):
+        assert english not in text
+    options = parser.parse_args(["catalog", "-v", "0", "--skip-checks", "--settings", "config.settings"])
+    assert (options.verbosity, options.skip_checks, options.import_types) == (0, True, ["catalog"])
