@@ -34,11 +34,11 @@ SITE_CERTIFICATE = "/etc/letsencrypt/live/shop.example.com/fullchain.pem"
 SITE_CERTIFICATE_KEY = "/etc/letsencrypt/live/shop.example.com/privkey.pem"
 SITE_HTPASSWD = "/etc/nginx/onec-prefect.htpasswd"
 NGINX = Path("/usr/sbin/nginx")
-# The test settings (tests/environment.py) that production does not have: without them the
-# web server runs with the production defaults (HTTPS redirect, secure cookies, HSTS,
-# WhiteNoise's hashed static files).
+# The test settings (tests/environment.py, and the tests' stack's settings module) that
+# production does not have: without them the web server runs with the production defaults
+# (HTTPS redirect, secure cookies, HSTS, WhiteNoise's hashed static files, config.settings).
 DEVELOPMENT_ONLY = ("DJANGO_DEBUG", "DJANGO_SECURE_SSL_REDIRECT", "DJANGO_SECURE_COOKIES",
-                    "DJANGO_SECURE_HSTS_SECONDS", "DJANGO_STATICFILES_STORAGE")
+                    "DJANGO_SECURE_HSTS_SECONDS", "DJANGO_STATICFILES_STORAGE", "DJANGO_SETTINGS_MODULE")
 
 
 def unit_option(unit: str, option: str) -> str:

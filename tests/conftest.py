@@ -164,21 +164,57 @@ def pytest_configure(config):
     config.pluginmanager.register(_StackTestsFirst(), "onec-stack-tests-first")
 
 
-EXCLUSIVE_MARKS = ("restarts_postgres", "alone")
+def _turnstile(item) -> Path | None:
+    """The turnstile's lock files of this run's workers (`_cluster_turn`); None in one process,
+    where nothing runs beside a test."""
+    workerinput = getattr(item.config, "workerinput", None)
+    if workerinput is None:
+        return None
+    return Path(tempfile.gettempdir()) / f"onec-tests-{workerinput['testrunuid']}"
 
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_protocol(item, nextitem):
-    """Under xdist, a test marked `restarts_postgres` or `alone` runs while no other worker
-    runs a test (the cluster serves every worker's database and the stack; a latency that
-    1C's limits measure is the request's own, not the other workers'): set-up and teardown
-    included."""
-    workerinput = getattr(item.config, "workerinput", None)
-    if workerinput is None:  # one process: nothing runs beside it
+    """Under xdist, a test marked `restarts_postgres` runs while no other worker runs a test
+    (the cluster serves every worker's database and the stack), set-up and teardown included.
+    A test marked `alone` takes its turns phase by phase (`_alone_turn`)."""
+    base = _turnstile(item)
+    if base is None or item.get_closest_marker("alone"):
         yield
         return
-    base = Path(tempfile.gettempdir()) / f"onec-tests-{workerinput['testrunuid']}"
-    with _cluster_turn(base, exclusive=any(item.get_closest_marker(mark) for mark in EXCLUSIVE_MARKS)):
+    with _cluster_turn(base, exclusive=bool(item.get_closest_marker("restarts_postgres"))):
+        yield
+
+
+@contextmanager
+def _alone_turn(item, *, exclusive: bool):
+    """A test marked `alone` asserts a latency 1C's limits measure (the request's own, not the
+    other workers'): its call runs while no other worker runs a test; its set-up and teardown
+    (e.g. starting the session's stack or a server of its own) run beside the others, which
+    need not wait for them."""
+    base = _turnstile(item)
+    if base is None or not item.get_closest_marker("alone"):
+        yield
+        return
+    with _cluster_turn(base, exclusive=exclusive):
+        yield
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_setup(item):
+    with _alone_turn(item, exclusive=False):
+        yield
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item):
+    with _alone_turn(item, exclusive=True):
+        yield
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    with _alone_turn(item, exclusive=False):
         yield
 
 

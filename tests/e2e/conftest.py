@@ -17,7 +17,7 @@ import pytest
 from django.db import connection, connections
 
 from apps.imports.models import ImportSession
-from devtools.stack import LocalStack
+from devtools.stack import REPO_DIR, LocalStack
 from tests.conftest import SAMPLE_DIR
 
 RUN_SECONDS = 180
@@ -40,6 +40,10 @@ class Stack(LocalStack):
             **{name: value for name, value in os.environ.items() if name != "DJANGO_STATICFILES_STORAGE"},
             "STATIC_ROOT": str(root / "static"),
             "PREFECT_HOME": str(root / "prefect"),
+            # Production's settings with cheap password hashes (tests/stack_settings.py), importable
+            # from every part (gunicorn may run from backend/).
+            "DJANGO_SETTINGS_MODULE": "tests.stack_settings",
+            "PYTHONPATH": os.pathsep.join(filter(None, (str(REPO_DIR), os.environ.get("PYTHONPATH")))),
             "PREFECT_WORKER_QUERY_SECONDS": "1",
             # The server's SQLite waits for its lock as long as Prefect's own tests let it (30 s,
             # not 10): the shard workers, the worker and the tests write at once on busy hosts.
