@@ -95,3 +95,38 @@ def test_the_commands_help_is_in_the_sites_language():
         assert english not in text
     options = parser.parse_args(["catalog", "-v", "0", "--skip-checks", "--settings", "config.settings"])
     assert (options.verbosity, options.skip_checks, options.import_types) == (0, True, ["catalog"])
+
+
+def test_other_libraries_routine_lines_are_left_out_and_their_errors_said_as_theirs():
+    pool_full = logging.getLogger("urllib3.connectionpool").makeRecord(
+        "urllib3.connectionpool", logging.WARNING, "/venv/urllib3/connectionpool.py", 1,
+        "Connection pool is full, discarding connection: %s", ("localhost",), None,
+    )
+    refused = logging.getLogger("httpx").makeRecord(
+        "httpx", logging.ERROR, "/venv/httpx/_client.py", 1, "Connection refused", (), None,
+    )
+
+    assert _shown(pool_full) is None
+    assert _shown(refused).endswith(" httpx: ошибка: httpx сообщает: Connection refused")
+
+
+def test_our_services_warnings_reach_the_console_once():
+    """`apps` and `config` have their own console handler and do not propagate to the root
+    logger's (in a Prefect process, Prefect's console handler): one line, not two."""
+    class Collected(logging.Handler):
+        def __init__(self):
+            super().__init__()
+            self.records = []
+
+        def emit(self, record):
+            self.records.append(record)
+
+    at_root = Collected()
+    logging.root.addHandler(at_root)
+    try:
+        logging.getLogger("apps.media.storage.local").warning("removed 1 partial file")
+        logging.getLogger("config.log_format").warning("a warning of the project's settings")
+    finally:
+        logging.root.removeHandler(at_root)
+
+    assert at_root.records == []

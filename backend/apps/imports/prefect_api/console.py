@@ -3,6 +3,9 @@ too): one line per event, in the site's language. The project's own lines pass a
 (the flows log them translated); Prefect's routine engine lines ("Beginning flow run…",
 "Created task run…", "Finished in state Completed()") are left out; its warnings and errors
 about a run are said in our words, with our exception's message where there is one.
+Other libraries' lines (urllib3's "Connection pool is full…", httpx's, Python's warnings) are
+routine below ERROR and left out; their errors are said as Prefect's are («urllib3 сообщает:
+…»), the library named by its logger.
 
 Only the console's handlers change: Prefect's API log handler (the run's logs in its UI)
 still receives every record, unchanged and with its traceback.
@@ -23,10 +26,19 @@ from apps.i18n.messages import error_message, message_text
 PREFECT_DIR = str(Path(prefect.__file__).resolve().parent)
 _CONSOLE_HANDLERS = ("PrefectConsoleHandler", "StreamHandler")
 _FINAL_STATE = "Finished in state "  # how Prefect's engine says a run ended
+# Our loggers: the project's packages (logging.getLogger(__name__)) and the run loggers our
+# flows get from Prefect (get_run_logger(); Prefect's own lines on them are told by their file).
+_OUR_LOGGERS = ("apps", "config", "flows", "commerceml", "devtools", "prefect.flow_runs", "prefect.task_runs")
 
 
 def is_prefect_line(record: logging.LogRecord) -> bool:
     return _in_prefect(record.pathname)
+
+
+def is_our_line(record: logging.LogRecord) -> bool:
+    return not is_prefect_line(record) and any(
+        record.name == name or record.name.startswith(name + ".") for name in _OUR_LOGGERS
+    )
 
 
 @functools.lru_cache(maxsize=256)
@@ -44,8 +56,13 @@ def prefect_line_in_our_words(record: logging.LogRecord) -> str:
     return gettext("Prefect says: %(details)s") % {"details": record.getMessage()}
 
 
+def library_line_in_our_words(record: logging.LogRecord) -> str:
+    """Another library's error, its text as that library's (it has no words of ours)."""
+    return gettext("%(library)s says: %(details)s") % {"library": record.name.split(".")[0], "details": record.getMessage()}
+
+
 class OurLinesOnly(logging.Filter):
-    """Drops Prefect's routine lines (below WARNING), its line of a run's final state
+    """Drops other libraries' lines below ERROR, Prefect's routine lines (below WARNING), its line of a run's final state
     ("Finished in state Failed(…)", an error when the run failed: the command says how each
     run ended, in its words) and its repeat of an error already shown (the flow run
     re-raising its step's error). Everything else reaches the console."""
@@ -55,8 +72,10 @@ class OurLinesOnly(logging.Filter):
         self._errors_shown: set[str] = set()
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if not is_prefect_line(record):
+        if is_our_line(record):
             return True
+        if not is_prefect_line(record):
+            return record.levelno >= logging.ERROR  # another library's: its routine lines are left out
         if record.levelno < logging.WARNING or record.getMessage().startswith(_FINAL_STATE):
             return False
         if not record.exc_info:
@@ -76,7 +95,12 @@ class ConsoleFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         name = getattr(record, "task_run_name", None) or getattr(record, "flow_run_name", None) or record.name
         name += getattr(record, "session", "")  # the project's console handler names the import session
-        message = prefect_line_in_our_words(record) if is_prefect_line(record) else record.getMessage()
+        if is_our_line(record):
+            message = record.getMessage()
+        elif is_prefect_line(record):
+            message = prefect_line_in_our_words(record)
+        else:
+            message = library_line_in_our_words(record)
         if record.levelno >= logging.ERROR:
             message = gettext("error: %(message)s") % {"message": message}
         elif record.levelno >= logging.WARNING:
