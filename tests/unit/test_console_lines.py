@@ -60,9 +60,8 @@ def test_prefect_errors_say_our_exception_in_our_words_without_a_traceback():
                          "товаров» на странице импорта из 1С)")
     assert _shown(failed, lines) is None  # the flow run re-raising it: said once
     assert _shown(finished) is None  # a run's final state: the command says how each run ended
-    # Prefect's own text, where it raised nothing of ours, is kept as what Prefect says.
-    assert _shown(crashed, lines).endswith(" khaki-ant: ошибка: Prefect сообщает: Crash detected! Execution was "
-                                           "interrupted by an unexpected exception.")
+    # Prefect's fixed crash text, where it raised nothing of ours, in our words.
+    assert _shown(crashed, lines).endswith(" khaki-ant: ошибка: запуск аварийно завершился из-за непредвиденной ошибки")
     assert failed.exc_info is not None and failed.msg.startswith("Task run failed")  # the API's log store gets it as it was
 
 
@@ -130,3 +129,31 @@ def test_our_services_warnings_reach_the_console_once():
         logging.root.removeHandler(at_root)
 
     assert at_root.records == []
+
+
+def test_prefects_crash_and_timeout_lines_are_said_in_our_words_once():
+    """Prefect's fixed texts of a crash and a timeout, as its engine logs them: ours, in the
+    site's language; a Ctrl-C's crash left out (the command says «прервано»); the same line
+    of a step and of its flow run said once."""
+    def crash(text, *, task=True):
+        names = {"task_run_name": "import-images-chunk-3"} if task else {"flow_run_name": "khaki-ant"}
+        return _record(logging.ERROR, f"Crash detected! {text}", path=prefect.task_engine.__file__,
+                       flow_run_id="0b5e", **names)
+    lines = OurLinesOnly()
+
+    assert _shown(crash("Execution was aborted by an interrupt signal."), lines) is None
+    assert _shown(crash("Execution was aborted by a termination signal."), lines).endswith(
+        " import-images-chunk-3: ошибка: запуск остановлен сигналом завершения (SIGTERM)")
+    assert _shown(crash("Execution was aborted by a termination signal.", task=False), lines) is None  # said once
+    assert _shown(crash("Execution was aborted by Python system exit call."), lines).endswith(
+        ": ошибка: запуск остановлен вызовом завершения программы (sys.exit)")
+    assert _shown(crash("Execution was cancelled by the runtime environment."), lines).endswith(
+        ": ошибка: запуск отменён средой, в которой он выполнялся (воркером или его инфраструктурой)")
+    flow_timeout = _record(logging.ERROR, "Flow run exceeded timeout of 3600 second(s)",
+                           path=prefect.flow_engine.__file__, flow_run_name="khaki-ant", flow_run_id="0b5e")
+    task_timeout = _record(logging.ERROR, "Task run exceeded timeout of 60 second(s)",
+                           path=prefect.task_engine.__file__, task_run_name="summarize-147", flow_run_id="0b5e")
+    assert _shown(flow_timeout, lines).endswith(" khaki-ant: ошибка: запуск потока превысил отведённое время: 3600 с")
+    assert _shown(task_timeout, lines).endswith(" summarize-147: ошибка: шаг превысил отведённое время: 60 с")
+    for record in (flow_timeout, task_timeout):
+        assert "timeout" not in _shown(record) and "Prefect" not in _shown(record)
