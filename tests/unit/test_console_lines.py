@@ -157,3 +157,25 @@ def test_prefects_crash_and_timeout_lines_are_said_in_our_words_once():
     assert _shown(task_timeout, lines).endswith(" summarize-147: ошибка: шаг превысил отведённое время: 60 с")
     for record in (flow_timeout, task_timeout):
         assert "timeout" not in _shown(record) and "Prefect" not in _shown(record)
+
+
+@pytest.mark.parametrize("argv, said", [
+    (["bogus"], "manage.py import_1c: ошибка: аргумент TYPE: недопустимое значение: 'bogus' (допустимы: 'catalog', "),
+    ([], "manage.py import_1c: ошибка: не заданы обязательные аргументы: TYPE"),
+    (["catalog", "--chunk-size", "many"], "manage.py import_1c: ошибка: аргумент --chunk-size: не целое число: 'many'"),
+    (["catalog", "--bogus"], "manage.py import_1c: ошибка: неизвестные аргументы: --bogus"),
+])
+def test_the_commands_argument_errors_are_in_the_sites_language(argv, said, capsys):
+    from apps.imports.management.commands.import_1c import Command
+
+    command = Command()
+    command._called_from_command_line = True  # as run_from_argv sets it
+    parser = command.create_parser("manage.py", "import_1c")
+    with pytest.raises(SystemExit) as exited:
+        parser.parse_args(argv)
+
+    error = capsys.readouterr().err
+    assert exited.value.code == 2
+    assert error.startswith("использование: manage.py import_1c ") and f"\n{said}" in error, error
+    for english in ("error:", "argument", "invalid choice", "required", "unrecognized", "usage:"):
+        assert english not in error
