@@ -179,3 +179,17 @@ def test_the_commands_argument_errors_are_in_the_sites_language(argv, said, caps
     assert error.startswith("использование: manage.py import_1c ") and f"\n{said}" in error, error
     for english in ("error:", "argument", "invalid choice", "required", "unrecognized", "usage:"):
         assert english not in error
+
+
+def test_the_same_error_of_another_flow_run_is_shown_again():
+    """`import_1c catalog prices`: each type is a flow run of its own; the second failing with
+    the first's message still shows its error line."""
+    def crash(flow_run_id, task_run_name):
+        return _record(logging.ERROR, "Crash detected! Execution was aborted by a termination signal.",
+                       path=prefect.task_engine.__file__, flow_run_id=flow_run_id, task_run_name=task_run_name)
+    lines = OurLinesOnly()
+
+    assert _shown(crash("run-of-catalog", "import-catalog-1"), lines) is not None
+    assert _shown(crash("run-of-catalog", "import-catalog-1"), lines) is None  # its flow run's repeat
+    assert _shown(crash("run-of-prices", "import-prices-1"), lines).endswith(
+        " import-prices-1: ошибка: запуск остановлен сигналом завершения (SIGTERM)")

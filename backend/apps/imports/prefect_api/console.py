@@ -92,12 +92,13 @@ class OurLinesOnly(logging.Filter):
     """Drops other libraries' lines below ERROR, Prefect's routine lines (below WARNING), its
     line of a run's final state ("Finished in state Failed(…)", an error when the run failed:
     the command says how each run ended, in its words), the crash of a Ctrl-C (the command says «прервано») and its
-    repeat of a line already shown (the flow run re-raising its step's error, a crash said
-    by the step and its flow run). Everything else reaches the console."""
+    repeat of a line already shown about the same flow run (it re-raising its step's error, a
+    crash said by the step and its flow run; another run's same error, e.g. the next type of
+    `import_1c catalog prices`, is shown). Everything else reaches the console."""
 
     def __init__(self):
         super().__init__()
-        self._shown: set[str] = set()
+        self._shown: set[tuple[str | None, str]] = set()
 
     def filter(self, record: logging.LogRecord) -> bool:
         if is_our_line(record):
@@ -107,9 +108,10 @@ class OurLinesOnly(logging.Filter):
         if record.levelno < logging.WARNING or record.getMessage().startswith(_FINAL_STATE):
             return False
         said = prefect_line_in_our_words(record)
-        if said is None or said in self._shown:
+        key = (getattr(record, "flow_run_id", None), said)  # Prefect's run loggers name the flow run
+        if said is None or key in self._shown:
             return False
-        self._shown.add(said)
+        self._shown.add(key)
         return True
 
 
