@@ -8,8 +8,8 @@ from django.contrib.auth.models import User
 from django.urls import reverse
 from django.utils import translation
 
-from apps.products.models import Category, Product
-from config.admin_counts import counted
+from apps.products.models import PRODUCT_COUNT, Category, Product
+from config.admin_counts import admin_count
 
 PRODUCTS = reverse("admin:products_product_changelist")
 GROUPS = reverse("admin:products_category_changelist")  # the product list shows no total (show_full_result_count)
@@ -22,14 +22,22 @@ def test_every_admin_names_its_counts_with_one_ngettext():
     assert not unnamed, f"these admins say their counts Django's way («3 товары»): {unnamed}; give each a count_name"
 
 
+def test_the_import_page_and_the_admin_count_products_by_one_rule():
+    """The import page's last catalog summary (apps.imports.views, which may not import the
+    admin) and the product list read the one PRODUCT_COUNT."""
+    assert admin.site.get_model_admin(Product).count_name is PRODUCT_COUNT
+    with translation.override("ru"):
+        assert PRODUCT_COUNT % {"count": 5} == "5 товаров"
+
+
 def test_a_count_takes_russians_three_forms_and_englishs_two():
     products = admin.site.get_model_admin(Product)
     with translation.override("ru"):
-        assert [counted(products, n) for n in (1, 3, 5, 11, 21, 22)] == [
+        assert [admin_count(products, n) for n in (1, 3, 5, 11, 21, 22)] == [
             "1 товар", "3 товара", "5 товаров", "11 товаров", "21 товар", "22 товара",
         ]
     with translation.override("en"):
-        assert [counted(products, n) for n in (1, 3)] == ["1 product", "3 products"]
+        assert [admin_count(products, n) for n in (1, 3)] == ["1 product", "3 products"]
 
 
 @pytest.mark.django_db

@@ -1,6 +1,6 @@
 from django.db import models
 from django.db.models.functions import Concat, Upper
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_lazy as _, ngettext_lazy
 
 
 class SyncedFromOneC(models.Model):
@@ -39,6 +39,10 @@ class Category(SyncedFromOneC):
 # Product.search_text: a character no field holds, so no term matches across two fields.
 PRODUCT_SEARCHED_FIELDS = ("onec_id", "name", "article", "brand")
 SEARCH_TEXT_SEPARATOR = "\x1f"
+
+# How a count of products is said («1 товар», «3 товара», «5 товаров»): the admin's lists
+# (ProductAdmin.count_name) and the import page's last catalog summary read it.
+PRODUCT_COUNT = ngettext_lazy("%(count)s product", "%(count)s products", "count")
 
 
 class Product(SyncedFromOneC):
