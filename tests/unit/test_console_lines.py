@@ -11,9 +11,12 @@ import prefect.task_engine
 import pytest
 
 from apps.imports.exceptions import CatalogEmptyError
+from apps.imports.import_types import import_type_specs
 from apps.imports.services.preflight import catalog_require_products
 from apps.imports.prefect_api.console import ConsoleFormatter, OurLinesOnly, console_for_people
+from tests.languages import other_language_sentences
 
+IMPORT_TYPES = [spec.key for spec in import_type_specs()]  # names of the command line, not English words
 FLOWS_COMMON = str(Path(__file__).resolve().parents[2] / "flows" / "common.py")
 
 
@@ -80,8 +83,8 @@ def test_the_console_handlers_are_as_they_were_after_the_command():
 
 
 def test_the_commands_help_is_in_the_sites_language():
-    """`import_1c --help` in Russian: our texts, argparse's words, and none of Django's English
-    option texts (its options still work)."""
+    """`import_1c --help` in Russian: our texts, argparse's words, Django's options a person
+    needs said by us, none of Django's English option texts (all its options still work)."""
     from apps.imports.management.commands.import_1c import Command
 
     parser = Command().create_parser("manage.py", "import_1c")
@@ -90,10 +93,19 @@ def test_the_commands_help_is_in_the_sites_language():
     assert text.startswith("использование: manage.py import_1c [-h] [--data-dir DATA_DIR]")
     assert "\nтипы импорта:\n" in text and "\nпараметры:\n" in text
     assert "показать эту справку и выйти" in text and "каталог обмена с 1С (по умолчанию — ONEC_DATA_DIR)" in text
+    for django_option in ("-v {0,1,2,3}, --verbosity {0,1,2,3}", "--traceback", "--settings SETTINGS",
+                          "--pythonpath PYTHONPATH", "--skip-checks"):
+        assert django_option in text
+    assert not other_language_sentences(text, "ru", names=IMPORT_TYPES), text
     for english in ("usage:", "positional arguments", "options:", "show this help", "Skip system checks", "Verbosity"):
         assert english not in text
-    options = parser.parse_args(["catalog", "-v", "0", "--skip-checks", "--settings", "config.settings"])
+    options = parser.parse_args(["catalog", "-v", "0", "--skip-checks", "--settings", "config.settings", "--traceback",
+                                 "--pythonpath", "backend", "--no-color"])
     assert (options.verbosity, options.skip_checks, options.import_types) == (0, True, ["catalog"])
+    assert (options.settings, options.pythonpath, options.traceback, options.no_color) == (
+        "config.settings", "backend", True, True)
+    defaults = parser.parse_args(["catalog"])
+    assert (defaults.verbosity, defaults.settings, defaults.pythonpath, defaults.traceback) == (1, None, None, False)
 
 
 def test_other_libraries_routine_lines_are_left_out_and_their_errors_said_as_theirs():

@@ -74,8 +74,9 @@ class Command(BaseCommand):
             "Options a type does not take are ignored for it."
         )
 
-    # Django's options (-v, --settings, ...) still work; their English help is left out, and
-    # --skip-checks, which cannot be, is said again in add_arguments ("resolve": ours replaces it).
+    # Django's options keep working; their English help is left out, and the ones a person
+    # running an import needs are said again in add_arguments, with our help ("resolve": ours
+    # replaces Django's, same names, values and defaults).
     suppressed_base_arguments = {
         "--version", "--verbosity", "--settings", "--pythonpath", "--traceback", "--no-color", "--force-color",
         "--skip-checks",
@@ -128,6 +129,15 @@ class Command(BaseCommand):
             ),
         )
         parser.add_argument("--json", action="store_true", help=gettext("print the final report as one JSON line"))
+        parser.add_argument(
+            "-v", "--verbosity", default=1, type=int, choices=[0, 1, 2, 3],
+            help=gettext("how much to print: 0 least, 1 normal, 2 and 3 more"),
+        )
+        parser.add_argument("--traceback", action="store_true", help=gettext("print an error's full traceback"))
+        parser.add_argument(
+            "--settings", help=gettext("the settings module, e.g. config.settings (default: DJANGO_SETTINGS_MODULE)"),
+        )
+        parser.add_argument("--pythonpath", help=gettext("a folder to add to Python's module path, e.g. backend"))
         parser.add_argument("--skip-checks", action="store_true", help=gettext("skip Django's system checks"))
 
     def handle(self, *args, **options):
