@@ -147,7 +147,7 @@ def site_photo_upload_view(request, product_id: int):
         try:
             photo = site_photo_add(product_id=product.pk, data=upload.read(), filename=upload.name)
         except SitePhotoRefusedError as exc:
-            messages.error(request, _("Photo not added: %(reason)s") % {"reason": exc})
+            messages.error(request, _("Photo not added: %(reason)s") % {"reason": message_text(message_of(exc))})
             continue
         messages.success(request, _("“%(file)s” added: it shows as “processing” until a Prefect run has checked it "
                                     "and made its web versions.") % {"file": photo})
