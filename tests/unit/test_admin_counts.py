@@ -66,3 +66,21 @@ def test_the_product_list_its_search_and_the_delete_action_count_right(client, s
     assert deleted in done and list(Product.objects.values_list("onec_id", flat=True)) == ["g2"]
     for wrong in ("3 товары", "2 товары", "товары."):
         assert wrong not in listing + searched + confirmation + done
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("language, select_all", [("ru", "Выбрать все: 5 товаров"), ("en", "Select all 5 products")])
+def test_select_all_across_the_pages_counts_right(client, settings, monkeypatch, language, select_all):
+    """The action bar's «select all» link (config/templates/admin/actions.html) shows when the
+    list has more than one page."""
+    settings.LANGUAGE_CODE = language
+    monkeypatch.setattr(admin.site.get_model_admin(Product), "list_per_page", 2)
+    client.force_login(User.objects.create_superuser("admin", password="pw"))
+    for n in range(5):
+        Product.objects.create(onec_id=f"g{n}", name=f"Мяч {n}")
+
+    with translation.override(language):
+        listing = client.get(PRODUCTS).content.decode()
+
+    assert f">{select_all}</a>" in listing
+    assert "5 товары" not in listing
