@@ -325,7 +325,7 @@ def send_session_alert(flow, flow_run, state) -> None:
         if session_id := _session_id(flow_run):
             import_alerts_send(session_id=session_id)
     except Exception:
-        logger.exception("the alert e-mail of flow run %s was not sent", flow_run.id)
+        logger.exception("%s", gettext("the alert e-mail of flow run %(run)s was not sent") % {"run": flow_run.id})
     finally:
         connections.close_all()
 

@@ -14,7 +14,7 @@ from prefect import get_run_logger, task
 from apps.i18n.messages import message_text
 from apps.imports.import_types import import_type_spec
 from apps.imports.log_context import import_session_log_context
-from apps.imports.reports import counters_text
+from apps.imports.reports import counted, counters_text
 from apps.imports.services.record_import import DETAILS_LIMIT, exchange_import_file, exchange_remove_absent
 from apps.imports.services.exchange_plan import exchange_plan_files
 from apps.onec_exchange.selectors import exchange_files_already_imported
@@ -58,7 +58,7 @@ def find_exchange_files(
                 len(done),
             ) % {"count": len(done)})
     logger.info("%s", gettext("exchange files: %(files)s") % {
-        "files": ", ".join(f"{kind} — {len(paths)}" for kind, paths in files.items())  # kinds: the exchange's folders
+        "files": ", ".join(counted(kind, len(paths)).translated() for kind, paths in files.items())  # kinds: the exchange's folders
     })
     counters = {counter.key: 0 for counter in import_type_spec(import_type).counters}
     import_session_update_report(session_id=session_id, **{**counters, "total_files": sum(map(len, files.values()))})

@@ -5,10 +5,10 @@ deploys it as `process-site-photo/site-photo` on the `onec-imports` pool."""
 from __future__ import annotations
 
 from django.db import connections
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext as _, gettext_noop
 from prefect import flow, get_run_logger, task
 
-from apps.i18n.messages import message_text
+from apps.i18n.messages import Message
 from apps.products.services import site_photo_process, site_photo_refuse
 from flows.common import RETRIED_STEP, closes_db_connections, failure_reason
 
@@ -19,7 +19,7 @@ def process_site_photo_task(photo_id: int) -> dict:
     """Decode the photo, make its renditions, mark it ready or refused."""
     photo = site_photo_process(photo_id=photo_id)
     get_run_logger().info("%s", _("site photo #%(id)s: %(status)s %(reason)s") % {
-        "id": photo_id, "status": photo.get_status_display(), "reason": photo.refusal_reason,
+        "id": photo_id, "status": photo.get_status_display(), "reason": photo.refusal_reason_text,
     })
     return {"status": photo.status, "reason": photo.refusal_reason}
 
@@ -30,8 +30,8 @@ def _refuse_unprocessed(flow, flow_run, state) -> None:
     try:
         site_photo_refuse(
             photo_id=int(flow_run.parameters["photo_id"]),
-            reason=_("processing failed: %(reason)s; remove the photo and upload it again")
-            % {"reason": message_text(failure_reason(state))},
+            reason=Message(gettext_noop("processing failed: %(reason)s; remove the photo and upload it again"),
+                           reason=failure_reason(state)),
         )
     finally:
         connections.close_all()

@@ -8,6 +8,7 @@ import email.policy
 import fcntl
 import hashlib
 import io
+import logging
 import os
 import shutil
 import socket
@@ -87,6 +88,21 @@ def cheap_password_hashes():
     """Passwords hashed at one iteration in the test process (tests/passwords.py)."""
     with override_settings(PASSWORD_HASHERS=["tests.passwords.OneIterationPBKDF2PasswordHasher"]):
         yield
+
+
+@pytest.fixture
+def caplog(caplog):
+    """pytest's caplog, also on the project's loggers that do not propagate to the root one,
+    where caplog listens (settings.LOGGING: `apps`, `config`, `django`)."""
+    from django.conf import settings
+
+    loggers = [logging.getLogger(name) for name, config in settings.LOGGING["loggers"].items()
+               if config.get("propagate") is False]
+    for logger in loggers:
+        logger.addHandler(caplog.handler)
+    yield caplog
+    for logger in loggers:
+        logger.removeHandler(caplog.handler)
 
 
 @pytest.fixture

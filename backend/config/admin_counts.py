@@ -5,9 +5,9 @@ of the project's ModelAdmins names its objects with one ngettext:
 
     count_name = ngettext_lazy("%(count)s product", "%(count)s products", "count")
 
-and every count the admin shows goes through `counted`: the change list's count and total
+and every count the admin shows goes through `admin_count`: the change list's count and total
 and "select all" (admin/pagination.html, search_form.html and actions.html in
-config/templates, the template filter `counted` of the library `admin_counts`), and the
+config/templates, the template filter `admin_count` of the library `admin_counts`), and the
 delete action's confirmation and message (`delete_selected`, the site's action)."""
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ DELETE_SENTENCES_WITH_A_COUNT = (
 
 
 @register.filter
-def counted(model_admin: admin.ModelAdmin, count: int) -> str:
+def admin_count(model_admin: admin.ModelAdmin, count: int) -> str:
     """`3 товара`: the count with the admin's `count_name`; an admin that names none (another
     app's) as Django says it."""
     name = getattr(model_admin, "count_name", None)
@@ -50,7 +50,7 @@ def counted(model_admin: admin.ModelAdmin, count: int) -> str:
 
 @admin.action(permissions=["delete"], description=django_delete_selected.short_description)
 def delete_selected(modeladmin, request, queryset):
-    """Django's delete action, its counts through `counted`: the deletion and its message
+    """Django's delete action, its counts through `admin_count`: the deletion and its message
     here, the confirmation page Django's with the count said this way."""
     if request.POST.get("post"):
         _, _, perms_needed, protected = modeladmin.get_deleted_objects(queryset, request)
@@ -62,10 +62,10 @@ def delete_selected(modeladmin, request, queryset):
                 modeladmin.log_deletions(request, queryset)
                 modeladmin.delete_queryset(request, queryset)
                 modeladmin.message_user(
-                    request, gettext("Successfully deleted %(objects)s.") % {"objects": counted(modeladmin, count)},
+                    request, gettext("Successfully deleted %(objects)s.") % {"objects": admin_count(modeladmin, count)},
                     messages.SUCCESS,
                 )
             return None
     response = django_delete_selected(modeladmin, request, queryset)
-    response.context_data["objects_name"] = counted(modeladmin, queryset.count())
+    response.context_data["objects_name"] = admin_count(modeladmin, queryset.count())
     return response

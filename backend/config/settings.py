@@ -259,8 +259,10 @@ LOGGING = {
         "console": {"class": "logging.StreamHandler", "formatter": "one_line", "filters": ["import_session"]},
     },
     "loggers": {
-        "apps": {"handlers": ["console"], "level": os.environ.get("APP_LOG_LEVEL", "WARNING")},
-        "config": {"handlers": ["console"], "level": os.environ.get("APP_LOG_LEVEL", "WARNING")},
+        # propagate False: the root logger has a console handler of its own in a Prefect process
+        # (its records would be printed twice, the second time under Prefect's format).
+        "apps": {"handlers": ["console"], "level": os.environ.get("APP_LOG_LEVEL", "WARNING"), "propagate": False},
+        "config": {"handlers": ["console"], "level": os.environ.get("APP_LOG_LEVEL", "WARNING"), "propagate": False},
         # Django's own: failed requests (5xx, with their traceback) and refused ones, also with DEBUG off.
         "django": {"handlers": ["console"], "level": "WARNING", "propagate": False},
     },

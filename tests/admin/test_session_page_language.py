@@ -1,8 +1,8 @@
 """An image session's page with per-file errors, and a catalog session's with records the
 CommerceML reader skipped, speak the site's one language: in Chromium, with
 DJANGO_LANGUAGE_CODE=ru their text has no English sentence, with `en` no Russian one.
-File names, GUIDs, setting names and CommerceML tags (<Картинка>) are not sentences: a
-sentence here is three words of one alphabet in a row."""
+File names, GUIDs, setting names and CommerceML tags (<Картинка>) are not sentences
+(tests/languages.py)."""
 from __future__ import annotations
 
 import io
@@ -30,6 +30,7 @@ from apps.media.files import check_image
 from commerceml import writer as cml
 from tests.admin.browser import admin_page, screenshot
 from tests.exchange_builders import Exchange31
+from tests.languages import other_language_sentences
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -39,10 +40,6 @@ RAW_KEY = re.compile(r"(?<![\w/.-])[a-z]+(?:_[a-z]+)+(?![\w/.-])")
 NOT_KEYS = {"import_files"}
 WIDTH = 1366
 
-SENTENCE = {
-    "ru": re.compile(r"\b[A-Za-z]+(?:[ ,]+[A-Za-z]+){2,}\b"),  # English words, in a Russian page
-    "en": re.compile(r"[А-Яа-яЁё]+(?:[ ,]+[А-Яа-яЁё]+){2,}"),  # Russian words, in an English page
-}
 
 
 def _recorded(product: str, path: str, refused: ImageImportError) -> dict:
@@ -114,7 +111,7 @@ def test_the_session_page_speaks_one_language(kind, language, live_server, setti
 
     for words in PAGE_WORDS[kind][language]:  # the page is the session's, in that language
         assert words in text
-    other = SENTENCE[language].findall(text)
+    other = other_language_sentences(text, language)
     assert not other, f"the {language} page has sentences in another language: {other}"
     assert not set(RAW_KEY.findall(text)) - NOT_KEYS, "a stored key is shown without its label"
     assert width <= WIDTH, f"the page is {width} px wide at {WIDTH} px"
@@ -148,6 +145,6 @@ def test_the_users_and_groups_pages_speak_one_language(page_path, language, live
         screenshot(page, f"admin-{'group' if 'group' in page_path else 'user'}-permissions-{language}.png")
 
     assert len(options) > 50  # every model's four, and the project's own
-    other = SENTENCE[language].findall(text + "\n".join(options))
+    other = other_language_sentences(text + "\n".join(options), language)
     assert not other, f"the {language} page has sentences in another language: {other}"
     assert width <= WIDTH, f"the page is {width} px wide at {WIDTH} px"

@@ -4,7 +4,9 @@ import fcntl
 from pathlib import Path, PurePosixPath
 
 import pytest
+from django.utils import translation
 
+from apps.i18n.messages import message_of, message_text
 from apps.onec_exchange.services.runs import exchange_import_types
 from apps.onec_exchange.services.staging import (
     ArchiveLimits,
@@ -122,3 +124,14 @@ def test_an_entry_another_process_unpacks_is_left_to_it(tmp_path):
 
     assert _unpack_entries(path, root) == 1
     assert (root / "goods" / "goods.xml").read_bytes() == b"<goods>whole</goods>" and not partial.exists()
+
+
+def test_an_archive_the_os_cannot_open_is_refused_without_the_servers_path(tmp_path):
+    with pytest.raises(StagingError) as refused:
+        with archive_checked(tmp_path / "gone.zip", name="import.zip", limits=LIMITS):
+            pass
+
+    with translation.override("ru"):
+        said = message_text(message_of(refused.value))
+    assert said == "архив import.zip неполный или повреждён (нет такого файла или папки): 1С должна отправить его снова"
+    assert str(tmp_path) not in str(refused.value) and "Errno" not in str(refused.value)

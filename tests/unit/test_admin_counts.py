@@ -8,8 +8,8 @@ from django.contrib.auth.models import User
 from django.urls import reverse
 from django.utils import translation
 
-from apps.products.models import Category, Product
-from config.admin_counts import counted
+from apps.products.models import PRODUCT_COUNT, Category, Product
+from config.admin_counts import admin_count
 
 PRODUCTS = reverse("admin:products_product_changelist")
 GROUPS = reverse("admin:products_category_changelist")  # the product list shows no total (show_full_result_count)
@@ -22,14 +22,22 @@ def test_every_admin_names_its_counts_with_one_ngettext():
     assert not unnamed, f"these admins say their counts Django's way («3 товары»): {unnamed}; give each a count_name"
 
 
+def test_the_import_page_and_the_admin_count_products_by_one_rule():
+    """The import page's last catalog summary (apps.imports.views, which may not import the
+    admin) and the product list read the one PRODUCT_COUNT."""
+    assert admin.site.get_model_admin(Product).count_name is PRODUCT_COUNT
+    with translation.override("ru"):
+        assert PRODUCT_COUNT % {"count": 5} == "5 товаров"
+
+
 def test_a_count_takes_russians_three_forms_and_englishs_two():
     products = admin.site.get_model_admin(Product)
     with translation.override("ru"):
-        assert [counted(products, n) for n in (1, 3, 5, 11, 21, 22)] == [
+        assert [admin_count(products, n) for n in (1, 3, 5, 11, 21, 22)] == [
             "1 товар", "3 товара", "5 товаров", "11 товаров", "21 товар", "22 товара",
         ]
     with translation.override("en"):
-        assert [counted(products, n) for n in (1, 3)] == ["1 product", "3 products"]
+        assert [admin_count(products, n) for n in (1, 3)] == ["1 product", "3 products"]
 
 
 @pytest.mark.django_db
@@ -58,3 +66,21 @@ def test_the_product_list_its_search_and_the_delete_action_count_right(client, s
     assert deleted in done and list(Product.objects.values_list("onec_id", flat=True)) == ["g2"]
     for wrong in ("3 товары", "2 товары", "товары."):
         assert wrong not in listing + searched + confirmation + done
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("language, select_all", [("ru", "Выбрать все: 5 товаров"), ("en", "Select all 5 products")])
+def test_select_all_across_the_pages_counts_right(client, settings, monkeypatch, language, select_all):
+    """The action bar's «select all» link (config/templates/admin/actions.html) shows when the
+    list has more than one page."""
+    settings.LANGUAGE_CODE = language
+    monkeypatch.setattr(admin.site.get_model_admin(Product), "list_per_page", 2)
+    client.force_login(User.objects.create_superuser("admin", password="pw"))
+    for n in range(5):
+        Product.objects.create(onec_id=f"g{n}", name=f"Мяч {n}")
+
+    with translation.override(language):
+        listing = client.get(PRODUCTS).content.decode()
+
+    assert f">{select_all}</a>" in listing
+    assert "5 товары" not in listing

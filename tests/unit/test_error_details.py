@@ -103,6 +103,14 @@ def test_the_operating_systems_errors_read_in_the_sites_language(tmp_path):
     assert error_detail(OSError(123456, "Something new")) == "Something new"  # unknown: the OS's own text
 
 
+def test_an_unknown_os_error_never_says_the_servers_path():
+    unknown = OSError(123456, "Something new", "/srv/onec/secret/photo.jpg")
+    without_strerror = OSError("cannot do it with /srv/onec/secret/photo.jpg")
+
+    assert error_detail(unknown) == "Something new" and error_detail(without_strerror) == "OSError"
+    assert error_detail(ValueError("")) == "ValueError"
+
+
 def test_a_storage_write_the_os_refuses_reads_in_russian(tmp_path):
     (tmp_path / "products").write_bytes(b"a file where the folder should be")
     storage = LocalMediaStorage(FileSystemStorage(location=str(tmp_path)))

@@ -25,3 +25,13 @@ def test_a_report_before_its_total_is_known_or_stored_long_ago_reads_as_zero():
     assert ImportReport({"total_products": 0}).percent is None
     assert ImportReport({"total_products": 3, "processed": 5}).percent == 100
     assert ImportReport({"errors": 1, "error_details": [{}]}).printed() == {"errors": 1}
+
+
+def test_a_listed_entry_reads_as_words_not_a_python_list():
+    """The CLI's report line «Предложения без товара (первые) — a, b», not «['a', 'b']»."""
+    from apps.imports.import_types import RUN_ENTRIES
+    from apps.imports.reports import counted
+
+    entry = RUN_ENTRIES["unknown_offer_ids"]
+    with translation.override("ru"):
+        assert counted(entry.label, ["a", "b"]).translated() == "Предложения без товара (первые) — a, b"

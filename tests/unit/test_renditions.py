@@ -164,7 +164,7 @@ def test_a_broken_embedded_profile_is_ignored_not_fatal(caplog):
     (webp,) = _make(data, "webp:800")
 
     assert _near(_open(webp).getpixel((32, 24)), RED, 30)
-    assert "import_files/ab/photo.jpg: embedded ICC profile not usable" in caplog.text
+    assert "import_files/ab/photo.jpg: встроенный цветовой профиль (ICC) непригоден (" in caplog.text
 
 
 def test_a_png_with_alpha_keeps_it_in_webp_and_is_flattened_on_white_in_jpeg():

@@ -132,4 +132,4 @@ def test_a_deletion_the_storage_refuses_leaves_the_object_and_fails_nothing(exch
 
     assert deleted == [] and _media(two) in media_files(media_root)
     assert not StoredImage.objects.filter(name=_media(two)).exists()
-    assert f"media object {_media(two)} no product shows was not deleted (OSError" in caplog.text
+    assert f"медиафайл {_media(two)}, который не показывает ни один товар, не удалён (OSError" in caplog.text

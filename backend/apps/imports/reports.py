@@ -78,9 +78,12 @@ class ImportReport:
 
 
 def entry_text(value: Any) -> Any:
-    """A report entry's or a parameter's value as people read it: yes or no for a flag."""
+    """A report entry's or a parameter's value as people read it: yes or no for a flag, a
+    list's items joined with commas (not Python's ['a', 'b'])."""
     if isinstance(value, bool):
         return gettext("yes") if value else gettext("no")
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(entry_text(item)) for item in value)
     return value
 
 

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from apps.i18n.messages import error_message, message_of, message_text
 from apps.products.exceptions import SitePhotoRefusedError
-from apps.products.models import Product
+from apps.products.models import PRODUCT_COUNT, Product
 from apps.products.selectors import product_active_count
 from apps.products.services import site_photo_add
 
@@ -89,7 +89,7 @@ def _last_catalog_summary() -> dict | None:
         return None
     report = session.report
     products = report.count("created") + report.count("updated")
-    found = [ngettext("%(count)s product", "%(count)s products", products) % {"count": products}]
+    found = [PRODUCT_COUNT % {"count": products}]
     if "pictures_listed" in report.details:  # sessions stored before it was counted have no such key
         photos = report.count("pictures_listed")
         found.append(ngettext("%(count)s photo listed", "%(count)s photos listed", photos) % {"count": photos})
@@ -147,7 +147,7 @@ def site_photo_upload_view(request, product_id: int):
         try:
             photo = site_photo_add(product_id=product.pk, data=upload.read(), filename=upload.name)
         except SitePhotoRefusedError as exc:
-            messages.error(request, _("Photo not added: %(reason)s") % {"reason": exc})
+            messages.error(request, _("Photo not added: %(reason)s") % {"reason": message_text(message_of(exc))})
             continue
         messages.success(request, _("“%(file)s” added: it shows as “processing” until a Prefect run has checked it "
                                     "and made its web versions.") % {"file": photo})

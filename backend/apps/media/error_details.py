@@ -40,7 +40,8 @@ IMAGE_ERRORS = (
 
 def error_detail(exc: BaseException) -> Message | str:
     """What the image library or the operating system said, in the site's language where
-    it is one an admin meets; else its own text."""
+    it is one an admin meets; else the OS's own short text (strerror) or the exception's
+    type: an OSError's str() names the file by its server path, which no answer may show."""
     if isinstance(exc, Image.DecompressionBombError) and (size := _BOMB.search(str(exc))):
         return Message(gettext_noop("pixels: %(pixels)s"), pixels=size[1])  # Pillow's limit is twice ours: not said
     if isinstance(exc, OSError) and exc.errno in OS_ERRORS:
@@ -48,4 +49,6 @@ def error_detail(exc: BaseException) -> Message | str:
     for pattern, text in IMAGE_ERRORS:
         if pattern.search(str(exc)):
             return Message(text)
-    return (exc.strerror if isinstance(exc, OSError) else None) or str(exc)
+    if isinstance(exc, OSError):
+        return exc.strerror or type(exc).__name__
+    return str(exc) or type(exc).__name__

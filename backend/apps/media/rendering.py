@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import BinaryIO
 
 from django.conf import settings
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext, gettext_noop
 from PIL import GifImagePlugin, Image, ImageCms, ImageOps, JpegImagePlugin, PngImagePlugin, WebPImagePlugin
 
-from apps.i18n.messages import Message, message_of
+from apps.i18n.messages import Message, message_of, message_text
 
 from .error_details import error_detail
 from .exceptions import ImageImportError, ImageSettingsError
@@ -295,7 +295,8 @@ def _to_srgb(frame: Image.Image, icc: bytes | None, label: str) -> Image.Image:
                     colour, profile, _SRGB, renderingIntent=ImageCms.Intent.PERCEPTUAL, outputMode="RGB"
                 )
         except (ImageCms.PyCMSError, OSError) as exc:  # a broken or mismatched profile: plain conversion
-            logger.warning("%s: embedded ICC profile not usable (%s); converted without it", label, exc)
+            logger.warning("%s", gettext("%(image)s: its embedded colour profile (ICC) is not usable (%(error)s); "
+                                          "converted without it") % {"image": label, "error": message_text(error_detail(exc))})
     if converted.mode != "RGB":
         converted = converted.convert("RGB")
     if colour is not frame and colour is not converted:

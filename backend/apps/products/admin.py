@@ -17,6 +17,7 @@ from apps.media.models import StoredImage
 
 from .admin_filters import PRODUCT_LIST_FILTERS
 from .models import (
+    PRODUCT_COUNT,
     PRODUCT_SEARCHED_FIELDS,
     SEARCH_TEXT_SEPARATOR,
     Category,
@@ -66,7 +67,7 @@ class ProductAdmin(OneCOwnedAdmin):
     a section below the form (their upload asks Prefect for a run, so it is a view of the
     imports app: config.admin.ShopAdminSite)."""
 
-    count_name = ngettext_lazy("%(count)s product", "%(count)s products", "count")
+    count_name = PRODUCT_COUNT
 
     list_display = ["thumbnail", "onec_id", "name", "article", "brand", "category", "is_active", "on_site"]
     list_display_links = ["thumbnail", "onec_id"]

@@ -1,6 +1,8 @@
 from django.db import models
 from django.db.models.functions import Concat, Upper
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_lazy as _, ngettext_lazy
+
+from apps.i18n.messages import message_text
 
 
 class SyncedFromOneC(models.Model):
@@ -39,6 +41,10 @@ class Category(SyncedFromOneC):
 # Product.search_text: a character no field holds, so no term matches across two fields.
 PRODUCT_SEARCHED_FIELDS = ("onec_id", "name", "article", "brand")
 SEARCH_TEXT_SEPARATOR = "\x1f"
+
+# How a count of products is said («1 товар», «3 товара», «5 товаров»): the admin's lists
+# (ProductAdmin.count_name) and the import page's last catalog summary read it.
+PRODUCT_COUNT = ngettext_lazy("%(count)s product", "%(count)s products", "count")
 
 
 class Product(SyncedFromOneC):
@@ -117,6 +123,9 @@ class SitePhoto(models.Model):
     position = models.PositiveIntegerField(_("position among the site's photos"), default=0)
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PROCESSING)
     refusal_reason = models.TextField(_("why it was refused"), blank=True)
+    # The reason as a stored apps.i18n Message (English text and parameters), so it reads in
+    # the site's language of the moment; empty for photos refused before: refusal_reason is shown.
+    refusal_reason_translatable = models.JSONField(default=dict, blank=True, editable=False)
     processing_run_id = models.UUIDField(_("Prefect flow run processing it"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -127,6 +136,11 @@ class SitePhoto(models.Model):
 
     def __str__(self):
         return self.image.source_name or self.image.name
+
+    @property
+    def refusal_reason_text(self) -> str:
+        """Why it was refused, in the site's language (as stored, for photos refused before)."""
+        return message_text(self.refusal_reason_translatable or self.refusal_reason)
 
 
 class ProductVariant(SyncedFromOneC):

@@ -14,9 +14,9 @@ from dataclasses import replace
 
 from django.db import transaction
 from django.db.models import Max
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
-from apps.i18n.messages import message_of, message_text
+from apps.i18n.messages import Message, message_of
 from apps.media.exceptions import InvalidImageError
 from apps.media.files import WEB_IMAGE_HEAD_BYTES, SourceImage, decode_image, web_image_content_type
 from apps.media.models import StoredImage
@@ -36,13 +36,15 @@ _EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
 def site_photo_content_type(*, head: bytes, filename: str) -> str:
     """The photo's content type from its first bytes; SitePhotoRefusedError saying why not."""
     if not head:
-        raise SitePhotoRefusedError(_("%(file)s: the file is empty (0 bytes); choose the photo again") % {"file": filename})
+        raise SitePhotoRefusedError(Message(
+            gettext_noop("%(file)s: the file is empty (0 bytes); choose the photo again"), file=filename,
+        ))
     content_type = web_image_content_type(head[:WEB_IMAGE_HEAD_BYTES])
     if content_type is None:
-        raise SitePhotoRefusedError(
-            _("%(file)s: not a JPEG, PNG or WebP image (its content says otherwise); upload a photo in one of these "
-              "formats") % {"file": filename}
-        )
+        raise SitePhotoRefusedError(Message(
+            gettext_noop("%(file)s: not a JPEG, PNG or WebP image (its content says otherwise); upload a photo in one "
+                         "of these formats"), file=filename,
+        ))
     return content_type
 
 
@@ -85,13 +87,14 @@ def site_photo_process(*, photo_id: int) -> SitePhoto:
         with media.open(record.name) as stored:
             data = stored.read()
     except FileNotFoundError:
-        return _site_photo_refuse(photo, _("%(file)s: the uploaded file is no longer in the media storage; "
-                                           "upload it again") % {"file": label})
+        return _site_photo_refuse(photo, Message(
+            gettext_noop("%(file)s: the uploaded file is no longer in the media storage; upload it again"), file=label,
+        ))
     try:
         site_photo_content_type(head=data[:WEB_IMAGE_HEAD_BYTES], filename=label)
         width, height = decode_image(io.BytesIO(data), label)
     except (SitePhotoRefusedError, InvalidImageError) as exc:
-        return _site_photo_refuse(photo, message_text(message_of(exc)))
+        return _site_photo_refuse(photo, message_of(exc))
     _, facts = stored_image_facts(names=[record.name])[record.name]
     facts = replace(facts, width=width, height=height)
     plan = RenditionPlan.configured()
@@ -105,31 +108,42 @@ def site_photo_process(*, photo_id: int) -> SitePhoto:
                 storage=media,
             )
         if update.error:
-            return _site_photo_refuse(photo, message_text(update.error).replace(path, label))
+            return _site_photo_refuse(photo, _named(update.error, path=path, label=label))
         facts = update.facts
     with transaction.atomic():
         StoredImage.objects.filter(pk=record.pk).update(
             width=facts.width, height=facts.height, renditions=facts.renditions, renditions_spec=facts.renditions_spec,
         )
-        SitePhoto.objects.filter(pk=photo.pk).update(status=SitePhoto.Status.READY, refusal_reason="")
+        SitePhoto.objects.filter(pk=photo.pk).update(
+            status=SitePhoto.Status.READY, refusal_reason="", refusal_reason_translatable={},
+        )
     logger.info("site photo %s of product %s ready: %dx%d, %d renditions", photo.pk, photo.product_id, width, height,
                 len(facts.renditions))
     photo.refresh_from_db()
     return photo
 
 
-def _site_photo_refuse(photo: SitePhoto, reason: str) -> SitePhoto:
-    """`reason` in the site's language (LANGUAGE_CODE: the processing run has no user's)."""
+def _named(message: Message | str, *, path: str, label: str) -> Message | str:
+    """A message about the photo's temporary copy, naming the photo as the admin knows it."""
+    if isinstance(message, Message):
+        return Message(message.text, **{name: _named(value, path=path, label=label)
+                                        for name, value in message.params.items()})
+    return message.replace(path, label) if isinstance(message, str) else message
+
+
+def _site_photo_refuse(photo: SitePhoto, reason: Message | str) -> SitePhoto:
     site_photo_refuse(photo_id=photo.pk, reason=reason)
     photo.refresh_from_db()
     return photo
 
 
-def site_photo_refuse(*, photo_id: int, reason: str) -> bool:
+def site_photo_refuse(*, photo_id: int, reason: Message | str) -> bool:
     """Refuse a photo still processing, saying why (the storefront never shows it; the
-    admin sees the reason and may remove it). False: it was no longer processing."""
+    admin sees the reason and may remove it). A Message is stored as one: it reads in the
+    site's language of the moment. False: it was no longer processing."""
     refused = SitePhoto.objects.filter(pk=photo_id, status=SitePhoto.Status.PROCESSING).update(
-        status=SitePhoto.Status.REFUSED, refusal_reason=reason
+        status=SitePhoto.Status.REFUSED, refusal_reason=str(reason),
+        refusal_reason_translatable=reason.as_json() if isinstance(reason, Message) else {},
     )
     if refused:
         logger.info("site photo %s refused: %s", photo_id, reason)

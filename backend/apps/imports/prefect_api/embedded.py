@@ -23,6 +23,7 @@ from contextlib import contextmanager
 
 import httpx
 import prefect
+from django.utils.translation import gettext
 from prefect.events.worker import EventsWorker
 from prefect.logging.handlers import APILogWorker
 from prefect.settings import (
@@ -33,6 +34,8 @@ from prefect.settings import (
     get_current_settings,
     temporary_settings,
 )
+
+from apps.i18n.messages import error_message, message_text
 
 from . import NO_TELEMETRY
 
@@ -189,7 +192,9 @@ def wait_for_task_run_records(flow_run_id: uuid.UUID, *, timeout: float = 15.0, 
                 previous = total if pending == 0 else None
                 time.sleep(poll)
     except Exception as exc:  # the import's outcome is already recorded; this is housekeeping
-        logger.warning("could not check Prefect's task-run records of flow run %s: %s", flow_run_id, exc)
+        logger.warning("%s", gettext("could not check Prefect's records of the steps of flow run %(run)s: %(error)s")
+                       % {"run": flow_run_id, "error": message_text(error_message(exc))})
         return False
-    logger.warning("Prefect had not recorded every task run of flow run %s after %.0f s", flow_run_id, timeout)
+    logger.warning("%s", gettext("Prefect had not recorded every step of flow run %(run)s after %(seconds).0f s")
+                   % {"run": flow_run_id, "seconds": timeout})
     return False

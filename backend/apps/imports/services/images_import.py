@@ -17,9 +17,9 @@ from django.core.files.storage import Storage, storages
 from django.db import connections, router, transaction
 from django.db.models import Count
 from django.utils import timezone
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext, gettext_noop
 
-from apps.i18n.messages import Message, message_of
+from apps.i18n.messages import Message, error_message, message_of, message_text
 
 from apps.media.error_details import error_detail
 from apps.media.exceptions import ImageImportError, MediaStorageUnavailableError
@@ -656,8 +656,8 @@ def delete_unused_media(*, names: set[str], storage: Storage) -> list[str]:
         try:
             media.delete(name)
         except Exception as exc:  # the products already changed: a left-over object hides nothing
-            logger.warning("media object %s no product shows was not deleted (%s: %s); delete it by hand",
-                           name, type(exc).__name__, exc)
+            logger.warning("%s", gettext("the media file %(name)s no product shows was not deleted (%(error)s); "
+                                          "delete it by hand") % {"name": name, "error": message_text(error_message(exc))})
             continue
         deleted.append(name)
     renditions_delete_unused(names=renditions, storage=media)

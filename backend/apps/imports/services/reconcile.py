@@ -11,9 +11,9 @@ import logging
 from datetime import timedelta
 
 from django.utils import timezone
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext, gettext_noop
 
-from apps.i18n.messages import Message
+from apps.i18n.messages import Message, error_message, message_text
 
 from ..exceptions import PrefectUnavailableError
 from ..models import ImportSession
@@ -52,7 +52,8 @@ def import_sessions_reconcile() -> list[ImportSession]:
         try:
             outcome = _outcome_in_prefect(session)
         except PrefectUnavailableError as exc:
-            logger.warning("cannot reconcile import session #%s: %s", session.pk, exc)
+            logger.warning("%s", gettext("cannot check import session #%(session)s against Prefect: %(error)s")
+                           % {"session": session.pk, "error": message_text(error_message(exc))})
             continue
         if outcome is None:
             continue

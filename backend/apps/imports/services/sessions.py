@@ -9,7 +9,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext, gettext_noop
 
 from apps.i18n.messages import Message
 
@@ -132,7 +132,7 @@ def import_session_settle(*, session_id: int, status: str, error_message: Messag
     except IllegalTransitionError:
         return None
     except ImportSession.DoesNotExist:
-        logger.warning("import session %s no longer exists; nothing to settle", session_id)
+        logger.warning("%s", gettext("import session #%(session)s no longer exists; nothing to settle") % {"session": session_id})
         return None
 
 

@@ -11,7 +11,7 @@ from typing import BinaryIO, Iterator
 
 from django.conf import settings
 from django.core.files.storage import FileSystemStorage
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext_noop, ngettext
 
 from apps.i18n.messages import Message
 
@@ -84,7 +84,10 @@ class LocalMediaStorage(MediaStorage):
             leftover.unlink(missing_ok=True)
             removed += 1
         if removed:
-            logger.warning("removed %d partial files of an interrupted import from %s", removed, folder)
+            logger.warning("%s", ngettext(
+                "removed %(count)d partial file of an interrupted import from %(folder)s",
+                "removed %(count)d partial files of an interrupted import from %(folder)s", removed,
+            ) % {"count": removed, "folder": folder})
         return removed
 
 

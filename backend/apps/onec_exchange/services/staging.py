@@ -29,6 +29,7 @@ from typing import BinaryIO
 from django.utils.translation import gettext_noop
 
 from apps.i18n.messages import Message, message_of
+from apps.media.error_details import error_detail
 from commerceml.layout import EXCHANGE_KINDS, GOODS_DIRNAME, IMPORT_FILES_DIRNAME, OTHER_31_FOLDERS
 
 logger = logging.getLogger(__name__)
@@ -297,7 +298,7 @@ def archive_checked(path: Path, *, name: str, limits: ArchiveLimits) -> Iterator
     except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:  # ValueError: a name flagged UTF-8 that is not
         raise StagingError(Message(
             gettext_noop("archive %(archive)s is incomplete or damaged (%(error)s): 1C should send it again"),
-            archive=name, error=str(exc),
+            archive=name, error=error_detail(exc),  # never str(exc): an OSError's names the server's path
         )) from None
     with archive:
         yield OpenArchive(archive=archive, entries=archive_entries(archive, name=name, limits=limits))

@@ -1,11 +1,13 @@
 """`import_1c TYPE [TYPE ...]`: run import flows in this process, one after the other, and
 report each session."""
+import functools
 import json
+import re
 import sys
 import time
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, DjangoHelpFormatter
+from django.core.management.base import BaseCommand, CommandParser, DjangoHelpFormatter
 from django.utils.translation import gettext, gettext_noop
 
 from apps.i18n.messages import Message, message_of, message_text
@@ -29,6 +31,41 @@ class _HelpFormatter(DjangoHelpFormatter):
         super().add_usage(usage, actions, groups, gettext("usage: ") if prefix is None else prefix)
 
 
+# argparse's error messages (Python 3.11's texts; Python has no Russian catalogue for them) in
+# our words; a message matching none is kept as argparse says it.
+_ARGPARSE_ERRORS = (
+    (re.compile(r"argument (?P<argument>[^:]+): (?P<message>.+)", re.S), gettext_noop("argument %(argument)s: %(message)s")),
+    (re.compile(r"invalid choice: (?P<value>.+) \(choose from (?P<choices>.+)\)"),
+     gettext_noop("invalid choice: %(value)s (choose from %(choices)s)")),
+    (re.compile(r"the following arguments are required: (?P<arguments>.+)"),
+     gettext_noop("the following arguments are required: %(arguments)s")),
+    (re.compile(r"unrecognized arguments: (?P<arguments>.+)"), gettext_noop("unrecognized arguments: %(arguments)s")),
+    (re.compile(r"expected one argument"), gettext_noop("expected one value")),
+    (re.compile(r"invalid int value: (?P<value>.+)"), gettext_noop("not a whole number: %(value)s")),
+    (re.compile(r"ambiguous option: (?P<option>\S+) could match (?P<matches>.+)"),
+     gettext_noop("ambiguous option: %(option)s could be %(matches)s")),
+)
+
+
+def _argparse_message_in_our_words(message: str) -> str:
+    for pattern, ours in _ARGPARSE_ERRORS:
+        if said := pattern.fullmatch(message):
+            params = said.groupdict()
+            if "message" in params:
+                params["message"] = _argparse_message_in_our_words(params["message"])
+            return Message(ours, **params).translated()
+    return message
+
+
+def _error_in_our_words(parser: CommandParser, message: str):
+    """CommandParser.error with argparse's message and words in the site's language."""
+    message = _argparse_message_in_our_words(message)
+    if not parser.called_from_command_line:
+        CommandParser.error(parser, message)  # raises CommandError, as for call_command
+    parser.print_usage(sys.stderr)
+    parser.exit(2, gettext("%(prog)s: error: %(message)s\n") % {"prog": parser.prog, "message": message})
+
+
 class Command(BaseCommand):
     @property
     def help(self) -> str:  # argparse takes a str: in the language of the moment
@@ -37,17 +74,20 @@ class Command(BaseCommand):
             "Options a type does not take are ignored for it."
         )
 
-    # Django's options (-v, --settings, ...) still work; their English help is left out, and
-    # --skip-checks, which cannot be, is said again in add_arguments ("resolve": ours replaces it).
+    # Django's options keep working; their English help is left out, and the ones a person
+    # running an import needs are said again in add_arguments, with our help ("resolve": ours
+    # replaces Django's, same names, values and defaults).
     suppressed_base_arguments = {
         "--version", "--verbosity", "--settings", "--pythonpath", "--traceback", "--no-color", "--force-color",
         "--skip-checks",
     }
 
     def create_parser(self, prog_name, subcommand, **kwargs):
-        return super().create_parser(
+        parser = super().create_parser(
             prog_name, subcommand, add_help=False, formatter_class=_HelpFormatter, conflict_handler="resolve", **kwargs
         )
+        parser.error = functools.partial(_error_in_our_words, parser)  # Django makes the parser: its error() is set here
+        return parser
 
     def add_arguments(self, parser):
         keys = [spec.key for spec in import_type_specs()]
@@ -89,6 +129,15 @@ class Command(BaseCommand):
             ),
         )
         parser.add_argument("--json", action="store_true", help=gettext("print the final report as one JSON line"))
+        parser.add_argument(
+            "-v", "--verbosity", default=1, type=int, choices=[0, 1, 2, 3],
+            help=gettext("how much to print: 0 least, 1 normal, 2 and 3 more"),
+        )
+        parser.add_argument("--traceback", action="store_true", help=gettext("print an error's full traceback"))
+        parser.add_argument(
+            "--settings", help=gettext("the settings module, e.g. config.settings (default: DJANGO_SETTINGS_MODULE)"),
+        )
+        parser.add_argument("--pythonpath", help=gettext("a folder to add to Python's module path, e.g. backend"))
         parser.add_argument("--skip-checks", action="store_true", help=gettext("skip Django's system checks"))
 
     def handle(self, *args, **options):
