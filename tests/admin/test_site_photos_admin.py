@@ -191,6 +191,9 @@ def test_a_browser_adds_two_photos_reorders_them_and_no_import_moves_them(
     assert SitePhoto.objects.filter(product=product, status="ready").count() == 2
 
 
+_INPUT_HOLDS = "count => document.getElementById('site-photos-files').files.length === count"
+
+
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("language", ["ru", "en"])
@@ -214,11 +217,15 @@ def test_the_upload_button_speaks_the_sites_language_and_names_the_chosen_files(
         with page.expect_file_chooser() as clicked:
             page.click(".site-photos__choose")
         clicked.value.set_files(files)
+        # The first dialog is done once the input holds its files (under load, a key pressed
+        # before that opened no second dialog).
+        page.wait_for_function(_INPUT_HOLDS, arg=len(files))
         chosen = page.inner_text(".site-photos__chosen")
         page.focus("#site-photos-files")
         with page.expect_file_chooser() as pressed:
             page.keyboard.press("Space")
         pressed.value.set_files(files[1:])
+        page.wait_for_function(_INPUT_HOLDS, arg=1)
         chosen_again = page.inner_text(".site-photos__chosen")
         page.locator(".site-photos").scroll_into_view_if_needed()
         screenshot(page, f"admin-product-upload-{language}.png")
