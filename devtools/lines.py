@@ -8,16 +8,10 @@ read from the project's compiled catalogue (locale/…/django.mo, which `./dev` 
 where there is none yet (a fresh clone without msgfmt), a line is said in English, as written."""
 from __future__ import annotations
 
-import gettext
 import sys
 from collections.abc import Mapping
 
-from config.language import LOCALE_DIR, site_language
-
-
-def gettext_noop(text: str) -> str:
-    """Marks a text for `makemessages`; it is translated when said."""
-    return text
+from config.language import gettext_noop, site_catalogue
 
 
 LINES = {
@@ -35,8 +29,7 @@ LINES = {
 
 def dev_line(text: str, values: Mapping[str, object]) -> str:
     """`dev: ` and the translated text with its `%(name)s` values (KeyError: one is missing)."""
-    catalogue = gettext.translation("django", LOCALE_DIR, languages=[site_language()], fallback=True)
-    return f"dev: {catalogue.gettext(text) % values}"
+    return f"dev: {site_catalogue().gettext(text) % values}"
 
 
 def main(argv: list[str]) -> int:

@@ -37,10 +37,10 @@ DEBUG = os.environ.get("DJANGO_DEBUG") == "1"
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY") or ("dev-only-insecure-key" if DEBUG else "")
 if not SECRET_KEY:
     # One line, before any command runs (a traceback would hide the variable's name).
-    raise SystemExit(
+    raise SystemExit(language.said_before_django(language.gettext_noop(
         "DJANGO_SECRET_KEY is not set: set it to a long random string (python -c 'import secrets; "
         "print(secrets.token_urlsafe(50))'), or DJANGO_DEBUG=1 for development (docs/settings.md)"
-    )
+    )))
 ALLOWED_HOSTS = _list_from_env("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1")
 
 # HTTPS behind a reverse proxy (docs/settings.md, "HTTPS"): on unless DEBUG, each
@@ -123,10 +123,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The image import's SQL reads JSON parameters with -> and ->> (SQLite 3.38) and upserts
     # with RETURNING (3.35); an older SQLite would fail mid-import, so it stops here instead.
     if sqlite3.sqlite_version_info < SQLITE_MINIMUM:
-        raise ImproperlyConfigured(
-            f"SQLite {'.'.join(map(str, SQLITE_MINIMUM))} or newer is needed; this Python has "
-            f"{sqlite3.sqlite_version}. Use a Python built with a newer SQLite, or PostgreSQL (DATABASE_URL)"
-        )
+        raise ImproperlyConfigured(language.said_before_django(
+            language.gettext_noop(
+                "SQLite %(minimum)s or newer is needed; this Python has %(version)s. Use a Python built with "
+                "a newer SQLite, or PostgreSQL (DATABASE_URL)"
+            ),
+            minimum=".".join(map(str, SQLITE_MINIMUM)), version=sqlite3.sqlite_version,
+        ))
     # Parallel chunk tasks write at once: WAL lets readers through, IMMEDIATE takes the
     # write lock up front (no deadlocking upgrades), and the timeout makes writers queue
     # instead of failing with "database is locked".
@@ -143,7 +146,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 LANGUAGES = language.LANGUAGES
 LANGUAGE_CODE = language.site_language()
 if LANGUAGE_CODE not in dict(LANGUAGES):
-    raise ImproperlyConfigured(f"DJANGO_LANGUAGE_CODE={LANGUAGE_CODE!r}: set it to one of {', '.join(dict(LANGUAGES))}")
+    raise ImproperlyConfigured(language.said_before_django(
+        language.gettext_noop("DJANGO_LANGUAGE_CODE=%(code)r: set it to one of %(codes)s"),
+        code=LANGUAGE_CODE, codes=", ".join(dict(LANGUAGES)),
+    ))
 LOCALE_PATHS = [language.LOCALE_DIR]
 TIME_ZONE = os.environ.get("DJANGO_TIME_ZONE", "Europe/Moscow")
 USE_I18N = True

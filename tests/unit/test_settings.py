@@ -93,12 +93,25 @@ def test_check_deploy_reports_no_issues_with_only_the_three_server_variables():
     ("-m", "gunicorn", "--config", "python:config.gunicorn", "--bind", "127.0.0.1:0"),
 ], ids=["check", "import_1c", "gunicorn"])
 def test_without_debug_a_missing_secret_key_stops_every_command_with_one_line(command):
+    """In the site's language (Russian by default), though Django's translations are not
+    loaded yet when the settings refuse."""
     result = _run(*command, env={name: value for name, value in SERVER_ENV.items() if name != "DJANGO_SECRET_KEY"})
     assert result.returncode != 0
     assert result.stdout == ""
     [line] = result.stderr.splitlines()
-    assert line.startswith("DJANGO_SECRET_KEY is not set:")
+    assert line.startswith("DJANGO_SECRET_KEY не задан: задайте длинную случайную строку")
     assert "DJANGO_DEBUG=1" in line
+
+
+def test_the_settings_refusals_in_english_when_the_site_is():
+    without_key = {name: value for name, value in SERVER_ENV.items() if name != "DJANGO_SECRET_KEY"}
+    missing_key = _run(MANAGE, "check", env={**without_key, "DJANGO_LANGUAGE_CODE": "en"})
+    [line] = missing_key.stderr.splitlines()
+    assert line.startswith("DJANGO_SECRET_KEY is not set: set it to a long random string")
+
+    unknown_language = _run(MANAGE, "check", env={**SERVER_ENV, "DJANGO_LANGUAGE_CODE": "de"})
+    assert unknown_language.returncode != 0
+    assert "ImproperlyConfigured: DJANGO_LANGUAGE_CODE='de': set it to one of ru, en" in unknown_language.stderr
 
 
 def test_without_debug_or_key_development_still_runs():
@@ -113,6 +126,6 @@ def test_an_sqlite_too_old_for_the_image_imports_sql_stops_every_command_at_star
     result = _run("-c", pretend_old + PRINT_SETTINGS, env={"DJANGO_SECRET_KEY": SERVER_ENV["DJANGO_SECRET_KEY"]})
 
     assert result.returncode != 0
-    assert ("ImproperlyConfigured: SQLite 3.38 or newer is needed; this Python has 3.37.2. Use a Python built with "
-            "a newer SQLite, or PostgreSQL (DATABASE_URL)") in result.stderr
+    assert ("ImproperlyConfigured: нужен SQLite 3.38 или новее, а у этого Python — 3.37.2. Используйте Python, "
+            "собранный с более новым SQLite, или PostgreSQL (DATABASE_URL)") in result.stderr
     assert _run("-c", PRINT_SETTINGS, env={"DJANGO_SECRET_KEY": SERVER_ENV["DJANGO_SECRET_KEY"]}).returncode == 0
