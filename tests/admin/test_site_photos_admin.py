@@ -191,6 +191,23 @@ def test_a_browser_adds_two_photos_reorders_them_and_no_import_moves_them(
     assert SitePhoto.objects.filter(product=product, status="ready").count() == 2
 
 
+def _file_chooser_by_key(page, selector: str, key: str, *, presses: int = 3):
+    """The file dialog that `key` opens on the focused input. In two full CI runs of four a
+    loaded Chromium opened none for the first press within 30 s (and always did alone): as a
+    person would, the key is pressed again, at most `presses` times."""
+    from playwright.sync_api import TimeoutError as NoDialog
+
+    for press in range(1, presses + 1):
+        page.focus(selector)
+        try:
+            with page.expect_file_chooser(timeout=10_000) as opened:
+                page.keyboard.press(key)
+            return opened.value
+        except NoDialog:
+            if press == presses:
+                raise
+
+
 _INPUT_HOLDS = "count => document.getElementById('site-photos-files').files.length === count"
 
 
@@ -221,10 +238,7 @@ def test_the_upload_button_speaks_the_sites_language_and_names_the_chosen_files(
         # before that opened no second dialog).
         page.wait_for_function(_INPUT_HOLDS, arg=len(files))
         chosen = page.inner_text(".site-photos__chosen")
-        page.focus("#site-photos-files")
-        with page.expect_file_chooser() as pressed:
-            page.keyboard.press("Space")
-        pressed.value.set_files(files[1:])
+        _file_chooser_by_key(page, "#site-photos-files", "Space").set_files(files[1:])
         page.wait_for_function(_INPUT_HOLDS, arg=1)
         chosen_again = page.inner_text(".site-photos__chosen")
         page.locator(".site-photos").scroll_into_view_if_needed()
