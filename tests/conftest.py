@@ -278,6 +278,16 @@ def prefect_server():
 
 
 @pytest.fixture(scope="session")
+def session_prefect_api_url(prefect_server) -> str:
+    """The session's Prefect test server's API: for a command line run in its own process
+    whose test is not about the embedded server the command otherwise starts (~4 s of CPU
+    and more of wall each)."""
+    from prefect.settings import PREFECT_API_URL
+
+    return PREFECT_API_URL.value()
+
+
+@pytest.fixture(scope="session")
 def session_deployments(prefect_server) -> dict[str, str]:
     """The deployments of every import type on the session's test server, made once
     (`deployments`, tests/admin/conftest.py, gives each test them as if made for it)."""

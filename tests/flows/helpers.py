@@ -91,9 +91,11 @@ def add_products_with_photos(exchange, *, count: int) -> Path:
     return exchange.root
 
 
-def cli_run(*args, media_root=None, env=None, environ=None):
+def cli_run(*args, media_root=None, env=None, environ=None, prefect_api_url=None):
     """`manage.py import_1c ...` in a process of its own, on the test database, in `environ`
-    (this process' environment unless given) with `env` added."""
+    (this process' environment unless given) with `env` added; on the Prefect server at
+    `prefect_api_url` (e.g. the session's, `session_prefect_api_url`), else on the embedded
+    one the command starts for itself, as the README runs it."""
     db = settings.DATABASES["default"]
     env = {
         **(os.environ if environ is None else environ),
@@ -104,6 +106,8 @@ def cli_run(*args, media_root=None, env=None, environ=None):
         **(env or {}),
     }
     env.pop("PREFECT_API_URL", None)
+    if prefect_api_url:
+        env["PREFECT_API_URL"] = prefect_api_url
     return subprocess.run(
         [sys.executable, str(Path(__file__).resolve().parents[2] / "backend" / "manage.py"), "import_1c", *args],
         capture_output=True, text=True, env=env, timeout=300,

@@ -12,18 +12,23 @@ from tests.languages import other_language_sentences
 
 ENGLISH = {"DJANGO_LANGUAGE_CODE": "en"}  # the assertions read the English texts
 
-pytestmark = [pytest.mark.prefect, pytest.mark.django_db(transaction=True)]  # the command line starts an embedded Prefect server
+# The command line starts an embedded Prefect server, or runs on the session's test server
+# where a test's subject is not the embedded server (`session_prefect_api_url`).
+pytestmark = [pytest.mark.prefect, pytest.mark.django_db(transaction=True)]
 
 
-def test_cli_imports_and_fails_readably(exchange, media_root):
+def test_cli_imports_and_fails_readably(exchange, media_root, session_prefect_api_url):
+    """The refusal and the catalog on the session's Prefect server, the images (the photos
+    copied) on the embedded one, as the README's command runs."""
     if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
         pytest.skip("needs a database another process can see (run with PostgreSQL, as ./dev test does)")
     guid = "0a000000-0000-0000-0000-000000000001"
     exchange.add_goods(guid, pictures=[exchange.add_image(guid, "a"), exchange.add_image(guid, "b")])
     exchange.write_goods_xml()
+    on_server = {"media_root": media_root, "env": ENGLISH, "prefect_api_url": session_prefect_api_url}
 
-    no_catalog = cli_run("images", "--data-dir", str(exchange.root), "--json", media_root=media_root, env=ENGLISH)
-    catalog = cli_run("catalog", "--data-dir", str(exchange.root), media_root=media_root, env=ENGLISH)
+    no_catalog = cli_run("images", "--data-dir", str(exchange.root), "--json", **on_server)
+    catalog = cli_run("catalog", "--data-dir", str(exchange.root), **on_server)
     images = cli_run("images", "--data-dir", str(exchange.root), "--json", media_root=media_root, env=ENGLISH)
 
     assert no_catalog.returncode == 1
@@ -38,24 +43,26 @@ def test_cli_imports_and_fails_readably(exchange, media_root):
     assert (report["status"], report["copied"]) == ("completed", 2)
     for run in (no_catalog, catalog, images):
         assert "Traceback" not in run.stderr
-        assert "View at" not in run.stderr  # the embedded server has no UI, and it is gone after the run
+        assert "View at" not in run.stderr  # Prefect's engine lines are left out (the embedded server has no UI)
         assert "Finished in state" not in run.stderr and "Beginning flow run" not in run.stderr
     assert Product.objects.get(onec_id=guid).main_image.name.endswith("_a.jpg")
 
 
-def test_the_terminal_says_our_lines_in_the_sites_language(exchange, media_root):
+def test_the_terminal_says_our_lines_in_the_sites_language(exchange, media_root, session_prefect_api_url):
     """In Russian (the default): the flows' lines translated in the command's process and in
-    its tasks' threads, Prefect's routine engine lines left out, a refused step in our words."""
+    its tasks' threads, Prefect's routine engine lines left out, a refused step in our words;
+    the catalog on the embedded server, the refusals on the session's Prefect server."""
     if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
         pytest.skip("needs a database another process can see (run with PostgreSQL, as ./dev test does)")
     exchange.add_goods("0a000000-0000-0000-0000-000000000003")
     exchange.write_goods_xml()
+    russian = {"media_root": media_root, "env": {"DJANGO_LANGUAGE_CODE": "ru"}}
 
-    refused = cli_run("images", "--data-dir", str(exchange.root), media_root=media_root, env={"DJANGO_LANGUAGE_CODE": "ru"})
-    catalog = cli_run("catalog", "--data-dir", str(exchange.root), media_root=media_root, env={"DJANGO_LANGUAGE_CODE": "ru"})
+    refused = cli_run("images", "--data-dir", str(exchange.root), **russian, prefect_api_url=session_prefect_api_url)
+    catalog = cli_run("catalog", "--data-dir", str(exchange.root), **russian)
     no_pictures = exchange.root / "no-pictures"
     (no_pictures / "goods").mkdir(parents=True)  # a step refused without a retry: Prefect logs only its final state
-    unchecked = cli_run("images", "--data-dir", str(no_pictures), media_root=media_root, env={"DJANGO_LANGUAGE_CODE": "ru"})
+    unchecked = cli_run("images", "--data-dir", str(no_pictures), **russian, prefect_api_url=session_prefect_api_url)
 
     assert refused.returncode == 1 and catalog.returncode == 0 and unchecked.returncode == 1, catalog.stderr
     for run in (refused, catalog, unchecked):

@@ -85,7 +85,8 @@ def test_a_failed_run_mails_its_type_status_reason_and_page_once(exchange, smtp_
     assert len(smtp_server.messages) == 1
 
 
-def test_a_command_line_run_in_its_own_process_mails_through_the_environment_s_settings(exchange, smtp_server, settings):
+def test_a_command_line_run_in_its_own_process_mails_through_the_environment_s_settings(
+        exchange, smtp_server, settings, session_prefect_api_url):
     if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
         pytest.skip("needs a database another process can see (run with PostgreSQL, as ./dev test does)")
     env = {
@@ -93,7 +94,8 @@ def test_a_command_line_run_in_its_own_process_mails_through_the_environment_s_s
         "EMAIL_HOST": settings.EMAIL_HOST, "EMAIL_PORT": str(settings.EMAIL_PORT),
     }
 
-    run = cli_run("images", "--data-dir", str(exchange.root), env=env)  # no products: fails
+    run = cli_run("images", "--data-dir", str(exchange.root), env=env,  # no products: fails
+                  prefect_api_url=session_prefect_api_url)
 
     assert run.returncode == 1
     session = ImportSession.objects.get()

@@ -88,8 +88,8 @@ def test_no_worker_on_the_shard_pool_fails_the_run_saying_what_to_start(
     assert session.report_details["chunks_done"] == 0
 
 
-@pytest.mark.prefect  # the command line starts its embedded server, then refuses
 def test_the_embedded_server_is_refused_before_anything_runs(tmp_path):
+    """Before the embedded server even starts (it would take seconds, only to be refused)."""
     result = subprocess.run(
         [sys.executable, "backend/manage.py", "import_1c", "images", "--shards", "2", "--data-dir", str(tmp_path)],
         cwd=REPO, capture_output=True, text=True, timeout=120,
@@ -99,3 +99,4 @@ def test_the_embedded_server_is_refused_before_anything_runs(tmp_path):
 
     assert result.returncode == 1, result.stderr
     assert "--shards 2 needs a Prefect server whose workers serve the pool onec-images-shards" in result.stderr
+    assert not (tmp_path / "prefect" / "prefect.db").exists()  # no embedded server made its database

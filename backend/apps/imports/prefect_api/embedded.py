@@ -52,13 +52,19 @@ class EmbeddedServerError(RuntimeError):
     pass
 
 
+def server_would_be_embedded() -> bool:
+    """Whether `prefect_api_for_this_run` would start an embedded server: no PREFECT_API_URL,
+    and Prefect allows one (otherwise Prefect itself reports that there is no server)."""
+    return not PREFECT_API_URL.value() and PREFECT_SERVER_EPHEMERAL_ENABLED.value()
+
+
 @contextmanager
 def prefect_api_for_this_run() -> Iterator[bool]:
     """Run the body against PREFECT_API_URL when set; else against an embedded server
     that lives exactly as long as the body. Yields True when the server is embedded (its
     records must be complete before the body ends, see `wait_for_task_run_records`)."""
-    if PREFECT_API_URL.value() or not PREFECT_SERVER_EPHEMERAL_ENABLED.value():
-        yield False  # a real server, or none allowed: Prefect reports that itself
+    if not server_would_be_embedded():
+        yield False
         return
     process, api_url = _start_server()
     try:

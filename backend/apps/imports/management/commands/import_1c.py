@@ -18,7 +18,11 @@ from apps.imports.log_context import import_session_log_context
 from apps.imports.models import ImportSession
 from apps.imports.options import ImageImportOptions
 from apps.imports.prefect_api.console import console_for_people
-from apps.imports.prefect_api.embedded import prefect_api_for_this_run, wait_for_task_run_records
+from apps.imports.prefect_api.embedded import (
+    prefect_api_for_this_run,
+    server_would_be_embedded,
+    wait_for_task_run_records,
+)
 from apps.imports.prefect_api.ui import flow_run_ui_url
 from apps.imports.reports import counted
 from apps.imports.services.sessions import import_session_create, import_session_settle
@@ -153,15 +157,15 @@ class Command(BaseCommand):
         data_dir = str(Path(options["data_dir"]).resolve()) if options["data_dir"] else None
         image_options = ImageImportOptions.from_cli(options)
         failed = []
+        if image_options.shards > 1 and server_would_be_embedded():  # refused before a server starts
+            self._fail(gettext(
+                "--shards %(shards)s needs a Prefect server whose workers serve the pool "
+                "onec-images-shards, not the embedded one: start ./dev stack (or set PREFECT_API_URL) and "
+                "`python -m flows.shard_worker` (serving the pool onec-images-shards) on each host "
+                "(docs/several-machines.md)"
+            ) % {"shards": options["shards"]})
         # One Prefect server for all the runs: the embedded one starts once, not per type.
         with prefect_api_for_this_run() as server_is_embedded:
-            if server_is_embedded and image_options.shards > 1:
-                self._fail(gettext(
-                    "--shards %(shards)s needs a Prefect server whose workers serve the pool "
-                    "onec-images-shards, not the embedded one: start ./dev stack (or set PREFECT_API_URL) and "
-                    "`python -m flows.shard_worker` (serving the pool onec-images-shards) on each host "
-                    "(docs/several-machines.md)"
-                ) % {"shards": options["shards"]})
             for spec, flow in zip(specs, flows):
                 parameters = {"data_dir": data_dir} if data_dir else {}
                 if spec.options is not None:
