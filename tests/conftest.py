@@ -189,27 +189,34 @@ def _turnstile(item) -> Path | None:
     return Path(tempfile.gettempdir()) / f"onec-tests-{workerinput['testrunuid']}"
 
 
+def _runs_alone(item) -> bool:
+    """A test whose call runs while no other worker runs a test (`_alone_turn`): `alone`, or
+    `restarts_postgres`."""
+    return bool(item.get_closest_marker("alone") or item.get_closest_marker("restarts_postgres"))
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_protocol(item, nextitem):
-    """Under xdist, a test marked `restarts_postgres` runs while no other worker runs a test
-    (the cluster serves every worker's database and the stack), set-up and teardown included.
-    A test marked `alone` takes its turns phase by phase (`_alone_turn`)."""
+    """Under xdist, every test takes a shared turn for its whole protocol; a test that runs
+    alone takes its turns phase by phase instead (`_alone_turn`)."""
     base = _turnstile(item)
-    if base is None or item.get_closest_marker("alone"):
+    if base is None or _runs_alone(item):
         yield
         return
-    with _cluster_turn(base, exclusive=bool(item.get_closest_marker("restarts_postgres"))):
+    with _cluster_turn(base, exclusive=False):
         yield
 
 
 @contextmanager
 def _alone_turn(item, *, exclusive: bool):
-    """A test marked `alone` asserts a latency 1C's limits measure (the request's own, not the
-    other workers'): its call runs while no other worker runs a test; its set-up and teardown
-    (e.g. starting the session's stack or a server of its own) run beside the others, which
-    need not wait for them."""
+    """The call of a test that runs alone, while no other worker runs a test: an `alone` test
+    asserts a latency 1C's limits measure (the request's own, not the other workers'); a
+    `restarts_postgres` test restarts the cluster that serves every worker's database and the
+    stacks. Its set-up and teardown (e.g. starting the session's stack or Prefect test server,
+    or flushing its database after the restart) run beside the others, which need not wait
+    for them: a Prefect test server started there held three workers idle for ~10 s."""
     base = _turnstile(item)
-    if base is None or not item.get_closest_marker("alone"):
+    if base is None or not _runs_alone(item):
         yield
         return
     with _cluster_turn(base, exclusive=exclusive):
