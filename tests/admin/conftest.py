@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth.models import Permission, User
-from prefect.client.orchestration import get_client
 from prefect.exceptions import ObjectNotFound
 
 from apps.imports.import_types import IMPORT_TYPES
+from apps.imports.prefect_api.runs import prefect_client
 from apps.products.models import Product
 
 PAGE_URL = "/admin/integrations/import_1c/"
+# The project's client (its TLS context made once, not per client); a loaded test server may be slow.
+TEST_CLIENT_TIMEOUT_SECONDS = 60
 
 
 @pytest.fixture
@@ -56,7 +58,7 @@ def _deploy_afresh(client, spec):
 def deploy_every_import_type() -> dict[str, str]:
     """The deployments `<flow>/<import type>` on the test server, made anew: import type -> id
     (the session's, `session_deployments` in tests/conftest.py)."""
-    with get_client(sync_client=True) as client:
+    with prefect_client(timeout=TEST_CLIENT_TIMEOUT_SECONDS) as client:
         return {spec.key: _deploy_afresh(client, spec) for spec in IMPORT_TYPES}
 
 
@@ -66,12 +68,12 @@ def deployments(session_deployments) -> dict[str, str]:
     no flow runs of earlier tests, and one a test deleted or replaced is made again after it.
     Import type -> id."""
     ids = session_deployments
-    with get_client(sync_client=True) as client:
+    with prefect_client(timeout=TEST_CLIENT_TIMEOUT_SECONDS) as client:
         for deployment_id in ids.values():
             for run in flow_runs_of(deployment_id):
                 client.delete_flow_run(run.id)
     yield ids
-    with get_client(sync_client=True) as client:
+    with prefect_client(timeout=TEST_CLIENT_TIMEOUT_SECONDS) as client:
         for spec in IMPORT_TYPES:
             try:
                 client.read_deployment(ids[spec.key])
@@ -82,7 +84,7 @@ def deployments(session_deployments) -> dict[str, str]:
 def flow_runs_of(deployment_id, flow_run_filter=None) -> list:
     from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
 
-    with get_client(sync_client=True) as client:
+    with prefect_client(timeout=TEST_CLIENT_TIMEOUT_SECONDS) as client:
         return client.read_flow_runs(
             flow_run_filter=flow_run_filter,
             deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment_id])),
@@ -96,7 +98,7 @@ def site_photo_deployment(prefect_server):
     from apps.imports.services.site_photos import SITE_PHOTO_DEPLOYMENT
     from flows.site_photos import process_site_photo
 
-    with get_client(sync_client=True) as client:
+    with prefect_client(timeout=TEST_CLIENT_TIMEOUT_SECONDS) as client:
         try:
             client.delete_deployment(client.read_deployment_by_name(SITE_PHOTO_DEPLOYMENT).id)
         except ObjectNotFound:
@@ -132,13 +134,13 @@ def shard_pool(session_deployments) -> str:
     from flows.images import import_images_shard
     from flows.shards import SHARD_POOL
 
-    with get_client(sync_client=True) as client:
+    with prefect_client(timeout=TEST_CLIENT_TIMEOUT_SECONDS) as client:
         client.create_work_pool(WorkPoolCreate(name=SHARD_POOL, type="process"), overwrite=True)
         deployment_id = client.create_deployment(
             flow_id=client.create_flow(import_images_shard), name="images-shard", work_pool_name=SHARD_POOL
         )
         client.send_worker_heartbeat(SHARD_POOL, "host-a")
     yield SHARD_POOL
-    with get_client(sync_client=True) as client:
+    with prefect_client(timeout=TEST_CLIENT_TIMEOUT_SECONDS) as client:
         client.delete_deployment(deployment_id)
         client.delete_work_pool(SHARD_POOL)

@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import User
-from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterParentFlowRunId
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from apps.imports.options import ImageImportOptions
 from apps.imports.models import ImportChunk
+from apps.imports.prefect_api.runs import prefect_client
 from apps.imports.services.cancellation import import_run_cancel
 from apps.imports.services.launch import import_session_launch
 from apps.products.models import Product
@@ -102,7 +102,7 @@ def test_two_shards_on_two_workers_import_everything_once(shard_workers, setting
             ),
             stack,
         )
-        with get_client(sync_client=True) as prefect:
+        with prefect_client(timeout=60) as prefect:
             shard_runs = prefect.read_flow_runs(
                 flow_run_filter=FlowRunFilter(parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=[session.flow_run_id]))
             )
@@ -139,7 +139,7 @@ def test_two_shards_on_two_workers_import_everything_once(shard_workers, setting
 
 
 def _shard_runs(parent_flow_run_id) -> list:
-    with get_client(sync_client=True) as prefect:
+    with prefect_client(timeout=60) as prefect:  # the project's: its TLS context made once, not per poll
         return prefect.read_flow_runs(
             flow_run_filter=FlowRunFilter(parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=[parent_flow_run_id]))
         )

@@ -5,11 +5,14 @@ refuse with a message saying what to set.
 """
 from __future__ import annotations
 
+import functools
 import logging
+import ssl
 import uuid
 from contextlib import contextmanager
 from typing import Any, Iterator
 
+import certifi
 import httpx
 from django.utils.translation import gettext_noop
 
@@ -46,7 +49,23 @@ def prefect_api_url() -> str:
 def prefect_client(*, timeout: float = REQUEST_TIMEOUT_SECONDS, **httpx_settings) -> SyncPrefectClient:
     """A client of the configured server (never an embedded one); use it as a context manager."""
     prefect_api_url()
-    return get_client(sync_client=True, httpx_settings={"timeout": timeout, **httpx_settings})
+    settings = get_current_settings().api
+    verify = _tls_context(settings.ssl_cert_file or certifi.where(), settings.tls_insecure_skip_verify)
+    return get_client(sync_client=True, httpx_settings={"timeout": timeout, "verify": verify, **httpx_settings})
+
+
+@functools.lru_cache(maxsize=4)
+def _tls_context(cert_file: str, skip_verify: bool) -> ssl.SSLContext:
+    """The TLS context Prefect's client would make for these settings, made once: Prefect
+    makes one for every client, reading the whole CA bundle (~16 ms of CPU here), and the
+    import page and each 1C poll open a client per question (15% of the test workers' CPU,
+    bench/RESULTS.md). A context is safe to share between threads and clients."""
+    if skip_verify:
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        return context
+    return ssl.create_default_context(cafile=cert_file)
 
 
 class _PrefectBusy(Exception):
