@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ACCESS_KEY = "seaweed-access"
-_STOP_GRACE_SECONDS = 5
 SECRET_KEY = "seaweed-secret"
+_STOP_GRACE_SECONDS = 5  # after SIGTERM, before SIGKILL (`SeaweedS3.stop`)
 # Every listener `weed mini` opens, each given a port so that parallel runs never collide.
 _PORT_FLAGS = (
     "master.port", "master.port.grpc", "volume.port", "volume.port.grpc", "filer.port", "filer.port.grpc",
@@ -93,10 +93,10 @@ class SeaweedS3:
             raise
 
     def stop(self) -> None:
-        """SIGTERM, and SIGKILL after a few seconds: `weed mini` stops its parts in 1-3 s, but
-        after a restart on the same data its volume server at times never finishes stopping
-        (seen in the S3-outage test: 20 s, then killed). What a PUT was answered for is already
-        in the volume's files, so the kill loses nothing the import counted on."""
+        """SIGTERM, and SIGKILL a few seconds later: after a restart on the same data, `weed
+        mini`'s volume server at times never finishes stopping (the S3-outage test's teardown,
+        bench/RESULTS.md). What a PUT was answered for is already in the volume's files, so the
+        kill loses nothing the import counted on."""
         if self.process is not None and self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)
             try:

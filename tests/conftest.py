@@ -214,7 +214,7 @@ def _alone_turn(item, *, exclusive: bool):
     `restarts_postgres` test restarts the cluster that serves every worker's database and the
     stacks. Its set-up and teardown (e.g. starting the session's stack or Prefect test server,
     or flushing its database after the restart) run beside the others, which need not wait
-    for them: a Prefect test server started there held three workers idle for ~10 s."""
+    for them."""
     base = _turnstile(item)
     if base is None or not _runs_alone(item):
         yield
@@ -287,8 +287,8 @@ def prefect_server():
 @pytest.fixture(scope="session")
 def session_prefect_api_url(prefect_server) -> str:
     """The session's Prefect test server's API: for a command line run in its own process
-    whose test is not about the embedded server the command otherwise starts (~4 s of CPU
-    and more of wall each)."""
+    whose test is not about the embedded server the command otherwise starts (seconds of CPU
+    and of wall each)."""
     from prefect.settings import PREFECT_API_URL
 
     return PREFECT_API_URL.value()

@@ -56,10 +56,10 @@ def prefect_client(*, timeout: float = REQUEST_TIMEOUT_SECONDS, **httpx_settings
 
 @functools.lru_cache(maxsize=4)
 def _tls_context(cert_file: str, skip_verify: bool) -> ssl.SSLContext:
-    """The TLS context Prefect's client would make for these settings, made once: Prefect
-    makes one for every client, reading the whole CA bundle (~16 ms of CPU here), and the
-    import page and each 1C poll open a client per question (15% of the test workers' CPU,
-    bench/RESULTS.md). A context is safe to share between threads and clients."""
+    """The TLS context Prefect's client would make for these settings, made once per process:
+    Prefect makes one for every client, reading the whole CA bundle each time, and the import
+    page and each 1C poll open a client per question (its cost: bench/RESULTS.md, the test
+    suite's wall time, session 12). A context is safe to share between threads and clients."""
     if skip_verify:
         context = ssl.create_default_context()
         context.check_hostname = False
