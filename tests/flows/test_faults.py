@@ -139,9 +139,14 @@ def test_killed_run_is_settled_by_the_next_start_and_a_rerun_finishes_the_job(ex
 
 
 def _children(pid: int) -> set[int]:
+    """The processes any thread of `pid` started; a thread that ended meanwhile (the import's
+    chunk threads come and go) has none left to count."""
     children = set()
     for task in Path(f"/proc/{pid}/task").iterdir():
-        children.update(int(child) for child in (task / "children").read_text().split())
+        try:
+            children.update(int(child) for child in (task / "children").read_text().split())
+        except FileNotFoundError:
+            continue
     return children
 
 
