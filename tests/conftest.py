@@ -14,7 +14,7 @@ import shutil
 import socket
 import tempfile
 import uuid
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import pytest
@@ -266,22 +266,72 @@ def running_stack(tmp_path_factory, django_db_setup, django_db_blocker):
     pools, `prefect deploy --all`, a worker and Django's server on the test database. Its
     tests take it through `stack` (tests/e2e) or `exchange_stack` (tests/exchange); under
     xdist each stack group's worker starts one (`stack_group`)."""
-    from tests.e2e.conftest import start_session_stack
+    from tests.e2e.conftest import start_session_stack, stop_session_stack
 
     stack = start_session_stack(tmp_path_factory)
     try:
         yield stack
     finally:
-        stack.stop()
+        stop_session_stack(stack)
+
+
+def postgres_run(server: str, *statements: str) -> None:
+    """Statements run outside a transaction (as CREATE and DROP DATABASE must be) on the
+    PostgreSQL server `server` (user@host:port)."""
+    import psycopg
+
+    with psycopg.connect(f"postgresql://{server}/postgres", autocommit=True) as conn:
+        for statement in statements:
+            conn.execute(statement)
+
+
+def prefect_database_url(tmp_path_factory, suffix: str) -> str:
+    """A new, empty database for a Prefect server: in the test database's PostgreSQL, named
+    after the test database (one per xdist worker), or a SQLite file when the tests run on
+    SQLite. `drop_prefect_database` removes it."""
+    from django.db import connection
+
+    db = connection.settings_dict
+    if not db["ENGINE"].endswith("postgresql"):
+        return f"sqlite+aiosqlite:///{tmp_path_factory.mktemp(suffix) / 'prefect.db'}"
+    server, name = f"{db['USER']}@{db['HOST']}:{db['PORT']}", f"{db['NAME']}_{suffix}"
+    postgres_run(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"')
+    return f"postgresql+asyncpg://{server}/{name}"
+
+
+def drop_prefect_database(url: str) -> None:
+    if url.startswith("postgresql"):
+        server, _, name = url.partition("//")[2].rpartition("/")
+        postgres_run(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session")
-def prefect_server():
-    """One Prefect test server (~10 s to start) shared by every flow test."""
-    from prefect.testing.utilities import prefect_test_harness
+def prefect_server(tmp_path_factory, django_db_setup):
+    """One Prefect test server shared by every flow test of the session (each xdist worker's),
+    started as the command line starts its embedded one, with its database in PostgreSQL
+    (`prefect_database_url`). Every thread of this process uses it, the live server's too:
+    its address is in this process' environment, which Prefect's global settings are
+    refreshed from."""
+    from prefect.context import refresh_global_settings_context
+    from prefect.settings import PREFECT_SERVER_DATABASE_CONNECTION_URL, temporary_settings
 
-    with prefect_test_harness(server_startup_timeout=60):
-        yield
+    from apps.imports.prefect_api.embedded import embedded_server
+
+    database_url = prefect_database_url(tmp_path_factory, "prefect")
+    outer_api_url = os.environ.pop("PREFECT_API_URL", None)  # a developer's own server is not the tests'
+    refresh_global_settings_context()
+    try:
+        with ExitStack() as server:
+            with temporary_settings(updates={PREFECT_SERVER_DATABASE_CONNECTION_URL: database_url}):
+                os.environ["PREFECT_API_URL"] = server.enter_context(embedded_server())
+            refresh_global_settings_context()
+            yield
+    finally:
+        os.environ.pop("PREFECT_API_URL", None)
+        if outer_api_url is not None:
+            os.environ["PREFECT_API_URL"] = outer_api_url
+        refresh_global_settings_context()
+        drop_prefect_database(database_url)
 
 
 @pytest.fixture(scope="session")

@@ -18,7 +18,7 @@ from django.db import connection, connections
 
 from apps.imports.models import ImportSession
 from devtools.stack import REPO_DIR, LocalStack
-from tests.conftest import SAMPLE_DIR
+from tests.conftest import SAMPLE_DIR, drop_prefect_database, prefect_database_url
 
 RUN_SECONDS = 180
 CHROMIUM = Path("/usr/bin/chromium")
@@ -30,7 +30,7 @@ class Stack(LocalStack):
     imports worker and Django's server, with a temporary PREFECT_HOME, exchange directory,
     staging area and media root, on the test database."""
 
-    def __init__(self, root: Path, database_url: str):
+    def __init__(self, root: Path, database_url: str, prefect_database_url: str):
         self.data_dir = root / "import_1c"
         self.media_root = root / "media"
         self.staging_dir = root / "staging"
@@ -45,9 +45,10 @@ class Stack(LocalStack):
             "DJANGO_SETTINGS_MODULE": "tests.stack_settings",
             "PYTHONPATH": os.pathsep.join(filter(None, (str(REPO_DIR), os.environ.get("PYTHONPATH")))),
             "PREFECT_WORKER_QUERY_SECONDS": "1",
-            # The server's SQLite waits for its lock as long as Prefect's own tests let it (30 s,
-            # not 10): the shard workers, the worker and the tests write at once on busy hosts.
-            "PREFECT_SERVER_DATABASE_TIMEOUT": "30",
+            # The server's own database in PostgreSQL, as docs/several-machines.md advises for
+            # shard hosts: on SQLite, heartbeats and polls written at once on a busy machine were
+            # refused ("database is locked") and a live shard was taken for dead.
+            "PREFECT_SERVER_DATABASE_CONNECTION_URL": prefect_database_url,
             "DATABASE_URL": database_url,
             "MEDIA_ROOT": str(self.media_root),
             "ONEC_DATA_DIR": str(self.data_dir),
@@ -85,14 +86,21 @@ def start_session_stack(tmp_path_factory) -> Stack:
     db = connection.settings_dict
     if not db["ENGINE"].endswith("postgresql"):
         pytest.skip("the stack's processes share the test database: run with PostgreSQL (./dev test)")
-    stack = Stack(tmp_path_factory.mktemp("stack"), f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}")
+    stack = Stack(tmp_path_factory.mktemp("stack"), f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+                  prefect_database_url(tmp_path_factory, "stack_prefect"))
     stack.reset()
     try:
         stack.start_all()
     except BaseException:
-        stack.stop()
+        stop_session_stack(stack)
         raise
     return stack
+
+
+def stop_session_stack(stack: Stack) -> None:
+    """Every part stopped, and the Prefect server's database dropped."""
+    stack.stop()
+    drop_prefect_database(stack.env["PREFECT_SERVER_DATABASE_CONNECTION_URL"])
 
 
 @pytest.fixture

@@ -66,18 +66,25 @@ def prefect_api_for_this_run() -> Iterator[bool]:
     if not server_would_be_embedded():
         yield False
         return
+    # No "View at" links: the embedded server serves no UI and is gone after the run.
+    with embedded_server() as api_url, temporary_settings(updates={PREFECT_API_URL: api_url, PREFECT_UI_URL: ""}):
+        yield True
+
+
+@contextmanager
+def embedded_server() -> Iterator[str]:
+    """Prefect's server in a subprocess, on the current settings' database, living as long
+    as the body; yields its API URL. The tests' Prefect server is started this way too."""
     process, api_url = _start_server()
     try:
-        # No "View at" links: the embedded server serves no UI and is gone after the run.
-        with temporary_settings(updates={PREFECT_API_URL: api_url, PREFECT_UI_URL: ""}):
-            try:
-                yield True
-            finally:
-                # What this process still has to tell the server goes before the server.
-                EventsWorker.drain_all(timeout=_STOP_TIMEOUT_SECONDS)
-                APILogWorker.drain_all(timeout=_STOP_TIMEOUT_SECONDS)
+        yield api_url
     finally:
-        _stop_server(process)
+        try:
+            # What this process still has to tell the server goes before the server.
+            EventsWorker.drain_all(timeout=_STOP_TIMEOUT_SECONDS)
+            APILogWorker.drain_all(timeout=_STOP_TIMEOUT_SECONDS)
+        finally:
+            _stop_server(process)
 
 
 def _start_server() -> tuple[subprocess.Popen, str]:
