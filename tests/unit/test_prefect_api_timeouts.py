@@ -5,9 +5,7 @@ import socket
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import threading
 import time
-import uuid
 
-from prefect.client.schemas.responses import DeploymentResponse
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from apps.imports.prefect_api.runs import prefect_deployment_run_create_within
@@ -82,50 +80,3 @@ def test_a_busy_server_gives_none_at_once_and_is_asked_again_later():
 
     assert flow_run_id is None
     assert elapsed < 2.0, f"the call took {elapsed:.1f} s"  # a retry would have slept 2 s first
-
-
-class _Slow(BaseHTTPRequestHandler):
-    """A server that answers every request after SLOW_SECONDS (the deployment's lookup with a
-    deployment; what follows too late to matter)."""
-
-    def do_GET(self):
-        time.sleep(SLOW_SECONDS)
-        body = DeploymentResponse(name="onec-exchange", flow_id=uuid.uuid4()).model_dump_json().encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def do_POST(self):
-        time.sleep(SLOW_SECONDS)
-        self.send_response(500)
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
-
-
-SLOW_SECONDS = 0.3
-
-
-def test_the_time_given_bounds_all_the_requests_together():
-    """Two requests of 0.3 s each do not fit in 0.5 s: the second gets only what is left
-    (httpx's own timeouts are per request and per phase, so 0.5 s a request let the 1C poll
-    wait 2 s)."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Slow)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        with temporary_settings(updates={PREFECT_API_URL: f"http://127.0.0.1:{server.server_address[1]}/api"}):
-            started = time.monotonic()
-            flow_run_id = prefect_deployment_run_create_within(
-                name="prepare-exchange-import/onec-exchange", parameters={}, idempotency_key="k", seconds=0.5
-            )
-            elapsed = time.monotonic() - started
-    finally:
-        server.shutdown()
-        server.server_close()
-
-    assert flow_run_id is None
-    assert elapsed < 0.5 + 0.15, f"the call took {elapsed:.2f} s"  # not 0.6 (two answers) or more
