@@ -47,6 +47,7 @@ from run import REPO_DIR
 
 sys.path.insert(0, str(REPO_DIR))  # the 1C client lives with the tests
 from devtools.deployment import ProductionSite, unit_option  # noqa: E402
+from devtools.postgres import fresh_database  # noqa: E402
 from devtools.stack import LocalStack  # noqa: E402
 from tests.exchange.client_1c import OneC, http_transport  # noqa: E402
 
@@ -60,11 +61,6 @@ SECRET_KEY = "bench-only-secret-key-0123456789-0123456789-0123456789"
 
 def p95(samples: list[float]) -> float:
     return statistics.quantiles(samples, n=20)[-1] if len(samples) > 1 else samples[0]
-
-
-def fresh_database(name: str, port: int) -> None:
-    for sql in (f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"'):
-        subprocess.run(["psql", "-q", "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "-c", sql], check=True)
 
 
 class Admin:
@@ -196,8 +192,9 @@ def main() -> None:
 
     run = work / "run"
     subprocess.run(["rm", "-rf", str(run)], check=True)
-    fresh_database("deploy_bench", args.postgres_port)
-    fresh_database("deploy_bench_prefect", args.postgres_port)
+    postgres = f"postgresql://postgres@127.0.0.1:{args.postgres_port}"
+    fresh_database(postgres, "deploy_bench")
+    fresh_database(postgres, "deploy_bench_prefect")
     env = {
         **{name: value for name, value in os.environ.items() if not name.startswith(("DJANGO_", "ONEC_", "PREFECT_"))},
         "DJANGO_SECRET_KEY": SECRET_KEY,

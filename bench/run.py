@@ -226,14 +226,10 @@ class Target:
             for suffix in ("", "-wal", "-shm"):
                 Path(f"{path}{suffix}").unlink(missing_ok=True)
             return f"sqlite:///{path}"
-        import psycopg
+        from devtools.postgres import fresh_database
 
-        base, _, _ = self.database_url.rpartition("/")
-        db = f"{self.database_url.rsplit('/', 1)[1]}_{name}".replace("-", "_")
-        with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
-            conn.execute(f'CREATE DATABASE "{db}"')
-        return f"{base}/{db}"
+        server, _, database = self.database_url.rpartition("/")
+        return fresh_database(server, f"{database}_{name}".replace("-", "_"))
 
 
 def manage(*args: str) -> list[str]:

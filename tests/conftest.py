@@ -26,6 +26,7 @@ from PIL import Image
 
 from commerceml import writer as cml
 from commerceml.layout import GOODS_DIRNAME, IMPORT_FILES_DIRNAME, picture_path
+from devtools.postgres import drop_database, fresh_database
 
 # Property-based tests (tests/unit/test_malformed_input.py): 100 cases a test, the same on
 # every run (no example database in the clone); HYPOTHESIS_PROFILE=thorough tries many more,
@@ -275,16 +276,6 @@ def running_stack(tmp_path_factory, django_db_setup, django_db_blocker):
         stop_session_stack(stack)
 
 
-def postgres_run(server: str, *statements: str) -> None:
-    """Statements run outside a transaction (as CREATE and DROP DATABASE must be) on the
-    PostgreSQL server `server` (user@host:port)."""
-    import psycopg
-
-    with psycopg.connect(f"postgresql://{server}/postgres", autocommit=True) as conn:
-        for statement in statements:
-            conn.execute(statement)
-
-
 def prefect_database_url(tmp_path_factory, suffix: str) -> str:
     """A new, empty database for a Prefect server: in the test database's PostgreSQL, named
     after the test database (one per xdist worker), or a SQLite file when the tests run on
@@ -294,15 +285,14 @@ def prefect_database_url(tmp_path_factory, suffix: str) -> str:
     db = connection.settings_dict
     if not db["ENGINE"].endswith("postgresql"):
         return f"sqlite+aiosqlite:///{tmp_path_factory.mktemp(suffix) / 'prefect.db'}"
-    server, name = f"{db['USER']}@{db['HOST']}:{db['PORT']}", f"{db['NAME']}_{suffix}"
-    postgres_run(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"')
-    return f"postgresql+asyncpg://{server}/{name}"
+    server = f"postgresql://{db['USER']}@{db['HOST']}:{db['PORT']}"
+    return fresh_database(server, f"{db['NAME']}_{suffix}").replace("postgresql://", "postgresql+asyncpg://", 1)
 
 
 def drop_prefect_database(url: str) -> None:
     if url.startswith("postgresql"):
-        server, _, name = url.partition("//")[2].rpartition("/")
-        postgres_run(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        server, _, name = url.replace("postgresql+asyncpg://", "postgresql://", 1).rpartition("/")
+        drop_database(server, name)
 
 
 @pytest.fixture(scope="session")

@@ -30,7 +30,7 @@ class Stack(LocalStack):
     imports worker and Django's server, with a temporary PREFECT_HOME, exchange directory,
     staging area and media root, on the test database."""
 
-    def __init__(self, root: Path, database_url: str, prefect_database_url: str):
+    def __init__(self, root: Path, database_url: str, prefect_database: str):
         self.data_dir = root / "import_1c"
         self.media_root = root / "media"
         self.staging_dir = root / "staging"
@@ -48,7 +48,7 @@ class Stack(LocalStack):
             # The server's own database in PostgreSQL, as docs/several-machines.md advises for
             # shard hosts: on SQLite, heartbeats and polls written at once on a busy machine were
             # refused ("database is locked") and a live shard was taken for dead.
-            "PREFECT_SERVER_DATABASE_CONNECTION_URL": prefect_database_url,
+            "PREFECT_SERVER_DATABASE_CONNECTION_URL": prefect_database,
             "DATABASE_URL": database_url,
             "MEDIA_ROOT": str(self.media_root),
             "ONEC_DATA_DIR": str(self.data_dir),
