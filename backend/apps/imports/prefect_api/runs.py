@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import logging
 import ssl
+import time
 import uuid
 from contextlib import contextmanager
 from typing import Any, Iterator
@@ -95,10 +96,9 @@ def prefect_api_check() -> None:
 
 def prefect_api_answers(*, seconds: float) -> None:
     """Refuse unless the Prefect API answers its health check within `seconds`: one request,
-    not retried, half the time to connect and half to answer (the health check's;
-    `prefect_api_check` waits as long as a page does)."""
+    not retried (the health check's; `prefect_api_check` waits as long as a page does)."""
     url = prefect_api_url()
-    with _prefect_client_within(seconds / 2) as client:
+    with _prefect_client_within(seconds) as client:
         problem = client.api_healthcheck()
     if problem is not None:
         raise PrefectUnavailableError(Message(
@@ -109,12 +109,23 @@ def prefect_api_answers(*, seconds: float) -> None:
 
 @contextmanager
 def _prefect_client_within(seconds: float) -> Iterator[SyncPrefectClient]:
-    """A client whose every request ends within `seconds`: its own retries are off (it waits
-    2, 4, 8... seconds before each one, even for a busy answer), and a busy answer raises
+    """A client whose requests all end within `seconds` in all: each is given half the time
+    left to connect and half to be answered (httpx's timeouts are per phase, not per
+    request), and none starts once the time is up. Its own retries are off (it waits 2, 4,
+    8... seconds before each one, even for a busy answer), and a busy answer raises
     _PrefectBusy."""
+    deadline = time.monotonic() + seconds
+
+    def within_the_time_left(request: httpx.Request) -> None:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise httpx.PoolTimeout(f"no time left for {request.method} {request.url.path}", request=request)
+        request.extensions["timeout"] = httpx.Timeout(left / 2).as_dict()
+
     with (
         temporary_settings(updates={PREFECT_CLIENT_MAX_RETRIES: 0}),
-        prefect_client(timeout=seconds, event_hooks={"response": [_refuse_busy_answer]}) as client,
+        prefect_client(timeout=seconds, event_hooks={"request": [within_the_time_left],
+                                                     "response": [_refuse_busy_answer]}) as client,
     ):
         yield client
 
@@ -152,9 +163,9 @@ def prefect_deployment_run_create(
 def prefect_deployment_run_create_within(
     *, name: str, parameters: dict[str, Any], idempotency_key: str, seconds: float
 ) -> uuid.UUID | None:
-    """Schedule a run of the deployment `<flow>/<deployment>` now, in one client, each
-    request given at most `seconds`; None when Prefect did not answer in time or said it
-    is busy (ask again with the same key: a run the server made meanwhile is returned,
+    """Schedule a run of the deployment `<flow>/<deployment>` now, in one client whose
+    requests take at most `seconds` in all; None when Prefect did not answer in time or said
+    it is busy (ask again with the same key: a run the server made meanwhile is returned,
     never a second one)."""
     try:
         with _prefect_client_within(seconds) as client:
