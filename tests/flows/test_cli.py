@@ -1,11 +1,13 @@
 """`import_1c` as a user runs it: a separate process, exit codes, one readable line on failure."""
 import json
 import os
+import socket
 import sqlite3
 
 import pytest
 from django.conf import settings
 
+from apps.imports.models import ImportSession
 from apps.products.models import Product
 from tests.flows.helpers import cli_run
 from tests.languages import other_language_sentences
@@ -82,7 +84,8 @@ def test_the_documented_command_line_prints_no_traceback_and_never_phones_home(e
     service, on by Prefect's default, starts by writing a telemetry session to the server's
     database: either that row is there afterwards, or the write met the run's and printed a
     `send_telemetry_heartbeat ... database is locked` traceback (as it did on a real 1C
-    export). The command turns telemetry off itself: neither happens."""
+    export; the server's output goes to its log). The command turns telemetry off itself:
+    neither happens."""
     if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
         pytest.skip("needs a database another process can see (run with PostgreSQL, as ./dev test does)")
     exchange.add_goods("0a000000-0000-0000-0000-000000000002")
@@ -95,6 +98,35 @@ def test_the_documented_command_line_prints_no_traceback_and_never_phones_home(e
 
     assert run.returncode == 0, run.stderr
     assert "Traceback" not in run.stdout + run.stderr
+    assert "send_telemetry_heartbeat" not in (tmp_path / "prefect" / "embedded-server.log").read_text()
     with sqlite3.connect(tmp_path / "prefect" / "prefect.db") as prefect_db:
         keys = {key for (key,) in prefect_db.execute("SELECT key FROM configuration")}
     assert "TELEMETRY_SESSION" not in keys
+
+
+def test_an_embedded_server_that_cannot_start_is_reported_with_the_end_of_its_log(exchange, media_root, tmp_path):
+    """Its database unreachable: the command says so in one message (how the server's log
+    ends, where the log is, what to set) and exits 1, with no traceback of its own and no
+    session made; the server's own traceback is in its log, not in the terminal."""
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    prefect_home = tmp_path / "prefect"
+
+    run = cli_run("catalog", "--data-dir", str(exchange.root), media_root=media_root, env={
+        **ENGLISH, "PREFECT_HOME": str(prefect_home),
+        "PREFECT_SERVER_DATABASE_CONNECTION_URL": f"postgresql+asyncpg://postgres@127.0.0.1:{port}/prefect",
+    })
+
+    log = prefect_home / "embedded-server.log"
+    assert run.returncode == 1, run.stderr
+    assert run.stderr.startswith(
+        f"import_1c: Prefect's embedded server exited with code 3 while starting; its log {log} ends with:\n"
+    ), run.stderr
+    assert "ConnectionRefusedError" in run.stderr and f"127.0.0.1', {port})" in run.stderr
+    assert run.stderr.rstrip().endswith(
+        "Fix what it says (e.g. PREFECT_SERVER_DATABASE_CONNECTION_URL), or set PREFECT_API_URL to a running server"
+    )
+    assert "Traceback" not in run.stdout + run.stderr
+    assert "Traceback (most recent call last)" in log.read_text()
+    assert not ImportSession.objects.exists()

@@ -20,14 +20,16 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import httpx
 import prefect
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 from prefect.events.worker import EventsWorker
 from prefect.logging.handlers import APILogWorker
 from prefect.settings import (
     PREFECT_API_URL,
+    PREFECT_HOME,
     PREFECT_SERVER_EPHEMERAL_ENABLED,
     PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS,
     PREFECT_UI_URL,
@@ -35,7 +37,7 @@ from prefect.settings import (
     temporary_settings,
 )
 
-from apps.i18n.messages import error_message, message_text
+from apps.i18n.messages import Message, error_message, message_text
 
 from . import NO_TELEMETRY
 
@@ -46,10 +48,11 @@ _START_ATTEMPTS = 3
 _PORT_IN_USE_EXIT_CODE = 3
 EMBEDDED_SERVER_START_SECONDS = 90
 _PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+_LOG_LINES_IN_ERRORS = 5
 
 
 class EmbeddedServerError(RuntimeError):
-    pass
+    """The embedded server did not start; raised with a Message saying why and what to do."""
 
 
 def server_would_be_embedded() -> bool:
@@ -87,9 +90,19 @@ def embedded_server() -> Iterator[str]:
             _stop_server(process)
 
 
+def embedded_server_log() -> Path:
+    """Where the server's own output goes, appended run after run: not to the terminal,
+    where the `database is locked` tracebacks it may log on SQLite under load, for writes
+    that are tried again, would read as the run's failure."""
+    return PREFECT_HOME.value() / "embedded-server.log"
+
+
 def _start_server() -> tuple[subprocess.Popen, str]:
-    """Start the server and wait until it answers; a port taken meanwhile (uvicorn's exit
-    code 3) means another try on another port, as Prefect does."""
+    """Start the server and wait until it answers; a port taken meanwhile means another try
+    on another port, as Prefect does. Any other failure to start is reported with the end of
+    the server's log."""
+    log_path = embedded_server_log()
+    log_path.parent.mkdir(parents=True, exist_ok=True)
     for _ in range(_START_ATTEMPTS):
         port = _free_port()
         command = [
@@ -109,11 +122,26 @@ def _start_server() -> tuple[subprocess.Popen, str]:
             # collide with the run's ("database is locked" tracebacks in the output).
             **NO_TELEMETRY,
         }
-        process = subprocess.Popen(command, env=env, preexec_fn=_dies_with_parent())
+        with open(log_path, "ab") as log:
+            log_start = log.tell()
+            process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                       preexec_fn=_dies_with_parent())
         api_url = f"http://127.0.0.1:{port}/api"
-        if _wait_until_healthy(process, api_url):
+        if _wait_until_healthy(process, api_url, log_path):
             return process, api_url
-    raise EmbeddedServerError(f"Prefect's embedded server found no free port in {_START_ATTEMPTS} tries")
+        # uvicorn's exit code is the same for a port taken and for a failed start-up.
+        if process.returncode != _PORT_IN_USE_EXIT_CODE or _port_is_free(port):
+            raise EmbeddedServerError(Message(
+                gettext_noop(
+                    "Prefect's embedded server exited with code %(code)s while starting; its log %(log)s ends "
+                    "with:\n%(tail)s\nFix what it says (e.g. PREFECT_SERVER_DATABASE_CONNECTION_URL), or set "
+                    "PREFECT_API_URL to a running server"
+                ),
+                code=process.returncode, log=str(log_path), tail=_log_tail(log_path, log_start),
+            ))
+    raise EmbeddedServerError(Message(
+        gettext_noop("Prefect's embedded server found no free port in %(tries)s tries"), tries=_START_ATTEMPTS,
+    ))
 
 
 def _dies_with_parent():
@@ -140,8 +168,17 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _wait_until_healthy(process: subprocess.Popen, api_url: str) -> bool:
-    """True once the server answers; False if its port was taken. Unless set, wait up to
+def _port_is_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def _wait_until_healthy(process: subprocess.Popen, api_url: str, log_path: Path) -> bool:
+    """True once the server answers; False if it exited meanwhile. Unless set, wait up to
     EMBEDDED_SERVER_START_SECONDS: it starts in 3-16 s, but on a busy machine later than
     Prefect's own 20 s default, and a demo or import should wait rather than fail."""
     timeout = (PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value()
@@ -149,13 +186,8 @@ def _wait_until_healthy(process: subprocess.Popen, api_url: str) -> bool:
     deadline = time.monotonic() + timeout
     with httpx.Client() as client:
         while time.monotonic() < deadline:
-            if process.poll() == _PORT_IN_USE_EXIT_CODE:
+            if process.poll() is not None:
                 return False
-            if process.returncode is not None:
-                raise EmbeddedServerError(
-                    f"Prefect's embedded server exited with code {process.returncode} while starting; "
-                    "its error is printed above"
-                )
             try:
                 if client.get(f"{api_url}/health", timeout=2).status_code == 200:
                     return True
@@ -163,10 +195,22 @@ def _wait_until_healthy(process: subprocess.Popen, api_url: str) -> bool:
                 pass
             time.sleep(0.05)
     _stop_server(process)
-    raise EmbeddedServerError(
-        f"Prefect's embedded server did not answer within {timeout} s "
-        "(PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS); on a slow machine raise it, or set PREFECT_API_URL"
-    )
+    raise EmbeddedServerError(Message(
+        gettext_noop(
+            "Prefect's embedded server did not answer within %(seconds)s s "
+            "(PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS); on a slow machine raise it, or set PREFECT_API_URL. "
+            "Its log: %(log)s"
+        ),
+        seconds=timeout, log=str(log_path),
+    ))
+
+
+def _log_tail(log_path: Path, start: int) -> str:
+    """The last lines the server wrote to its log since `start` (a byte offset)."""
+    with open(log_path, "rb") as log:
+        log.seek(start)
+        lines = [line for line in log.read().decode("utf-8", errors="replace").splitlines() if line.strip()]
+    return "\n".join(lines[-_LOG_LINES_IN_ERRORS:])
 
 
 def _stop_server(process: subprocess.Popen) -> None:

@@ -19,6 +19,7 @@ from apps.imports.models import ImportSession
 from apps.imports.options import ImageImportOptions
 from apps.imports.prefect_api.console import console_for_people
 from apps.imports.prefect_api.embedded import (
+    EmbeddedServerError,
     prefect_api_for_this_run,
     server_would_be_embedded,
     wait_for_task_run_records,
@@ -165,17 +166,20 @@ class Command(BaseCommand):
                 "(docs/several-machines.md)"
             ) % {"shards": options["shards"]})
         # One Prefect server for all the runs: the embedded one starts once, not per type.
-        with prefect_api_for_this_run() as server_is_embedded:
-            for spec, flow in zip(specs, flows):
-                parameters = {"data_dir": data_dir} if data_dir else {}
-                if spec.options is not None:
-                    parameters["options"] = image_options.as_parameters()
-                session = self._run(
-                    spec, flow, parameters, server_is_embedded=server_is_embedded, as_json=options["json"]
-                )
-                if session.status != ImportSession.Status.COMPLETED:
-                    reason = session.error_message_text or session.get_status_display()
-                    failed.append(f"{spec.key}: {reason}" if len(specs) > 1 else reason)
+        try:
+            with prefect_api_for_this_run() as server_is_embedded:
+                for spec, flow in zip(specs, flows):
+                    parameters = {"data_dir": data_dir} if data_dir else {}
+                    if spec.options is not None:
+                        parameters["options"] = image_options.as_parameters()
+                    session = self._run(
+                        spec, flow, parameters, server_is_embedded=server_is_embedded, as_json=options["json"]
+                    )
+                    if session.status != ImportSession.Status.COMPLETED:
+                        reason = session.error_message_text or session.get_status_display()
+                        failed.append(f"{spec.key}: {reason}" if len(specs) > 1 else reason)
+        except EmbeddedServerError as exc:  # before any session was made
+            self._fail(message_text(message_of(exc)))
         if failed:
             self._fail("; ".join(failed))
 
