@@ -7,6 +7,8 @@ import threading
 import time
 import uuid
 
+import httpx
+import pytest
 from prefect.client.schemas.responses import DeploymentResponse
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
@@ -90,38 +92,57 @@ def test_a_busy_server_gives_none_at_once_and_is_asked_again_later():
     assert elapsed < 2.0, f"the call took {elapsed:.1f} s"  # a retry would have slept 2 s first
 
 
+def test_a_server_that_is_down_is_refused_at_once_without_retrying_the_connection():
+    """Prefect's transport tries a refused connection 3 more times, sleeping 0, 0.5 and 1 s
+    between tries; the poll's client is given a transport that does not."""
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+
+    with temporary_settings(updates={PREFECT_API_URL: f"http://127.0.0.1:{port}/api"}):
+        started = time.monotonic()
+        with pytest.raises(httpx.ConnectError):
+            prefect_deployment_run_create_within(
+                name="prepare-exchange-import/onec-exchange", parameters={}, idempotency_key="k", seconds=0.2
+            )
+        elapsed = time.monotonic() - started
+
+    assert elapsed < 1.0, f"the call took {elapsed:.2f} s"  # the retries alone sleep 1.5 s
+
+
 class _Slow(BaseHTTPRequestHandler):
-    """A server that answers every request after SLOW_SECONDS (the deployment's lookup with a
-    deployment; what follows too late to matter)."""
+    """The deployment's lookup answered after 0.2 s; CSRF protection off, said at once (as
+    Prefect's server says it by default); the flow run's creation answered after 0.3 s, with
+    an error a client should never get to see if the time given is shared."""
 
     def do_GET(self):
-        time.sleep(SLOW_SECONDS)
-        body = DeploymentResponse(name="onec-exchange", flow_id=uuid.uuid4()).model_dump_json().encode()
-        self.send_response(200)
+        if self.path.startswith("/api/csrf-token"):
+            self._answer(422, b'{"detail": "CSRF protection is disabled."}')
+            return
+        time.sleep(0.2)
+        self._answer(200, DeploymentResponse(name="onec-exchange", flow_id=uuid.uuid4()).model_dump_json().encode())
+
+    def do_POST(self):
+        time.sleep(0.3)
+        self._answer(500, b'{"exception_message": "Internal Server Error"}')
+
+    def _answer(self, status: int, body: bytes) -> None:
+        self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
 
-    def do_POST(self):
-        time.sleep(SLOW_SECONDS)
-        self.send_response(500)
-        self.end_headers()
-
     def log_message(self, *args):
         pass
 
 
-SLOW_SECONDS = 0.3
-
-
 def test_the_time_given_bounds_all_the_requests_together():
-    """Two requests of 0.3 s each do not fit in 0.5 s: the second gets only what is left
-    (httpx's own timeouts are per request and per phase, so 0.5 s a request let the 1C poll
-    wait 2 s)."""
-    flow_run_id, elapsed = _ask_for_a_run(_Slow, seconds=0.5)
+    """0.7 s for the lookup (0.2 s), the CSRF question and the creation (0.3 s): the creation
+    gets half of the ~0.5 s left, and ends before its answer. Given 0.7 s (or half of it) of
+    its own, as httpx's per-request timeouts would, it would get the error answer; and each
+    of the three requests could take that long (1C's poll waited 2.15 s so)."""
+    flow_run_id, elapsed = _ask_for_a_run(_Slow, seconds=0.7)
 
-    # None, not the second answer's error; within the half-second given, the time to make the
-    # client aside (a busy machine's margin: a second request given 0.5 s would end after 0.8 s)
     assert flow_run_id is None
-    assert elapsed < 0.8, f"the call took {elapsed:.2f} s"
+    assert elapsed < 1.0, f"the call took {elapsed:.2f} s"

@@ -50,9 +50,12 @@ def prefect_api_url() -> str:
 def prefect_client(*, timeout: float = REQUEST_TIMEOUT_SECONDS, **httpx_settings) -> SyncPrefectClient:
     """A client of the configured server (never an embedded one); use it as a context manager."""
     prefect_api_url()
+    return get_client(sync_client=True, httpx_settings={"timeout": timeout, "verify": _tls_verify(), **httpx_settings})
+
+
+def _tls_verify() -> ssl.SSLContext:
     settings = get_current_settings().api
-    verify = _tls_context(settings.ssl_cert_file or certifi.where(), settings.tls_insecure_skip_verify)
-    return get_client(sync_client=True, httpx_settings={"timeout": timeout, "verify": verify, **httpx_settings})
+    return _tls_context(settings.ssl_cert_file or certifi.where(), settings.tls_insecure_skip_verify)
 
 
 @functools.lru_cache(maxsize=4)
@@ -111,9 +114,10 @@ def prefect_api_answers(*, seconds: float) -> None:
 def _prefect_client_within(seconds: float) -> Iterator[SyncPrefectClient]:
     """A client whose requests all end within `seconds` in all: each is given half the time
     left to connect and half to be answered (httpx's timeouts are per phase, not per
-    request), and none starts once the time is up. Its own retries are off (it waits 2, 4,
-    8... seconds before each one, even for a busy answer), and a busy answer raises
-    _PrefectBusy."""
+    request), and none starts once the time is up. No retries: not the client's (it waits
+    2, 4, 8... seconds before each one, even for a busy answer; a busy answer raises
+    _PrefectBusy), nor the connection's (Prefect's transport tries a refused or timed-out
+    connection 3 more times, 1.5 s of sleeps, unless given a transport of its own)."""
     deadline = time.monotonic() + seconds
 
     def within_the_time_left(request: httpx.Request) -> None:
@@ -124,8 +128,11 @@ def _prefect_client_within(seconds: float) -> Iterator[SyncPrefectClient]:
 
     with (
         temporary_settings(updates={PREFECT_CLIENT_MAX_RETRIES: 0}),
-        prefect_client(timeout=seconds, event_hooks={"request": [within_the_time_left],
-                                                     "response": [_refuse_busy_answer]}) as client,
+        prefect_client(
+            timeout=seconds,  # each request's is set by within_the_time_left
+            transport=httpx.HTTPTransport(verify=_tls_verify(), retries=0),
+            event_hooks={"request": [within_the_time_left], "response": [_refuse_busy_answer]},
+        ) as client,
     ):
         yield client
 

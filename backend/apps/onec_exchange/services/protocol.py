@@ -39,9 +39,10 @@ logger = logging.getLogger(__name__)
 PREPARE_DEPLOYMENT = "prepare-exchange-import/onec-exchange"
 # An answer slower than this is logged (1C's proxy may time out; 1C is promised 2 s).
 SLOW_ANSWER_SECONDS = 1.5
-# The two Prefect requests that ask for the preparation run get at most this long in all,
-# so the poll answers within 1C's 2 s even when the server is busy (the rest is the poll's
-# own work); a later poll asks again. The first request may wait 0.6 s for its answer.
+# The Prefect requests that ask for the preparation run (the deployment's lookup, the
+# client's CSRF question, the run's creation) get at most this long in all, so the poll
+# answers within 1C's 2 s even when the server is busy (the rest is the poll's own work);
+# a later poll asks again. The first request may wait 0.6 s for its answer.
 PREFECT_REQUEST_SECONDS = 1.2
 
 
