@@ -12,6 +12,7 @@ import pytest
 from django.conf import settings
 from django.core.management import call_command
 from django.db import connections
+from prefect.settings import PREFECT_HOME
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from apps.imports.options import ImageImportOptions
@@ -95,8 +96,12 @@ def cli_run(*args, media_root=None, env=None, environ=None, prefect_api_url=None
     """`manage.py import_1c ...` in a process of its own, on the test database, in `environ`
     (this process' environment unless given) with `env` added; on the Prefect server at
     `prefect_api_url` (e.g. the session's, `session_prefect_api_url`), else on the embedded
-    one the command starts for itself, as the README runs it."""
+    one the command starts for itself, as the README runs it. What that server wrote to its
+    log during the run is the result's `server_log`. Unless PREFECT_HOME is given, the runs
+    of each xdist worker have one of their own: the embedded servers of runs on different
+    workers at once would otherwise share one SQLite database (./dev's `var/prefect`)."""
     db = settings.DATABASES["default"]
+    prefect_home_given = "PREFECT_HOME" in {**(environ or {}), **(env or {})}
     env = {
         **(os.environ if environ is None else environ),
         "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
@@ -108,7 +113,19 @@ def cli_run(*args, media_root=None, env=None, environ=None, prefect_api_url=None
     env.pop("PREFECT_API_URL", None)
     if prefect_api_url:
         env["PREFECT_API_URL"] = prefect_api_url
-    return subprocess.run(
+    if not prefect_home_given:
+        prefect_home = PREFECT_HOME.value() / "cli-tests" / os.environ.get("PYTEST_XDIST_WORKER", "main")
+        prefect_home.mkdir(parents=True, exist_ok=True)  # Prefect makes only the last folder
+        env["PREFECT_HOME"] = str(prefect_home)
+    log = Path(env["PREFECT_HOME"]) / "embedded-server.log"
+    log_start = log.stat().st_size if log.exists() else 0
+    run = subprocess.run(
         [sys.executable, str(Path(__file__).resolve().parents[2] / "backend" / "manage.py"), "import_1c", *args],
         capture_output=True, text=True, env=env, timeout=300,
     )
+    run.server_log = ""
+    if log.exists():
+        with open(log, "rb") as server_output:
+            server_output.seek(log_start)
+            run.server_log = server_output.read().decode("utf-8", errors="replace")
+    return run
