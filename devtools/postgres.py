@@ -1,8 +1,9 @@
-"""Scratch databases for the tests and the benchmarks: made empty before a run, dropped after.
+"""Scratch databases for the tests and the benchmarks: made empty before use (the tests
+drop theirs after).
 
 `server` is a libpq address without the database, e.g. `postgresql://postgres@127.0.0.1:5432`.
-CREATE and DROP DATABASE cannot run in a transaction, so each statement runs on its own
-(autocommit) connection to the server's `postgres` database."""
+CREATE and DROP DATABASE cannot run in a transaction: the statements run on an autocommit
+connection to the server's `postgres` database."""
 from __future__ import annotations
 
 import psycopg
