@@ -45,7 +45,7 @@ logger = logging.getLogger(__name__)
 
 _STOP_TIMEOUT_SECONDS = 5
 _START_ATTEMPTS = 3
-_PORT_IN_USE_EXIT_CODE = 3
+_UVICORN_STARTUP_FAILURE = 3  # its port taken, or the app failed to start
 EMBEDDED_SERVER_START_SECONDS = 90
 _PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 _LOG_LINES_IN_ERRORS = 5
@@ -121,16 +121,17 @@ def _start_server() -> tuple[subprocess.Popen, str]:
             # Its telemetry service would phone home, and on SQLite its heartbeat's writes
             # collide with the run's ("database is locked" tracebacks in the output).
             **NO_TELEMETRY,
+            "PYTHONUNBUFFERED": "1",  # its last lines reach the log even when it is killed
         }
         with open(log_path, "ab") as log:
             log_start = log.tell()
             process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT,
                                        preexec_fn=_dies_with_parent())
         api_url = f"http://127.0.0.1:{port}/api"
-        if _wait_until_healthy(process, api_url, log_path):
+        if _wait_until_healthy(process, api_url, log_path, log_start):
             return process, api_url
         # uvicorn's exit code is the same for a port taken and for a failed start-up.
-        if process.returncode != _PORT_IN_USE_EXIT_CODE or _port_is_free(port):
+        if process.returncode != _UVICORN_STARTUP_FAILURE or _port_is_free(port):
             raise EmbeddedServerError(Message(
                 gettext_noop(
                     "Prefect's embedded server exited with code %(code)s while starting; its log %(log)s ends "
@@ -177,7 +178,7 @@ def _port_is_free(port: int) -> bool:
         return True
 
 
-def _wait_until_healthy(process: subprocess.Popen, api_url: str, log_path: Path) -> bool:
+def _wait_until_healthy(process: subprocess.Popen, api_url: str, log_path: Path, log_start: int) -> bool:
     """True once the server answers; False if it exited meanwhile. Unless set, wait up to
     EMBEDDED_SERVER_START_SECONDS: it starts in 3-16 s, but on a busy machine later than
     Prefect's own 20 s default, and a demo or import should wait rather than fail."""
@@ -199,9 +200,9 @@ def _wait_until_healthy(process: subprocess.Popen, api_url: str, log_path: Path)
         gettext_noop(
             "Prefect's embedded server did not answer within %(seconds)s s "
             "(PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS); on a slow machine raise it, or set PREFECT_API_URL. "
-            "Its log: %(log)s"
+            "Its log %(log)s ends with:\n%(tail)s"
         ),
-        seconds=timeout, log=str(log_path),
+        seconds=timeout, log=str(log_path), tail=_log_tail(log_path, log_start),
     ))
 
 
@@ -210,7 +211,7 @@ def _log_tail(log_path: Path, start: int) -> str:
     with open(log_path, "rb") as log:
         log.seek(start)
         lines = [line for line in log.read().decode("utf-8", errors="replace").splitlines() if line.strip()]
-    return "\n".join(lines[-_LOG_LINES_IN_ERRORS:])
+    return "\n".join(lines[-_LOG_LINES_IN_ERRORS:]) or "—"
 
 
 def _stop_server(process: subprocess.Popen) -> None:
