@@ -118,7 +118,7 @@ def cli_run(*args, media_root=None, env=None, environ=None, prefect_api_url=None
         prefect_home.mkdir(parents=True, exist_ok=True)  # Prefect makes only the last folder
         env["PREFECT_HOME"] = str(prefect_home)
     log = Path(env["PREFECT_HOME"]) / "embedded-server.log"
-    log_start = log.stat().st_size if log.exists() else 0
+    before = log.stat() if log.exists() else None
     run = subprocess.run(
         [sys.executable, str(Path(__file__).resolve().parents[2] / "backend" / "manage.py"), "import_1c", *args],
         capture_output=True, text=True, env=env, timeout=300,
@@ -126,6 +126,7 @@ def cli_run(*args, media_root=None, env=None, environ=None, prefect_api_url=None
     run.server_log = ""
     if log.exists():
         with open(log, "rb") as server_output:
-            server_output.seek(log_start)
+            if before is not None and os.fstat(server_output.fileno()).st_ino == before.st_ino:
+                server_output.seek(before.st_size)  # else the server started a new log (rotated)
             run.server_log = server_output.read().decode("utf-8", errors="replace")
     return run

@@ -106,11 +106,15 @@ def test_the_documented_command_line_prints_no_traceback_and_never_phones_home(e
 def test_an_embedded_server_that_cannot_start_is_reported_with_the_end_of_its_log(exchange, media_root, tmp_path):
     """Its database unreachable: the command says so in one message (how the server's log
     ends, where the log is, what to set) and exits 1, with no traceback of its own and no
-    session made; the server's own traceback is in its log, not in the terminal."""
+    session made; the server's own traceback is in its log, not in the terminal. A log that
+    earlier runs grew past 1 MiB is moved aside first."""
     with socket.socket() as sock:  # a port nothing listens on
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     prefect_home = tmp_path / "prefect"
+    prefect_home.mkdir()
+    earlier_runs = "an earlier run's line\n" * 60_000  # past 1 MiB: the log is moved aside
+    (prefect_home / "embedded-server.log").write_text(earlier_runs)
 
     run = cli_run("catalog", "--data-dir", str(exchange.root), media_root=media_root, env={
         **ENGLISH, "PREFECT_HOME": str(prefect_home),
@@ -129,3 +133,5 @@ def test_an_embedded_server_that_cannot_start_is_reported_with_the_end_of_its_lo
     assert "Traceback" not in run.stdout + run.stderr
     assert "Traceback (most recent call last)" in run.server_log
     assert not ImportSession.objects.exists()
+    assert (prefect_home / "embedded-server.log.1").read_text() == earlier_runs
+    assert log.read_text() == run.server_log and "earlier run" not in run.server_log

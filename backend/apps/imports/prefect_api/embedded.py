@@ -44,11 +44,10 @@ from . import NO_TELEMETRY
 logger = logging.getLogger(__name__)
 
 _STOP_TIMEOUT_SECONDS = 5
-_START_ATTEMPTS = 3
-_UVICORN_STARTUP_FAILURE = 3  # its port taken, or the app failed to start
 EMBEDDED_SERVER_START_SECONDS = 90
 _PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 _LOG_LINES_IN_ERRORS = 5
+_LOG_KEPT_BYTES = 1024 * 1024
 
 
 class EmbeddedServerError(RuntimeError):
@@ -93,23 +92,35 @@ def embedded_server() -> Iterator[str]:
 def embedded_server_log() -> Path:
     """Where the server's own output goes, appended run after run: not to the terminal,
     where the `database is locked` tracebacks it may log on SQLite under load, for writes
-    that are tried again, would read as the run's failure."""
+    that are tried again, would read as the run's failure. Past 1 MiB it moves to
+    `embedded-server.log.1` (replacing the one before) when a server starts."""
     return PREFECT_HOME.value() / "embedded-server.log"
 
 
+def _log_rotated(log_path: Path) -> None:
+    try:
+        if log_path.stat().st_size > _LOG_KEPT_BYTES:
+            os.replace(log_path, log_path.with_name(log_path.name + ".1"))
+    except FileNotFoundError:  # the first run, or another run's server moved it meanwhile
+        pass
+
+
 def _start_server() -> tuple[subprocess.Popen, str]:
-    """Start the server and wait until it answers; a port taken meanwhile means another try
-    on another port, as Prefect does. Any other failure to start is reported with the end of
-    the server's log."""
+    """Start the server on a socket bound here to a free port, and wait until it answers.
+    Prefect picks a free port and lets the server bind it, so another process may take it
+    first and Prefect tries again; a socket handed over cannot be taken, so a server that
+    exits while starting has failed, and is reported with the end of its log."""
     log_path = embedded_server_log()
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    for _ in range(_START_ATTEMPTS):
-        port = _free_port()
+    _log_rotated(log_path)
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
         command = [
             sys.executable, "-m", "uvicorn",
             "--app-dir", str(prefect.__module_path__.parent),
             "--factory", "prefect.server.api.server:create_app",
-            "--host", "127.0.0.1", "--port", str(port),
+            "--fd", str(sock.fileno()),
             "--log-level", "error", "--lifespan", "on",
         ]
         env = {
@@ -126,22 +137,17 @@ def _start_server() -> tuple[subprocess.Popen, str]:
         with open(log_path, "ab") as log:
             log_start = log.tell()
             process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                       preexec_fn=_dies_with_parent())
-        api_url = f"http://127.0.0.1:{port}/api"
-        if _wait_until_healthy(process, api_url, log_path, log_start):
-            return process, api_url
-        # uvicorn's exit code is the same for a port taken and for a failed start-up.
-        if process.returncode != _UVICORN_STARTUP_FAILURE or _port_is_free(port):
-            raise EmbeddedServerError(Message(
-                gettext_noop(
-                    "Prefect's embedded server exited with code %(code)s while starting; its log %(log)s ends "
-                    "with:\n%(tail)s\nFix what it says (e.g. PREFECT_SERVER_DATABASE_CONNECTION_URL), or set "
-                    "PREFECT_API_URL to a running server"
-                ),
-                code=process.returncode, log=str(log_path), tail=_log_tail(log_path, log_start),
-            ))
+                                       pass_fds=(sock.fileno(),), preexec_fn=_dies_with_parent())
+    api_url = f"http://127.0.0.1:{port}/api"
+    if _wait_until_healthy(process, api_url, log_path, log_start):
+        return process, api_url
     raise EmbeddedServerError(Message(
-        gettext_noop("Prefect's embedded server found no free port in %(tries)s tries"), tries=_START_ATTEMPTS,
+        gettext_noop(
+            "Prefect's embedded server exited with code %(code)s while starting; its log %(log)s ends "
+            "with:\n%(tail)s\nFix what it says (e.g. PREFECT_SERVER_DATABASE_CONNECTION_URL), or set "
+            "PREFECT_API_URL to a running server"
+        ),
+        code=process.returncode, log=str(log_path), tail=_log_tail(log_path, log_start),
     ))
 
 
@@ -161,21 +167,6 @@ def _dies_with_parent():
             os._exit(1)
 
     return set_parent_death_signal
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _port_is_free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True
 
 
 def _wait_until_healthy(process: subprocess.Popen, api_url: str, log_path: Path, log_start: int) -> bool:

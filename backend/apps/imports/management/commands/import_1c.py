@@ -5,6 +5,7 @@ import json
 import re
 import sys
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandParser, DjangoHelpFormatter
@@ -166,20 +167,21 @@ class Command(BaseCommand):
                 "(docs/several-machines.md)"
             ) % {"shards": options["shards"]})
         # One Prefect server for all the runs: the embedded one starts once, not per type.
-        try:
-            with prefect_api_for_this_run() as server_is_embedded:
-                for spec, flow in zip(specs, flows):
-                    parameters = {"data_dir": data_dir} if data_dir else {}
-                    if spec.options is not None:
-                        parameters["options"] = image_options.as_parameters()
-                    session = self._run(
-                        spec, flow, parameters, server_is_embedded=server_is_embedded, as_json=options["json"]
-                    )
-                    if session.status != ImportSession.Status.COMPLETED:
-                        reason = session.error_message_text or session.get_status_display()
-                        failed.append(f"{spec.key}: {reason}" if len(specs) > 1 else reason)
-        except EmbeddedServerError as exc:  # before any session was made
-            self._fail(message_text(message_of(exc)))
+        with ExitStack() as prefect_api:
+            try:
+                server_is_embedded = prefect_api.enter_context(prefect_api_for_this_run())
+            except EmbeddedServerError as exc:  # before any session is made
+                self._fail(message_text(message_of(exc)))
+            for spec, flow in zip(specs, flows):
+                parameters = {"data_dir": data_dir} if data_dir else {}
+                if spec.options is not None:
+                    parameters["options"] = image_options.as_parameters()
+                session = self._run(
+                    spec, flow, parameters, server_is_embedded=server_is_embedded, as_json=options["json"]
+                )
+                if session.status != ImportSession.Status.COMPLETED:
+                    reason = session.error_message_text or session.get_status_display()
+                    failed.append(f"{spec.key}: {reason}" if len(specs) > 1 else reason)
         if failed:
             self._fail("; ".join(failed))
 
