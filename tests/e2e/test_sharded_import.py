@@ -89,7 +89,7 @@ def test_two_shards_on_two_workers_import_everything_once(shard_workers, setting
     # a gallery of two per product.
     for n in range(PRODUCTS):
         guid = f"4{n:07d}-0000-0000-0000-000000000000"
-        pictures = [exchange.add_image(guid, data=make_image_bytes(size=(1200, 900), noise=True))] + [
+        pictures = [exchange.add_image(guid, data=make_image_bytes(size=(800, 600), noise=True))] + [
             exchange.add_image(guid, f"g{i}", data=make_image_bytes(size=(400, 300), color=(n, i, 9))) for i in (1, 2)
         ]
         Product.objects.create(onec_id=guid, onec_picture_paths=pictures)
