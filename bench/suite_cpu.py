@@ -1,6 +1,6 @@
 """Where the test suite's CPU goes, per test: a pytest plugin, and its report.
 
-    PYTHONPATH=. ./dev test -q -p bench.suite_cpu      # writes var/suite-cpu/<worker>.jsonl
+    ./dev test -q -p bench.suite_cpu                   # writes var/suite-cpu/<worker>.jsonl
     .venv/bin/python bench/suite_cpu.py [--top 30]     # the report of the last run
 
 The suite is CPU-bound on two cores (bench/RESULTS.md), so a test's cost is its CPU, not its
@@ -8,8 +8,10 @@ wall time: a test waiting for a flow run leaves the cores to the other workers. 
 charged the CPU its xdist worker's whole process tree spent from its set-up to its teardown:
 the worker, the servers it started (a Prefect test server, a stack's Prefect server, gunicorn,
 workers and their forked runs, SeaweedFS, Chromium) and the children they reaped. A stack's
-start is charged to the first test of its group, an idle server to whichever test runs
-beside it; PostgreSQL and other workers' processes are not counted.
+start is charged to the first test of its group, the session's teardowns to a worker's last
+test, an idle server to whichever test runs beside it; PostgreSQL and other workers'
+processes are not counted, nor a process that left the tree (re-parented to init) before it
+ended.
 """
 from __future__ import annotations
 
@@ -56,7 +58,7 @@ def pytest_configure(config):
     is_worker = hasattr(config, "workerinput")
     if not is_worker:
         shutil.rmtree(OUT_DIR, ignore_errors=True)  # the last run's workers' files
-    _recording = is_worker or not getattr(config.option, "numprocesses", None)
+    _recording = is_worker or not config.pluginmanager.has_plugin("dsession")
 
 
 def _record(event: str, nodeid: str) -> None:

@@ -4,12 +4,14 @@ Without PREFECT_API_URL Prefect starts its embedded server on first use, and to 
 first imports the whole server package into the calling process (a large share of a CLI
 run's start-up and memory, bench/RESULTS.md), only to run the server in a subprocess.
 Starting that same subprocess directly (Prefect's own command line and environment, see
-`prefect.server.api.server.SubprocessASGIServer`) skips the import; the server, its
-database under PREFECT_HOME and everything the run records are the same.
+`prefect.server.api.server.SubprocessASGIServer`, on a socket bound here rather than a port
+it binds itself) skips the import; the server, its database under PREFECT_HOME and
+everything the run records are the same.
 """
 from __future__ import annotations
 
 import ctypes
+import fcntl
 import logging
 import os
 import signal
@@ -19,6 +21,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from typing import BinaryIO
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -98,11 +101,18 @@ def embedded_server_log() -> Path:
 
 
 def _log_rotated(log_path: Path) -> None:
+    """Past 1 MiB the log moves aside, once: servers starting at once (the test workers' share
+    one PREFECT_HOME) take turns, and the next one finds the new, short log. A log that cannot
+    be moved never stops a run."""
     try:
-        if log_path.stat().st_size > _LOG_KEPT_BYTES:
-            os.replace(log_path, log_path.with_name(log_path.name + ".1"))
-    except FileNotFoundError:  # the first run, or another run's server moved it meanwhile
+        with open(log_path.with_name(log_path.name + ".lock"), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if log_path.stat().st_size > _LOG_KEPT_BYTES:
+                os.replace(log_path, log_path.with_name(log_path.name + ".1"))
+    except FileNotFoundError:  # the first run
         pass
+    except OSError as exc:
+        logger.warning("could not move the embedded server's log %s aside: %s", log_path, exc)
 
 
 def _start_server() -> tuple[subprocess.Popen, str]:
@@ -113,42 +123,44 @@ def _start_server() -> tuple[subprocess.Popen, str]:
     log_path = embedded_server_log()
     log_path.parent.mkdir(parents=True, exist_ok=True)
     _log_rotated(log_path)
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-        command = [
-            sys.executable, "-m", "uvicorn",
-            "--app-dir", str(prefect.__module_path__.parent),
-            "--factory", "prefect.server.api.server:create_app",
-            "--fd", str(sock.fileno()),
-            "--log-level", "error", "--lifespan", "on",
-        ]
-        env = {
-            **os.environ,
-            "PREFECT_UI_ENABLED": "0",
-            "PREFECT__SERVER_EPHEMERAL": "1",
-            "PREFECT__SERVER_FINAL": "1",
-            **get_current_settings().to_environment_variables(exclude_unset=True),
-            # Its telemetry service would phone home, and on SQLite its heartbeat's writes
-            # collide with the run's ("database is locked" tracebacks in the output).
-            **NO_TELEMETRY,
-            "PYTHONUNBUFFERED": "1",  # its last lines reach the log even when it is killed
-        }
-        with open(log_path, "ab") as log:
-            log_start = log.tell()
+    # Kept open until the server answers: its last lines are read through this file even if
+    # another server's start moves the log aside meanwhile.
+    with open(log_path, "a+b") as log:
+        log_start = log.tell()
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+            command = [
+                sys.executable, "-m", "uvicorn",
+                "--app-dir", str(prefect.__module_path__.parent),
+                "--factory", "prefect.server.api.server:create_app",
+                "--fd", str(sock.fileno()),
+                "--log-level", "error", "--lifespan", "on",
+            ]
+            env = {
+                **os.environ,
+                "PREFECT_UI_ENABLED": "0",
+                "PREFECT__SERVER_EPHEMERAL": "1",
+                "PREFECT__SERVER_FINAL": "1",
+                **get_current_settings().to_environment_variables(exclude_unset=True),
+                # Its telemetry service would phone home, and on SQLite its heartbeat's writes
+                # collide with the run's ("database is locked" tracebacks in the output).
+                **NO_TELEMETRY,
+                "PYTHONUNBUFFERED": "1",  # its last lines reach the log even when it is killed
+            }
             process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT,
                                        pass_fds=(sock.fileno(),), preexec_fn=_dies_with_parent())
-    api_url = f"http://127.0.0.1:{port}/api"
-    if _wait_until_healthy(process, api_url, log_path, log_start):
-        return process, api_url
-    raise EmbeddedServerError(Message(
-        gettext_noop(
-            "Prefect's embedded server exited with code %(code)s while starting; its log %(log)s ends "
-            "with:\n%(tail)s\nFix what it says (e.g. PREFECT_SERVER_DATABASE_CONNECTION_URL), or set "
-            "PREFECT_API_URL to a running server"
-        ),
-        code=process.returncode, log=str(log_path), tail=_log_tail(log_path, log_start),
-    ))
+        api_url = f"http://127.0.0.1:{port}/api"
+        if _wait_until_healthy(process, api_url, log, log_start):
+            return process, api_url
+        raise EmbeddedServerError(Message(
+            gettext_noop(
+                "Prefect's embedded server exited with code %(code)s while starting; its log %(log)s ends "
+                "with:\n%(tail)s\nFix what it says (e.g. PREFECT_SERVER_DATABASE_CONNECTION_URL), or set "
+                "PREFECT_API_URL to a running server"
+            ),
+            code=process.returncode, log=str(log_path), tail=_log_tail(log, log_start),
+        ))
 
 
 def _dies_with_parent():
@@ -169,7 +181,7 @@ def _dies_with_parent():
     return set_parent_death_signal
 
 
-def _wait_until_healthy(process: subprocess.Popen, api_url: str, log_path: Path, log_start: int) -> bool:
+def _wait_until_healthy(process: subprocess.Popen, api_url: str, log: BinaryIO, log_start: int) -> bool:
     """True once the server answers; False if it exited meanwhile. Unless set, wait up to
     EMBEDDED_SERVER_START_SECONDS: it starts in 3-16 s, but on a busy machine later than
     Prefect's own 20 s default, and a demo or import should wait rather than fail."""
@@ -193,15 +205,14 @@ def _wait_until_healthy(process: subprocess.Popen, api_url: str, log_path: Path,
             "(PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS); on a slow machine raise it, or set PREFECT_API_URL. "
             "Its log %(log)s ends with:\n%(tail)s"
         ),
-        seconds=timeout, log=str(log_path), tail=_log_tail(log_path, log_start),
+        seconds=timeout, log=log.name, tail=_log_tail(log, log_start),
     ))
 
 
-def _log_tail(log_path: Path, start: int) -> str:
+def _log_tail(log: BinaryIO, start: int) -> str:
     """The last lines the server wrote to its log since `start` (a byte offset)."""
-    with open(log_path, "rb") as log:
-        log.seek(start)
-        lines = [line for line in log.read().decode("utf-8", errors="replace").splitlines() if line.strip()]
+    data = os.pread(log.fileno(), max(os.fstat(log.fileno()).st_size - start, 0), start)
+    lines = [line for line in data.decode("utf-8", errors="replace").splitlines() if line.strip()]
     return "\n".join(lines[-_LOG_LINES_IN_ERRORS:]) or "—"
 
 

@@ -7,6 +7,7 @@ import sys
 import time
 from contextlib import ExitStack
 from pathlib import Path
+from typing import NoReturn
 
 from django.core.management.base import BaseCommand, CommandParser, DjangoHelpFormatter
 from django.utils.translation import gettext, gettext_noop
@@ -243,6 +244,6 @@ class Command(BaseCommand):
             if key in report and key not in {counter.key for counter in counters}:
                 self.stdout.write(f"  {counted(entry.label, report[key]).translated()}")
 
-    def _fail(self, reason):
+    def _fail(self, reason) -> NoReturn:
         sys.stderr.write(f"import_1c: {reason}\n")
         sys.exit(1)
