@@ -22,6 +22,7 @@ from pathlib import Path
 ACCESS_KEY = "seaweed-access"
 SECRET_KEY = "seaweed-secret"
 _STOP_GRACE_SECONDS = 5  # after SIGTERM, before SIGKILL (`SeaweedS3.stop`)
+_START_ATTEMPTS = 3  # on new ports each, when a port was taken between choosing and binding it
 # Every listener `weed mini` opens, each given a port so that parallel runs never collide.
 _PORT_FLAGS = (
     "master.port", "master.port.grpc", "volume.port", "volume.port.grpc", "filer.port", "filer.port.grpc",
@@ -49,6 +50,10 @@ def free_ports(count: int) -> list[int]:
             sock.bind(("127.0.0.1", 0))
             ports.append(sock.getsockname()[1])
         return ports
+
+
+class PortTakenError(RuntimeError):
+    """`weed mini` exited because another program took one of its ports after they were chosen."""
 
 
 @dataclass
@@ -82,12 +87,13 @@ class SeaweedS3:
     def start(self, *, timeout: float = 60) -> None:
         """(Re)start the server on its ports and data; wait until the bucket answers."""
         with open(self.log_path, "ab") as log:
+            log_start = log.tell()
             self.process = subprocess.Popen(
                 self.args, env=self.env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 start_new_session=True,
             )
         try:
-            _wait_for_bucket(self, timeout=timeout)
+            _wait_for_bucket(self, timeout=timeout, log_start=log_start)
         except BaseException:
             self.stop()
             raise
@@ -110,27 +116,36 @@ def seaweed_start(
     *, data_dir: Path, bucket: str = "media", access_key: str = ACCESS_KEY, secret_key: str = SECRET_KEY,
     timeout: float = 60,
 ) -> SeaweedS3:
-    """Start `weed mini` on loopback only, wait until its S3 endpoint answers; the caller stops it."""
+    """Start `weed mini` on loopback only, wait until its S3 endpoint answers; the caller stops it.
+    Its twelve ports are chosen free, but `weed` binds them later, one by one, and another
+    program (an outgoing connection's port, too) may take one in between: then it starts
+    again on new ones."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    ports = dict(zip(_PORT_FLAGS, free_ports(len(_PORT_FLAGS))))
-    args = [
-        weed_binary(), "mini", f"-dir={data_dir}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", f"-bucket={bucket}",
-        *(f"-{flag}={port}" for flag, port in ports.items()),
-        "-s3.port.iceberg=0", "-s3.port.lance=0", "-webdav=false", "-master.telemetry=false",
-        # A missing bucket must be an error, as on AWS, not created by the first upload.
-        "-s3.autoCreateBucket=false",
-        f"-admin.dataDir={data_dir / 'admin'}",
-    ]
-    env = {**os.environ, "AWS_ACCESS_KEY_ID": access_key, "AWS_SECRET_ACCESS_KEY": secret_key}
-    server = SeaweedS3(
-        process=None, endpoint_url=f"http://127.0.0.1:{ports['s3.port']}", bucket=bucket,
-        access_key=access_key, secret_key=secret_key, log_path=data_dir / "weed.log", args=args, env=env,
-    )
-    server.start(timeout=timeout)
-    return server
+    for attempt in range(1, _START_ATTEMPTS + 1):
+        ports = dict(zip(_PORT_FLAGS, free_ports(len(_PORT_FLAGS))))
+        args = [
+            weed_binary(), "mini", f"-dir={data_dir}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", f"-bucket={bucket}",
+            *(f"-{flag}={port}" for flag, port in ports.items()),
+            "-s3.port.iceberg=0", "-s3.port.lance=0", "-webdav=false", "-master.telemetry=false",
+            # A missing bucket must be an error, as on AWS, not created by the first upload.
+            "-s3.autoCreateBucket=false",
+            f"-admin.dataDir={data_dir / 'admin'}",
+        ]
+        env = {**os.environ, "AWS_ACCESS_KEY_ID": access_key, "AWS_SECRET_ACCESS_KEY": secret_key}
+        server = SeaweedS3(
+            process=None, endpoint_url=f"http://127.0.0.1:{ports['s3.port']}", bucket=bucket,
+            access_key=access_key, secret_key=secret_key, log_path=data_dir / "weed.log", args=args, env=env,
+        )
+        try:
+            server.start(timeout=timeout)
+        except PortTakenError:
+            if attempt == _START_ATTEMPTS:
+                raise
+            continue
+        return server
 
 
-def _wait_for_bucket(server: SeaweedS3, *, timeout: float) -> None:
+def _wait_for_bucket(server: SeaweedS3, *, timeout: float, log_start: int) -> None:
     import boto3
     from botocore.config import Config
     from botocore.exceptions import BotoCoreError, ClientError
@@ -145,8 +160,13 @@ def _wait_for_bucket(server: SeaweedS3, *, timeout: float) -> None:
     last_error: Exception | None = None
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
-            raise RuntimeError(f"weed mini exited with {server.process.returncode}; see {server.log_path}:\n"
-                               + server.log_path.read_text(errors="replace")[-3000:])
+            with open(server.log_path, "rb") as log:
+                log.seek(log_start)
+                output = log.read().decode(errors="replace")
+            # Its own check of the ports before it starts, or a bind later.
+            taken = "Port allocation failed" in output or "bind: address already in use" in output
+            error = PortTakenError if taken else RuntimeError
+            raise error(f"weed mini exited with {server.process.returncode}; see {server.log_path}:\n{output[-3000:]}")
         try:
             client.head_bucket(Bucket=server.bucket)
             return
