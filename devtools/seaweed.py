@@ -121,17 +121,18 @@ def seaweed_start(
     program (an outgoing connection's port, too) may take one in between: then it starts
     again on new ones."""
     data_dir.mkdir(parents=True, exist_ok=True)
+    weed = weed_binary()
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": access_key, "AWS_SECRET_ACCESS_KEY": secret_key}
     for attempt in range(1, _START_ATTEMPTS + 1):
         ports = dict(zip(_PORT_FLAGS, free_ports(len(_PORT_FLAGS))))
         args = [
-            weed_binary(), "mini", f"-dir={data_dir}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", f"-bucket={bucket}",
+            weed, "mini", f"-dir={data_dir}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", f"-bucket={bucket}",
             *(f"-{flag}={port}" for flag, port in ports.items()),
             "-s3.port.iceberg=0", "-s3.port.lance=0", "-webdav=false", "-master.telemetry=false",
             # A missing bucket must be an error, as on AWS, not created by the first upload.
             "-s3.autoCreateBucket=false",
             f"-admin.dataDir={data_dir / 'admin'}",
         ]
-        env = {**os.environ, "AWS_ACCESS_KEY_ID": access_key, "AWS_SECRET_ACCESS_KEY": secret_key}
         server = SeaweedS3(
             process=None, endpoint_url=f"http://127.0.0.1:{ports['s3.port']}", bucket=bucket,
             access_key=access_key, secret_key=secret_key, log_path=data_dir / "weed.log", args=args, env=env,

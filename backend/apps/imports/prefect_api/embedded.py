@@ -21,9 +21,9 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
-from typing import BinaryIO
 from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
 
 import httpx
 import prefect
