@@ -52,13 +52,17 @@ def tree_cpu_seconds(root_pid: int) -> float:
 
 
 def pytest_configure(config):
+    if not hasattr(config, "workerinput"):
+        shutil.rmtree(OUT_DIR, ignore_errors=True)  # the last run's files
+
+
+def pytest_sessionstart(session):
     """Each test is recorded where it runs: in an xdist worker, or in the one process of a run
-    without workers; not again in the controller, whose tree holds every worker."""
+    without workers; not again in the controller, whose tree holds every worker. (xdist's
+    controller plugin is registered in its own pytest_configure, which may come after ours.)"""
     global _recording
-    is_worker = hasattr(config, "workerinput")
-    if not is_worker:
-        shutil.rmtree(OUT_DIR, ignore_errors=True)  # the last run's workers' files
-    _recording = is_worker or not config.pluginmanager.has_plugin("dsession")
+    config = session.config
+    _recording = hasattr(config, "workerinput") or not config.pluginmanager.has_plugin("dsession")
 
 
 def _record(event: str, nodeid: str) -> None:

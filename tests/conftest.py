@@ -238,8 +238,14 @@ def pytest_runtest_call(item):
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_teardown(item, nextitem):
+    """After a stack test's teardown (its module's fixtures' too), the session's stack stops
+    unless the next test uses it (`running_stack`)."""
     with _alone_turn(item, exclusive=False):
         yield
+        if "running_stack" in item.fixturenames and (nextitem is None or "running_stack" not in nextitem.fixturenames):
+            holder = item.config.stash.get(SESSION_STACK, None)
+            if holder is not None:
+                holder.stop()
 
 
 @contextmanager
@@ -261,19 +267,31 @@ def _cluster_turn(base: Path, *, exclusive: bool):
             fcntl.flock(gate, fcntl.LOCK_UN)
 
 
+SESSION_STACK = pytest.StashKey["SessionStack"]()
+
+
 @pytest.fixture(scope="session")
-def running_stack(tmp_path_factory, django_db_setup, django_db_blocker):
+def session_stack(request, tmp_path_factory, django_db_setup, django_db_blocker):
+    """The session's stack, started by the first test that needs it (`running_stack`) and
+    stopped after the last one (`pytest_runtest_teardown`), or at the end of the session."""
+    from tests.e2e.conftest import SessionStack
+
+    holder = request.config.stash[SESSION_STACK] = SessionStack(tmp_path_factory)
+    try:
+        yield holder
+    finally:
+        holder.stop()
+
+
+@pytest.fixture(scope="module")
+def running_stack(session_stack):
     """One stack for the session (tests/e2e/conftest.py): `prefect server start`, the work
     pools, `prefect deploy --all`, a worker and Django's server on the test database. Its
     tests take it through `stack` (tests/e2e) or `exchange_stack` (tests/exchange); under
-    xdist each stack group's worker starts one (`stack_group`)."""
-    from tests.e2e.conftest import start_session_stack, stop_session_stack
-
-    stack = start_session_stack(tmp_path_factory)
-    try:
-        yield stack
-    finally:
-        stop_session_stack(stack)
+    xdist each stack group's worker starts one (`stack_group`). Its tests run first
+    (`_StackTestsFirst`), and it stops once the next test needs none: idle, its server and
+    workers, polling each other every second, still take CPU from the other workers' tests."""
+    return session_stack.started()
 
 
 def prefect_database_url(tmp_path_factory, suffix: str) -> str:

@@ -103,6 +103,25 @@ def stop_session_stack(stack: Stack) -> None:
     drop_prefect_database(stack.env["PREFECT_SERVER_DATABASE_CONNECTION_URL"])
 
 
+class SessionStack:
+    """The session's stack while its tests run: started when a test first needs it, stopped
+    (and started anew, with new ports and a new Prefect database) around tests without it."""
+
+    def __init__(self, tmp_path_factory):
+        self.tmp_path_factory = tmp_path_factory
+        self.stack: Stack | None = None
+
+    def started(self) -> Stack:
+        if self.stack is None:
+            self.stack = start_session_stack(self.tmp_path_factory)
+        return self.stack
+
+    def stop(self) -> None:
+        if self.stack is not None:
+            stack, self.stack = self.stack, None
+            stop_session_stack(stack)
+
+
 @pytest.fixture
 def stack(running_stack):
     """The session's stack, with the real 1C sample in its exchange directory."""
