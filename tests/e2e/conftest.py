@@ -110,10 +110,19 @@ class SessionStack:
     def __init__(self, tmp_path_factory):
         self.tmp_path_factory = tmp_path_factory
         self.stack: Stack | None = None
+        self.failed_start: Exception | None = None
 
     def started(self) -> Stack:
+        """The running stack; a stack that failed to start fails every later test at once,
+        as a session fixture's error does, instead of each module waiting for it again."""
+        if self.failed_start is not None:
+            raise self.failed_start
         if self.stack is None:
-            self.stack = start_session_stack(self.tmp_path_factory)
+            try:
+                self.stack = start_session_stack(self.tmp_path_factory)
+            except Exception as error:
+                self.failed_start = error
+                raise
         return self.stack
 
     def stop(self) -> None:
