@@ -170,10 +170,10 @@ class _StackTestsFirst:
     @pytest.hookimpl(trylast=True)  # after pytest-django's ordering
     def pytest_collection_modifyitems(self, items):
         """The stack's tests first: a worker per stack group takes them at once (the longest
-        shares of the run), the others everything else meanwhile. A test that restarts PostgreSQL last:
-        it waits for every other worker's test to end, and at the end they have none left."""
+        shares of the run), the others everything else meanwhile. A test that runs alone (`_runs_alone`)
+        last: it waits for every other worker's test to end, and at the end they have none left."""
         on_stack = [item for item in items if "running_stack" in getattr(item, "fixturenames", ())]
-        alone = [item for item in items if item.get_closest_marker("restarts_postgres") and item not in on_stack]
+        alone = [item for item in items if _runs_alone(item) and item not in on_stack]
         items[:] = on_stack + [item for item in items if item not in on_stack and item not in alone] + alone
 
 
