@@ -72,6 +72,27 @@ class Stack(LocalStack):
             self.start_imports_worker()
             started.result()
 
+    def logs(self) -> str:
+        """The parts' logs, and the flow runs that have not ended with their states: a run that
+        never began is Scheduled (no worker took it) or Pending (its process did not begin it)."""
+        return f"{super().logs()}\n--- flow runs not ended\n{self.unfinished_runs()}"
+
+    def unfinished_runs(self) -> str:
+        from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterState, FlowRunFilterStateType
+        from prefect.client.schemas.objects import TERMINAL_STATES
+        from prefect.settings import PREFECT_API_URL, temporary_settings
+
+        from apps.imports.prefect_api.runs import prefect_client
+
+        not_ended = FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(not_any_=list(TERMINAL_STATES))))
+        try:
+            with temporary_settings(updates={PREFECT_API_URL: self.api_url}), prefect_client(timeout=10) as client:
+                runs = client.read_flow_runs(flow_run_filter=not_ended)
+        except Exception as error:  # a failing test's message: what the server answered is enough
+            return f"the stack's Prefect server did not answer: {error!r}"
+        return "\n".join(f"{run.id} {run.name} ({run.parameters}): {run.state.name} since {run.state.timestamp}"
+                         for run in runs) or "none"
+
     def reset(self) -> None:
         """An empty exchange directory, staging area and media root, as for a stack of its own
         (each test starts with an empty database: files an earlier test left would be
