@@ -28,6 +28,7 @@ import asyncio
 import multiprocessing
 import os
 import signal
+import sys
 import threading
 import warnings
 from uuid import UUID
@@ -79,7 +80,7 @@ with warnings.catch_warnings():
                 target=_run_forked, args=(flow, flow_run, configuration.env), name=f"flow-run-{flow_run.id}"
             )
             # Forked from a thread without a running event loop, so the child inherits none.
-            await anyio.to_thread.run_sync(_in_turn, _start, process)
+            await anyio.to_thread.run_sync(_in_turn, _start, asyncio.get_running_loop(), process)
             self.forks[process.pid] = process
             killed = False
             try:
@@ -165,9 +166,27 @@ def _in_turn(function, *args):
         return function(*args)
 
 
-def _start(process: multiprocessing.process.BaseProcess) -> None:
+def _start(loop: asyncio.AbstractEventLoop, process: multiprocessing.process.BaseProcess) -> None:
+    """Fork while the event loop's thread waits for it. That thread writes the worker's log:
+    a fork taken while it was inside a write left the stream's lock held in the child, whose
+    first log line then waited for ever (a run left Pending, its fork silent; a 1C exchange
+    heard "waiting for a worker" until it gave up). The worker's own lines still in the
+    streams' buffers go out first, or the child would write them again."""
     _models_built()
-    process.start()
+    parked, resume = threading.Event(), threading.Event()
+
+    def park() -> None:
+        parked.set()
+        resume.wait()
+
+    loop.call_soon_threadsafe(park)
+    parked.wait()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        process.start()
+    finally:
+        resume.set()
 
 
 def _models_built() -> None:
