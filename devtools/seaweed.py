@@ -154,8 +154,10 @@ def _wait_for_bucket(server: SeaweedS3, *, timeout: float, log_start: int) -> No
     client = boto3.client(
         "s3", endpoint_url=server.endpoint_url, aws_access_key_id=server.access_key,
         aws_secret_access_key=server.secret_key, region_name="us-east-1",
-        config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1},
-                      connect_timeout=1, read_timeout=5),
+        # One try of a second: the loop below asks again. A port another program took (and
+        # never answers on) costs a second, not two tries of five.
+        config=Config(s3={"addressing_style": "path"}, retries={"total_max_attempts": 1},
+                      connect_timeout=1, read_timeout=1),
     )
     deadline = time.monotonic() + timeout
     last_error: Exception | None = None
