@@ -20,10 +20,11 @@ SERVER_ENV = {
     "DJANGO_ALLOWED_HOSTS": "shop.example.ru",
     "DATABASE_URL": "postgres://shop@127.0.0.1:5432/shop",
 }
+# The settings module alone, as the first access loads it: what is asserted is its values, and
+# loading the apps (django.setup) would import Prefect for nothing, in every case.
 PRINT_SETTINGS = """
-import json, django
+import json
 from django.conf import settings
-django.setup()
 print(json.dumps({name: getattr(settings, name) for name in (
     "DEBUG", "SECURE_SSL_REDIRECT", "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE", "SECURE_HSTS_SECONDS",
     "SECURE_HSTS_INCLUDE_SUBDOMAINS", "SECURE_HSTS_PRELOAD", "SECURE_PROXY_SSL_HEADER", "CSRF_TRUSTED_ORIGINS",
