@@ -319,9 +319,18 @@ def prefect_server(tmp_path_factory, django_db_setup):
     started as the command line starts its embedded one, with its database in PostgreSQL
     (`prefect_database_url`). Every thread of this process uses it, the live server's too:
     its address is in this process' environment, which Prefect's global settings are
-    refreshed from."""
+    refreshed from.
+
+    The flow runs of this process send no heartbeats. The engine's heartbeat thread sleeps
+    a second at a time, and every run ends by waiting for it (up to two seconds), which made
+    much of a flow test's time (bench/RESULTS.md). The product counts on heartbeats only for shard runs, and the shard
+    tests run on the stack, where every run sends them."""
     from prefect.context import refresh_global_settings_context
-    from prefect.settings import PREFECT_SERVER_DATABASE_CONNECTION_URL, temporary_settings
+    from prefect.settings import (
+        PREFECT_FLOWS_HEARTBEAT_FREQUENCY,
+        PREFECT_SERVER_DATABASE_CONNECTION_URL,
+        temporary_settings,
+    )
 
     from apps.imports.prefect_api.embedded import embedded_server
 
@@ -333,6 +342,7 @@ def prefect_server(tmp_path_factory, django_db_setup):
             with temporary_settings(updates={PREFECT_SERVER_DATABASE_CONNECTION_URL: database_url}):
                 os.environ["PREFECT_API_URL"] = server.enter_context(embedded_server())
             refresh_global_settings_context()
+            server.enter_context(temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}))
             yield
     finally:
         os.environ.pop("PREFECT_API_URL", None)
