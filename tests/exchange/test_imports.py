@@ -177,12 +177,16 @@ def test_two_exchanges_at_once_take_turns(onec, exchange_dirs, client):
         assert time.monotonic() < deadline
         time.sleep(0.05)
     first = ImportSession.objects.get(import_type__in=["images", "stocks"])
-    waiter, label, name = (other, "«Stocks»", "rests/rests.xml") if first.import_type == "images" else (
-        onec, "«Product images»", "goods/goods.xml"
-    )
-    assert _answer(waiter, name, until=lambda answer: answer[1].startswith(label))[1] == (
-        f"{label}: waiting for import #{first.pk} ({first})"
-    )
+    if first.import_type == "images":
+        # The other's stocks wait for it; or, when the images began before the rests were laid
+        # out, the rests wait: nothing is laid out while an import reads the exchange directory.
+        waiter, name, waits = other, "rests/rests.xml", {
+            f"«Stocks»: waiting for import #{first.pk} ({first})",
+            f"waiting for import #{first.pk} ({first}) before laying the files out",
+        }
+    else:  # the goods were laid out for the catalog: only their images wait
+        waiter, name, waits = onec, "goods/goods.xml", {f"«Product images»: waiting for import #{first.pk} ({first})"}
+    assert _answer(waiter, name, until=lambda answer: f"#{first.pk} (" in answer[1])[1] in waits
     _run(first)
     stocks = _wait_for_session("stocks")
     assert stocks.started_by_user.username == "other"
