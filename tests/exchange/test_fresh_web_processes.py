@@ -18,7 +18,7 @@ from apps.imports.models import ImportSession
 from apps.onec_exchange.models import ExchangeImport
 from apps.products.models import Product
 from commerceml import writer as cml
-from devtools.stack import free_port
+from devtools.ports import free_port
 from tests.exchange.client_1c import OneC, http_transport, zip_bytes
 from tests.exchange.conftest import PASSWORD, grant_exchange
 

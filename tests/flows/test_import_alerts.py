@@ -18,7 +18,7 @@ from apps.imports.services.sessions import import_session_create
 from apps.products.models import Product
 from flows.alerts import check_import_alerts
 from flows.images import import_images
-from tests.conftest import free_port
+from devtools.ports import free_port
 from tests.flows.helpers import cli_run
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("prefect_server", "media_root")]

@@ -16,7 +16,7 @@ from apps.imports.prefect_api.runs import prefect_api_answers
 from apps.media.exceptions import MediaStorageUnavailableError
 from apps.media.storage import media_storage
 from config.health import CHECK_SECONDS, database_answers
-from devtools.stack import free_port
+from devtools.ports import free_port
 from tests.storage.conftest import use_s3_storage
 
 pytestmark = pytest.mark.django_db
