@@ -182,8 +182,11 @@ def _start(loop: asyncio.AbstractEventLoop, process: multiprocessing.process.Bas
     loop.call_soon_threadsafe(park)
     parked.wait()
     try:
-        sys.stdout.flush()
-        sys.stderr.flush()
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):  # output that cannot go out never stops a run
+                pass
         process.start()
     finally:
         resume.set()

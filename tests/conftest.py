@@ -323,8 +323,8 @@ def prefect_server(tmp_path_factory, django_db_setup):
 
     The flow runs of this process send no heartbeats. The engine's heartbeat thread sleeps
     a second at a time, and every run ends by waiting for it (up to two seconds), which made
-    much of a flow test's time (bench/RESULTS.md). The product counts on heartbeats only for shard runs, and the shard
-    tests run on the stack, where every run sends them."""
+    much of a flow test's time (bench/RESULTS.md). The product counts on heartbeats only for
+    shard runs, and the shard tests run on the stack, where every run sends them."""
     from prefect.context import refresh_global_settings_context
     from prefect.settings import (
         PREFECT_FLOWS_HEARTBEAT_FREQUENCY,
