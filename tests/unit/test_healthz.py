@@ -22,8 +22,8 @@ from tests.storage.conftest import use_s3_storage
 pytestmark = pytest.mark.django_db
 
 # The tests that time an answer are marked `alone` (tests/conftest.py): under the suite's load
-# on two cores, a database that refused at once was answered after 1.4 s, the test's process
-# waiting for a core.
+# on two cores, a database that refused at once was answered late, the test's process waiting
+# for a core (bench/RESULTS.md).
 CHECK_LIMIT_SECONDS = 1.0
 
 
