@@ -141,9 +141,27 @@ class LocalStack:
                 except subprocess.TimeoutExpired:
                     os.killpg(process.pid, signal.SIGKILL)
                     process.wait()
+            # What the part spawned (a worker's forked runs, gunicorn's workers) may outlive it
+            # for a moment, still connected to the database a test's teardown is about to drop.
+            if not _group_gone(process.pid, seconds=10):
+                os.killpg(process.pid, signal.SIGKILL)
+                _group_gone(process.pid, seconds=10)
 
     def logs(self) -> str:
         return "\n".join(f"--- {log.name}\n{log.read_text()[-4000:]}" for _, log in self.processes if log.exists())
+
+
+def _group_gone(group: int, *, seconds: float) -> bool:
+    """Whether no process is left in the process group `group` within `seconds`."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            os.killpg(group, 0)
+        except ProcessLookupError:
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.05)
 
 
 def _with_s3_media(stack: LocalStack):
