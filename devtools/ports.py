@@ -29,10 +29,13 @@ def _ephemeral_range() -> tuple[int, int]:
 
 
 def _candidate_ports() -> range:
+    """Below the ephemeral range, else above it; where it leaves too few ports on either side
+    (it may span nearly everything), any unprivileged port."""
     low, high = _ephemeral_range()
-    if low - _LOWEST_PORT >= 1000:
-        return range(_LOWEST_PORT, low)
-    return range(high + 1, 65536)
+    for candidates in (range(_LOWEST_PORT, low), range(high + 1, 65536)):
+        if len(candidates) >= 1000:
+            return candidates
+    return range(1024, 65536)
 
 
 def free_ports(count: int) -> list[int]:
