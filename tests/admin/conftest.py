@@ -67,17 +67,20 @@ def deployments(session_deployments) -> dict[str, str]:
     """The deployments of every import type on the test server, as if made for this test:
     no flow runs of earlier tests, and one a test deleted or replaced is made again after it.
     Import type -> id."""
+    from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
+
+    # One request for the runs of every deployment and one for the deployments: each request
+    # costs the session's test server more CPU than this process, and some 35 tests take this.
     ids = session_deployments
     with prefect_client(timeout=TEST_CLIENT_TIMEOUT_SECONDS) as client:
-        for deployment_id in ids.values():
-            for run in flow_runs_of(deployment_id):
-                client.delete_flow_run(run.id)
+        for run in client.read_flow_runs(deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=list(ids.values())))):
+            client.delete_flow_run(run.id)
     yield ids
     with prefect_client(timeout=TEST_CLIENT_TIMEOUT_SECONDS) as client:
+        there = {deployment.id for deployment in client.read_deployments(
+            deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=list(ids.values()))))}
         for spec in IMPORT_TYPES:
-            try:
-                client.read_deployment(ids[spec.key])
-            except ObjectNotFound:  # deleted, or replaced by one of the same name
+            if ids[spec.key] not in there:  # deleted, or replaced by one of the same name
                 ids[spec.key] = _deploy_afresh(client, spec)
 
 

@@ -92,14 +92,28 @@ def add_products_with_photos(exchange, *, count: int) -> Path:
     return exchange.root
 
 
+# The tests whose command line starts its embedded server in `cli_prefect_home` run on one
+# worker (`--dist loadgroup`): the first such run in a home migrates its new SQLite database
+# (bench/RESULTS.md), so a fresh clone pays that once, not once per worker.
+ON_THE_CLI_HOMES_WORKER = pytest.mark.xdist_group("cli-prefect-home")
+
+
+def cli_prefect_home() -> Path:
+    """The PREFECT_HOME of this xdist worker's command-line runs: the embedded servers of runs
+    on different workers at once would otherwise share one SQLite database (./dev's
+    `var/prefect`)."""
+    prefect_home = PREFECT_HOME.value() / "cli-tests" / os.environ.get("PYTEST_XDIST_WORKER", "main")
+    prefect_home.mkdir(parents=True, exist_ok=True)  # Prefect makes only the last folder
+    return prefect_home
+
+
 def cli_run(*args, media_root=None, env=None, environ=None, prefect_api_url=None):
     """`manage.py import_1c ...` in a process of its own, on the test database, in `environ`
     (this process' environment unless given) with `env` added; on the Prefect server at
     `prefect_api_url` (e.g. the session's, `session_prefect_api_url`), else on the embedded
     one the command starts for itself, as the README runs it. What that server wrote to its
     log during the run is the result's `server_log`. Unless PREFECT_HOME is given, the runs
-    of each xdist worker have one of their own: the embedded servers of runs on different
-    workers at once would otherwise share one SQLite database (./dev's `var/prefect`)."""
+    of each xdist worker have one of their own (`cli_prefect_home`)."""
     db = settings.DATABASES["default"]
     prefect_home_given = "PREFECT_HOME" in {**(environ or {}), **(env or {})}
     env = {
@@ -114,9 +128,7 @@ def cli_run(*args, media_root=None, env=None, environ=None, prefect_api_url=None
     if prefect_api_url:
         env["PREFECT_API_URL"] = prefect_api_url
     if not prefect_home_given:
-        prefect_home = PREFECT_HOME.value() / "cli-tests" / os.environ.get("PYTEST_XDIST_WORKER", "main")
-        prefect_home.mkdir(parents=True, exist_ok=True)  # Prefect makes only the last folder
-        env["PREFECT_HOME"] = str(prefect_home)
+        env["PREFECT_HOME"] = str(cli_prefect_home())
     log = Path(env["PREFECT_HOME"]) / "embedded-server.log"
     before = log.stat() if log.exists() else None
     run = subprocess.run(

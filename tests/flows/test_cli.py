@@ -9,7 +9,7 @@ from django.conf import settings
 
 from apps.imports.models import ImportSession
 from apps.products.models import Product
-from tests.flows.helpers import cli_run
+from tests.flows.helpers import ON_THE_CLI_HOMES_WORKER, cli_run
 from tests.languages import other_language_sentences
 
 ENGLISH = {"DJANGO_LANGUAGE_CODE": "en"}  # the assertions read the English texts
@@ -19,6 +19,7 @@ ENGLISH = {"DJANGO_LANGUAGE_CODE": "en"}  # the assertions read the English text
 pytestmark = [pytest.mark.prefect, pytest.mark.django_db(transaction=True)]
 
 
+@ON_THE_CLI_HOMES_WORKER
 def test_cli_imports_and_fails_readably(exchange, media_root, session_prefect_api_url):
     """The refusal and the catalog on the session's Prefect server, the images (the photos
     copied) on the embedded one, as the README's command runs."""
@@ -50,6 +51,7 @@ def test_cli_imports_and_fails_readably(exchange, media_root, session_prefect_ap
     assert Product.objects.get(onec_id=guid).main_image.name.endswith("_a.jpg")
 
 
+@ON_THE_CLI_HOMES_WORKER
 def test_the_terminal_says_our_lines_in_the_sites_language(exchange, media_root, session_prefect_api_url):
     """In Russian (the default): the flows' lines translated in the command's process and in
     its tasks' threads, Prefect's routine engine lines left out, a refused step in our words;

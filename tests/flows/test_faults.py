@@ -20,6 +20,7 @@ from apps.products.models import Product
 from apps.imports.services.images_import import product_images_import_chunk
 from flows.images import import_images
 from tests.conftest import make_image_bytes, media_files
+from tests.flows.helpers import ON_THE_CLI_HOMES_WORKER, cli_prefect_home
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("prefect_server")]
 
@@ -90,6 +91,7 @@ def test_lost_database_connections_mid_run_are_retried_without_double_counting(e
 
 
 @needs_postgres
+@ON_THE_CLI_HOMES_WORKER
 def test_killed_run_is_settled_by_the_next_start_and_a_rerun_finishes_the_job(exchange, media_root):
     _products(exchange, 120, images_each=3, size=(700, 700))
     db = settings.DATABASES["default"]
@@ -98,6 +100,7 @@ def test_killed_run_is_settled_by_the_next_start_and_a_rerun_finishes_the_job(ex
         "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
         "MEDIA_ROOT": str(media_root),
         "ONEC_IMPORT_MAX_WORKERS": "2",
+        "PREFECT_HOME": str(cli_prefect_home()),
     }
     env.pop("PREFECT_API_URL", None)
     process = subprocess.Popen(
