@@ -72,13 +72,13 @@ def deployments(session_deployments) -> dict[str, str]:
     # One request for the runs of every deployment and one for the deployments: each request
     # costs the session's test server more CPU than this process, and some 35 tests take this.
     ids = session_deployments
+    every_deployment = DeploymentFilter(id=DeploymentFilterId(any_=list(ids.values())))
     with prefect_client(timeout=TEST_CLIENT_TIMEOUT_SECONDS) as client:
-        for run in client.read_flow_runs(deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=list(ids.values())))):
+        for run in client.read_flow_runs(deployment_filter=every_deployment):
             client.delete_flow_run(run.id)
     yield ids
     with prefect_client(timeout=TEST_CLIENT_TIMEOUT_SECONDS) as client:
-        there = {deployment.id for deployment in client.read_deployments(
-            deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=list(ids.values()))))}
+        there = {deployment.id for deployment in client.read_deployments(deployment_filter=every_deployment)}
         for spec in IMPORT_TYPES:
             if ids[spec.key] not in there:  # deleted, or replaced by one of the same name
                 ids[spec.key] = _deploy_afresh(client, spec)
